@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from oncall.health import healthz
+
+# Each app owns its own URL module; features add their routes there.
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("oncall.api.urls")),
+    path("api/v1/", include("schedules.api.urls")),
+    path("api/v1/", include("paging.api.urls")),
+    path("", include("paging.inbound_urls")),
+    path("", include("schedules.feed_urls")),
+    path("api-auth/", include("rest_framework.urls")),
+]

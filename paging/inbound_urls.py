@@ -1,0 +1,3 @@
+"""Inbound endpoints called by alert sources and providers (not under /api/)."""
+
+urlpatterns: list = []

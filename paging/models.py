@@ -1,0 +1,78 @@
+"""Paging models: the outbox of messages and the engine's heartbeat."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Message(models.Model):
+    """One outgoing message (a page, a verification code, a reminder): the outbox row.
+
+    Written in the same transaction as the state change that needs it; the
+    dispatcher sends it later and records the outcome here.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Purpose(models.TextChoices):
+        PAGE = "page", "Page"
+        VERIFICATION = "verification", "Verification code"
+        SWAP = "swap", "Shift swap"
+        REMINDER = "reminder", "Shift reminder"
+        NOTICE = "notice", "Notice"
+
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    engineer = models.ForeignKey(
+        "oncall.Engineer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    contact_method = models.ForeignKey(
+        "oncall.ContactMethod",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    # The kind of contact method (voice, sms, email, slack) and the address used,
+    # copied so the record stays readable if the contact method changes.
+    kind = models.CharField(max_length=16)
+    destination = models.CharField(max_length=254)
+    subject = models.CharField(max_length=255, blank=True)
+    body = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    due_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    transport = models.CharField(max_length=32, blank=True)  # console, twilio, slack…
+    provider_id = models.CharField(max_length=128, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="message_due")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} to {self.destination} ({self.status})"
+
+
+class EngineHeartbeat(models.Model):
+    """A single row updated by every engine tick; /healthz reads its age."""
+
+    name = models.CharField(max_length=32, unique=True, default="engine")
+    last_tick_at = models.DateTimeField()
+    last_tick_ms = models.FloatField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} ticked at {self.last_tick_at}"

@@ -1,0 +1,3 @@
+"""iCal subscription feeds."""
+
+urlpatterns: list = []

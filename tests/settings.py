@@ -1,0 +1,8 @@
+"""Test settings: the real settings, with safe defaults for variables tests do not set."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("PUBLIC_BASE_URL", "https://oncall.example.test")
+
+from oncall.settings import *  # noqa: E402,F403
