@@ -1,0 +1,1 @@
+"""Config as code: `oncall_apply FILE.yaml` and `oncall_export`."""
