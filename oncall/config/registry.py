@@ -5,13 +5,15 @@ it validates, creates/updates rows, and reports every change through the context
 The whole file is applied in one transaction; ``--dry-run`` rolls it back after the
 plan is recorded, and any ``ctx.fail(...)`` rolls everything back.
 ``export`` returns the same shape ``apply`` accepts (round trip).
+
+How to add a section: see README.md in this folder.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 
 class ConfigError(Exception):
@@ -24,6 +26,9 @@ class ConfigError(Exception):
         self.problem = problem
 
 
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "missing": "?"}
+
+
 @dataclass
 class Change:
     action: str  # "create" | "update" | "delete" | "missing"
@@ -31,7 +36,7 @@ class Change:
     detail: str = ""
 
     def __str__(self) -> str:
-        symbol = {"create": "+", "update": "~", "delete": "-", "missing": "?"}[self.action]
+        symbol = SYMBOLS[self.action]
         return f"{symbol} {self.path}" + (f": {self.detail}" if self.detail else "")
 
 
@@ -40,18 +45,45 @@ class ApplyContext:
     file: str
     prune: bool = False
     changes: list[Change] = field(default_factory=list)
+    dry_run: bool = False
+    # Identities each section declared in this file, e.g. {"teams": {"platform": "teams[0]"}}.
+    # Later sections check references against it (a schedule naming an engineer, ...).
+    declared: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def fail(self, path: str, problem: str) -> None:
+    def fail(self, path: str, problem: str) -> NoReturn:
         raise ConfigError(self.file, path, problem)
 
     def record(self, action: str, path: str, detail: str = "") -> None:
         self.changes.append(Change(action, path, detail))
 
+    def declare(self, kind: str, key: str, path: str) -> None:
+        """Note that the file defines ``kind`` ``key`` at ``path``; a second definition fails."""
+        seen = self.declared.setdefault(kind, {})
+        if key in seen:
+            self.fail(path, f"duplicate: {key!r} is already defined at {seen[key]}")
+        seen[key] = path
+
+    def is_declared(self, kind: str, key: str) -> bool | None:
+        """True/False when the file has a ``kind`` section; None when it has none."""
+        if kind not in self.declared:
+            return None
+        return key in self.declared[kind]
+
+    def not_in_file(self, path: str, delete: Callable[[], object], detail: str = "") -> None:
+        """A row exists that the file does not mention: delete it with --prune, else report."""
+        if self.prune:
+            delete()
+            self.record("delete", path, detail)
+        else:
+            self.record("missing", path, detail or "in the database, not in the file")
+
 
 @dataclass(frozen=True)
 class ConfigSection:
     key: str  # the top-level YAML key
-    order: int  # apply order, lowest first: teams 10, engineers 20, schedules 40, policies 60
+    # apply order, lowest first: teams 10, engineers 20, holiday calendars 30, schedules 40,
+    # escalation policies 60, services 70
+    order: int
     apply: Callable[[Any, ApplyContext], None]
     export: Callable[[], Any]
 

@@ -1,0 +1,69 @@
+"""Apply a config file to the database, and export the database as a config file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+
+from oncall.config.loader import config_dump, config_parse, load_sections
+from oncall.config.registry import SECTIONS, ApplyContext, Change, ConfigError, sections_in_order
+
+HEADER = "# On-call configuration, written by `manage.py oncall_export`.\n"
+
+
+@dataclass
+class ApplyResult:
+    changes: list[Change] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def applied(self) -> list[Change]:
+        """What changes (or, on a dry run, would change) in the database."""
+        return [c for c in self.changes if c.action != "missing"]
+
+    @property
+    def missing(self) -> list[Change]:
+        """Rows in the database that the file does not mention (kept; --prune removes them)."""
+        return [c for c in self.changes if c.action == "missing"]
+
+    def counts(self) -> dict[str, int]:
+        counts = {"create": 0, "update": 0, "delete": 0, "missing": 0}
+        for change in self.changes:
+            counts[change.action] += 1
+        return counts
+
+
+def config_apply(
+    *, file: str, text: str, dry_run: bool = False, prune: bool = False
+) -> ApplyResult:
+    """Apply every section in the file in one transaction; any error changes nothing.
+
+    ``file`` names the file in error messages. Sections absent from the file are not touched.
+    On a dry run the transaction is rolled back after the plan is recorded.
+    """
+    load_sections()
+    document = config_parse(file=file, text=text)
+    for key in document:
+        if key not in SECTIONS:
+            known = ", ".join(s.key for s in sections_in_order())
+            raise ConfigError(file, str(key), f"unknown section (known sections: {known})")
+    ctx = ApplyContext(file=file, prune=prune, dry_run=dry_run)
+    with transaction.atomic():
+        for section in sections_in_order():
+            if section.key in document:
+                section.apply(document[section.key], ctx)
+        if dry_run:
+            transaction.set_rollback(True)
+    return ApplyResult(changes=ctx.changes, dry_run=dry_run)
+
+
+def config_export() -> dict[str, Any]:
+    """The current state as a document that ``config_apply`` accepts."""
+    load_sections()
+    return {section.key: section.export() for section in sections_in_order()}
+
+
+def config_export_text() -> str:
+    return HEADER + config_dump(config_export())

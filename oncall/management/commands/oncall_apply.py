@@ -1,0 +1,68 @@
+"""`manage.py oncall_apply FILE.yaml [--dry-run] [--prune]`: declare on-call config as code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from oncall.config.apply import config_apply
+from oncall.config.registry import ConfigError
+
+
+class Command(BaseCommand):
+    help = (
+        "Apply a YAML config file (teams, engineers, contact methods, notification rules, and"
+        " the sections other apps register) idempotently, in one transaction."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="path of the YAML file")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="print the plan and change nothing"
+        )
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="delete objects that are in the database but not in the file",
+        )
+
+    def handle(self, *args: Any, file: str, dry_run: bool, prune: bool, **options: Any) -> None:
+        path = Path(file)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"{file}: cannot read: {exc.strerror or exc}") from None
+        try:
+            result = config_apply(file=file, text=text, dry_run=dry_run, prune=prune)
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+
+        if dry_run:
+            self.stdout.write(f"Plan for {file} (dry run, nothing changed):")
+        for change in result.applied:
+            self.stdout.write(f"  {change}")
+        if not result.applied:
+            self.stdout.write("No changes.")
+        else:
+            counts = result.counts()
+            verb = "Would apply" if dry_run else "Applied"
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{verb}: {counts['create']} to create, {counts['update']} to update,"
+                    f" {counts['delete']} to delete."
+                    if dry_run
+                    else f"{verb}: {counts['create']} created, {counts['update']} updated,"
+                    f" {counts['delete']} deleted."
+                )
+            )
+        if result.missing:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{len(result.missing)} object(s) in the database are not in the file"
+                    " (kept; run with --prune to delete them):"
+                )
+            )
+            for change in result.missing:
+                self.stdout.write(f"  {change}")
