@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class SchedulesConfig(AppConfig):
     name = "schedules"
+    default_auto_field = "django.db.models.BigAutoField"

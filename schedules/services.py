@@ -1,0 +1,351 @@
+"""Writes for schedules, layers, restrictions, overrides and time off.
+
+Every layer edit writes a ``LayerVersion`` snapshot effective from ``effective_from``
+(default: now; never in the past), so shifts already past keep their engineers.
+Overrides and time off cannot start in the past either (a small clock skew allowance
+is granted); removing one that already started ends it now instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from oncall.models import Engineer, Team
+from oncall.validators import validate_time_zone
+from schedules.models import (
+    HolidayCalendar,
+    Layer,
+    LayerMember,
+    LayerVersion,
+    Override,
+    Restriction,
+    Schedule,
+    ShiftUnit,
+    TimeOff,
+)
+from schedules.snapshots import layer_snapshot
+
+# A request made "now" by a client whose clock is a little behind is still "now".
+PAST_TOLERANCE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class RestrictionSpec:
+    weekdays: Sequence[int]
+    start_time: time
+    end_time: time
+    business_hours: bool = False
+
+
+def _effective(effective_from: datetime | None, field: str = "effective_from") -> datetime:
+    now = timezone.now()
+    if effective_from is None:
+        return now
+    if timezone.is_naive(effective_from):
+        raise ValidationError({field: "must include a UTC offset"})
+    if effective_from < now - PAST_TOLERANCE:
+        raise ValidationError({field: "edits cannot take effect in the past"})
+    return max(effective_from, now)
+
+
+def _check_span(start: datetime, end: datetime) -> None:
+    if timezone.is_naive(start) or timezone.is_naive(end):
+        raise ValidationError({"start": "start and end must include a UTC offset"})
+    if end <= start:
+        raise ValidationError({"end": "must be after start"})
+
+
+def _check_not_past(start: datetime) -> None:
+    if start < timezone.now() - PAST_TOLERANCE:
+        raise ValidationError({"start": "cannot be in the past: edits never rewrite the past"})
+
+
+def _check_weekdays(weekdays: Sequence[int]) -> list[int]:
+    try:
+        days = sorted({int(d) for d in weekdays})
+    except (TypeError, ValueError):
+        raise ValidationError({"weekdays": "must be a list of integers 0-6"}) from None
+    if not days or any(d < 0 or d > 6 for d in days):
+        raise ValidationError({"weekdays": "must be a non-empty list of integers 0 (Mon)-6 (Sun)"})
+    return days
+
+
+def layer_version_write(*, layer: Layer, effective_from: datetime | None = None) -> LayerVersion:
+    """Snapshot ``layer``'s current rows, in force from ``effective_from`` (default now).
+
+    Versions planned after that moment are dropped: they were snapshots of the
+    definition before this edit and would silently undo it.
+    """
+    when = _effective(effective_from)
+    active = layer.deleted_at is None
+    data = layer_snapshot(layer, time_zone=layer.schedule.time_zone)
+    LayerVersion.objects.filter(layer=layer, effective_from__gt=when).delete()
+    version, _ = LayerVersion.objects.update_or_create(
+        layer=layer, effective_from=when, defaults={"active": active, "definition": data}
+    )
+    return version
+
+
+# --- schedules --------------------------------------------------------------------
+
+
+@transaction.atomic
+def schedule_create(
+    *,
+    team: Team,
+    name: str,
+    time_zone: str = "UTC",
+    description: str = "",
+    holiday_calendars: Sequence[HolidayCalendar] = (),
+) -> Schedule:
+    validate_time_zone(time_zone)
+    if Schedule.objects.filter(team=team, name=name).exists():
+        raise ValidationError({"name": "this team already has a schedule with that name"})
+    schedule = Schedule.objects.create(
+        team=team, name=name, time_zone=time_zone, description=description
+    )
+    schedule.holiday_calendars.set(holiday_calendars)
+    return schedule
+
+
+@transaction.atomic
+def schedule_update(
+    *,
+    schedule: Schedule,
+    name: str | None = None,
+    time_zone: str | None = None,
+    description: str | None = None,
+    holiday_calendars: Sequence[HolidayCalendar] | None = None,
+    effective_from: datetime | None = None,
+) -> Schedule:
+    if name is not None and name != schedule.name:
+        if Schedule.objects.filter(team=schedule.team, name=name).exclude(pk=schedule.pk).exists():
+            raise ValidationError({"name": "this team already has a schedule with that name"})
+        schedule.name = name
+    if description is not None:
+        schedule.description = description
+    tz_changed = time_zone is not None and time_zone != schedule.time_zone
+    if tz_changed:
+        validate_time_zone(time_zone)
+        schedule.time_zone = time_zone
+    schedule.save()
+    if holiday_calendars is not None:
+        schedule.holiday_calendars.set(holiday_calendars)
+    if tz_changed:
+        # Handoff times are read in the zone: a new zone is a new version of every layer.
+        for layer in schedule.layers.filter(deleted_at=None):
+            layer_version_write(layer=layer, effective_from=effective_from)
+    return schedule
+
+
+# --- layers -----------------------------------------------------------------------
+
+
+def _set_members(layer: Layer, members: Sequence[Engineer]) -> None:
+    LayerMember.objects.filter(layer=layer).delete()
+    LayerMember.objects.bulk_create(
+        LayerMember(layer=layer, engineer=engineer, position=i)
+        for i, engineer in enumerate(members)
+    )
+
+
+def _set_restrictions(layer: Layer, restrictions: Sequence[RestrictionSpec]) -> None:
+    Restriction.objects.filter(layer=layer).delete()
+    Restriction.objects.bulk_create(
+        Restriction(
+            layer=layer,
+            weekdays=_check_weekdays(r.weekdays),
+            start_time=r.start_time,
+            end_time=r.end_time,
+            business_hours=r.business_hours,
+        )
+        for r in restrictions
+    )
+
+
+def _check_layer_fields(shift_length: int, shift_unit: str) -> None:
+    if shift_unit not in ShiftUnit.values:
+        raise ValidationError({"shift_unit": f"must be one of {', '.join(ShiftUnit.values)}"})
+    if shift_length < 1:
+        raise ValidationError({"shift_length": "must be at least 1"})
+
+
+@transaction.atomic
+def layer_create(
+    *,
+    schedule: Schedule,
+    name: str,
+    start_date: date,
+    members: Sequence[Engineer] = (),
+    level: int | None = None,
+    handoff_time: time = time(9, 0),
+    shift_length: int = 1,
+    shift_unit: str = ShiftUnit.WEEKS,
+    restrictions: Sequence[RestrictionSpec] = (),
+    effective_from: datetime | None = None,
+) -> Layer:
+    _check_layer_fields(shift_length, shift_unit)
+    if level is None:
+        top = schedule.layers.filter(deleted_at=None).order_by("-level").first()
+        level = top.level + 1 if top else 0
+    layer = Layer.objects.create(
+        schedule=schedule,
+        name=name,
+        level=level,
+        start_date=start_date,
+        handoff_time=handoff_time,
+        shift_length=shift_length,
+        shift_unit=shift_unit,
+    )
+    _set_members(layer, members)
+    _set_restrictions(layer, restrictions)
+    layer_version_write(layer=layer, effective_from=effective_from)
+    return layer
+
+
+@transaction.atomic
+def layer_update(
+    *,
+    layer: Layer,
+    effective_from: datetime | None = None,
+    members: Sequence[Engineer] | None = None,
+    restrictions: Sequence[RestrictionSpec] | None = None,
+    **fields: object,
+) -> Layer:
+    """Change any of name, level, start_date, handoff_time, shift_length, shift_unit,
+    members and restrictions, from ``effective_from`` (default now) on."""
+    allowed = {"name", "level", "start_date", "handoff_time", "shift_length", "shift_unit"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "is not a layer field"})
+    if layer.deleted_at is not None:
+        raise ValidationError({"layer": "was deleted"})
+    for key, value in fields.items():
+        setattr(layer, key, value)
+    _check_layer_fields(layer.shift_length, layer.shift_unit)
+    layer.save()
+    if members is not None:
+        _set_members(layer, members)
+    if restrictions is not None:
+        _set_restrictions(layer, restrictions)
+    layer_version_write(layer=layer, effective_from=effective_from)
+    return layer
+
+
+@transaction.atomic
+def layer_delete(*, layer: Layer, effective_from: datetime | None = None) -> Layer:
+    """Stop the layer from ``effective_from`` on; its past shifts stay."""
+    when = _effective(effective_from)
+    updated = Layer.objects.filter(pk=layer.pk, deleted_at=None).update(deleted_at=when)
+    if updated:
+        layer.deleted_at = when
+        layer_version_write(layer=layer, effective_from=when)
+    return layer
+
+
+@transaction.atomic
+def restriction_add(
+    *, layer: Layer, spec: RestrictionSpec, effective_from: datetime | None = None
+) -> Restriction:
+    restriction = Restriction.objects.create(
+        layer=layer,
+        weekdays=_check_weekdays(spec.weekdays),
+        start_time=spec.start_time,
+        end_time=spec.end_time,
+        business_hours=spec.business_hours,
+    )
+    layer_version_write(layer=layer, effective_from=effective_from)
+    return restriction
+
+
+@transaction.atomic
+def restriction_update(
+    *, restriction: Restriction, spec: RestrictionSpec, effective_from: datetime | None = None
+) -> Restriction:
+    restriction.weekdays = _check_weekdays(spec.weekdays)
+    restriction.start_time = spec.start_time
+    restriction.end_time = spec.end_time
+    restriction.business_hours = spec.business_hours
+    restriction.save()
+    layer_version_write(layer=restriction.layer, effective_from=effective_from)
+    return restriction
+
+
+@transaction.atomic
+def restriction_delete(*, restriction: Restriction, effective_from: datetime | None = None) -> None:
+    layer = restriction.layer
+    restriction.delete()
+    layer_version_write(layer=layer, effective_from=effective_from)
+
+
+# --- overrides and time off -------------------------------------------------------
+
+
+@transaction.atomic
+def override_create(
+    *,
+    schedule: Schedule,
+    engineer: Engineer,
+    start: datetime,
+    end: datetime,
+    replace_engineer: Engineer | None = None,
+    note: str = "",
+    created_by=None,
+) -> Override:
+    _check_span(start, end)
+    _check_not_past(start)
+    if replace_engineer is not None and replace_engineer.pk == engineer.pk:
+        raise ValidationError({"replace_engineer": "must differ from engineer"})
+    return Override.objects.create(
+        schedule=schedule,
+        engineer=engineer,
+        replace_engineer=replace_engineer,
+        start=start,
+        end=end,
+        note=note,
+        created_by=created_by,
+        created_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def override_delete(*, override: Override) -> Override | None:
+    """Delete a future override; one that already started ends now (the past stays)."""
+    now = timezone.now()
+    if override.start >= now:
+        override.delete()
+        return None
+    if override.end > now:
+        Override.objects.filter(pk=override.pk).update(end=now)
+        override.end = now
+    return override
+
+
+@transaction.atomic
+def time_off_create(
+    *, engineer: Engineer, start: datetime, end: datetime, kind: str = "vacation", note: str = ""
+) -> TimeOff:
+    _check_span(start, end)
+    _check_not_past(start)
+    if kind not in TimeOff.Kind.values:
+        raise ValidationError({"kind": f"must be one of {', '.join(TimeOff.Kind.values)}"})
+    return TimeOff.objects.create(engineer=engineer, start=start, end=end, kind=kind, note=note)
+
+
+@transaction.atomic
+def time_off_delete(*, time_off: TimeOff) -> TimeOff | None:
+    """Delete future time off; time off already started ends now."""
+    now = timezone.now()
+    if time_off.start >= now:
+        time_off.delete()
+        return None
+    if time_off.end > now:
+        TimeOff.objects.filter(pk=time_off.pk).update(end=now)
+        time_off.end = now
+    return time_off
