@@ -1,4 +1,4 @@
-"""Paging models: the outbox of messages and the engine's heartbeat."""
+"""The outbox of messages and the engine's heartbeat."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ class Message(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        # Throttled: folded into one summary message (``bundled_into``).
+        BUNDLED = "bundled", "Bundled"
 
     class Purpose(models.TextChoices):
         PAGE = "page", "Page"
@@ -57,10 +59,34 @@ class Message(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Pages only: which incident, escalation step and loop, and which personal rule.
+    incident = models.ForeignKey(
+        "paging.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+    )
+    escalation_step = models.IntegerField(null=True, blank=True)
+    escalation_loop = models.IntegerField(null=True, blank=True)
+    notification_rule = models.ForeignKey(
+        "oncall.NotificationRule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    bundled_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="bundled"
+    )
 
     class Meta:
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["status", "due_at"], name="message_due")]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="message_due"),
+            models.Index(fields=["incident", "status"], name="message_incident"),
+            models.Index(fields=["contact_method", "sent_at"], name="message_cm_sent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose} to {self.destination} ({self.status})"

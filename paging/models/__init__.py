@@ -1,0 +1,20 @@
+"""Paging models, one module per concern; import them from ``paging.models``."""
+
+from paging.models.incidents import Alert, Incident, IncidentEvent
+from paging.models.outbox import EngineHeartbeat, Message
+from paging.models.policies import EscalationPolicy, EscalationStep, EscalationTarget
+from paging.models.services import Integration, MaintenanceWindow, Service
+
+__all__ = [
+    "Alert",
+    "EngineHeartbeat",
+    "EscalationPolicy",
+    "EscalationStep",
+    "EscalationTarget",
+    "Incident",
+    "IncidentEvent",
+    "Integration",
+    "MaintenanceWindow",
+    "Message",
+    "Service",
+]

@@ -1,0 +1,96 @@
+"""Escalation policies: ordered steps, each paging some targets, repeated N times."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class EscalationPolicy(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    team = models.ForeignKey(
+        "oncall.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="escalation_policies",
+    )
+    # Run the whole policy again this many times after the last step (0 = once).
+    repeat = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "escalation policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EscalationStep(models.Model):
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField()
+    # Minutes to wait for an ack after this step before running the next one.
+    delay_minutes = models.PositiveIntegerField(default=15)
+
+    class Meta:
+        ordering = ["policy", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "position"], name="uniq_step_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} step {self.position + 1}"
+
+
+class EscalationTarget(models.Model):
+    """Who a step pages. Each kind uses exactly one of the reference fields.
+
+    Channel-like kinds (a Slack channel, a PagerDuty service) keep their address in
+    ``address`` so they can be added without a schema change.
+    """
+
+    class Kind(models.TextChoices):
+        ENGINEER = "engineer", "Engineer"
+        SCHEDULE = "schedule", "Schedule's current on-call"
+        TEAM_ALL = "team_all", "All members of a team"
+        TEAM_ROUND_ROBIN = "team_round_robin", "Round-robin through a team"
+        SLACK_CHANNEL = "slack_channel", "Slack channel"
+        PAGERDUTY_SERVICE = "pagerduty_service", "PagerDuty service"
+
+    # Kinds the engine knows how to page today; the others are accepted and skipped
+    # with a timeline entry until their channel lands.
+    PAGEABLE_KINDS = (Kind.ENGINEER, Kind.SCHEDULE, Kind.TEAM_ALL, Kind.TEAM_ROUND_ROBIN)
+
+    step = models.ForeignKey(EscalationStep, on_delete=models.CASCADE, related_name="targets")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    engineer = models.ForeignKey(
+        "oncall.Engineer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.ForeignKey(
+        "oncall.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # schedules.Schedule id; a plain integer until the schedules app has its model.
+    schedule_id = models.PositiveBigIntegerField(null=True, blank=True)
+    address = models.CharField(max_length=255, blank=True)  # slack channel id, PD routing key
+    # Round-robin position: the next member index (advanced with a conditional update).
+    rr_cursor = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["step", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="target_fields_match_kind",
+                condition=(
+                    Q(kind="engineer", engineer__isnull=False)
+                    | Q(kind="schedule", schedule_id__isnull=False)
+                    | Q(kind__in=["team_all", "team_round_robin"], team__isnull=False)
+                    | (Q(kind__in=["slack_channel", "pagerduty_service"]) & ~Q(address=""))
+                ),
+            )
+        ]
+
+    def __str__(self) -> str:
+        ref = self.engineer or self.team or self.schedule_id or self.address
+        return f"{self.get_kind_display()}: {ref}"

@@ -1,0 +1,135 @@
+"""Services (what alerts are about), their maintenance windows and integrations."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+SEVERITIES = ("critical", "error", "warning", "info")
+URGENCIES = ("high", "low")
+DEFAULT_URGENCY_RULES: dict[str, str] = {
+    "critical": "high",
+    "error": "high",
+    "warning": "low",
+    "info": "low",
+}
+
+
+def default_urgency_rules() -> dict[str, str]:
+    return dict(DEFAULT_URGENCY_RULES)
+
+
+class Service(models.Model):
+    """Something that can break; alerts for it become incidents paged by its policy."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    team = models.ForeignKey("oncall.Team", on_delete=models.PROTECT, related_name="services")
+    escalation_policy = models.ForeignKey(
+        "paging.EscalationPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="services",
+    )
+    # severity -> urgency; severities missing here use DEFAULT_URGENCY_RULES.
+    urgency_rules = models.JSONField(default=default_urgency_rules, blank=True)
+    # Acknowledged but not resolved within this many minutes -> triggered again.
+    ack_timeout_minutes = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def urgency_for(self, severity: str) -> str:
+        rules = self.urgency_rules or {}
+        urgency = rules.get(severity) or DEFAULT_URGENCY_RULES.get(severity, "high")
+        return urgency if urgency in URGENCIES else "high"
+
+    def in_maintenance(self, at: datetime) -> bool:
+        return self.maintenance_windows.filter(starts_at__lte=at, ends_at__gt=at).exists()
+
+
+class MaintenanceWindow(models.Model):
+    """While it lasts, alerts for the service are recorded and nobody is paged."""
+
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="maintenance_windows"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="maintenance_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service} maintenance {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%H:%M}"
+
+
+def new_integration_token() -> str:
+    # 32 hex chars: url-safe, and the length PagerDuty clients expect of a routing key.
+    return secrets.token_hex(16)
+
+
+class IntegrationManager(models.Manager["Integration"]):
+    def for_token(self, token: str, *, kind: str | None = None) -> Integration | None:
+        """The integration with this token (and kind, if given), or None."""
+        if not isinstance(token, str) or not token or len(token) > 64:
+            return None
+        qs = self.select_related("service")
+        if kind is not None:
+            qs = qs.filter(kind=kind)
+        return qs.filter(token=token).first()
+
+
+class Integration(models.Model):
+    """One way alerts reach a service: a secret URL (or PagerDuty routing key)."""
+
+    class Kind(models.TextChoices):
+        ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
+        PAGERDUTY = "pagerduty", "PagerDuty Events API v2"
+        WEBHOOK = "webhook", "Generic JSON webhook"
+
+    class Grouping(models.TextChoices):
+        GROUP = "group", "One incident per alert group"
+        ALERT = "alert", "One incident per alert"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="integrations")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=100, blank=True)
+    token = models.CharField(max_length=64, unique=True, default=new_integration_token)
+    grouping = models.CharField(max_length=8, choices=Grouping.choices, default=Grouping.GROUP)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = IntegrationManager()
+
+    class Meta:
+        ordering = ["service__name", "kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.service} / {self.name or self.get_kind_display()}"
+
+    @property
+    def inbound_path(self) -> str:
+        if self.kind == self.Kind.PAGERDUTY:
+            return "/v2/enqueue"
+        return f"/integrations/{self.kind}/{self.token}/"
+
+    @property
+    def inbound_url(self) -> str:
+        """The full URL to paste into the alert source (PagerDuty: plus the routing key)."""
+        base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
+        return f"{base}{self.inbound_path}"
