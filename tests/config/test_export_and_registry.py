@@ -1,0 +1,160 @@
+"""oncall_export round trip, the section registry, and the demo loader of oncall_run."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+import yaml
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from oncall.config import registry
+from oncall.config.apply import config_apply
+from oncall.config.loader import load_sections
+from oncall.config.registry import ApplyContext, ConfigSection, register_section
+from oncall.management.commands.oncall_run import Command as RunCommand
+from oncall.models import ContactMethod, Engineer, Team
+from tests.config.conftest import EXAMPLE, row_counts, run_apply, run_export
+
+pytestmark = pytest.mark.django_db
+
+
+def _wipe_people() -> None:
+    Engineer.objects.all().delete()
+    Team.objects.all().delete()
+    get_user_model().objects.all().delete()
+
+
+def test_export_apply_export_round_trips(tmp_path) -> None:
+    run_apply(EXAMPLE)
+    # Something the example does not have: a method without a label, named as kind:value.
+    lena = Engineer.objects.get(user__username="lena")
+    extra = ContactMethod.objects.create(engineer=lena, kind="voice", value="+12025550188")
+    lena.notification_rules.create(contact_method=extra, delay_minutes=15, urgency="high")
+    first = tmp_path / "first.yaml"
+    call_command("oncall_export", "-o", str(first), stderr=StringIO())
+    first_text = first.read_text()
+    assert "contact: voice:+12025550188" in first_text
+    counts = row_counts()
+
+    # The export applied to the same database changes nothing...
+    assert run_apply(first).strip() == "No changes."
+    # ...and on an empty database it rebuilds exactly the same state.
+    _wipe_people()
+    assert set(row_counts().values()) == {0}
+    run_apply(first)
+
+    assert row_counts() == counts
+    assert run_export() == first_text
+
+
+def test_export_holds_what_the_example_declares() -> None:
+    run_apply(EXAMPLE)
+    exported = yaml.safe_load(run_export())
+    example = yaml.safe_load(EXAMPLE.read_text())
+
+    def canonical(doc: dict[str, Any]) -> dict[str, Any]:
+        teams = {t["slug"]: t for t in doc["teams"]}
+        engineers = {}
+        for e in doc["engineers"]:
+            engineers[e["username"]] = {
+                "fields": (e["display_name"], e.get("email", ""), e["time_zone"]),
+                "teams": sorted((m["team"], m["role"]) for m in e.get("teams", [])),
+                "contacts": sorted(
+                    (c["kind"], c["value"], c.get("label", "")) for c in e["contact_methods"]
+                ),
+                "rules": sorted(
+                    (r["contact"], r["delay_minutes"], r["urgency"])
+                    for r in e["notification_rules"]
+                ),
+            }
+        return {"teams": teams, "engineers": engineers}
+
+    assert canonical(exported) == canonical(example)
+
+
+def test_phone_numbers_are_exported_as_strings() -> None:
+    run_apply(EXAMPLE)
+    text = run_export()
+    assert "value: '+12025550101'" in text
+    assert yaml.safe_load(text)["engineers"][0]["contact_methods"][2]["value"] == "+12025550101"
+
+
+@pytest.fixture
+def extra_section():
+    """A section as another app (schedules, paging) would register it."""
+    seen: list[Any] = []
+
+    def apply(value: Any, ctx: ApplyContext) -> None:
+        for i, name in enumerate(value):
+            if ctx.is_declared("engineers", name) is False:
+                ctx.fail(f"rotations[{i}]", f"engineer {name!r} is not defined under engineers")
+            seen.append(name)
+            ctx.record("create", f"rotations[{name}]")
+
+    section = register_section(
+        ConfigSection(key="rotations", order=40, apply=apply, export=lambda: list(seen))
+    )
+    yield seen
+    registry.SECTIONS.pop(section.key)
+
+
+def test_registered_sections_are_accepted_applied_in_order_and_exported(
+    extra_section, write
+) -> None:
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    doc = {"rotations": ["lena", "marcus"], **doc}  # written first, applied after engineers
+
+    out = run_apply(write(doc))
+
+    assert "+ rotations[lena]" in out
+    assert extra_section == ["lena", "marcus"]
+    assert list(yaml.safe_load(run_export())) == ["teams", "engineers", "rotations"]
+    doc["rotations"] = ["nobody"]
+    with pytest.raises(CommandError, match=r"rotations\[0\]: engineer 'nobody' is not defined"):
+        run_apply(write(doc))
+
+
+def test_people_sections_are_registered_in_documented_order() -> None:
+    load_sections()
+    assert [(s.key, s.order) for s in registry.sections_in_order()][:2] == [
+        ("teams", 10),
+        ("engineers", 20),
+    ]
+
+
+def test_load_sections_imports_each_apps_config_section(monkeypatch) -> None:
+    imported: list[str] = []
+    monkeypatch.setattr("oncall.config.loader._loaded", False)
+    monkeypatch.setattr(
+        "oncall.config.loader.importlib.util.find_spec",
+        lambda name: object() if name == "paging.config_section" else None,
+    )
+    monkeypatch.setattr("oncall.config.loader.importlib.import_module", imported.append)
+
+    load_sections()
+
+    assert imported == ["oncall.config.people", "paging.config_section"]
+
+
+def test_dry_run_result_lists_the_plan_without_writing() -> None:
+    result = config_apply(file="x.yaml", text=EXAMPLE.read_text(), dry_run=True)
+    assert result.dry_run
+    assert result.counts()["create"] == 39
+    assert Team.objects.count() == 0
+
+
+def test_oncall_run_demo_loads_the_example(capsys) -> None:
+    out = StringIO()
+    command = RunCommand(stdout=out)
+    command._load_demo("127.0.0.1:8000")
+
+    assert "Applied: 39 created" in capsys.readouterr().out  # oncall_apply's own stdout
+    assert "Demo ready: http://127.0.0.1:8000/admin/  user: admin" in out.getvalue()
+    assert Engineer.objects.count() == 4
+    # Loading the demo again is harmless.
+    command._load_demo("127.0.0.1:8000")
+    assert "No changes." in capsys.readouterr().out
