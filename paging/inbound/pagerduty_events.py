@@ -74,6 +74,8 @@ def pagerduty_event_parse(body: dict[str, Any]) -> PagerDutyEvent:
         errors.append(
             f"Length of 'routing_key' is incorrect (should be {ROUTING_KEY_LENGTH} characters)"
         )
+    if routing_key and not (routing_key.isascii() and routing_key.isalnum()):
+        errors.append("'routing_key' cannot contain non-alphanumeric characters.")
     action = read_str(body, "event_action", "event_action", errors, required=True)
     if action and action not in ACTIONS:
         errors.append("'event_action' is invalid (must be one of: trigger, acknowledge, resolve)")

@@ -1,0 +1,175 @@
+"""The inbound alert endpoints: parse, look up the integration, ingest, answer.
+
+Answers (JSON):
+- 202 after ``alerts_ingest`` returned, i.e. after its transaction committed;
+- 400 malformed body (invalid JSON, wrong types, missing fields): ``errors`` names each
+  field and the reason;
+- 404 unknown token, or a token of another kind of integration (Alertmanager and
+  webhook endpoints); ``/v2/enqueue`` answers an unknown routing key with 400
+  ``"Invalid routing key"`` as PagerDuty does;
+- 405 anything but POST; 413 a body over ``INBOUND_MAX_BODY_BYTES`` (512 KiB);
+- 503 (with Retry-After) when the database is unavailable, so senders retry
+  (Alertmanager and PagerDuty clients retry 5xx, and drop 4xx).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import DataError, OperationalError
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from paging.alert_event import AlertEvent
+from paging.inbound.alertmanager import alertmanager_parse
+from paging.inbound.body import BodyInvalid, BodyTooLarge, body_read, json_object_decode
+from paging.inbound.fields import InvalidPayload
+from paging.inbound.pagerduty_events import pagerduty_event_parse
+from paging.inbound.webhook import webhook_parse
+from paging.ingest import alerts_ingest
+from paging.models import Integration
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+
+
+class Rejected(Exception):
+    """Stop handling the request and answer ``status`` with ``errors``."""
+
+    def __init__(self, status: int, message: str, errors: list[str]) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+
+
+def _body_object(request: HttpRequest) -> dict[str, Any]:
+    try:
+        return json_object_decode(body_read(request))
+    except BodyTooLarge as exc:
+        raise Rejected(413, "Request body too large", [str(exc)]) from None
+    except BodyInvalid as exc:
+        raise Rejected(400, "Request body is invalid", [str(exc)]) from None
+
+
+def _integration(token: str, kind: str) -> Integration:
+    integration = Integration.objects.for_token(token, kind=kind)
+    if integration is None:
+        raise Rejected(404, "Unknown integration", ["no integration of this kind has this token"])
+    return integration
+
+
+def _ingest(integration: Integration, events: list[AlertEvent]) -> Any:
+    try:
+        return alerts_ingest(integration=integration, events=events)
+    except ValidationError as exc:
+        raise Rejected(400, "Event object is invalid", list(exc.messages)) from None
+    except DataError:
+        # A value the database refused (out of range): the sender's data, not our outage.
+        logger.warning("inbound event refused by the database", exc_info=True)
+        raise Rejected(400, "Event object is invalid", ["a value is out of range"]) from None
+    except OperationalError:
+        logger.exception("inbound event could not be stored")
+        raise Rejected(503, "Temporarily unavailable", ["try again later"]) from None
+
+
+def _error(exc: Rejected) -> JsonResponse:
+    response = JsonResponse({"error": exc.message, "errors": exc.errors}, status=exc.status)
+    if exc.status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _method_not_allowed() -> JsonResponse:
+    response = JsonResponse(
+        {"error": "Method not allowed", "errors": ["only POST is accepted"]}, status=405
+    )
+    response["Allow"] = "POST"
+    return response
+
+
+@csrf_exempt
+def alertmanager_receive(request: HttpRequest, token: str) -> JsonResponse:
+    """``POST /integrations/alertmanager/<token>/``: an Alertmanager v4 webhook message."""
+    if request.method != "POST":
+        return _method_not_allowed()
+    try:
+        integration = _integration(token, Integration.Kind.ALERTMANAGER)
+        body = _body_object(request)
+        try:
+            events = alertmanager_parse(body)
+        except InvalidPayload as exc:
+            raise Rejected(400, "Invalid Alertmanager message", exc.errors) from None
+        incident_ids = _incident_ids(_ingest(integration, events)) if events else []
+    except Rejected as exc:
+        return _error(exc)
+    return JsonResponse(
+        {"status": "accepted", "alerts": len(events), "incident_ids": incident_ids}, status=202
+    )
+
+
+@csrf_exempt
+def webhook_receive(request: HttpRequest, token: str) -> JsonResponse:
+    """``POST /integrations/webhook/<token>/``: one generic JSON alert event."""
+    if request.method != "POST":
+        return _method_not_allowed()
+    try:
+        integration = _integration(token, Integration.Kind.WEBHOOK)
+        body = _body_object(request)
+        try:
+            event = webhook_parse(body)
+        except InvalidPayload as exc:
+            raise Rejected(400, "Invalid webhook event", exc.errors) from None
+        incident_ids = _incident_ids(_ingest(integration, [event]))
+    except Rejected as exc:
+        return _error(exc)
+    return JsonResponse(
+        {"status": "accepted", "dedup_key": event.alert_key, "incident_ids": incident_ids},
+        status=202,
+    )
+
+
+def _pagerduty_error(status: int, message: str, errors: list[str]) -> JsonResponse:
+    label = "invalid event" if status == 400 else "error"
+    response = JsonResponse({"status": label, "message": message, "errors": errors}, status=status)
+    if status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+@csrf_exempt
+def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
+    """``POST /v2/enqueue``: PagerDuty Events API v2, ``routing_key`` = integration token."""
+    if request.method != "POST":
+        return _method_not_allowed()
+    try:
+        body = _body_object(request)
+    except Rejected as exc:
+        if exc.status == 400:
+            return _pagerduty_error(400, "Event object is invalid", exc.errors)
+        return _pagerduty_error(exc.status, exc.message, exc.errors)
+    try:
+        parsed = pagerduty_event_parse(body)
+    except InvalidPayload as exc:
+        return _pagerduty_error(400, "Event object is invalid", exc.errors)
+    integration = Integration.objects.for_token(parsed.routing_key, kind=Integration.Kind.PAGERDUTY)
+    if integration is None:
+        # PagerDuty answers a well-formed but unknown key with 400, not 404.
+        return _pagerduty_error(400, "Event object is invalid", ["Invalid routing key"])
+    try:
+        _ingest(integration, [parsed.event])
+    except Rejected as exc:
+        message = "Event object is invalid" if exc.status == 400 else exc.message
+        return _pagerduty_error(exc.status, message, exc.errors)
+    return JsonResponse(
+        {"status": "success", "message": "Event processed", "dedup_key": parsed.event.alert_key},
+        status=202,
+    )
+
+
+def _incident_ids(result: Any) -> list[int]:
+    ids = getattr(result, "incident_ids", None) or []
+    return sorted({int(i) for i in ids})
