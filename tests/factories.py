@@ -10,11 +10,21 @@ are pageable in tests of the engine; pass ``verified_at=None`` for an unverified
 
 from __future__ import annotations
 
+from functools import cache
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from oncall.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
+
+TEST_PASSWORD = "pw-for-tests"
+
+
+@cache
+def _test_password_hash() -> str:
+    return make_password(TEST_PASSWORD)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -27,7 +37,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     is_staff = False
-    password = factory.django.Password("pw-for-tests")
+    # Hashed once and reused: hashing per user would dominate the test run time.
+    password = factory.LazyFunction(lambda: _test_password_hash())
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

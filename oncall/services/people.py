@@ -1,0 +1,376 @@
+"""Writes to the people directory: engineers, teams, memberships, contact methods, rules.
+
+Every function validates its input and raises ``django.core.exceptions.ValidationError``
+with a dict keyed by field name (``{"value": ["…"]}``), so that the API and the admin can
+show the field and the reason. Each runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from oncall.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership, Urgency
+from oncall.validators import validate_contact_value
+
+# Characters people type inside phone numbers that E.164 leaves out.
+_PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
+
+
+def _full_clean(obj: object, *, exclude: list[str] | None = None) -> None:
+    obj.full_clean(exclude=exclude)  # type: ignore[attr-defined]
+
+
+def _save_or_field_error(obj: object, field: str, message: str) -> None:
+    """Save; a unique-constraint race surfaces as a field error instead of a 500."""
+    try:
+        with transaction.atomic():
+            obj.save()  # type: ignore[attr-defined]
+    except IntegrityError:
+        raise ValidationError({field: [message]}) from None
+
+
+# --- engineers --------------------------------------------------------------
+
+
+def engineer_create(
+    *,
+    username: str,
+    display_name: str = "",
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    time_zone: str = "UTC",
+    is_staff: bool = False,
+    password: str | None = None,
+) -> Engineer:
+    """Create a Django user and its engineer profile.
+
+    Without ``password`` the user gets an unusable one (API token or admin-set later).
+    """
+    user_model = get_user_model()
+    user: AbstractUser = user_model(
+        username=username.strip(),
+        email=email.strip(),
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        is_staff=is_staff,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    engineer = Engineer(
+        display_name=(display_name.strip() or f"{first_name} {last_name}".strip() or username),
+        time_zone=time_zone.strip(),
+    )
+    errors: dict[str, list[str]] = {}
+    try:
+        _full_clean(user, exclude=["password"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        _full_clean(engineer, exclude=["user"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        _save_or_field_error(user, "username", "a user with that username already exists")
+        engineer.user = user
+        engineer.save()
+    return engineer
+
+
+def engineer_update(
+    *,
+    engineer: Engineer,
+    display_name: str | None = None,
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    time_zone: str | None = None,
+    is_staff: bool | None = None,
+    is_active: bool | None = None,
+) -> Engineer:
+    """Change the given fields (``None`` = leave as is) of an engineer and their user."""
+    user = engineer.user
+    user_changes = {
+        "email": email.strip() if email is not None else None,
+        "first_name": first_name.strip() if first_name is not None else None,
+        "last_name": last_name.strip() if last_name is not None else None,
+        "is_staff": is_staff,
+        "is_active": is_active,
+    }
+    for name, value in user_changes.items():
+        if value is not None:
+            setattr(user, name, value)
+    if display_name is not None:
+        engineer.display_name = display_name.strip()
+    if time_zone is not None:
+        engineer.time_zone = time_zone.strip()
+    errors: dict[str, list[str]] = {}
+    try:
+        _full_clean(user, exclude=["password"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        _full_clean(engineer, exclude=["user"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        user.save()
+        engineer.save()
+    return engineer
+
+
+# --- teams ------------------------------------------------------------------
+
+
+def team_create(*, name: str, slug: str = "", description: str = "") -> Team:
+    team = Team(name=name.strip(), slug=(slug.strip() or slugify(name)), description=description)
+    _full_clean(team)
+    with transaction.atomic():
+        _save_or_field_error(team, "name", "a team with that name or slug already exists")
+    return team
+
+
+def team_update(
+    *,
+    team: Team,
+    name: str | None = None,
+    slug: str | None = None,
+    description: str | None = None,
+) -> Team:
+    if name is not None:
+        team.name = name.strip()
+    if slug is not None:
+        team.slug = slug.strip()
+    if description is not None:
+        team.description = description
+    _full_clean(team)
+    with transaction.atomic():
+        _save_or_field_error(team, "name", "a team with that name or slug already exists")
+    return team
+
+
+def team_membership_set(
+    *, team: Team, engineer: Engineer, role: str = TeamMembership.Role.MEMBER
+) -> TeamMembership:
+    """Add ``engineer`` to ``team`` with ``role``, or change the role if already a member."""
+    if role not in TeamMembership.Role.values:
+        raise ValidationError(
+            {"role": [f"{role!r} is not one of {', '.join(TeamMembership.Role.values)}"]}
+        )
+    with transaction.atomic():
+        membership, _ = TeamMembership.objects.update_or_create(
+            team=team, engineer=engineer, defaults={"role": role}
+        )
+    return membership
+
+
+def team_membership_remove(*, team: Team, engineer: Engineer) -> bool:
+    """Remove ``engineer`` from ``team``; returns whether they were a member."""
+    with transaction.atomic():
+        deleted, _ = TeamMembership.objects.filter(team=team, engineer=engineer).delete()
+    return deleted > 0
+
+
+# --- contact methods ----------------------------------------------------------
+
+
+def contact_value_normalize(*, kind: str, value: str) -> str:
+    """Tidy what people type: spaces around anything, punctuation inside phone numbers."""
+    value = (value or "").strip()
+    if kind in (ContactMethod.Kind.VOICE, ContactMethod.Kind.SMS):
+        value = _PHONE_PUNCTUATION.sub("", value)
+    elif kind == ContactMethod.Kind.EMAIL:
+        # The domain part is case-insensitive; the local part is left as typed.
+        local, at, domain = value.rpartition("@")
+        value = f"{local}{at}{domain.lower()}" if at else value
+    return value
+
+
+def _validate_contact_method(cm: ContactMethod) -> None:
+    errors: dict[str, list[str]] = {}
+    if cm.kind not in ContactMethod.Kind.values:
+        errors["kind"] = [f"{cm.kind!r} is not one of {', '.join(ContactMethod.Kind.values)}"]
+    else:
+        try:
+            validate_contact_value(cm.kind, cm.value)
+        except ValidationError as exc:
+            errors["value"] = exc.messages
+    if not errors:
+        duplicate = ContactMethod.objects.filter(
+            engineer_id=cm.engineer_id, kind=cm.kind, value=cm.value
+        ).exclude(pk=cm.pk)
+        if duplicate.exists():
+            errors["value"] = [f"this engineer already has the {cm.kind} contact {cm.value}"]
+    try:
+        _full_clean(cm, exclude=["engineer", "kind", "value"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
+def contact_method_create(
+    *, engineer: Engineer, kind: str, value: str, label: str = ""
+) -> ContactMethod:
+    """Add a contact method; phones start unverified and are not paged until verified."""
+    cm = ContactMethod(
+        engineer=engineer,
+        kind=kind,
+        value=contact_value_normalize(kind=kind, value=value),
+        label=label.strip(),
+    )
+    _validate_contact_method(cm)
+    with transaction.atomic():
+        _save_or_field_error(cm, "value", "this engineer already has this contact method")
+    return cm
+
+
+def contact_method_update(
+    *, contact_method: ContactMethod, value: str | None = None, label: str | None = None
+) -> ContactMethod:
+    """Change the value and/or label.
+
+    A new value is a new address: it is no longer verified, and codes sent to the
+    old address stop working.
+    """
+    cm = contact_method
+    value_changed = False
+    if value is not None:
+        new_value = contact_value_normalize(kind=cm.kind, value=value)
+        value_changed = new_value != cm.value
+        cm.value = new_value
+    if label is not None:
+        cm.label = label.strip()
+    _validate_contact_method(cm)
+    now = timezone.now()
+    with transaction.atomic():
+        if value_changed:
+            cm.verified_at = None
+            cm.last_error = ""
+            cm.verification_codes.filter(used_at__isnull=True, expires_at__gt=now).update(
+                expires_at=now
+            )
+        _save_or_field_error(cm, "value", "this engineer already has this contact method")
+    return cm
+
+
+def contact_method_disable(*, contact_method: ContactMethod, reason: str) -> ContactMethod:
+    """Stop paging this method (kept on file); ``reason`` is shown to people."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["say why the contact method is disabled"]})
+    now = timezone.now()
+    with transaction.atomic():
+        ContactMethod.objects.filter(pk=contact_method.pk, disabled_at__isnull=True).update(
+            disabled_at=now
+        )
+        ContactMethod.objects.filter(pk=contact_method.pk).update(disabled_reason=reason[:255])
+    contact_method.refresh_from_db()
+    return contact_method
+
+
+def contact_method_enable(*, contact_method: ContactMethod) -> ContactMethod:
+    with transaction.atomic():
+        ContactMethod.objects.filter(pk=contact_method.pk).update(
+            disabled_at=None, disabled_reason=""
+        )
+    contact_method.refresh_from_db()
+    return contact_method
+
+
+def contact_method_delete(*, contact_method: ContactMethod) -> None:
+    """Delete a contact method and the notification rules that use it."""
+    with transaction.atomic():
+        contact_method.delete()
+
+
+# --- notification rules -------------------------------------------------------
+
+
+def _validate_rule(rule: NotificationRule) -> None:
+    errors: dict[str, list[str]] = {}
+    if rule.contact_method.engineer_id != rule.engineer_id:
+        errors["contact_method"] = [
+            "belongs to another engineer: a rule can only use its own engineer's contact methods"
+        ]
+    if rule.urgency not in Urgency.values:
+        errors["urgency"] = [f"{rule.urgency!r} is not one of {', '.join(Urgency.values)}"]
+    if rule.delay_minutes is None or rule.delay_minutes < 0:
+        errors["delay_minutes"] = ["must be a whole number of minutes, 0 or more"]
+    elif rule.delay_minutes > 24 * 60:
+        errors["delay_minutes"] = ["must be at most 1440 minutes (one day)"]
+    if not errors:
+        duplicate = NotificationRule.objects.filter(
+            contact_method_id=rule.contact_method_id,
+            delay_minutes=rule.delay_minutes,
+            urgency=rule.urgency,
+        ).exclude(pk=rule.pk)
+        if duplicate.exists():
+            errors[NON_FIELD_ERRORS] = [
+                "a rule with this contact method, delay and urgency already exists"
+            ]
+    if errors:
+        raise ValidationError(errors)
+
+
+def notification_rule_create(
+    *,
+    engineer: Engineer,
+    contact_method: ContactMethod,
+    delay_minutes: int = 0,
+    urgency: str = Urgency.HIGH,
+) -> NotificationRule:
+    """Add a rung to the engineer's ladder: use ``contact_method`` ``delay_minutes`` in."""
+    rule = NotificationRule(
+        engineer=engineer,
+        contact_method=contact_method,
+        delay_minutes=delay_minutes,
+        urgency=urgency,
+    )
+    _validate_rule(rule)
+    with transaction.atomic():
+        _save_or_field_error(rule, NON_FIELD_ERRORS, "this rule already exists")
+    return rule
+
+
+def notification_rule_update(
+    *,
+    rule: NotificationRule,
+    contact_method: ContactMethod | None = None,
+    delay_minutes: int | None = None,
+    urgency: str | None = None,
+) -> NotificationRule:
+    if contact_method is not None:
+        rule.contact_method = contact_method
+    if delay_minutes is not None:
+        rule.delay_minutes = delay_minutes
+    if urgency is not None:
+        rule.urgency = urgency
+    _validate_rule(rule)
+    with transaction.atomic():
+        _save_or_field_error(rule, NON_FIELD_ERRORS, "this rule already exists")
+    return rule
+
+
+def notification_rule_delete(*, rule: NotificationRule) -> None:
+    with transaction.atomic():
+        rule.delete()
+
+
+def team_delete(*, team: Team) -> None:
+    """Delete a team and its memberships (``ProtectedError`` if something still needs it)."""
+    with transaction.atomic():
+        team.delete()
