@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from oncall.config.loader import config_dump, config_parse, load_sections
 from oncall.config.registry import SECTIONS, ApplyContext, Change, ConfigError, sections_in_order
@@ -50,12 +51,20 @@ def config_apply(
             known = ", ".join(s.key for s in sections_in_order())
             raise ConfigError(file, str(key), f"unknown section (known sections: {known})")
     ctx = ApplyContext(file=file, prune=prune, dry_run=dry_run)
-    with transaction.atomic():
-        for section in sections_in_order():
-            if section.key in document:
-                section.apply(document[section.key], ctx)
-        if dry_run:
-            transaction.set_rollback(True)
+    current = "(document)"
+    try:
+        with transaction.atomic():
+            for section in sections_in_order():
+                if section.key in document:
+                    current = section.key
+                    section.apply(document[section.key], ctx)
+            if dry_run:
+                transaction.set_rollback(True)
+    except ValidationError as exc:
+        # A section that let a model error through: still name the file and the section.
+        raise ConfigError(file, current, "; ".join(exc.messages)) from None
+    except IntegrityError as exc:
+        raise ConfigError(file, current, f"conflicts with the database: {exc}") from None
     return ApplyResult(changes=ctx.changes, dry_run=dry_run)
 
 

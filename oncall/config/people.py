@@ -65,12 +65,17 @@ def _items(ctx: ApplyContext, value: Any, path: str) -> list[Any]:
     return [] if value is None else read_list(ctx, value, path)
 
 
-def _delete(ctx: ApplyContext, path: str, obj: models.Model) -> None:
-    try:
-        obj.delete()
-    except models.ProtectedError as exc:
-        users = ", ".join(sorted({str(o) for o in exc.protected_objects})[:5])
-        ctx.fail(path, f"cannot delete {obj}: still used by {users}")
+def _not_in_file(ctx: ApplyContext, path: str, obj: models.Model, detail: str = "") -> None:
+    """Report ``obj`` as missing from the file, or delete it with --prune."""
+
+    def delete() -> None:
+        try:
+            obj.delete()
+        except models.ProtectedError as exc:
+            users = ", ".join(sorted({str(o) for o in exc.protected_objects})[:5])
+            ctx.fail(path, f"--prune cannot delete {obj}: still used by {users}")
+
+    ctx.not_in_file(path, delete, detail)
 
 
 # --- teams -------------------------------------------------------------------------------
@@ -106,7 +111,7 @@ def teams_apply(value: Any, ctx: ApplyContext) -> None:
             team.save()
             ctx.record("update", f"teams[{slug}]", describe_diff(changes))
     for team in Team.objects.exclude(slug__in=list(declared)).order_by("slug"):
-        ctx.not_in_file(f"teams[{team.slug}]", lambda t=team: _delete(ctx, "teams", t))
+        _not_in_file(ctx, f"teams[{team.slug}]", team)
 
 
 def teams_export() -> list[dict[str, Any]]:
@@ -138,11 +143,8 @@ def engineers_apply(value: Any, ctx: ApplyContext) -> None:
     user_field = get_user_model().USERNAME_FIELD
     missing = Engineer.objects.exclude(**{f"user__{user_field}__in": list(declared)})
     for engineer in missing.select_related("user").order_by(f"user__{user_field}"):
-        ctx.not_in_file(
-            f"engineers[{engineer.username}]",
-            lambda e=engineer: _delete(ctx, "engineers", e),
-            "" if not ctx.prune else "engineer removed; the Django user account is kept",
-        )
+        kept = "engineer removed; the Django user account is kept" if ctx.prune else ""
+        _not_in_file(ctx, f"engineers[{engineer.username}]", engineer, kept)
 
 
 def _engineer_upsert(ctx: ApplyContext, data: dict[str, Any], path: str) -> Engineer:
@@ -224,7 +226,7 @@ def _memberships_apply(
             membership.save(update_fields=["role"])
     for slug, membership in sorted(existing.items()):
         if slug not in seen:
-            ctx.not_in_file(f"{where}.teams[{slug}]", lambda m=membership: _delete(ctx, where, m))
+            _not_in_file(ctx, f"{where}.teams[{slug}]", membership)
 
 
 def _contacts_apply(
@@ -272,10 +274,7 @@ def _contacts_not_in_file(
 ) -> None:
     for contact in engineer.contact_methods.order_by("kind", "value"):
         if (contact.kind, contact.value) not in wanted:
-            ctx.not_in_file(
-                f"{where}.contact_methods[{contact.kind}:{contact.value}]",
-                lambda c=contact: _delete(ctx, where, c),
-            )
+            _not_in_file(ctx, f"{where}.contact_methods[{contact.kind}:{contact.value}]", contact)
 
 
 def _resolve_contact(
@@ -342,7 +341,7 @@ def _rules_apply(
         ctx.record("create", _rule_where(where, rule))
     for key, rule in sorted(existing.items(), key=lambda kv: _rule_sort_key(kv[1])):
         if key not in seen:
-            ctx.not_in_file(_rule_where(where, rule), lambda r=rule: _delete(ctx, where, r))
+            _not_in_file(ctx, _rule_where(where, rule), rule)
 
 
 def _rule_sort_key(rule: NotificationRule) -> tuple[str, int, str, str]:

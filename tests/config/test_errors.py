@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from django.core.management.base import CommandError
+from django.db.models import ProtectedError
 
+from oncall.models import Team
 from tests.config.conftest import EXAMPLE, row_counts, run_apply, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +33,10 @@ def _duplicate_engineer(doc: Doc) -> None:
 
 def _duplicate_team(doc: Doc) -> None:
     doc["teams"].append({"slug": "platform", "name": "Platform Two"})
+
+
+def _duplicate_team_name(doc: Doc) -> None:
+    doc["teams"].append({"slug": "platform-2", "name": "Platform"})
 
 
 def _unknown_section(doc: Doc) -> None:
@@ -104,6 +110,12 @@ CASES = [
         "teams[2].slug",
         "duplicate: 'platform' is already defined at teams[0].slug",
         id="duplicate-team",
+    ),
+    pytest.param(
+        _duplicate_team_name,
+        "teams[2].name",
+        "duplicate: 'Platform' is already used at teams[0]",
+        id="duplicate-team-name",
     ),
     pytest.param(
         _set(["engineers", 3, "teams", 0, "team"], "database"),
@@ -224,3 +236,21 @@ def test_top_level_must_be_a_mapping(write) -> None:
 def test_missing_file_is_a_command_error(tmp_path) -> None:
     with pytest.raises(CommandError, match="nope.yaml: cannot read"):
         run_apply(tmp_path / "nope.yaml")
+
+
+def test_prune_that_would_break_a_protected_reference_fails_cleanly(
+    example_doc, write, monkeypatch
+) -> None:
+    run_apply(EXAMPLE)
+    before = snapshot()
+    del example_doc["teams"][1]
+    for engineer in example_doc["engineers"]:
+        engineer["teams"] = [m for m in engineer["teams"] if m["team"] != "data"]
+
+    def protected(self, *args, **kwargs):
+        raise ProtectedError("protected", {self})
+
+    monkeypatch.setattr(Team, "delete", protected)
+    with pytest.raises(CommandError, match=r"teams\[data\]: --prune cannot delete Data"):
+        run_apply(write(example_doc), "--prune")
+    assert snapshot() == before
