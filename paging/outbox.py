@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from oncall.models import ContactMethod
 from paging.channels import TransportError, channel_for
-from paging.models import Message
+from paging.models import Incident, IncidentEvent, Message
+from paging.timeline import event_build, event_record
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 # A row left in "sending" this long belongs to a worker that died mid-send.
 SENDING_LEASE = timedelta(minutes=2)
+# Pages per contact method per window (GoAlert's defaults); the excess is bundled.
+THROTTLE_WINDOW = timedelta(minutes=15)
+DEFAULT_THROTTLE_LIMITS = {"sms": 5, "voice": 3}
+
+
+def throttle_limits() -> dict[str, int]:
+    return getattr(settings, "PAGING_THROTTLE_LIMITS", DEFAULT_THROTTLE_LIMITS)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -70,8 +81,15 @@ def _claim_due(limit: int) -> list[Message]:
     return rows
 
 
-def message_deliver(message: Message) -> None:
-    """Send one claimed message and record the outcome on its row."""
+@dataclass(frozen=True)
+class SendOutcome:
+    ok: bool
+    permanent: bool = False
+    error: str = ""
+
+
+def _send_and_record(message: Message) -> SendOutcome:
+    """Call the channel and write the result on the row (no incident logic)."""
     channel = channel_for(message.kind)
     attempts = message.attempts + 1
     try:
@@ -86,7 +104,7 @@ def message_deliver(message: Message) -> None:
             due_at=timezone.now() + retry_delay(attempts),
         )
         logger.warning("message %s failed (permanent=%s): %s", message.pk, permanent, exc)
-        return
+        return SendOutcome(ok=False, permanent=permanent, error=str(exc))
     Message.objects.filter(pk=message.pk).update(
         status=Message.Status.SENT,
         attempts=attempts,
@@ -95,11 +113,210 @@ def message_deliver(message: Message) -> None:
         sent_at=timezone.now(),
         last_error="",
     )
+    return SendOutcome(ok=True)
+
+
+def _incident_lock_status(incident_id: int) -> str | None:
+    # FOR NO KEY UPDATE: an ack (an UPDATE of the same row) waits until this send is
+    # recorded, so no page can leave after an ack has committed.
+    return (
+        Incident.objects.select_for_update(no_key=True)
+        .filter(pk=incident_id)
+        .values_list("status", flat=True)
+        .first()
+    )
+
+
+def _fallback(message: Message, error: str) -> None:
+    """A permanent failure: note it on the contact method, bring the next rung forward."""
+    now = timezone.now()
+    if message.contact_method_id:
+        ContactMethod.objects.filter(pk=message.contact_method_id).update(last_error=error)
+    assert message.incident_id is not None
+    following = (
+        Message.objects.filter(
+            incident_id=message.incident_id,
+            engineer_id=message.engineer_id,
+            status=Message.Status.PENDING,
+        )
+        .exclude(contact_method_id=message.contact_method_id)
+        .order_by("due_at", "id")
+        .first()
+    )
+    if following is None:
+        event_record(
+            incident_id=message.incident_id,
+            kind=IncidentEvent.Kind.NO_CONTACT,
+            at=now,
+            actor_id=message.engineer_id,
+            message_id=message.pk,
+            text=f"no contact method left to reach {message.engineer or 'the engineer'}",
+        )
+        return
+    if following.due_at > now:
+        Message.objects.filter(pk=following.pk).update(due_at=now)
+    event_record(
+        incident_id=message.incident_id,
+        kind=IncidentEvent.Kind.NOTIFICATION_QUEUED,
+        at=now,
+        actor_id=message.engineer_id,
+        message_id=following.pk,
+        text=f"falling back to {following.kind} ({following.destination})",
+    )
+
+
+def _page_outcome_record(message: Message, outcome: SendOutcome, incident_id: int) -> None:
+    if outcome.ok:
+        kind, text = IncidentEvent.Kind.NOTIFICATION_SENT, ""
+    elif outcome.permanent:
+        kind, text = IncidentEvent.Kind.NOTIFICATION_FAILED, f"{outcome.error} (permanent)"
+    else:
+        kind, text = IncidentEvent.Kind.NOTIFICATION_FAILED, f"{outcome.error} (will retry)"
+    event_record(
+        incident_id=incident_id,
+        kind=kind,
+        actor_id=message.engineer_id,
+        message_id=message.pk,
+        via=message.kind,
+        text=f"{message.kind} to {message.destination}" + (f": {text}" if text else ""),
+    )
+
+
+def message_deliver(message: Message) -> None:
+    """Send one claimed message and record the outcome on its row.
+
+    A page is sent only if its incident is still triggered when the send starts; the
+    incident row stays locked until the outcome is recorded.
+    """
+    if message.incident_id is None:
+        _send_and_record(message)
+        return
+    with transaction.atomic():
+        status = _incident_lock_status(message.incident_id)
+        if status != Incident.Status.TRIGGERED:
+            Message.objects.filter(pk=message.pk).update(
+                status=Message.Status.CANCELLED, last_error=f"incident {status}"
+            )
+            return
+        outcome = _send_and_record(message)
+        _page_outcome_record(message, outcome, message.incident_id)
+        if outcome.permanent:
+            _fallback(message, outcome.error)
+
+
+def _throttle_free_at(sent_times: list[datetime], limit: int) -> datetime:
+    # With n sends in the window, one slot frees when the (n - limit)th oldest ages out.
+    return sent_times[len(sent_times) - limit] + THROTTLE_WINDOW
+
+
+def _deliver_throttled(kind: str, limit: int, messages: list[Message]) -> None:
+    """Send pages to one contact method within its limit; bundle or defer the excess."""
+    now = timezone.now()
+    cm_id = messages[0].contact_method_id
+    sent_times = list(
+        Message.objects.filter(
+            contact_method_id=cm_id,
+            kind=kind,
+            sent_at__gt=now - THROTTLE_WINDOW,
+            status__in=[Message.Status.SENT, Message.Status.DELIVERED],
+        )
+        .order_by("sent_at")
+        .values_list("sent_at", flat=True)
+    )
+    available = limit - len(sent_times)
+    if available <= 0:
+        free_at = _throttle_free_at(sent_times, limit)
+        Message.objects.filter(pk__in=[m.pk for m in messages]).update(
+            status=Message.Status.PENDING, due_at=free_at
+        )
+        IncidentEvent.objects.bulk_create(
+            [
+                event_build(
+                    incident_id=m.incident_id,
+                    kind=IncidentEvent.Kind.NOTIFICATION_THROTTLED,
+                    at=now,
+                    actor_id=m.engineer_id,
+                    message_id=m.pk,
+                    text=f"{kind} limit of {limit} per 15 min reached for {m.destination}; "
+                    f"held until {free_at:%H:%M:%S}",
+                )
+                for m in messages
+                if m.incident_id is not None
+            ]
+        )
+        return
+    if len(messages) <= available:
+        for message in messages:
+            message_deliver(message)
+        return
+    for message in messages[: available - 1]:
+        message_deliver(message)
+    _bundle_deliver(kind, messages[available - 1 :])
+
+
+def _bundle_deliver(kind: str, messages: list[Message]) -> None:
+    """Fold several pages to one contact method into one message, and send it."""
+    with transaction.atomic():
+        live: list[Message] = []
+        for message in sorted(messages, key=lambda m: m.incident_id or 0):
+            assert message.incident_id is not None
+            status = _incident_lock_status(message.incident_id)
+            if status == Incident.Status.TRIGGERED:
+                live.append(message)
+            else:
+                Message.objects.filter(pk=message.pk).update(
+                    status=Message.Status.CANCELLED, last_error=f"incident {status}"
+                )
+        if len(live) <= 1:
+            for message in live:
+                message_deliver(message)
+            return
+        incidents = {
+            i.pk: i
+            for i in Incident.objects.filter(pk__in=[m.incident_id for m in live]).select_related(
+                "service"
+            )
+        }
+        services = sorted({incidents[m.incident_id].service.name for m in live})  # type: ignore[index]
+        titles = "; ".join(
+            f"#{i.pk} {i.title}" for i in sorted(incidents.values(), key=lambda i: i.pk)
+        )
+        first = live[0]
+        now = timezone.now()
+        bundle = Message.objects.create(
+            idempotency_key=f"bundle:{first.contact_method_id}:{first.pk}:{len(live)}",
+            purpose=Message.Purpose.PAGE,
+            kind=kind,
+            destination=first.destination,
+            subject=f"{len(incidents)} open incidents for {', '.join(services)}"[:255],
+            body=f"{len(incidents)} open incidents for {', '.join(services)}: {titles}"[:1500],
+            status=Message.Status.SENDING,
+            due_at=now,
+            engineer_id=first.engineer_id,
+            contact_method_id=first.contact_method_id,
+        )
+        Message.objects.filter(pk__in=[m.pk for m in live]).update(
+            status=Message.Status.BUNDLED, bundled_into=bundle
+        )
+        outcome = _send_and_record(bundle)
+        for message in live:
+            assert message.incident_id is not None
+            _page_outcome_record(bundle, outcome, message.incident_id)
+        if outcome.permanent:
+            for message in live:
+                _fallback(message, outcome.error)
 
 
 def dispatch_due(limit: int = 200) -> int:
     """Send every due pending message (up to ``limit``); returns how many were tried."""
     rows = _claim_due(limit)
+    limits = throttle_limits()
+    throttled: dict[tuple[str, int], list[Message]] = {}
     for message in rows:
-        message_deliver(message)
+        if message.incident_id and message.contact_method_id and message.kind in limits:
+            throttled.setdefault((message.kind, message.contact_method_id), []).append(message)
+        else:
+            message_deliver(message)
+    for (kind, _), messages in throttled.items():
+        _deliver_throttled(kind, limits[kind], messages)
     return len(rows)

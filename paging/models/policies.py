@@ -71,8 +71,9 @@ class EscalationTarget(models.Model):
     team = models.ForeignKey(
         "oncall.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    # schedules.Schedule id; a plain integer until the schedules app has its model.
-    schedule_id = models.PositiveBigIntegerField(null=True, blank=True)
+    schedule = models.ForeignKey(
+        "schedules.Schedule", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     address = models.CharField(max_length=255, blank=True)  # slack channel id, PD routing key
     # Round-robin position: the next member index (advanced with a conditional update).
     rr_cursor = models.PositiveIntegerField(default=0)
@@ -84,7 +85,7 @@ class EscalationTarget(models.Model):
                 name="target_fields_match_kind",
                 condition=(
                     Q(kind="engineer", engineer__isnull=False)
-                    | Q(kind="schedule", schedule_id__isnull=False)
+                    | Q(kind="schedule", schedule__isnull=False)
                     | Q(kind__in=["team_all", "team_round_robin"], team__isnull=False)
                     | (Q(kind__in=["slack_channel", "pagerduty_service"]) & ~Q(address=""))
                 ),
@@ -92,5 +93,5 @@ class EscalationTarget(models.Model):
         ]
 
     def __str__(self) -> str:
-        ref = self.engineer or self.team or self.schedule_id or self.address
+        ref = self.engineer or self.team or self.schedule or self.address
         return f"{self.get_kind_display()}: {ref}"

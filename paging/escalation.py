@@ -1,0 +1,269 @@
+"""The escalation engine step: advance every incident whose ``next_due_at`` has come.
+
+A batch of due incidents is claimed with ``select_for_update(skip_locked=True)``; each
+is advanced (next policy step, repeat, ack timeout) and the pages it needs are
+written to the outbox in the same transaction. A worker that dies before commit
+leaves nothing behind: the rows unlock and the next tick runs the step once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from oncall.models import TeamMembership
+from paging.models import EscalationStep, EscalationTarget, Incident, IncidentEvent
+from paging.notify import PagePlan, pages_plan
+from paging.timeline import event_build
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+# Test hook: called after a batch is claimed, before anything is written
+# (the crash test kills the worker inside it).
+after_claim_hook: Callable[[list[int]], None] | None = None
+
+
+def _schedule_oncall(schedule_id: int, at: datetime) -> list[int]:
+    from schedules.selectors import oncall_engineer_ids  # imported late: an optional app
+
+    return oncall_engineer_ids(schedule_id=schedule_id, at=at)
+
+
+@dataclass
+class AdvanceContext:
+    """Per-batch caches so a batch of incidents costs a handful of queries."""
+
+    now: datetime
+    steps: dict[int, list[EscalationStep]] = field(default_factory=dict)
+    team_members: dict[int, list[int]] = field(default_factory=dict)
+    oncall: dict[int, list[int]] = field(default_factory=dict)
+    service_names: dict[int, str] = field(default_factory=dict)
+
+    def policy_steps(self, policy_id: int) -> list[EscalationStep]:
+        if policy_id not in self.steps:
+            self.steps[policy_id] = list(
+                EscalationStep.objects.filter(policy_id=policy_id)
+                .prefetch_related("targets")
+                .order_by("position")
+            )
+        return self.steps[policy_id]
+
+    def members(self, team_id: int) -> list[int]:
+        if team_id not in self.team_members:
+            self.team_members[team_id] = list(
+                TeamMembership.objects.filter(team_id=team_id)
+                .order_by("engineer__display_name", "engineer_id")
+                .values_list("engineer_id", flat=True)
+            )
+        return self.team_members[team_id]
+
+    def schedule_oncall(self, schedule_id: int) -> list[int]:
+        if schedule_id not in self.oncall:
+            self.oncall[schedule_id] = _schedule_oncall(schedule_id, self.now)
+        return self.oncall[schedule_id]
+
+
+def _round_robin_next(target: EscalationTarget, members: list[int]) -> int:
+    # The increment is a row update: concurrent incidents each get their own member.
+    EscalationTarget.objects.filter(pk=target.pk).update(rr_cursor=F("rr_cursor") + 1)
+    cursor = EscalationTarget.objects.values_list("rr_cursor", flat=True).get(pk=target.pk)
+    return members[(cursor - 1) % len(members)]
+
+
+def step_targets(step: EscalationStep, ctx: AdvanceContext) -> tuple[list[int], list[str]]:
+    """Engineer ids a step pages now (in order, no repeats), and notes for the timeline."""
+    engineer_ids: list[int] = []
+    notes: list[str] = []
+    for target in step.targets.all():
+        kind = target.kind
+        if kind == EscalationTarget.Kind.ENGINEER:
+            found = [target.engineer_id] if target.engineer_id else []
+        elif kind == EscalationTarget.Kind.SCHEDULE:
+            assert target.schedule_id is not None
+            try:
+                found = ctx.schedule_oncall(target.schedule_id)
+            except Exception:  # a broken schedule must not stop the escalation
+                logger.exception("schedule %s could not be resolved", target.schedule_id)
+                notes.append(f"schedule {target.schedule_id} could not be resolved")
+                found = []
+            if not found:
+                notes.append(f"nobody on call in schedule {target.schedule_id}")
+        elif kind == EscalationTarget.Kind.TEAM_ALL:
+            assert target.team_id is not None
+            found = ctx.members(target.team_id)
+        elif kind == EscalationTarget.Kind.TEAM_ROUND_ROBIN:
+            assert target.team_id is not None
+            members = ctx.members(target.team_id)
+            found = [_round_robin_next(target, members)] if members else []
+        else:
+            notes.append(f"{target.get_kind_display()} targets are not supported yet")
+            found = []
+        for engineer_id in found:
+            if engineer_id not in engineer_ids:
+                engineer_ids.append(engineer_id)
+    return engineer_ids, notes
+
+
+def _event(incident: Incident, kind: str, text: str, ctx: AdvanceContext) -> IncidentEvent:
+    return event_build(incident_id=incident.pk, kind=kind, at=ctx.now, text=text)
+
+
+def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) -> None:
+    """Advance one claimed incident in memory; the caller saves the incident and plan."""
+    now = ctx.now
+    if incident.status == Incident.Status.ACKNOWLEDGED:
+        # The ack timed out: back to triggered, and the policy starts over.
+        incident.status = Incident.Status.TRIGGERED
+        incident.acknowledged_at = None
+        incident.acknowledged_by_id = None
+        incident.acknowledged_via = ""
+        incident.escalation_step = 0
+        incident.escalation_loop += 1
+        incident.escalation_repeat = 0
+        plan.events.append(
+            _event(incident, IncidentEvent.Kind.ACK_TIMEOUT, "not resolved in time", ctx)
+        )
+    elif incident.status != Incident.Status.TRIGGERED or incident.in_maintenance:
+        incident.next_due_at = None
+        return
+
+    policy = incident.escalation_policy
+    steps = ctx.policy_steps(policy.pk) if policy else []
+    if not steps:
+        plan.events.append(
+            _event(incident, IncidentEvent.Kind.NO_CONTACT, "no escalation policy", ctx)
+        )
+        incident.next_due_at = None
+        return
+    # Steps that page nobody are skipped at once; the loop is bounded by the passes.
+    for _ in range((len(steps) + 1) * ((policy.repeat if policy else 0) + 2)):
+        if incident.escalation_step >= len(steps):
+            if policy is not None and incident.escalation_repeat < policy.repeat:
+                incident.escalation_repeat += 1
+                incident.escalation_loop += 1
+                incident.escalation_step = 0
+            else:
+                plan.events.append(
+                    _event(
+                        incident,
+                        IncidentEvent.Kind.ESCALATION_EXHAUSTED,
+                        "every step has run; nobody acknowledged",
+                        ctx,
+                    )
+                )
+                incident.next_due_at = None
+                return
+        step = steps[incident.escalation_step]
+        engineer_ids, notes = step_targets(step, ctx)
+        label = f"step {step.position + 1}" + (
+            f" (repeat {incident.escalation_repeat})" if incident.escalation_repeat else ""
+        )
+        plan.cache.load(engineer_ids, incident.urgency)
+        names = plan.names_for(engineer_ids)
+        text = f"{label}: paging {', '.join(names)}" if names else f"{label}: nobody to page"
+        if notes:
+            text += " (" + "; ".join(notes) + ")"
+        plan.events.append(
+            event_build(
+                incident_id=incident.pk,
+                kind=IncidentEvent.Kind.ESCALATION_STEP,
+                at=now,
+                text=text,
+                data={
+                    "step": incident.escalation_step,
+                    "loop": incident.escalation_loop,
+                    "engineer_ids": engineer_ids,
+                },
+            )
+        )
+        step_index = incident.escalation_step
+        incident.escalation_step += 1
+        if engineer_ids:
+            pages_plan(
+                incidents_engineers=[(incident, engineer_ids)],
+                step_label=str(step_index),
+                now=now,
+                plan=plan,
+                service_names=ctx.service_names,
+            )
+            incident.next_due_at = now + timedelta(minutes=step.delay_minutes)
+            incident.assigned_engineer_ids = engineer_ids  # type: ignore[attr-defined]
+            return
+    incident.next_due_at = None
+
+
+ADVANCED_FIELDS = [
+    "status",
+    "acknowledged_at",
+    "acknowledged_by",
+    "acknowledged_via",
+    "escalation_step",
+    "escalation_loop",
+    "escalation_repeat",
+    "next_due_at",
+    "updated_at",
+]
+
+
+def escalations_advance_batch(*, limit: int = BATCH_SIZE) -> int:
+    """Claim and advance up to ``limit`` due incidents in one transaction."""
+    with transaction.atomic():
+        now = timezone.now()
+        incidents = list(
+            Incident.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("escalation_policy", "service")
+            .filter(next_due_at__lte=now)
+            .order_by("next_due_at", "id")[:limit]
+        )
+        if not incidents:
+            return 0
+        if after_claim_hook is not None:
+            after_claim_hook([i.pk for i in incidents])
+        ctx = AdvanceContext(now=now)
+        plan = PagePlan()
+        for incident in incidents:
+            ctx.service_names[incident.service_id] = incident.service.name
+            incident_advance(incident, ctx, plan)
+            incident.updated_at = now
+        plan.save()
+        Incident.objects.bulk_update(incidents, ADVANCED_FIELDS, batch_size=500)
+        _assignees_replace(incidents)
+    return len(incidents)
+
+
+def _assignees_replace(incidents: list[Incident]) -> None:
+    through = Incident.assigned_to.through
+    changed = {
+        i.pk: i.assigned_engineer_ids  # type: ignore[attr-defined]
+        for i in incidents
+        if hasattr(i, "assigned_engineer_ids")
+    }
+    if not changed:
+        return
+    through.objects.filter(incident_id__in=list(changed)).delete()
+    through.objects.bulk_create(
+        [
+            through(incident_id=incident_id, engineer_id=engineer_id)
+            for incident_id, engineer_ids in changed.items()
+            for engineer_id in engineer_ids
+        ],
+        batch_size=1000,
+    )
+
+
+def escalations_advance(*, limit: int = BATCH_SIZE, max_batches: int = 1000) -> int:
+    """The tick step: advance batches until nothing is due (or ``max_batches``)."""
+    total = 0
+    for _ in range(max_batches):
+        done = escalations_advance_batch(limit=limit)
+        total += done
+        if done < limit:
+            break
+    return total

@@ -1,0 +1,59 @@
+"""Paging fixtures: a recording channel in place of the console, and a small cast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pytest
+from django.utils import timezone
+
+from paging.channels import TransportError
+from paging.models import Message
+
+
+@dataclass
+class Sent:
+    kind: str
+    destination: str
+    subject: str
+    body: str
+    incident_id: int | None
+    message_id: int
+    at: datetime
+
+
+@dataclass
+class RecordingChannel:
+    """Records every send; ``fail[destination] = permanent?`` makes sends there fail."""
+
+    name: str = "recording"
+    sent: list[Sent] = field(default_factory=list)
+    fail: dict[str, bool] = field(default_factory=dict)
+
+    def send(self, message: Message) -> str:
+        if message.destination in self.fail:
+            raise TransportError("provider said no", permanent=self.fail[message.destination])
+        self.sent.append(
+            Sent(
+                message.kind,
+                message.destination,
+                message.subject,
+                message.body,
+                message.incident_id,
+                message.pk,
+                timezone.now(),
+            )
+        )
+        return f"rec-{message.pk}"
+
+    def to(self, destination: str) -> list[Sent]:
+        return [s for s in self.sent if s.destination == destination]
+
+
+@pytest.fixture
+def channel(monkeypatch: pytest.MonkeyPatch) -> RecordingChannel:
+    recording = RecordingChannel()
+    # Patched where it is used: the outbox module.
+    monkeypatch.setattr("paging.outbox.channel_for", lambda kind: recording)
+    return recording

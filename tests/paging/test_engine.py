@@ -1,0 +1,335 @@
+"""The escalation engine on a moved clock: steps, rules, ack, repeat, timeouts, fallback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from oncall.models import ContactMethod
+from paging.alert_event import AlertEvent
+from paging.engine import tick
+from paging.ingest import alerts_ingest
+from paging.models import Incident, IncidentEvent, Message
+from paging.services import incident_acknowledge, incident_resolve
+from tests.factories import (
+    ContactMethodFactory,
+    EngineerFactory,
+    MembershipFactory,
+    NotificationRuleFactory,
+    TeamFactory,
+)
+from tests.paging.conftest import RecordingChannel
+from tests.paging.factories import (
+    EscalationPolicyFactory,
+    EscalationStepFactory,
+    EscalationTargetFactory,
+    IntegrationFactory,
+    ServiceFactory,
+    policy_with_steps,
+)
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+
+
+def engineer_with_ladder(name: str, phone: str):
+    """SMS at once, a call 5 minutes later (high urgency)."""
+    engineer = EngineerFactory(display_name=name)
+    sms = ContactMethodFactory(engineer=engineer, kind="sms", value=phone)
+    voice = ContactMethodFactory(engineer=engineer, kind="voice", value=phone)
+    NotificationRuleFactory(engineer=engineer, contact_method=sms, delay_minutes=0)
+    NotificationRuleFactory(engineer=engineer, contact_method=voice, delay_minutes=5)
+    return engineer
+
+
+def fire(service, key: str = "k1", severity: str = "critical") -> Incident:
+    integration = IntegrationFactory(service=service, kind="webhook")
+    result = alerts_ingest(
+        integration=integration,
+        events=[
+            AlertEvent(
+                action="trigger", alert_key=key, group_key=key, title="DB down", severity=severity
+            )
+        ],
+    )
+    return Incident.objects.get(pk=result.incident_ids[0])
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+def test_two_step_policy_pages_by_rules_until_ack(clock, channel: RecordingChannel) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    bob = engineer_with_ladder("Bob", "+14155550002")
+    service = ServiceFactory(escalation_policy=policy_with_steps([alice], [bob], delay_minutes=10))
+    incident = fire(service)
+
+    tick()
+    assert [(s.kind, s.destination) for s in channel.sent] == [("sms", "+14155550001")]
+    clock.shift(timedelta(minutes=5))
+    tick()
+    assert [(s.kind, s.destination) for s in channel.sent][-1] == ("voice", "+14155550001")
+    clock.shift(timedelta(minutes=5))  # step 2 is due 10 minutes after step 1
+    tick()
+    assert [(s.kind, s.destination, s.at) for s in channel.sent][-1] == (
+        "sms",
+        "+14155550002",
+        T0 + timedelta(minutes=10),
+    )
+    incident_acknowledge(incident_id=incident.pk, engineer_id=bob.pk, via="api")
+    # Bob's call at +5 is cancelled by the ack.
+    clock.shift(timedelta(hours=2))
+    tick()
+    assert len(channel.sent) == 3
+    assert Message.objects.filter(incident=incident, status="cancelled").count() == 1
+    kinds = list(incident.events.values_list("kind", flat=True))
+    assert kinds.count("escalation_step") == 2
+    assert kinds.count("notification_sent") == 3
+    assert kinds[-1] == "acknowledged"
+    incident.refresh_from_db()
+    assert incident.next_due_at is None
+    assert list(incident.assigned_to.all()) == [bob]
+
+
+def test_ticks_are_idempotent(clock, channel: RecordingChannel) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    service = ServiceFactory(escalation_policy=policy_with_steps([alice]))
+    fire(service)
+    for _ in range(3):
+        tick()
+    assert len(channel.sent) == 1
+    assert Message.objects.count() == 2  # sms now + voice pending
+
+
+def test_page_for_an_acked_incident_is_cancelled_not_sent(clock, channel) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    service = ServiceFactory(escalation_policy=policy_with_steps([alice]))
+    incident = fire(service)
+    from paging.escalation import escalations_advance
+
+    escalations_advance()  # pages queued, not yet dispatched
+    # An ack that (in a race) missed the just-written rows: the dispatcher re-checks.
+    Incident.objects.filter(pk=incident.pk).update(status="acknowledged")
+    tick()
+    assert channel.sent == []
+    assert set(Message.objects.values_list("status", flat=True)) == {"cancelled", "pending"}
+
+
+def test_second_ack_changes_nothing_and_names_the_first(clock, channel) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    bob = EngineerFactory()
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    first = incident_acknowledge(incident_id=incident.pk, engineer_id=alice.pk)
+    clock.shift(timedelta(seconds=30))
+    second = incident_acknowledge(incident_id=incident.pk, engineer_id=bob.pk)
+    assert first.changed and not second.changed
+    assert second.incident.acknowledged_by_id == alice.pk
+    assert second.incident.acknowledged_at == T0
+    assert IncidentEvent.objects.filter(kind="acknowledged").count() == 1
+
+
+def test_policy_repeats_then_stops(clock, channel) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    policy = policy_with_steps([alice], delay_minutes=10, repeat=2)
+    incident = fire(ServiceFactory(escalation_policy=policy))
+    for _ in range(6):
+        tick()
+        clock.shift(timedelta(minutes=10))
+    sms = [s for s in channel.sent if s.kind == "sms"]
+    assert [s.at for s in sms] == [T0, T0 + timedelta(minutes=10), T0 + timedelta(minutes=20)]
+    incident.refresh_from_db()
+    assert incident.next_due_at is None
+    assert incident.events.filter(kind="escalation_exhausted").count() == 1
+
+
+def test_ack_timeout_returns_to_triggered_and_escalates_again(clock, channel) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    service = ServiceFactory(
+        escalation_policy=policy_with_steps([alice], delay_minutes=30), ack_timeout_minutes=20
+    )
+    incident = fire(service)
+    tick()
+    incident_acknowledge(incident_id=incident.pk, engineer_id=alice.pk)
+    clock.shift(timedelta(minutes=19))
+    tick()
+    assert len(channel.sent) == 1
+    clock.shift(timedelta(minutes=1))
+    tick()
+    incident.refresh_from_db()
+    assert incident.status == "triggered"
+    assert [s.at for s in channel.sent] == [T0, T0 + timedelta(minutes=20)]
+    assert incident.events.filter(kind="ack_timeout").count() == 1
+
+
+def test_resolve_stops_everything(clock, channel) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice], [alice])))
+    tick()
+    incident_resolve(incident_id=incident.pk, engineer_id=alice.pk)
+    clock.shift(timedelta(hours=1))
+    tick()
+    assert len(channel.sent) == 1
+    assert not Message.objects.filter(status="pending").exists()
+
+
+def test_team_round_robin_and_all_members(clock, channel) -> None:
+    team = TeamFactory()
+    people = [engineer_with_ladder(f"P{i}", f"+1415555010{i}") for i in range(3)]
+    for person in people:
+        MembershipFactory(team=team, engineer=person)
+    policy = EscalationPolicyFactory()
+    step = EscalationStepFactory(policy=policy, position=0)
+    EscalationTargetFactory(step=step, kind="team_round_robin", team=team, engineer=None)
+    service = ServiceFactory(escalation_policy=policy)
+    for n in range(4):
+        fire(service, key=f"k{n}")
+    tick()
+    by_incident = sorted(channel.sent, key=lambda s: s.incident_id or 0)
+    assert [s.destination[-1] for s in by_incident] == ["0", "1", "2", "0"]
+
+    channel.sent.clear()
+    policy2 = EscalationPolicyFactory()
+    step2 = EscalationStepFactory(policy=policy2, position=0)
+    EscalationTargetFactory(step=step2, kind="team_all", team=team, engineer=None)
+    fire(ServiceFactory(escalation_policy=policy2))
+    tick()
+    assert sorted(s.destination for s in channel.sent) == [
+        p.contact_methods.first().value for p in people
+    ]
+
+
+def test_schedule_target_pages_whoever_is_on_call(clock, channel, monkeypatch) -> None:
+    from schedules.models import Schedule
+
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    team = TeamFactory()
+    schedule = Schedule.objects.create(team=team, name="primary")
+    asked = []
+
+    def fake_oncall(*, schedule_id: int, at: datetime) -> list[int]:
+        asked.append((schedule_id, at))
+        return [alice.pk]
+
+    monkeypatch.setattr("schedules.selectors.oncall_engineer_ids", fake_oncall)
+    policy = EscalationPolicyFactory()
+    step = EscalationStepFactory(policy=policy, position=0)
+    EscalationTargetFactory(step=step, kind="schedule", schedule=schedule, engineer=None)
+    fire(ServiceFactory(escalation_policy=policy))
+    tick()
+    assert asked == [(schedule.pk, T0)]
+    assert [s.destination for s in channel.sent] == ["+14155550001"]
+
+
+def test_empty_step_is_skipped_at_once(clock, channel, monkeypatch) -> None:
+    from schedules.models import Schedule
+
+    bob = engineer_with_ladder("Bob", "+14155550002")
+    schedule = Schedule.objects.create(team=TeamFactory(), name="gap")
+    monkeypatch.setattr("schedules.selectors.oncall_engineer_ids", lambda **kw: [])
+    policy = EscalationPolicyFactory()
+    step = EscalationStepFactory(policy=policy, position=0)
+    EscalationTargetFactory(step=step, kind="schedule", schedule=schedule, engineer=None)
+    step2 = EscalationStepFactory(policy=policy, position=1)
+    EscalationTargetFactory(step=step2, kind="engineer", engineer=bob)
+    incident = fire(ServiceFactory(escalation_policy=policy))
+    tick()
+    assert [s.destination for s in channel.sent] == ["+14155550002"]
+    texts = list(incident.events.filter(kind="escalation_step").values_list("text", flat=True))
+    assert "nobody on call" in texts[0]
+
+
+def test_permanent_failure_falls_back_to_next_rule(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice")
+    sms = ContactMethodFactory(engineer=alice, kind="sms", value="+14155550001")
+    email = ContactMethodFactory(engineer=alice, kind="email", value="alice@example.test")
+    NotificationRuleFactory(engineer=alice, contact_method=sms, delay_minutes=0)
+    NotificationRuleFactory(engineer=alice, contact_method=email, delay_minutes=10)
+    channel.fail["+14155550001"] = True
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    tick()  # sms fails permanently, email brought forward
+    tick()
+    assert [s.destination for s in channel.sent] == ["alice@example.test"]
+    assert channel.sent[0].at == T0
+    sms.refresh_from_db()
+    assert sms.last_error == "provider said no"
+    assert incident.events.filter(kind="notification_failed").count() == 1
+
+    # Nobody left: the timeline says so.
+    channel.fail["alice@example.test"] = True
+    incident2 = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])), key="k2")
+    tick()
+    tick()
+    assert incident2.events.filter(kind="no_contact").exists()
+
+
+def test_only_pageable_methods_and_fallback_without_rules(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice")
+    unverified = ContactMethodFactory(engineer=alice, kind="sms", verified_at=None)
+    NotificationRuleFactory(engineer=alice, contact_method=unverified)
+    ContactMethodFactory(engineer=alice, kind="email", value="a@example.test")
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    tick()
+    # The only rule uses an unverified number: fall back to a pageable method at once.
+    assert [s.destination for s in channel.sent] == ["a@example.test"]
+    assert "no rule" in incident.events.get(kind="notification_queued").text
+
+
+def test_low_urgency_uses_low_rules(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice")
+    email = ContactMethodFactory(engineer=alice, kind="email", value="a@example.test")
+    sms = ContactMethodFactory(engineer=alice, kind="sms", value="+14155550001")
+    NotificationRuleFactory(engineer=alice, contact_method=sms, urgency="high")
+    NotificationRuleFactory(engineer=alice, contact_method=email, urgency="low")
+    fire(ServiceFactory(escalation_policy=policy_with_steps([alice])), severity="warning")
+    tick()
+    assert [s.kind for s in channel.sent] == ["email"]
+
+
+def test_sms_throttle_bundles_the_excess(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice")
+    sms = ContactMethodFactory(engineer=alice, kind="sms", value="+14155550001")
+    NotificationRuleFactory(engineer=alice, contact_method=sms)
+    service = ServiceFactory(name="payments", escalation_policy=policy_with_steps([alice]))
+    for n in range(8):
+        fire(service, key=f"k{n}")
+    tick()
+    assert len(channel.sent) == 4 + 1  # four pages and one bundle of the other four
+    bundle = channel.sent[-1]
+    assert bundle.subject == "4 open incidents for payments"
+    assert Message.objects.filter(status="bundled").count() == 4
+
+    # The limit is used up: the next page waits until a slot frees, then goes out.
+    clock.shift(timedelta(minutes=1))
+    fire(service, key="late")
+    tick()
+    assert len(channel.sent) == 5
+    assert Incident.objects.get(dedup_key="late").events.filter(kind="notification_throttled")
+    clock.shift(timedelta(minutes=14))
+    tick()
+    assert len(channel.sent) == 6
+    assert channel.sent[-1].at == T0 + timedelta(minutes=15)
+
+
+def test_maintenance_pages_nobody(clock, channel) -> None:
+    from tests.paging.factories import MaintenanceWindowFactory
+
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    service = ServiceFactory(escalation_policy=policy_with_steps([alice]))
+    MaintenanceWindowFactory(service=service)
+    fire(service)
+    tick()
+    assert channel.sent == []
+    assert not Message.objects.exists()
+
+
+def test_no_policy_is_on_the_timeline(clock, channel) -> None:
+    incident = fire(ServiceFactory())
+    tick()
+    assert incident.events.filter(kind="no_contact", text="no escalation policy").exists()
+    assert not ContactMethod.objects.exists()
