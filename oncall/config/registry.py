@@ -75,7 +75,7 @@ class ApplyContext:
             delete()
             self.record("delete", path, detail)
         else:
-            self.record("missing", path, detail or "in the database, not in the file")
+            self.record("missing", path, detail)
 
 
 @dataclass(frozen=True)

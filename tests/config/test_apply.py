@@ -214,3 +214,9 @@ def test_empty_file_changes_nothing(write) -> None:
     before = snapshot()
     assert run_apply(write("# nothing here\n")).strip() == "No changes."
     assert snapshot() == before
+
+
+def test_verbosity_zero_applies_quietly() -> None:
+    out = run_apply(EXAMPLE, "--verbosity", "0")
+    assert out == ""
+    assert Engineer.objects.count() == 4

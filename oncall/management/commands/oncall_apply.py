@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from oncall.config.apply import config_apply
+from oncall.config.apply import ApplyResult, config_apply
 from oncall.config.registry import ConfigError
 
 
@@ -38,22 +38,26 @@ class Command(BaseCommand):
             result = config_apply(file=file, text=text, dry_run=dry_run, prune=prune)
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
+        if options.get("verbosity", 1) >= 1:
+            self._report(result, file=file, dry_run=dry_run)
 
+    def _report(self, result: ApplyResult, *, file: str, dry_run: bool) -> None:
         if dry_run:
             self.stdout.write(f"Plan for {file} (dry run, nothing changed):")
         for change in result.applied:
             self.stdout.write(f"  {change}")
+        counts = result.counts()
         if not result.applied:
             self.stdout.write("No changes.")
+        elif dry_run:
+            self.stdout.write(
+                f"Would apply: {counts['create']} to create, {counts['update']} to update,"
+                f" {counts['delete']} to delete."
+            )
         else:
-            counts = result.counts()
-            verb = "Would apply" if dry_run else "Applied"
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"{verb}: {counts['create']} to create, {counts['update']} to update,"
-                    f" {counts['delete']} to delete."
-                    if dry_run
-                    else f"{verb}: {counts['create']} created, {counts['update']} updated,"
+                    f"Applied: {counts['create']} created, {counts['update']} updated,"
                     f" {counts['delete']} deleted."
                 )
             )
