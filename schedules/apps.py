@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class SchedulesConfig(AppConfig):
     name = "schedules"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from paging.engine import register_tick_step
+        from schedules.swaps import swaps_expire
+
+        # Pending swap requests expire when their start passes.
+        register_tick_step(swaps_expire)

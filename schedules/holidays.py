@@ -1,0 +1,106 @@
+"""Holiday calendars: import dates from an iCal file or URL (with ``icalendar``)."""
+
+from __future__ import annotations
+
+import urllib.request
+from datetime import date, datetime, timedelta
+from urllib.parse import urlparse
+
+import icalendar
+from dateutil.rrule import rrulestr
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from schedules.models import Holiday, HolidayCalendar
+
+MAX_ICAL_BYTES = 2 * 1024 * 1024
+FETCH_TIMEOUT_SECONDS = 10
+# Recurring holidays (RRULE) are expanded this many years around today.
+RECURRENCE_YEARS_BACK = 1
+RECURRENCE_YEARS_AHEAD = 5
+
+
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def ical_holidays(data: bytes) -> dict[date, str]:
+    """Every day covered by a VEVENT (DTEND exclusive; RRULEs expanded), with its summary."""
+    try:
+        calendar = icalendar.Calendar.from_ical(data)
+    except ValueError as exc:
+        raise ValidationError({"file": f"is not a valid iCalendar file: {exc}"}) from None
+    today = timezone.now().date()
+    lo = today.replace(year=today.year - RECURRENCE_YEARS_BACK, month=1, day=1)
+    hi = today.replace(year=today.year + RECURRENCE_YEARS_AHEAD, month=12, day=31)
+    days: dict[date, str] = {}
+    for event in calendar.walk("VEVENT"):
+        if "DTSTART" not in event:
+            continue
+        start = _as_date(event.decoded("DTSTART"))
+        end = _as_date(event.decoded("DTEND")) if "DTEND" in event else start + timedelta(days=1)
+        length = max((end - start).days, 1)
+        name = str(event.get("SUMMARY", ""))[:200]
+        starts = [start]
+        if "RRULE" in event:
+            rule = rrulestr(
+                event["RRULE"].to_ical().decode(),
+                dtstart=datetime.combine(start, datetime.min.time()),
+            )
+            starts = [
+                d.date()
+                for d in rule.between(
+                    datetime.combine(lo, datetime.min.time()),
+                    datetime.combine(hi, datetime.min.time()),
+                    inc=True,
+                )
+            ]
+        for first in starts:
+            for i in range(length):
+                days.setdefault(first + timedelta(days=i), name)
+    return days
+
+
+@transaction.atomic
+def holiday_calendar_import_ical(
+    *, calendar: HolidayCalendar, data: bytes, replace: bool = False
+) -> int:
+    """Add the file's holidays to ``calendar`` (or replace them); returns the day count."""
+    days = ical_holidays(data)
+    if replace:
+        Holiday.objects.filter(calendar=calendar).delete()
+    existing = set(Holiday.objects.filter(calendar=calendar).values_list("date", flat=True))
+    Holiday.objects.bulk_create(
+        Holiday(calendar=calendar, date=day, name=name)
+        for day, name in sorted(days.items())
+        if day not in existing
+    )
+    return len(days)
+
+
+def ical_fetch(url: str) -> bytes:
+    """Download an iCal file (http/https only, size-capped)."""
+    if urlparse(url).scheme not in ("http", "https"):
+        raise ValidationError({"url": "must be an http or https URL"})
+    request = urllib.request.Request(url, headers={"User-Agent": "oncall-holidays/1"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
+            data = response.read(MAX_ICAL_BYTES + 1)
+    except OSError as exc:
+        raise ValidationError({"url": f"could not be fetched: {exc}"}) from None
+    if len(data) > MAX_ICAL_BYTES:
+        raise ValidationError({"url": f"is larger than {MAX_ICAL_BYTES} bytes"})
+    return data
+
+
+def holiday_calendar_import_url(
+    *, calendar: HolidayCalendar, url: str, replace: bool = True
+) -> int:
+    """Fetch ``url`` (outside any transaction) and import it; remembers the URL."""
+    data = ical_fetch(url)
+    with transaction.atomic():
+        count = holiday_calendar_import_ical(calendar=calendar, data=data, replace=replace)
+        HolidayCalendar.objects.filter(pk=calendar.pk).update(source_url=url)
+    calendar.source_url = url
+    return count

@@ -1,0 +1,205 @@
+"""Shift swaps: request, accept (-> a replace override), decline, cancel, expire.
+
+Both sides are told through the outbox (``purpose="swap"``) on their first pageable
+contact method; an engineer without one is skipped (the swap itself still happens).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from oncall.models import ContactMethod, Engineer, TeamMembership
+from paging.kick import kick_engine
+from paging.outbox import message_enqueue
+from schedules.models import Override, Schedule, SwapRequest
+from schedules.services import _check_not_past, _check_span
+
+
+def _fmt(instant: datetime, schedule: Schedule) -> str:
+    from zoneinfo import ZoneInfo
+
+    return instant.astimezone(ZoneInfo(schedule.time_zone)).strftime("%a %d %b %H:%M %Z")
+
+
+def _first_pageable(engineer_id: int) -> ContactMethod | None:
+    for method in ContactMethod.objects.filter(engineer_id=engineer_id).order_by("id"):
+        if method.is_pageable:
+            return method
+    return None
+
+
+def _notify(swap: SwapRequest, event: str, engineer_ids: list[int], text: str) -> int:
+    """Record one outbox message per engineer; returns how many were recorded."""
+    sent = 0
+    for engineer_id in engineer_ids:
+        method = _first_pageable(engineer_id)
+        if method is None:
+            continue
+        message_enqueue(
+            idempotency_key=f"swap:{swap.pk}:{event}:{engineer_id}",
+            purpose="swap",
+            kind=method.kind,
+            destination=method.value,
+            subject=f"Shift swap {event}",
+            body=text,
+            engineer_id=engineer_id,
+            contact_method_id=method.pk,
+        )
+        sent += 1
+    if sent:
+        kick_engine()
+    return sent
+
+
+def _span_text(swap: SwapRequest) -> str:
+    return f"{_fmt(swap.start, swap.schedule)} - {_fmt(swap.end, swap.schedule)}"
+
+
+def can_decide(*, swap: SwapRequest, user) -> bool:
+    """The teammate asked, a team admin, or staff may accept or decline."""
+    if user.is_staff:
+        return True
+    engineer = getattr(user, "engineer", None)
+    if engineer is None:
+        return False
+    if engineer.pk == swap.teammate_id:
+        return True
+    return TeamMembership.objects.filter(
+        team_id=swap.schedule.team_id, engineer=engineer, role=TeamMembership.Role.ADMIN
+    ).exists()
+
+
+@transaction.atomic
+def swap_request(
+    *,
+    schedule: Schedule,
+    requester: Engineer,
+    teammate: Engineer,
+    start: datetime,
+    end: datetime,
+    note: str = "",
+) -> SwapRequest:
+    _check_span(start, end)
+    _check_not_past(start)
+    if requester.pk == teammate.pk:
+        raise ValidationError({"teammate": "must be someone else than the requester"})
+    if not TeamMembership.objects.filter(team_id=schedule.team_id, engineer=teammate).exists():
+        raise ValidationError({"teammate": "is not a member of the schedule's team"})
+    swap = SwapRequest.objects.create(
+        schedule=schedule, requester=requester, teammate=teammate, start=start, end=end, note=note
+    )
+    _notify(
+        swap,
+        "requested",
+        [teammate.pk],
+        f"{requester} asks you to take their {schedule.name} shifts {_span_text(swap)}."
+        + (f" Note: {note}" if note else ""),
+    )
+    return swap
+
+
+def _decide(swap: SwapRequest, user, status: str) -> SwapRequest:
+    if not can_decide(swap=swap, user=user):
+        raise PermissionDenied("only the teammate asked, a team admin or staff may decide")
+    now = timezone.now()
+    # Conditional update: two racing decisions (or the expiry tick) resolve cleanly.
+    updated = SwapRequest.objects.filter(
+        pk=swap.pk, status=SwapRequest.Status.PENDING, start__gt=now
+    ).update(status=status, decided_by=user, decided_at=now)
+    if not updated:
+        swap.refresh_from_db()
+        if swap.status == SwapRequest.Status.PENDING:
+            raise ValidationError(
+                {"status": "the swap's start has passed; it can no longer be decided"}
+            )
+        raise ValidationError({"status": f"the swap is already {swap.status}"})
+    swap.refresh_from_db()
+    return swap
+
+
+@transaction.atomic
+def swap_accept(*, swap: SwapRequest, user) -> SwapRequest:
+    """Accept: the teammate takes the requester's shifts in [start, end) via an override."""
+    swap = _decide(swap, user, SwapRequest.Status.ACCEPTED)
+    override = Override.objects.create(
+        schedule=swap.schedule,
+        engineer=swap.teammate,
+        replace_engineer=swap.requester,
+        start=swap.start,
+        end=swap.end,
+        note=f"swap #{swap.pk}",
+        created_by=user,
+        created_at=timezone.now(),
+    )
+    SwapRequest.objects.filter(pk=swap.pk).update(override=override)
+    swap.override = override
+    _notify(
+        swap,
+        "accepted",
+        [swap.requester_id, swap.teammate_id],
+        f"Swap accepted: {swap.teammate} takes {swap.requester}'s {swap.schedule.name}"
+        f" shifts {_span_text(swap)}.",
+    )
+    return swap
+
+
+@transaction.atomic
+def swap_decline(*, swap: SwapRequest, user) -> SwapRequest:
+    swap = _decide(swap, user, SwapRequest.Status.DECLINED)
+    _notify(
+        swap,
+        "declined",
+        [swap.requester_id, swap.teammate_id],
+        f"Swap declined: {swap.requester}'s {swap.schedule.name} shifts {_span_text(swap)}"
+        " stay with them.",
+    )
+    return swap
+
+
+@transaction.atomic
+def swap_cancel(*, swap: SwapRequest, user) -> SwapRequest:
+    engineer = getattr(user, "engineer", None)
+    if not user.is_staff and (engineer is None or engineer.pk != swap.requester_id):
+        raise PermissionDenied("only the requester or staff may cancel a swap request")
+    updated = SwapRequest.objects.filter(pk=swap.pk, status=SwapRequest.Status.PENDING).update(
+        status=SwapRequest.Status.CANCELLED, decided_by=user, decided_at=timezone.now()
+    )
+    if not updated:
+        swap.refresh_from_db()
+        raise ValidationError({"status": f"the swap is already {swap.status}"})
+    swap.refresh_from_db()
+    return swap
+
+
+def swaps_expire() -> int:
+    """Engine tick step: pending requests whose start has passed expire; both sides told."""
+    now = timezone.now()
+    expired = 0
+    ids = list(
+        SwapRequest.objects.filter(status=SwapRequest.Status.PENDING, start__lte=now).values_list(
+            "pk", flat=True
+        )[:200]
+    )
+    for swap_id in ids:
+        with transaction.atomic():
+            updated = SwapRequest.objects.filter(
+                pk=swap_id, status=SwapRequest.Status.PENDING, start__lte=now
+            ).update(status=SwapRequest.Status.EXPIRED, decided_at=now)
+            if not updated:
+                continue
+            swap = SwapRequest.objects.select_related("schedule", "requester", "teammate").get(
+                pk=swap_id
+            )
+            _notify(
+                swap,
+                "expired",
+                [swap.requester_id, swap.teammate_id],
+                f"Swap request expired unanswered: {swap.requester}'s {swap.schedule.name}"
+                f" shifts {_span_text(swap)} stay with them.",
+            )
+            expired += 1
+    return expired
