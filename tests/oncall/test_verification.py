@@ -197,3 +197,20 @@ def test_unverified_phones_are_never_pageable(alice) -> None:
         NotificationRuleFactory(engineer=alice, contact_method=cm, delay_minutes=i)
     rules = selectors.pageable_notification_rules(alice)
     assert [r.contact_method for r in rules] == [email, verified]
+
+
+def test_code_leaves_on_the_next_tick_and_the_engine_is_kicked(
+    phone, django_capture_on_commit_callbacks
+) -> None:
+    from paging import engine, kick
+
+    kick.embedded_wakeup.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        code = _send(phone)
+    assert kick.embedded_wakeup.is_set()  # woken after commit, not on the next beat
+    kick.embedded_wakeup.clear()
+    engine.tick()
+    message = Message.objects.get(purpose=Message.Purpose.VERIFICATION)
+    assert message.status == Message.Status.SENT
+    assert message.transport == "console"
+    assert code in message.body
