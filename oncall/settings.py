@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "oncall.apps.OncallConfig",
     "schedules.apps.SchedulesConfig",
     "paging.apps.PagingConfig",
+    "delivery.apps.DeliveryConfig",
+    "analytics.apps.AnalyticsConfig",
 ]
 
 MIDDLEWARE = [

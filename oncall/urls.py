@@ -15,5 +15,7 @@ urlpatterns = [
     path("api/v1/", include("paging.api.urls")),
     path("", include("paging.inbound_urls")),
     path("", include("schedules.feed_urls")),
+    path("", include("delivery.urls")),
+    path("", include("analytics.urls")),
     path("api-auth/", include("rest_framework.urls")),
 ]

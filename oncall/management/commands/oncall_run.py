@@ -42,7 +42,7 @@ class Command(BaseCommand):
     def _load_demo(self, addrport: str) -> None:
         example = Path(settings.BASE_DIR) / "examples" / "oncall.yaml"
         if example.exists():
-            call_command("oncall_apply", str(example))
+            call_command("oncall_apply", str(example), verbosity=0)
         user_model = get_user_model()
         password = secrets.token_urlsafe(12)
         admin, _ = user_model.objects.get_or_create(
