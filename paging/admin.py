@@ -1,0 +1,198 @@
+"""Admin for services, integrations, policies and incidents. Actions call the services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from paging.models import (
+    Alert,
+    EngineHeartbeat,
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTarget,
+    Incident,
+    IncidentEvent,
+    Integration,
+    MaintenanceWindow,
+    Message,
+    Service,
+)
+from paging.services import incident_acknowledge, incident_escalate_now, incident_resolve
+
+
+def _engineer_id(request: HttpRequest) -> int | None:
+    engineer = getattr(request.user, "engineer", None)
+    return engineer.pk if engineer is not None else None
+
+
+def _copyable_url(integration: Integration) -> str:
+    if not integration.pk:
+        return "(saved integrations get a URL)"
+    url = integration.inbound_url
+    routing = (
+        format_html("<br>routing_key: <code>{}</code>", integration.token)
+        if integration.kind == Integration.Kind.PAGERDUTY
+        else ""
+    )
+    return format_html(
+        '<input type="text" readonly value="{}" size="80" onclick="this.select()">{}',
+        url,
+        routing,
+    )
+
+
+class IntegrationInline(admin.TabularInline):
+    model = Integration
+    extra = 0
+    fields = ["kind", "name", "grouping", "inbound"]
+    readonly_fields = ["inbound"]
+
+    @admin.display(description="Inbound URL")
+    def inbound(self, obj: Integration) -> str:
+        return _copyable_url(obj)
+
+
+class MaintenanceWindowInline(admin.TabularInline):
+    model = MaintenanceWindow
+    extra = 0
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "escalation_policy", "ack_timeout_minutes"]
+    list_filter = ["team"]
+    search_fields = ["name"]
+    inlines = [IntegrationInline, MaintenanceWindowInline]
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "kind", "grouping", "inbound"]
+    list_filter = ["kind"]
+    fields = ["service", "kind", "name", "grouping", "inbound", "token", "created_at"]
+    readonly_fields = ["inbound", "token", "created_at"]
+
+    @admin.display(description="Inbound URL (copy into the alert source)")
+    def inbound(self, obj: Integration) -> str:
+        return _copyable_url(obj)
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    extra = 0
+    fields = ["position", "delay_minutes", "targets_summary"]
+    readonly_fields = ["targets_summary"]
+    show_change_link = True  # targets are edited on the step's page
+
+    @admin.display(description="Targets")
+    def targets_summary(self, obj: EscalationStep) -> str:
+        return ", ".join(str(t) for t in obj.targets.all()) if obj.pk else ""
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "repeat"]
+    inlines = [EscalationStepInline]
+
+
+class EscalationTargetInline(admin.TabularInline):
+    model = EscalationTarget
+    extra = 1
+    fields = ["kind", "engineer", "team", "schedule", "address"]
+
+
+@admin.register(EscalationStep)
+class EscalationStepAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "delay_minutes"]
+    inlines = [EscalationTargetInline]
+
+
+class IncidentEventInline(admin.TabularInline):
+    model = IncidentEvent
+    extra = 0
+    fields = ["at", "kind", "text", "actor", "via"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["at", "id"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class AlertInline(admin.TabularInline):
+    model = Alert
+    extra = 0
+    fields = ["alert_key", "status", "title", "severity", "first_seen_at", "deliveries"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "service", "status", "urgency", "created_at", "acknowledged_by"]
+    list_filter = ["status", "urgency", "service__team", "service"]
+    search_fields = ["title", "dedup_key"]
+    date_hierarchy = "created_at"
+    inlines = [AlertInline, IncidentEventInline]
+    actions = ["acknowledge", "resolve", "escalate"]
+    readonly_fields = [
+        f.name for f in Incident._meta.get_fields() if f.concrete and not f.many_to_many
+    ] + ["assigned_to"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # incidents come from alerts
+
+    def _run(self, request: HttpRequest, queryset: QuerySet[Incident], fn, verb: str) -> None:
+        changed = 0
+        for incident_id in queryset.values_list("pk", flat=True):
+            result = fn(incident_id=incident_id, engineer_id=_engineer_id(request), via="admin")
+            changed += int(result.changed)
+        self.message_user(request, f"{changed} incident(s) {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Acknowledge")
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._run(request, queryset, incident_acknowledge, "acknowledged")
+
+    @admin.action(description="Resolve")
+    def resolve(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._run(request, queryset, incident_resolve, "resolved")
+
+    @admin.action(description="Escalate now")
+    def escalate(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        self._run(request, queryset, incident_escalate_now, "escalated")
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "purpose",
+        "kind",
+        "destination",
+        "status",
+        "due_at",
+        "sent_at",
+        "incident_link",
+    ]
+    list_filter = ["status", "purpose", "kind"]
+    search_fields = ["destination", "idempotency_key"]
+    readonly_fields = [f.name for f in Message._meta.get_fields() if f.concrete]
+
+    @admin.display(description="Incident")
+    def incident_link(self, obj: Message) -> str:
+        if not obj.incident_id:
+            return ""
+        url = reverse("admin:paging_incident_change", args=[obj.incident_id])
+        return format_html('<a href="{}">#{}</a>', url, obj.incident_id)
+
+
+@admin.register(EngineHeartbeat)
+class EngineHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_tick_at", "last_tick_ms", "processed"]

@@ -1,0 +1,265 @@
+"""Serializers of the paging API: parse and present; writes go through services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from oncall.models import Engineer, Team
+from paging.models import (
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTarget,
+    Incident,
+    IncidentEvent,
+    Integration,
+    MaintenanceWindow,
+    Service,
+)
+from paging.models.services import SEVERITIES, URGENCIES
+from paging.services_config import REFERENCE_FOR_KIND
+
+
+class MaintenanceWindowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["id", "service", "starts_at", "ends_at", "reason"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        starts = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
+        ends = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
+        if starts and ends and ends <= starts:
+            raise serializers.ValidationError({"ends_at": "must be after starts_at"})
+        return attrs
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
+    escalation_policy = serializers.PrimaryKeyRelatedField(
+        queryset=EscalationPolicy.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = Service
+        fields = [
+            "id",
+            "name",
+            "description",
+            "team",
+            "escalation_policy",
+            "urgency_rules",
+            "ack_timeout_minutes",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def validate_urgency_rules(self, value: Any) -> dict[str, str]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be an object of severity: urgency")
+        for severity, urgency in value.items():
+            if severity not in SEVERITIES:
+                raise serializers.ValidationError(
+                    f"{severity!r} is not a severity ({', '.join(SEVERITIES)})"
+                )
+            if urgency not in URGENCIES:
+                raise serializers.ValidationError(
+                    f"{severity}: {urgency!r} is not an urgency ({', '.join(URGENCIES)})"
+                )
+        return value
+
+
+class IntegrationSerializer(serializers.ModelSerializer):
+    service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
+    inbound_url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "service",
+            "kind",
+            "name",
+            "grouping",
+            "token",
+            "inbound_url",
+            "created_at",
+        ]
+        read_only_fields = ["token", "created_at"]
+
+
+class TargetSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=EscalationTarget.Kind.choices)
+    engineer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    team = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    schedule = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    address = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        needed = REFERENCE_FOR_KIND[attrs["kind"]].removesuffix("_id")
+        if not attrs.get(needed):
+            raise serializers.ValidationError({needed: f"required for a {attrs['kind']} target"})
+        for other in ("engineer", "team", "schedule", "address"):
+            if other != needed and attrs.get(other):
+                raise serializers.ValidationError(
+                    {other: f"not allowed for a {attrs['kind']} target"}
+                )
+        if needed == "engineer" and not Engineer.objects.filter(pk=attrs["engineer"]).exists():
+            raise serializers.ValidationError({"engineer": "no such engineer"})
+        if needed == "team" and not Team.objects.filter(pk=attrs["team"]).exists():
+            raise serializers.ValidationError({"team": "no such team"})
+        if needed == "schedule":
+            from schedules.models import Schedule
+
+            if not Schedule.objects.filter(pk=attrs["schedule"]).exists():
+                raise serializers.ValidationError({"schedule": "no such schedule"})
+        return attrs
+
+    def to_representation(self, instance: EscalationTarget) -> dict[str, Any]:
+        return {
+            "kind": instance.kind,
+            "engineer": instance.engineer_id,
+            "team": instance.team_id,
+            "schedule": instance.schedule_id,
+            "address": instance.address,
+        }
+
+
+class StepSerializer(serializers.Serializer):
+    delay_minutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60)
+    targets = TargetSerializer(many=True)
+
+    def to_representation(self, instance: EscalationStep) -> dict[str, Any]:
+        return {
+            "position": instance.position,
+            "delay_minutes": instance.delay_minutes,
+            "targets": [TargetSerializer().to_representation(t) for t in instance.targets.all()],
+        }
+
+
+class EscalationPolicySerializer(serializers.ModelSerializer):
+    steps = StepSerializer(many=True, required=False)
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), allow_null=True, required=False
+    )
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["id", "name", "description", "team", "repeat", "steps", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class IncidentEventSerializer(serializers.ModelSerializer):
+    actor_name = serializers.CharField(source="actor.display_name", default=None)
+
+    class Meta:
+        model = IncidentEvent
+        fields = ["id", "at", "kind", "text", "actor", "actor_name", "via", "message", "data"]
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    service_name = serializers.CharField(source="service.name")
+    team = serializers.IntegerField(source="service.team_id")
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "service",
+            "service_name",
+            "team",
+            "dedup_key",
+            "title",
+            "severity",
+            "urgency",
+            "status",
+            "in_maintenance",
+            "created_at",
+            "updated_at",
+            "acknowledged_at",
+            "acknowledged_by",
+            "acknowledged_via",
+            "resolved_at",
+            "resolved_by",
+            "resolved_via",
+            "escalation_policy",
+            "escalation_step",
+            "next_due_at",
+        ]
+        read_only_fields = fields
+
+
+class IncidentDetailSerializer(IncidentSerializer):
+    timeline = IncidentEventSerializer(source="events", many=True)
+    alerts = serializers.SerializerMethodField()
+    assigned_to = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta(IncidentSerializer.Meta):
+        fields = [
+            *IncidentSerializer.Meta.fields,
+            "details",
+            "links",
+            "assigned_to",
+            "alerts",
+            "timeline",
+        ]
+        read_only_fields = fields
+
+    def get_alerts(self, incident: Incident) -> list[dict[str, Any]]:
+        return [
+            {
+                "alert_key": a.alert_key,
+                "status": a.status,
+                "title": a.title,
+                "severity": a.severity,
+                "first_seen_at": a.first_seen_at,
+                "last_seen_at": a.last_seen_at,
+                "resolved_at": a.resolved_at,
+                "deliveries": a.deliveries,
+            }
+            for a in incident.alerts.all()
+        ]
+
+
+class IncidentFilterSerializer(serializers.Serializer):
+    status = serializers.CharField(required=False)
+    service = serializers.IntegerField(required=False, min_value=1)
+    team = serializers.IntegerField(required=False, min_value=1)
+    urgency = serializers.ChoiceField(choices=URGENCIES, required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+
+    def validate_status(self, value: str) -> list[str]:
+        statuses = [s.strip() for s in value.split(",") if s.strip()]
+        bad = [s for s in statuses if s not in Incident.Status.values]
+        if bad or not statuses:
+            raise serializers.ValidationError(
+                f"use one or more of {', '.join(Incident.Status.values)}, comma-separated"
+            )
+        return statuses
+
+
+class ReassignSerializer(serializers.Serializer):
+    engineer_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=50
+    )
+    policy_id = serializers.IntegerField(required=False, min_value=1)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        engineers, policy = attrs.get("engineer_ids"), attrs.get("policy_id")
+        if bool(engineers) == bool(policy):
+            raise serializers.ValidationError(
+                {"engineer_ids": "give either engineer_ids or policy_id"}
+            )
+        if engineers:
+            found = set(Engineer.objects.filter(pk__in=engineers).values_list("pk", flat=True))
+            missing = [e for e in engineers if e not in found]
+            if missing:
+                raise serializers.ValidationError({"engineer_ids": f"no such engineer: {missing}"})
+        if policy and not EscalationPolicy.objects.filter(pk=policy).exists():
+            raise serializers.ValidationError({"policy_id": "no such escalation policy"})
+        return attrs
+
+
+class NoteSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=10_000)

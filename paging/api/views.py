@@ -1,0 +1,186 @@
+"""Paging API views: parse, call a service, present."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from oncall.api.permissions import IsStaffOrReadOnly
+from paging.api import serializers as s
+from paging.models import (
+    EscalationPolicy,
+    EscalationStep,
+    Incident,
+    IncidentEvent,
+    Integration,
+    MaintenanceWindow,
+    Service,
+)
+from paging.services import (
+    IncidentActionError,
+    incident_acknowledge,
+    incident_add_note,
+    incident_escalate_now,
+    incident_reassign,
+    incident_resolve,
+)
+from paging.services_config import PolicyError, policy_save, step_specs_from_data
+
+
+def _engineer_id(request: Request) -> int | None:
+    engineer = getattr(request.user, "engineer", None)
+    return engineer.pk if engineer is not None else None
+
+
+class ServiceViewSet(viewsets.ModelViewSet):
+    serializer_class = s.ServiceSerializer
+    permission_classes = [IsStaffOrReadOnly]
+    queryset = Service.objects.select_related("team", "escalation_policy").order_by("name")
+
+
+class MaintenanceWindowViewSet(viewsets.ModelViewSet):
+    serializer_class = s.MaintenanceWindowSerializer
+    permission_classes = [IsStaffOrReadOnly]
+    queryset = MaintenanceWindow.objects.order_by("-starts_at")
+
+
+class IntegrationViewSet(viewsets.ModelViewSet):
+    """Integrations hold secret tokens: staff only."""
+
+    serializer_class = s.IntegrationSerializer
+    permission_classes = [IsAdminUser]
+    queryset = Integration.objects.select_related("service").order_by("id")
+
+
+class EscalationPolicyViewSet(viewsets.ModelViewSet):
+    serializer_class = s.EscalationPolicySerializer
+    permission_classes = [IsStaffOrReadOnly]
+
+    def get_queryset(self) -> QuerySet[EscalationPolicy]:
+        return EscalationPolicy.objects.prefetch_related(
+            Prefetch(
+                "steps",
+                queryset=EscalationStep.objects.order_by("position").prefetch_related("targets"),
+            )
+        ).order_by("name")
+
+    def _save(self, request: Request, instance: EscalationPolicy | None, partial: bool) -> Response:
+        serializer = self.get_serializer(instance, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        steps = data.pop("steps", None)
+        try:
+            policy = policy_save(
+                policy=instance,
+                fields=data,
+                steps=step_specs_from_data(steps) if steps is not None else None,
+            )
+        except PolicyError as exc:
+            return Response({exc.path: [exc.problem]}, status=status.HTTP_400_BAD_REQUEST)
+        policy = self.get_queryset().get(pk=policy.pk)
+        code = status.HTTP_201_CREATED if instance is None else status.HTTP_200_OK
+        return Response(self.get_serializer(policy).data, status=code)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._save(request, None, partial=False)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._save(request, self.get_object(), partial=kwargs.get("partial", False))
+
+
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Incidents are created by alerts; people act on them through the actions below."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get_serializer_class(self) -> type[s.IncidentSerializer]:
+        return s.IncidentDetailSerializer if self.action != "list" else s.IncidentSerializer
+
+    def get_queryset(self) -> QuerySet[Incident]:
+        qs = Incident.objects.select_related("service").order_by("-created_at", "-id")
+        if self.action == "list":
+            filters = s.IncidentFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            f = filters.validated_data
+            if "status" in f:
+                qs = qs.filter(status__in=f["status"])
+            if "service" in f:
+                qs = qs.filter(service_id=f["service"])
+            if "team" in f:
+                qs = qs.filter(service__team_id=f["team"])
+            if "urgency" in f:
+                qs = qs.filter(urgency=f["urgency"])
+            if "created_after" in f:
+                qs = qs.filter(created_at__gte=f["created_after"])
+            if "created_before" in f:
+                qs = qs.filter(created_at__lt=f["created_before"])
+            return qs
+        return qs.prefetch_related(
+            "alerts",
+            "assigned_to",
+            Prefetch("events", queryset=IncidentEvent.objects.select_related("actor")),
+        )
+
+    def _detail(self, pk: int, **extra: Any) -> Response:
+        incident = self.get_queryset().get(pk=pk)
+        return Response({**s.IncidentDetailSerializer(incident).data, **extra})
+
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        result = incident_acknowledge(
+            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+        )
+        return self._detail(incident.pk, changed=result.changed)
+
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        result = incident_resolve(
+            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+        )
+        return self._detail(incident.pk, changed=result.changed)
+
+    @action(detail=True, methods=["post"])
+    def escalate(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        result = incident_escalate_now(
+            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+        )
+        return self._detail(incident.pk, changed=result.changed)
+
+    @action(detail=True, methods=["post"])
+    def reassign(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        body = s.ReassignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            incident_reassign(
+                incident_id=incident.pk,
+                engineer_ids=body.validated_data.get("engineer_ids"),
+                policy_id=body.validated_data.get("policy_id"),
+                by_engineer_id=_engineer_id(request),
+                via="api",
+            )
+        except IncidentActionError as exc:
+            return Response({"status": [str(exc)]}, status=status.HTTP_409_CONFLICT)
+        return self._detail(incident.pk, changed=True)
+
+    @action(detail=True, methods=["post"])
+    def notes(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        body = s.NoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        event = incident_add_note(
+            incident_id=incident.pk,
+            text=body.validated_data["text"],
+            engineer_id=_engineer_id(request),
+            via="api",
+        )
+        return Response(s.IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,68 @@
+"""Admin pages render, show the inbound URL, and actions call the services."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from paging.models import Incident
+from tests.factories import UserFactory
+from tests.paging.factories import (
+    EscalationStepFactory,
+    EscalationTargetFactory,
+    IntegrationFactory,
+    ServiceFactory,
+    policy_with_steps,
+)
+from tests.paging.test_engine import engineer_with_ladder, fire
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_(client: Client) -> Client:
+    user = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+def test_pages_render_with_inbound_url(admin_client_: Client) -> None:
+    integration = IntegrationFactory(kind="alertmanager")
+    pd = IntegrationFactory(kind="pagerduty", service=integration.service)
+    step = EscalationStepFactory()
+    EscalationTargetFactory(step=step)
+    incident = fire(integration.service)
+    for url in [
+        f"/admin/paging/integration/{integration.pk}/change/",
+        f"/admin/paging/service/{integration.service_id}/change/",
+        f"/admin/paging/escalationpolicy/{step.policy_id}/change/",
+        f"/admin/paging/escalationstep/{step.pk}/change/",
+        f"/admin/paging/incident/{incident.pk}/change/",
+        "/admin/paging/incident/",
+        "/admin/paging/message/",
+        "/admin/paging/integration/",
+    ]:
+        response = admin_client_.get(url)
+        assert response.status_code == 200, url
+    page = admin_client_.get(f"/admin/paging/service/{integration.service_id}/change/")
+    assert integration.inbound_url in page.content.decode()
+    assert pd.token in page.content.decode()
+    page = admin_client_.get(f"/admin/paging/incident/{incident.pk}/change/")
+    assert "Alert received" in page.content.decode()
+
+
+def test_admin_actions_ack_and_resolve(admin_client_: Client) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    response = admin_client_.post(
+        "/admin/paging/incident/",
+        {"action": "acknowledge", "_selected_action": [incident.pk]},
+        follow=True,
+    )
+    assert "1 incident(s) acknowledged." in response.content.decode()
+    incident.refresh_from_db()
+    assert (incident.status, incident.acknowledged_via) == ("acknowledged", "admin")
+    admin_client_.post(
+        "/admin/paging/incident/", {"action": "resolve", "_selected_action": [incident.pk]}
+    )
+    assert Incident.objects.get().status == "resolved"

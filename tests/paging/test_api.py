@@ -1,0 +1,196 @@
+"""The paging REST API: config CRUD, incident list filters, detail timeline, actions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from paging.models import EscalationPolicy, Incident, Message
+from tests.factories import EngineerFactory, TeamFactory, UserFactory
+from tests.paging.factories import (
+    IncidentFactory,
+    IntegrationFactory,
+    ServiceFactory,
+    policy_with_steps,
+)
+from tests.paging.test_engine import engineer_with_ladder, fire
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff() -> APIClient:
+    client = APIClient()
+    client.force_authenticate(UserFactory(is_staff=True))
+    return client
+
+
+@pytest.fixture
+def alice():
+    return engineer_with_ladder("Alice", "+14155550001")
+
+
+@pytest.fixture
+def as_alice(alice) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(alice.user)
+    return client
+
+
+def test_policy_create_with_steps_and_targets(staff: APIClient, alice) -> None:
+    team = TeamFactory()
+    body = {
+        "name": "primary",
+        "team": team.pk,
+        "repeat": 2,
+        "steps": [
+            {"delay_minutes": 10, "targets": [{"kind": "engineer", "engineer": alice.pk}]},
+            {"delay_minutes": 5, "targets": [{"kind": "team_round_robin", "team": team.pk}]},
+        ],
+    }
+    response = staff.post("/api/v1/escalation-policies/", body, format="json")
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert [step["delay_minutes"] for step in data["steps"]] == [10, 5]
+    assert data["steps"][1]["targets"][0] == {
+        "kind": "team_round_robin",
+        "engineer": None,
+        "team": team.pk,
+        "schedule": None,
+        "address": "",
+    }
+    policy = EscalationPolicy.objects.get()
+    response = staff.patch(
+        f"/api/v1/escalation-policies/{policy.pk}/",
+        {"steps": [{"delay_minutes": 1, "targets": []}]},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert policy.steps.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "field"),
+    [
+        ({"kind": "engineer"}, "engineer"),
+        ({"kind": "engineer", "engineer": 99999}, "engineer"),
+        ({"kind": "schedule", "schedule": 99999}, "schedule"),
+        ({"kind": "team_all", "team": 1, "engineer": 1}, "engineer"),
+        ({"kind": "pager"}, "kind"),
+    ],
+)
+def test_policy_bad_targets_are_400_naming_the_field(staff, target, field) -> None:
+    body = {"name": "p", "steps": [{"delay_minutes": 1, "targets": [target]}]}
+    response = staff.post("/api/v1/escalation-policies/", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["steps"]["0"]["targets"]["0"]
+
+
+def test_non_staff_can_read_but_not_write_config(as_alice: APIClient) -> None:
+    ServiceFactory()
+    assert as_alice.get("/api/v1/services/").status_code == 200
+    assert as_alice.post("/api/v1/services/", {"name": "x"}).status_code == 403
+    assert as_alice.get("/api/v1/integrations/").status_code == 403
+
+
+def test_service_urgency_rules_are_validated(staff: APIClient) -> None:
+    team = TeamFactory()
+    response = staff.post(
+        "/api/v1/services/",
+        {"name": "db", "team": team.pk, "urgency_rules": {"critical": "urgent"}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "urgency_rules" in response.json()
+
+
+def test_integration_shows_inbound_url(staff: APIClient) -> None:
+    service = ServiceFactory()
+    response = staff.post(
+        "/api/v1/integrations/", {"service": service.pk, "kind": "alertmanager"}, format="json"
+    )
+    assert response.status_code == 201
+    data = response.json()
+    assert len(data["token"]) == 32
+    assert data["inbound_url"] == (
+        f"https://oncall.example.test/integrations/alertmanager/{data['token']}/"
+    )
+
+
+def test_incident_list_filters(as_alice: APIClient) -> None:
+    now = timezone.now()
+    a = IncidentFactory(urgency="high")
+    b = IncidentFactory(urgency="low", status="acknowledged")
+    c = IncidentFactory(urgency="low", status="resolved", created_at=now - timedelta(days=3))
+
+    def ids(query: str) -> list[int]:
+        response = as_alice.get(f"/api/v1/incidents/?{query}")
+        assert response.status_code == 200, response.json()
+        return sorted(row["id"] for row in response.json()["results"])
+
+    assert ids("") == sorted([a.pk, b.pk, c.pk])
+    assert ids("status=triggered,acknowledged") == sorted([a.pk, b.pk])
+    assert ids("urgency=low") == sorted([b.pk, c.pk])
+    assert ids(f"service={a.service_id}") == [a.pk]
+    assert ids(f"team={b.service.team_id}") == [b.pk]
+    after = (now - timedelta(days=1)).isoformat().replace("+00:00", "Z")
+    assert ids(f"created_after={after}") == sorted([a.pk, b.pk])
+    assert ids(f"created_before={after}") == [c.pk]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("status=open", "status"), ("service=x", "service"), ("created_after=soon", "created_after")],
+)
+def test_incident_list_bad_filters_are_400(as_alice, query, field) -> None:
+    response = as_alice.get(f"/api/v1/incidents/?{query}")
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_ack_via_api_records_who_and_cancels_pages(as_alice: APIClient, alice) -> None:
+    from paging.engine import tick
+
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    tick()
+    response = as_alice.post(f"/api/v1/incidents/{incident.pk}/acknowledge/")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["changed"] is True
+    assert (data["status"], data["acknowledged_by"], data["acknowledged_via"]) == (
+        "acknowledged",
+        alice.pk,
+        "api",
+    )
+    assert Message.objects.filter(status="cancelled").count() == 1  # the +5 min call
+    again = as_alice.post(f"/api/v1/incidents/{incident.pk}/acknowledge/").json()
+    assert again["changed"] is False and again["acknowledged_by"] == alice.pk
+    kinds = [e["kind"] for e in data["timeline"]]
+    assert kinds[:3] == ["triggered", "alert_received", "escalation_step"]
+    assert kinds[-1] == "acknowledged"
+
+
+def test_other_actions(as_alice: APIClient, alice) -> None:
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    other = EngineerFactory()
+    url = f"/api/v1/incidents/{incident.pk}"
+    note = as_alice.post(f"{url}/notes/", {"text": "on it"}, format="json")
+    assert note.status_code == 201 and note.json()["actor"] == alice.pk
+    assert as_alice.post(f"{url}/notes/", {}, format="json").status_code == 400
+    bad = as_alice.post(f"{url}/reassign/", {"engineer_ids": [999999]}, format="json")
+    assert bad.status_code == 400 and "engineer_ids" in bad.json()
+    ok = as_alice.post(f"{url}/reassign/", {"engineer_ids": [other.pk]}, format="json")
+    assert ok.status_code == 200 and ok.json()["assigned_to"] == [other.pk]
+    assert as_alice.post(f"{url}/escalate/").status_code == 200
+    assert as_alice.post(f"{url}/resolve/").json()["status"] == "resolved"
+    conflict = as_alice.post(f"{url}/reassign/", {"engineer_ids": [other.pk]}, format="json")
+    assert conflict.status_code == 409
+    assert Incident.objects.get().resolved_by_id == alice.pk
+
+
+def test_anonymous_is_401() -> None:
+    IntegrationFactory()
+    assert APIClient().get("/api/v1/incidents/").status_code in (401, 403)
