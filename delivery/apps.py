@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class DeliveryConfig(AppConfig):
-    """Provider channels (Twilio, Slack, e-mail, PagerDuty) and every acknowledgement path."""
+    """Phone, SMS and e-mail channels, signed ack links and shift reminders."""
 
     name = "delivery"

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "schedules.apps.SchedulesConfig",
     "paging.apps.PagingConfig",
     "delivery.apps.DeliveryConfig",
+    "bridges.apps.BridgesConfig",
     "analytics.apps.AnalyticsConfig",
 ]
 

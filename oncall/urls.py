@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("paging.inbound_urls")),
     path("", include("schedules.feed_urls")),
     path("", include("delivery.urls")),
+    path("", include("bridges.urls")),
     path("", include("analytics.urls")),
     path("api-auth/", include("rest_framework.urls")),
 ]
