@@ -315,6 +315,25 @@ def override_create(
 
 
 @transaction.atomic
+def override_update(*, override: Override, **fields: object) -> Override:
+    """Change an override that has not started yet (engineer, replace_engineer, start,
+    end, note); one already running can only be ended early through delete."""
+    allowed = {"engineer", "replace_engineer", "start", "end", "note"}
+    if unknown := set(fields) - allowed:
+        raise ValidationError({sorted(unknown)[0]: "cannot be changed"})
+    if override.start < timezone.now():
+        raise ValidationError({"start": "the override already started; delete it to end it now"})
+    for key, value in fields.items():
+        setattr(override, key, value)
+    _check_span(override.start, override.end)
+    _check_not_past(override.start)
+    if override.replace_engineer_id and override.replace_engineer_id == override.engineer_id:
+        raise ValidationError({"replace_engineer": "must differ from engineer"})
+    override.save()
+    return override
+
+
+@transaction.atomic
 def override_delete(*, override: Override) -> Override | None:
     """Delete a future override; one that already started ends now (the past stays)."""
     now = timezone.now()
@@ -336,6 +355,30 @@ def time_off_create(
     if kind not in TimeOff.Kind.values:
         raise ValidationError({"kind": f"must be one of {', '.join(TimeOff.Kind.values)}"})
     return TimeOff.objects.create(engineer=engineer, start=start, end=end, kind=kind, note=note)
+
+
+@transaction.atomic
+def time_off_update(*, time_off: TimeOff, **fields: object) -> TimeOff:
+    """Change time off not started yet; time off already running may only end sooner
+    or later (its past part stays)."""
+    allowed = {"kind", "start", "end", "note"}
+    if unknown := set(fields) - allowed:
+        raise ValidationError({sorted(unknown)[0]: "cannot be changed"})
+    now = timezone.now()
+    started = time_off.start < now
+    if started and "start" in fields and fields["start"] != time_off.start:
+        raise ValidationError({"start": "the time off already started"})
+    for key, value in fields.items():
+        setattr(time_off, key, value)
+    _check_span(time_off.start, time_off.end)
+    if not started:
+        _check_not_past(time_off.start)
+    elif time_off.end < now - PAST_TOLERANCE:
+        raise ValidationError({"end": "cannot be moved into the past"})
+    if time_off.kind not in TimeOff.Kind.values:
+        raise ValidationError({"kind": f"must be one of {', '.join(TimeOff.Kind.values)}"})
+    time_off.save()
+    return time_off
 
 
 @transaction.atomic

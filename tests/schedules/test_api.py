@@ -1,0 +1,383 @@
+"""The schedules API: CRUD, permissions, who-is-on-call queries, swaps, time off,
+holiday import and iCal feeds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import icalendar
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import resolve as url_resolve
+from rest_framework.test import APIClient
+
+from oncall.models import TeamMembership
+from schedules.models import FeedToken, LayerVersion, SwapRequest
+from tests.factories import EngineerFactory, MembershipFactory, TeamFactory, UserFactory
+from tests.schedules.test_swaps_holidays import ICS
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Monday 09:00 Berlin
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def world():
+    team = TeamFactory()
+    admin = EngineerFactory(display_name="Ada Admin")
+    alice = EngineerFactory(display_name="Alice")
+    bob = EngineerFactory(display_name="Bob")
+    outsider = EngineerFactory(display_name="Olga")
+    MembershipFactory(team=team, engineer=admin, role=TeamMembership.Role.ADMIN)
+    MembershipFactory(team=team, engineer=alice)
+    MembershipFactory(team=team, engineer=bob)
+    return {"team": team, "admin": admin, "alice": alice, "bob": bob, "outsider": outsider}
+
+
+@pytest.fixture
+def traveller():
+    with time_machine.travel(T0, tick=False) as t:
+        yield t
+
+
+def make_schedule(world) -> dict:
+    api = client_for(world["admin"].user)
+    r = api.post(
+        "/api/v1/schedules/",
+        {"team": world["team"].id, "name": "Primary", "time_zone": "Europe/Berlin"},
+        format="json",
+    )
+    assert r.status_code == 201, r.data
+    schedule = r.data
+    r = api.post(
+        "/api/v1/layers/",
+        {
+            "schedule": schedule["id"],
+            "name": "Weekly",
+            "start_date": "2026-03-02",
+            "handoff_time": "09:00",
+            "shift_unit": "weeks",
+            "members": [world["alice"].id, world["bob"].id],
+        },
+        format="json",
+    )
+    assert r.status_code == 201, r.data
+    schedule["layer"] = r.data
+    return schedule
+
+
+def test_schedule_crud_and_permissions(world, traveller):
+    member = client_for(world["alice"].user)
+    r = member.post("/api/v1/schedules/", {"team": world["team"].id, "name": "Nope"}, format="json")
+    assert r.status_code == 403
+    schedule = make_schedule(world)
+    assert schedule["layer"]["members"] == [world["alice"].id, world["bob"].id]
+    assert member.get(f"/api/v1/schedules/{schedule['id']}/").status_code == 200
+    assert (
+        member.patch(
+            f"/api/v1/schedules/{schedule['id']}/", {"name": "X"}, format="json"
+        ).status_code
+        == 403
+    )
+    r = client_for(world["admin"].user).patch(
+        f"/api/v1/schedules/{schedule['id']}/", {"time_zone": "Mars/Base"}, format="json"
+    )
+    assert r.status_code == 400 and "time_zone" in r.data
+    staff = client_for(UserFactory(is_staff=True))
+    r = staff.post(
+        "/api/v1/schedules/",
+        {"team": world["team"].id, "name": "Primary", "time_zone": "UTC"},
+        format="json",
+    )
+    assert r.status_code == 400 and "name" in r.data  # duplicate name in the team
+    assert APIClient().get("/api/v1/schedules/").status_code in (401, 403)
+
+
+def test_oncall_shifts_and_gaps(world, traveller):
+    schedule = make_schedule(world)
+    api = client_for(world["bob"].user)
+    r = api.get(f"/api/v1/schedules/{schedule['id']}/oncall/", {"at": "2026-03-03T12:00:00Z"})
+    assert r.status_code == 200
+    [who] = r.data["oncall"]
+    assert who["engineer"] == world["alice"].id and who["engineer_name"] == "Alice"
+    assert who["since"].startswith("2026-03-02T08:00") and who["until"].startswith(
+        "2026-03-09T08:00"
+    )
+    r = api.get(f"/api/v1/schedules/{schedule['id']}/oncall/", {"at": "nonsense"})
+    assert r.status_code == 400 and "at" in r.data
+    r = api.get(f"/api/v1/schedules/{schedule['id']}/oncall/", {"at": "2026-03-03T12:00:00"})
+    assert r.status_code == 400 and "offset" in str(r.data["at"])
+    # Before the rotation starts: a gap, shown plainly.
+    r = api.get(f"/api/v1/schedules/{schedule['id']}/oncall/", {"at": "2026-03-01T12:00:00Z"})
+    assert r.data["gap"] is True and r.data["oncall"] == []
+    r = api.get(
+        f"/api/v1/schedules/{schedule['id']}/shifts/",
+        {"start": "2026-03-01T00:00:00Z", "end": "2026-03-16T08:00:00Z"},
+    )
+    assert [s["engineer"] for s in r.data["shifts"]] == [world["alice"].id, world["bob"].id]
+    assert r.data["gaps"] == [
+        {"start": "2026-03-01T00:00:00+00:00", "end": "2026-03-02T08:00:00+00:00"}
+    ]
+    r = api.get(
+        f"/api/v1/schedules/{schedule['id']}/shifts/",
+        {"start": "2026-03-05T00:00:00Z", "end": "2026-03-01T00:00:00Z"},
+    )
+    assert r.status_code == 400 and "end" in r.data
+
+
+def test_engineer_shifts_route_and_oncall_everywhere(world, traveller):
+    schedule = make_schedule(world)
+    match = url_resolve(f"/api/v1/engineers/{world['bob'].id}/shifts/")
+    assert match.url_name == "engineer-shifts"
+    assert url_resolve(f"/api/v1/engineers/{world['bob'].id}/").url_name != "engineer-shifts"
+    api = client_for(world["alice"].user)
+    r = api.get(
+        f"/api/v1/engineers/{world['bob'].id}/shifts/",
+        {"start": "2026-03-02T00:00:00Z", "end": "2026-03-20T00:00:00Z"},
+    )
+    assert r.status_code == 200
+    assert [(s["schedule"], s["start"]) for s in r.data["shifts"]] == [
+        (schedule["id"], "2026-03-09T08:00:00Z")
+    ]
+    assert api.get("/api/v1/engineers/999999/shifts/").status_code == 404
+    r = api.get("/api/v1/oncall/", {"at": "2026-03-10T00:00:00Z"})
+    assert r.status_code == 200
+    assert [(row["schedule"], row["oncall"][0]["engineer"]) for row in r.data["schedules"]] == [
+        (schedule["id"], world["bob"].id)
+    ]
+    assert api.get("/api/v1/oncall/", {"at": "yesterday"}).status_code == 400
+
+
+def test_layer_edit_via_api_keeps_the_past(world, traveller):
+    schedule = make_schedule(world)
+    admin = client_for(world["admin"].user)
+    traveller.move_to(T0 + timedelta(days=3))
+    layer_id = schedule["layer"]["id"]
+    r = admin.patch(f"/api/v1/layers/{layer_id}/", {"members": [world["bob"].id]}, format="json")
+    assert r.status_code == 200, r.data
+    assert LayerVersion.objects.filter(layer_id=layer_id).count() == 2
+    api = client_for(world["alice"].user)
+    past = api.get(f"/api/v1/schedules/{schedule['id']}/oncall/", {"at": "2026-03-03T12:00:00Z"})
+    assert past.data["oncall"][0]["engineer"] == world["alice"].id
+    now = api.get(f"/api/v1/schedules/{schedule['id']}/oncall/")
+    assert now.data["oncall"][0]["engineer"] == world["bob"].id
+    r = admin.patch(
+        f"/api/v1/layers/{layer_id}/",
+        {"members": [world["alice"].id], "effective_from": "2026-03-01T00:00:00Z"},
+        format="json",
+    )
+    assert r.status_code == 400 and "effective_from" in r.data
+    r = admin.post(
+        "/api/v1/restrictions/",
+        {
+            "layer": layer_id,
+            "weekdays": [0, 1, 2, 3, 4],
+            "start_time": "09:00",
+            "end_time": "17:00",
+        },
+        format="json",
+    )
+    assert r.status_code == 201, r.data
+    r = admin.post(
+        "/api/v1/restrictions/",
+        {"layer": layer_id, "weekdays": [9], "start_time": "09:00", "end_time": "17:00"},
+        format="json",
+    )
+    assert r.status_code == 400 and "weekdays" in r.data
+    assert admin.delete(f"/api/v1/layers/{layer_id}/").status_code == 204
+    gone = api.get(f"/api/v1/schedules/{schedule['id']}/oncall/", {"at": "2026-03-06T12:00:00Z"})
+    assert gone.data["gap"] is True
+    past = api.get(f"/api/v1/schedules/{schedule['id']}/oncall/", {"at": "2026-03-03T12:00:00Z"})
+    assert past.data["oncall"][0]["engineer"] == world["alice"].id
+
+
+def test_overrides_time_off_and_swaps_via_api(world, traveller):
+    schedule = make_schedule(world)
+    sid = schedule["id"]
+    admin, alice, bob = (client_for(world[k].user) for k in ("admin", "alice", "bob"))
+    r = admin.post(
+        "/api/v1/overrides/",
+        {
+            "schedule": sid,
+            "engineer": world["outsider"].id,
+            "start": "2026-03-03T00:00:00Z",
+            "end": "2026-03-04T00:00:00Z",
+        },
+        format="json",
+    )
+    assert r.status_code == 201, r.data
+    assert (
+        alice.post(
+            "/api/v1/overrides/",
+            {
+                "schedule": sid,
+                "engineer": world["alice"].id,
+                "start": "2026-03-03T00:00:00Z",
+                "end": "2026-03-04T00:00:00Z",
+            },
+            format="json",
+        ).status_code
+        == 403
+    )
+    r = alice.get(f"/api/v1/schedules/{sid}/oncall/", {"at": "2026-03-03T12:00:00Z"})
+    assert r.data["oncall"][0]["engineer"] == world["outsider"].id
+    assert r.data["oncall"][0]["source"].startswith("override:")
+
+    # Time off: one's own is fine, someone else's is not (unless admin).
+    r = alice.post(
+        "/api/v1/time-off/",
+        {"start": "2026-03-05T00:00:00Z", "end": "2026-03-06T00:00:00Z"},
+        format="json",
+    )
+    assert r.status_code == 201 and r.data["engineer"] == world["alice"].id
+    r = bob.post(
+        "/api/v1/time-off/",
+        {
+            "engineer": world["alice"].id,
+            "start": "2026-03-07T00:00:00Z",
+            "end": "2026-03-08T00:00:00Z",
+        },
+        format="json",
+    )
+    assert r.status_code == 403
+    r = alice.post(
+        "/api/v1/time-off/",
+        {"start": "2026-03-07T00:00:00Z", "end": "2026-03-06T00:00:00Z"},
+        format="json",
+    )
+    assert r.status_code == 400 and "end" in r.data
+    r = bob.get(f"/api/v1/schedules/{sid}/oncall/", {"at": "2026-03-05T12:00:00Z"})
+    assert r.data["oncall"][0]["engineer"] == world["bob"].id
+    assert r.data["oncall"][0]["reason"] == "substituting for Alice"
+
+    # Swap: alice asks bob for Sunday; bob accepts.
+    r = alice.post(
+        "/api/v1/swaps/",
+        {
+            "schedule": sid,
+            "teammate": world["bob"].id,
+            "start": "2026-03-08T00:00:00Z",
+            "end": "2026-03-09T00:00:00Z",
+        },
+        format="json",
+    )
+    assert r.status_code == 201, r.data
+    swap_id = r.data["id"]
+    assert alice.post(f"/api/v1/swaps/{swap_id}/accept/").status_code == 403
+    r = bob.post(f"/api/v1/swaps/{swap_id}/accept/")
+    assert r.status_code == 200 and r.data["status"] == "accepted" and r.data["override"]
+    assert bob.post(f"/api/v1/swaps/{swap_id}/decline/").status_code == 400
+    assert SwapRequest.objects.get(pk=swap_id).override.engineer_id == world["bob"].id
+    r = bob.get(f"/api/v1/schedules/{sid}/oncall/", {"at": "2026-03-08T12:00:00Z"})
+    assert r.data["oncall"][0]["engineer"] == world["bob"].id
+    r = bob.get(
+        f"/api/v1/schedules/{sid}/fairness/",
+        {"start": "2026-03-02T08:00:00Z", "end": "2026-03-09T08:00:00Z"},
+    )
+    hours = {row["engineer"]: row["hours"] for row in r.data["engineers"]}
+    assert sum(hours.values()) == 168
+
+
+def test_holiday_calendar_import_upload(world, traveller):
+    staff = client_for(UserFactory(is_staff=True))
+    r = staff.post(
+        "/api/v1/holiday-calendars/",
+        {"name": "Germany", "holidays": [{"date": "2026-10-03", "name": "Unity"}]},
+        format="json",
+    )
+    assert r.status_code == 201, r.data
+    cal_id = r.data["id"]
+    assert (
+        client_for(world["alice"].user)
+        .post("/api/v1/holiday-calendars/", {"name": "X"}, format="json")
+        .status_code
+        == 403
+    )
+    upload = SimpleUploadedFile("h.ics", ICS, content_type="text/calendar")
+    r = staff.post(
+        f"/api/v1/holiday-calendars/{cal_id}/import/", {"file": upload}, format="multipart"
+    )
+    assert r.status_code == 200, r.data
+    assert {"2026-10-03", "2026-12-25", "2026-12-26"} <= {h["date"] for h in r.data["holidays"]}
+    bad = SimpleUploadedFile("h.ics", b"garbage", content_type="text/calendar")
+    r = staff.post(f"/api/v1/holiday-calendars/{cal_id}/import/", {"file": bad}, format="multipart")
+    assert r.status_code == 400 and "file" in r.data
+    r = staff.post(f"/api/v1/holiday-calendars/{cal_id}/import/", {}, format="multipart")
+    assert r.status_code == 400
+
+
+def _fetch(client, url):
+    path = url.split("oncall.example.test", 1)[1]
+    return client.get(path)
+
+
+def test_schedule_feed_token_rotate_revoke_and_feed(world, traveller):
+    schedule = make_schedule(world)
+    admin = client_for(world["admin"].user)
+    assert (
+        client_for(world["alice"].user)
+        .post(f"/api/v1/schedules/{schedule['id']}/feed-token/")
+        .status_code
+        == 403
+    )
+    r = admin.post(f"/api/v1/schedules/{schedule['id']}/feed-token/")
+    assert r.status_code == 201
+    token, url = r.data["token"], r.data["url"]
+    assert not FeedToken.objects.filter(token_hash=token).exists()  # only the hash is kept
+    anonymous = APIClient()
+    feed = _fetch(anonymous, url)
+    assert feed.status_code == 200
+    assert feed["Content-Type"] == "text/calendar; charset=utf-8"
+    cal = icalendar.Calendar.from_ical(feed.content)
+    assert str(cal["X-WR-CALNAME"]) == "On call: Primary" and str(cal["NAME"]) == "On call: Primary"
+    assert "REFRESH-INTERVAL;VALUE=DURATION:PT1H" in feed.content.decode()
+    assert "X-PUBLISHED-TTL:PT1H" in feed.content.decode()
+    events = cal.walk("VEVENT")
+    assert len(events) >= 52
+    first, last = events[0], events[-1]
+    assert first.decoded("DTSTART") == T0  # rotation start (within the week back)
+    assert first.decoded("DTSTART").tzinfo is not None and first.decoded(
+        "DTSTART"
+    ).utcoffset() == timedelta(0)
+    assert last.decoded("DTEND") <= T0 + timedelta(days=366)
+    assert "Alice" in str(first["SUMMARY"])
+    uids = [str(e["UID"]) for e in events]
+    assert len(set(uids)) == len(uids)
+    # Stable UIDs: a day later the same shifts keep theirs.
+    traveller.move_to(T0 + timedelta(days=1))
+    again = icalendar.Calendar.from_ical(_fetch(anonymous, url).content)
+    assert [str(e["UID"]) for e in again.walk("VEVENT")][:10] == uids[:10]
+    # Rotate: the old URL stops working; revoke: the new one too.
+    r = admin.post(f"/api/v1/schedules/{schedule['id']}/feed-token/")
+    assert _fetch(anonymous, url).status_code == 404
+    new_url = r.data["url"]
+    assert _fetch(anonymous, new_url).status_code == 200
+    assert admin.delete(f"/api/v1/schedules/{schedule['id']}/feed-token/").status_code == 204
+    assert _fetch(anonymous, new_url).status_code == 404
+    assert anonymous.get("/feeds/nonsense.ics").status_code == 404
+
+
+def test_engineer_feed(world, traveller):
+    make_schedule(world)
+    bob = client_for(world["bob"].user)
+    assert (
+        client_for(world["alice"].user)
+        .post(f"/api/v1/engineers/{world['bob'].id}/feed-token/")
+        .status_code
+        == 403
+    )
+    r = bob.post(f"/api/v1/engineers/{world['bob'].id}/feed-token/")
+    assert r.status_code == 201
+    cal = icalendar.Calendar.from_ical(_fetch(APIClient(), r.data["url"]).content)
+    events = cal.walk("VEVENT")
+    assert events and all("Bob" in str(e["SUMMARY"]) for e in events)
+    assert events[0].decoded("DTSTART") == datetime(2026, 3, 9, 8, tzinfo=UTC)
+    assert bob.delete(f"/api/v1/engineers/{world['bob'].id}/feed-token/").status_code == 204
+    assert _fetch(APIClient(), r.data["url"]).status_code == 404
