@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from oncall.api_root import api_root
 from oncall.health import healthz
 
 # Each app owns its own URL module; features add their routes there.
@@ -10,6 +11,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("oncall.api.urls")),
     path("api/v1/", include("schedules.api.urls")),
     path("api/v1/", include("paging.api.urls")),

@@ -6,3 +6,6 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("PUBLIC_BASE_URL", "https://oncall.example.test")
 
 from oncall.settings import *  # noqa: E402,F403
+
+# Fast hashing: tests create many users; production keeps Django's default hashers.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
