@@ -64,6 +64,10 @@ def feed_token_revoke(*, schedule: Schedule | None = None, engineer: Engineer | 
     ).update(revoked_at=timezone.now())
 
 
+def feed_tokens_revoke(*, ids: list[int]) -> int:
+    return FeedToken.objects.filter(pk__in=ids, revoked_at=None).update(revoked_at=timezone.now())
+
+
 def feed_token_find(token: str) -> FeedToken | None:
     """The active token row for a plain token, or None (unknown or revoked)."""
     if not token or len(token) > 128:
