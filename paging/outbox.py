@@ -225,25 +225,7 @@ def _deliver_throttled(kind: str, limit: int, messages: list[Message]) -> None:
     )
     available = limit - len(sent_times)
     if available <= 0:
-        free_at = _throttle_free_at(sent_times, limit)
-        Message.objects.filter(pk__in=[m.pk for m in messages]).update(
-            status=Message.Status.PENDING, due_at=free_at
-        )
-        IncidentEvent.objects.bulk_create(
-            [
-                event_build(
-                    incident_id=m.incident_id,
-                    kind=IncidentEvent.Kind.NOTIFICATION_THROTTLED,
-                    at=now,
-                    actor_id=m.engineer_id,
-                    message_id=m.pk,
-                    text=f"{kind} limit of {limit} per 15 min reached for {m.destination}; "
-                    f"held until {free_at:%H:%M:%S}",
-                )
-                for m in messages
-                if m.incident_id is not None
-            ]
-        )
+        _defer(kind, limit, messages, _throttle_free_at(sent_times, limit))
         return
     if len(messages) <= available:
         for message in messages:
@@ -252,6 +234,36 @@ def _deliver_throttled(kind: str, limit: int, messages: list[Message]) -> None:
     for message in messages[: available - 1]:
         message_deliver(message)
     _bundle_deliver(kind, messages[available - 1 :])
+
+
+def _defer(kind: str, limit: int, messages: list[Message], free_at: datetime) -> None:
+    """Hold throttled pages until a slot frees (pages of acked incidents are cancelled)."""
+    now = timezone.now()
+    with transaction.atomic():
+        events = []
+        for message in sorted(messages, key=lambda m: m.incident_id or 0):
+            assert message.incident_id is not None
+            status = _incident_lock_status(message.incident_id)
+            if status != Incident.Status.TRIGGERED:
+                Message.objects.filter(pk=message.pk).update(
+                    status=Message.Status.CANCELLED, last_error=f"incident {status}"
+                )
+                continue
+            Message.objects.filter(pk=message.pk).update(
+                status=Message.Status.PENDING, due_at=free_at
+            )
+            events.append(
+                event_build(
+                    incident_id=message.incident_id,
+                    kind=IncidentEvent.Kind.NOTIFICATION_THROTTLED,
+                    at=now,
+                    actor_id=message.engineer_id,
+                    message_id=message.pk,
+                    text=f"{kind} limit of {limit} per 15 min reached for "
+                    f"{message.destination}; held until {free_at:%H:%M:%S}",
+                )
+            )
+        IncidentEvent.objects.bulk_create(events)
 
 
 def _bundle_deliver(kind: str, messages: list[Message]) -> None:
