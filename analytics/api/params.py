@@ -1,0 +1,78 @@
+"""Query parameters of the analytics endpoints -> a MetricFilter (400 on bad input)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from analytics.filters import BREAKDOWNS, MetricFilter
+from paging.models.services import SEVERITIES, URGENCIES
+
+DEFAULT_DAYS = 30
+MAX_SPAN = timedelta(days=3 * 366)
+
+
+def _instant(value: str, tz: ZoneInfo, field: str) -> datetime:
+    """An ISO date (local midnight in ``tz``) or an ISO datetime (naive = in ``tz``)."""
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=tz)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise serializers.ValidationError({field: "not an ISO 8601 date or datetime"}) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+class MetricParams(serializers.Serializer):
+    start = serializers.CharField(required=False, help_text="ISO date/datetime, inclusive")
+    end = serializers.CharField(required=False, help_text="ISO date/datetime, exclusive")
+    days = serializers.IntegerField(required=False, min_value=1, max_value=3 * 366)
+    tz = serializers.CharField(required=False, default="UTC")
+    by = serializers.ChoiceField(choices=BREAKDOWNS, required=False, default="none")
+    team = serializers.IntegerField(required=False, min_value=1)
+    service = serializers.IntegerField(required=False, min_value=1)
+    engineer = serializers.IntegerField(required=False, min_value=1)
+    urgency = serializers.ChoiceField(choices=URGENCIES, required=False)
+    severity = serializers.ChoiceField(choices=SEVERITIES, required=False)
+
+    def validate_tz(self, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise serializers.ValidationError("unknown time zone") from exc
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        tz = ZoneInfo(attrs["tz"])
+        end = _instant(attrs["end"], tz, "end") if "end" in attrs else timezone.now()
+        if "start" in attrs:
+            start = _instant(attrs["start"], tz, "start")
+        else:
+            start = end - timedelta(days=attrs.get("days", DEFAULT_DAYS))
+        if start >= end:
+            raise serializers.ValidationError({"end": "must be after start"})
+        if end - start > MAX_SPAN:
+            raise serializers.ValidationError({"start": "period longer than 3 years"})
+        attrs["filter"] = MetricFilter(
+            start=start,
+            end=end,
+            tz=tz,
+            team=attrs.get("team"),
+            service=attrs.get("service"),
+            urgency=attrs.get("urgency"),
+            severity=attrs.get("severity"),
+            engineer=attrs.get("engineer"),
+        )
+        return attrs
+
+
+def metric_params(query: Any) -> tuple[MetricFilter, str]:
+    """(filter, breakdown) from request.query_params; raises ValidationError (-> 400)."""
+    data = {k: v for k, v in query.items() if k != "format"}
+    params = MetricParams(data=data)
+    params.is_valid(raise_exception=True)
+    return params.validated_data["filter"], params.validated_data["by"]

@@ -1,0 +1,112 @@
+"""Analytics REST endpoints: JSON by default, CSV with ?format=csv or Accept: text/csv.
+
+Any authenticated user may read them (engineers look at their own team's load and
+response times; nothing here is secret within the organisation), like the incidents
+list they are computed from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics import load, metrics
+from analytics.api.params import metric_params
+from analytics.api.renderers import CSVRenderer, MarkdownRenderer
+from analytics.filters import MetricFilter
+from analytics.review import review_markdown
+from paging.models import Incident
+
+
+class MetricView(APIView):
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+    csv_name = "analytics"
+    takes_breakdown = True
+
+    def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        flt, by = metric_params(request.query_params)
+        by = by if self.takes_breakdown else "none"
+        return Response(
+            {
+                "period": {
+                    "start": flt.start.isoformat(),
+                    "end": flt.end.isoformat(),
+                    "tz": str(flt.tz),
+                },
+                "by": by,
+                "rows": self.rows(flt, by),
+            }
+        )
+
+
+class ResponseTimesView(MetricView):
+    """MTTA and MTTR: count, mean, p50, p90, p95 (seconds)."""
+
+    csv_name = "response-times"
+
+    def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
+        return metrics.response_times(flt=flt, by=by)
+
+
+class EscalationRateView(MetricView):
+    csv_name = "escalation-rate"
+
+    def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
+        return metrics.escalation_rate(flt=flt, by=by)
+
+
+class TimeToFirstPageView(MetricView):
+    csv_name = "time-to-first-page"
+
+    def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
+        return metrics.time_to_first_page(flt=flt, by=by)
+
+
+class DeliveryView(MetricView):
+    csv_name = "delivery"
+    takes_breakdown = False
+
+    def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
+        return metrics.delivery_rates(flt=flt)
+
+
+class SlaView(MetricView):
+    csv_name = "sla"
+    takes_breakdown = False
+
+    def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
+        return metrics.sla_attainment(flt=flt)
+
+
+class OncallLoadView(MetricView):
+    csv_name = "oncall-load"
+    takes_breakdown = False
+
+    def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
+        return load.oncall_load(start=flt.start, end=flt.end, team=flt.team, engineer=flt.engineer)
+
+
+class IncidentReviewView(APIView):
+    """A Markdown post-incident review draft (``?format=json`` wraps it in JSON)."""
+
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [MarkdownRenderer, JSONRenderer]
+
+    def get(self, request: Request, pk: str) -> Response:
+        if not pk.isdigit():
+            return Response({"detail": "incident id must be a number"}, status=400)
+        try:
+            text = review_markdown(incident_id=int(pk), now=timezone.now())
+        except Incident.DoesNotExist:
+            return Response({"detail": "no such incident"}, status=404)
+        return Response({"incident": int(pk), "markdown": text})

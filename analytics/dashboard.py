@@ -1,0 +1,42 @@
+"""What the dashboard page shows: a handful of grouped queries, no per-row Python."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analytics import load, metrics
+from analytics.filters import MetricFilter
+
+
+def dashboard_context(*, flt: MetricFilter, bucket: str) -> dict[str, Any]:
+    overall = metrics.response_times(flt=flt)[0]
+    over_time = metrics.response_times(flt=flt, by=bucket)
+    per_service = metrics.response_times(flt=flt, by="service")
+    escalation = metrics.escalation_rate(flt=flt)[0]
+    chart = {
+        "labels": [r["bucket"] for r in over_time],
+        "mtta_mean": [_minutes(r["mtta"]["mean"]) for r in over_time],
+        "mtta_p90": [_minutes(r["mtta"]["p90"]) for r in over_time],
+        "mttr_mean": [_minutes(r["mttr"]["mean"]) for r in over_time],
+        "mttr_p90": [_minutes(r["mttr"]["p90"]) for r in over_time],
+        "services": [r["service_name"] for r in per_service],
+        "service_mtta": [_minutes(r["mtta"]["mean"]) for r in per_service],
+        "service_mttr": [_minutes(r["mttr"]["mean"]) for r in per_service],
+    }
+    return {
+        "flt": flt,
+        "bucket": bucket,
+        "overall": overall,
+        "escalation": escalation,
+        "per_service": per_service,
+        "delivery": metrics.delivery_rates(flt=flt),
+        "sla": metrics.sla_attainment(flt=flt),
+        "load": load.oncall_load(
+            start=flt.start, end=flt.end, team=flt.team, engineer=flt.engineer
+        ),
+        "chart": chart,
+    }
+
+
+def _minutes(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 60, 2)

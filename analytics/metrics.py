@@ -1,0 +1,190 @@
+"""Incident response metrics: MTTA/MTTR, escalation rate, time to first page, SLA.
+
+Conventions (stated once, tested in tests/analytics):
+- MTTA = first acknowledgement - trigger; MTTR = resolve - trigger; wall-clock seconds.
+- An incident resolved without an acknowledgement is left out of MTTA (as PagerDuty
+  does) and counted in ``resolved_without_ack``; it is in MTTR. Open incidents are in
+  neither. (Opsgenie instead uses the close time as the ack time.)
+- The period selects incidents by trigger time, ``[start, end)``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from analytics.filters import MetricFilter, incidents_in
+from analytics.sla import ack_target_resolver
+from analytics.sqlfuncs import EpochSeconds
+from analytics.stats import grouped_duration_stats
+from paging.models import Incident, Message
+
+# Message statuses that mean the provider accepted the page.
+DELIVERED_STATUSES = (Message.Status.SENT, Message.Status.DELIVERED)
+
+
+def response_times(*, flt: MetricFilter, by: str = "none") -> list[dict[str, Any]]:
+    """MTTA and MTTR (count, mean, p50, p90, p95 in seconds) per group."""
+    return grouped_duration_stats(
+        qs=incidents_in(flt=flt),
+        by=by,
+        tz=flt.tz,
+        durations={
+            "mtta": EpochSeconds("acknowledged_at", "created_at"),
+            "mttr": EpochSeconds("resolved_at", "created_at"),
+        },
+        counts={
+            "incidents": Count("id"),
+            "resolved": Count("id", filter=Q(resolved_at__isnull=False)),
+            "resolved_without_ack": Count(
+                "id", filter=Q(resolved_at__isnull=False, acknowledged_at__isnull=True)
+            ),
+        },
+    )
+
+
+def escalated_q() -> Q:
+    """Incidents that needed more than the first step.
+
+    ``escalation_step`` is the next step to run, so > 1 means step 2 ran; a loop > 0
+    means the policy ran again (repeat, ack timeout, manual escalation after the end).
+    """
+    return Q(escalation_step__gt=1) | Q(escalation_loop__gt=0)
+
+
+def escalation_rate(*, flt: MetricFilter, by: str = "none") -> list[dict[str, Any]]:
+    rows = grouped_duration_stats(
+        qs=incidents_in(flt=flt),
+        by=by,
+        tz=flt.tz,
+        durations={},
+        counts={"incidents": Count("id"), "escalated": Count("id", filter=escalated_q())},
+    )
+    for row in rows:
+        row["escalation_rate"] = _ratio(row["escalated"], row["incidents"])
+    return rows
+
+
+def time_to_first_page(*, flt: MetricFilter, by: str = "none") -> list[dict[str, Any]]:
+    """Trigger -> first page accepted by a provider (incidents that paged someone)."""
+    first_sent = (
+        Message.objects.filter(
+            incident_id=OuterRef("pk"),
+            purpose=Message.Purpose.PAGE,
+            status__in=DELIVERED_STATUSES,
+            sent_at__isnull=False,
+        )
+        .order_by()
+        .values("incident_id")
+        .annotate(first=Min("sent_at"))
+        .values("first")
+    )
+    qs = incidents_in(flt=flt).annotate(_first_page_at=Subquery(first_sent))
+    return grouped_duration_stats(
+        qs=qs,
+        by=by,
+        tz=flt.tz,
+        durations={"time_to_first_page": EpochSeconds("_first_page_at", "created_at")},
+    )
+
+
+def delivery_rates(*, flt: MetricFilter) -> list[dict[str, Any]]:
+    """Per channel (contact method kind): pages accepted / pages attempted.
+
+    Attempted = sent, delivered or failed; pending, cancelled (after an ack) and
+    bundled (throttled into a summary) pages were never attempted on their own.
+    ``sent`` counts as delivered when the provider sends no delivery receipt.
+    """
+    qs = (
+        Message.objects.filter(
+            purpose=Message.Purpose.PAGE,
+            incident__in=incidents_in(flt=flt).values("pk"),
+        )
+        .order_by()
+        .values("kind")
+        .annotate(
+            delivered=Count("id", filter=Q(status__in=DELIVERED_STATUSES)),
+            failed=Count("id", filter=Q(status=Message.Status.FAILED)),
+            cancelled=Count("id", filter=Q(status=Message.Status.CANCELLED)),
+            pending=Count(
+                "id", filter=Q(status__in=[Message.Status.PENDING, Message.Status.SENDING])
+            ),
+        )
+        .order_by("kind")
+    )
+    out = []
+    for row in qs:
+        attempted = row["delivered"] + row["failed"]
+        out.append(
+            {
+                "channel": row["kind"],
+                **{k: row[k] for k in ("delivered", "failed", "cancelled", "pending")},
+                "attempted": attempted,
+                "delivery_rate": _ratio(row["delivered"], attempted),
+            }
+        )
+    return out
+
+
+def sla_attainment(*, flt: MetricFilter) -> list[dict[str, Any]]:
+    """Per service and urgency: incidents acknowledged within their target.
+
+    Target: the service's SlaTarget for that urgency, else the global one (service
+    empty), else DEFAULT_ACK_TARGET_MINUTES (high: 5 min; low: none -> not counted).
+    Met = acknowledged within the target. Breached = acknowledged later, or still
+    unacknowledged and open past the target. Resolved without an ack: neither (the
+    MTTA convention).
+    """
+    target_for = ack_target_resolver()
+    now = timezone.now()
+    incidents = incidents_in(flt=flt)
+    # Targets differ per (service, urgency): one grouped query per distinct target.
+    by_target: dict[int, Q] = {}
+    for service_id, urgency in incidents.values_list("service_id", "urgency").distinct():
+        minutes = target_for(service_id, urgency)
+        if minutes is not None:
+            pair = Q(service_id=service_id, urgency=urgency)
+            by_target[minutes] = by_target[minutes] | pair if minutes in by_target else pair
+    out = []
+    for minutes, pairs in sorted(by_target.items()):
+        seconds = minutes * 60
+        grouped = (
+            incidents.filter(pairs)
+            .annotate(_tta=EpochSeconds("acknowledged_at", "created_at"))
+            .values("service_id", "service__name", "urgency")
+            .annotate(
+                met=Count("id", filter=Q(_tta__lte=seconds)),
+                late=Count("id", filter=Q(_tta__gt=seconds)),
+                overdue=Count(
+                    "id",
+                    filter=Q(
+                        acknowledged_at__isnull=True,
+                        status=Incident.Status.TRIGGERED,
+                        created_at__lt=now - timedelta(minutes=minutes),
+                    ),
+                ),
+            )
+            .order_by()
+        )
+        for row in grouped:
+            breached = row["late"] + row["overdue"]
+            out.append(
+                {
+                    "service_id": row["service_id"],
+                    "service_name": row["service__name"],
+                    "urgency": row["urgency"],
+                    "ack_target_minutes": minutes,
+                    "met": row["met"],
+                    "breached": breached,
+                    "attainment": _ratio(row["met"], row["met"] + breached),
+                }
+            )
+    out.sort(key=lambda r: (r["service_name"], r["urgency"]))
+    return out
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
