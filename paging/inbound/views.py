@@ -26,6 +26,7 @@ from paging.alert_event import AlertEvent
 from paging.inbound.alertmanager import alertmanager_parse
 from paging.inbound.body import BodyInvalid, BodyTooLarge, body_read, json_object_decode
 from paging.inbound.fields import InvalidPayload
+from paging.inbound.integrations import integration_for_token
 from paging.inbound.pagerduty_events import pagerduty_event_parse
 from paging.inbound.webhook import webhook_parse
 from paging.ingest import alerts_ingest
@@ -56,7 +57,7 @@ def _body_object(request: HttpRequest) -> dict[str, Any]:
 
 
 def _integration(token: str, kind: str) -> Integration:
-    integration = Integration.objects.for_token(token, kind=kind)
+    integration = integration_for_token(token, kind)
     if integration is None:
         raise Rejected(404, "Unknown integration", ["no integration of this kind has this token"])
     return integration
@@ -155,7 +156,7 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
         parsed = pagerduty_event_parse(body)
     except InvalidPayload as exc:
         return _pagerduty_error(400, "Event object is invalid", exc.errors)
-    integration = Integration.objects.for_token(parsed.routing_key, kind=Integration.Kind.PAGERDUTY)
+    integration = integration_for_token(parsed.routing_key, Integration.Kind.PAGERDUTY)
     if integration is None:
         # PagerDuty answers a well-formed but unknown key with 400, not 404.
         return _pagerduty_error(400, "Event object is invalid", ["Invalid routing key"])

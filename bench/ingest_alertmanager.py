@@ -1,0 +1,321 @@
+"""Ingest benchmark: Alertmanager webhooks against gunicorn + PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/oncall python -m bench ingest_alertmanager
+
+Environment knobs (all optional): BENCH_WORKERS (gunicorn processes, 2), BENCH_THREADS
+(threads per worker, 4), BENCH_SECONDS (length of each phase, 20), BENCH_CONCURRENCY
+(connections of the saturation phase, 16), BENCH_RATE (fixed-rate phase, 200 alerts/s),
+BENCH_ALERTS_PER_MESSAGE (1), BENCH_PORT (8765).
+
+What it does:
+1. creates (drops first) the database ``<DATABASE_URL name>_bench`` and migrates it;
+2. creates one service and one Alertmanager integration (grouping by group);
+3. starts gunicorn (gthread workers: keep-alive, so the driver reuses connections) in
+   embedded mode (no broker: the kick after commit only sets an in-process event, so
+   the figures are the ingest path alone);
+4. from this process (threads + http.client, one keep-alive connection each) runs
+   (a) a saturation phase: as many messages as BENCH_CONCURRENCY connections can send,
+       -> sustained accepted alerts/s (HTTP 202);
+   (b) a fixed-rate phase at BENCH_RATE alerts/s (open loop: each request has a
+       scheduled send time and latency counts from it, so a stall is not hidden by the
+       client waiting) -> p50/p90/p99/max latency.
+Every message carries new alerts with a new group key: each alert opens an incident,
+the most expensive path (incident + alert + timeline rows), not a cheap repeat.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+@dataclass
+class Phase:
+    sent: int = 0
+    accepted: int = 0
+    alerts: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    latencies_ms: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, status: int | str, latency_ms: float, alerts: int) -> None:
+        with self.lock:
+            self.sent += 1
+            self.latencies_ms.append(latency_ms)
+            if status == 202:
+                self.accepted += 1
+                self.alerts += alerts
+            else:
+                self.errors[str(status)] = self.errors.get(str(status), 0) + 1
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def bench_database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        sys.exit("set DATABASE_URL=postgres://…: the ingest benchmark runs against PostgreSQL")
+    parts = urlparse(url)
+    name = parts.path.lstrip("/") or "oncall"
+    return urlunparse(parts._replace(path=f"/{name}_bench"))
+
+
+def database_recreate(url: str) -> None:
+    import psycopg
+
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    admin = urlunparse(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def server_env(db_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=db_url,
+        SECRET_KEY="bench-secret-key",
+        DEBUG="False",
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="oncall.settings",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+    )
+    env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+SETUP_SCRIPT = """
+from oncall.models import Team
+from paging.models import Integration, Service
+team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+service = Service.objects.create(name="bench", team=team)
+print(Integration.objects.create(service=service, kind="alertmanager").token)
+"""
+
+
+def setup(db_url: str) -> str:
+    env = server_env(db_url)
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    out = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", SETUP_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def gunicorn_start(db_url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+    cmd = [
+        str(Path(PYTHON).parent / "gunicorn"),
+        "oncall.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--keep-alive",
+        "30",
+        "--log-level",
+        "warning",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(db_url))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            conn.close()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    sys.exit("gunicorn did not start within 30 s")
+
+
+def message(alerts: int) -> bytes:
+    """One Alertmanager v4 message with ``alerts`` new alerts in a new group."""
+    group = uuid.uuid4().hex
+    return json.dumps(
+        {
+            "version": "4",
+            "groupKey": f'{{}}:{{alertname="Bench", group="{group}"}}',
+            "status": "firing",
+            "receiver": "oncall",
+            "groupLabels": {"alertname": "Bench"},
+            "commonLabels": {"alertname": "Bench", "severity": "critical"},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093",
+            "truncatedAlerts": 0,
+            "alerts": [
+                {
+                    "status": "firing",
+                    "labels": {
+                        "alertname": "Bench",
+                        "severity": "critical",
+                        "instance": f"host-{group[:8]}-{n}",
+                    },
+                    "annotations": {"summary": f"Bench alert {group[:8]}-{n}"},
+                    "startsAt": "2026-11-20T03:14:07.123456789Z",
+                    "endsAt": "0001-01-01T00:00:00Z",
+                    "generatorURL": "http://prometheus:9090/graph",
+                    "fingerprint": uuid.uuid4().hex[:16],
+                }
+                for n in range(alerts)
+            ],
+        }
+    ).encode()
+
+
+class Sender:
+    """One keep-alive connection; reconnects after errors."""
+
+    def __init__(self, port: int, path: str) -> None:
+        self.port, self.path = port, path
+        self.conn: http.client.HTTPConnection | None = None
+
+    def post(self, body: bytes) -> int | str:
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                self.conn.request("POST", self.path, body, {"Content-Type": "application/json"})
+                response = self.conn.getresponse()
+                response.read()
+                return response.status
+            except (OSError, http.client.HTTPException) as exc:
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    return type(exc).__name__
+        return "unreachable"
+
+
+def saturate(port: int, path: str, seconds: float, concurrency: int, per_msg: int) -> Phase:
+    phase = Phase()
+    stop_at = time.monotonic() + seconds
+
+    def worker() -> None:
+        sender = Sender(port, path)
+        while time.monotonic() < stop_at:
+            body = message(per_msg)
+            started = time.perf_counter()
+            status = sender.post(body)
+            phase.record(status, (time.perf_counter() - started) * 1000, per_msg)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return phase
+
+
+def fixed_rate(
+    port: int, path: str, seconds: float, rate: float, per_msg: int, threads: int = 32
+) -> Phase:
+    """Open loop: message i is due at start + i*per_msg/rate; latency from the due time."""
+    phase = Phase()
+    total = int(seconds * rate / per_msg)
+    interval = per_msg / rate
+    start = time.perf_counter() + 0.5
+    bodies = [message(per_msg) for _ in range(total)]
+
+    def worker(k: int) -> None:
+        sender = Sender(port, path)
+        for i in range(k, total, threads):
+            due = start + i * interval
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            status = sender.post(bodies[i])
+            phase.record(status, (time.perf_counter() - due) * 1000, per_msg)
+
+    pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return phase
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def main() -> None:
+    workers = env_int("BENCH_WORKERS", 2)
+    threads = env_int("BENCH_THREADS", 4)
+    seconds = env_int("BENCH_SECONDS", 20)
+    concurrency = env_int("BENCH_CONCURRENCY", 16)
+    rate = env_int("BENCH_RATE", 200)
+    per_msg = env_int("BENCH_ALERTS_PER_MESSAGE", 1)
+    port = env_int("BENCH_PORT", 8765)
+
+    db_url = bench_database_url()
+    print(f"database: {urlparse(db_url).path.lstrip('/')} (recreated and migrated)")
+    database_recreate(db_url)
+    token = setup(db_url)
+    path = f"/integrations/alertmanager/{token}/"
+    print(f"gunicorn: {workers} gthread workers x {threads} threads on 127.0.0.1:{port}")
+    server = gunicorn_start(db_url, port, workers, threads)
+    try:
+        saturate(port, path, 3, concurrency, per_msg)  # warm-up: connections, caches
+        sat = saturate(port, path, seconds, concurrency, per_msg)
+        throughput = sat.alerts / seconds
+        print(
+            f"(a) saturation, {concurrency} connections, {per_msg} alert(s)/message, "
+            f"{seconds}s: {throughput:.0f} accepted alerts/s "
+            f"({sat.accepted} messages 202, errors {sat.errors or 'none'}); "
+            f"latency p50 {percentile(sat.latencies_ms, 50):.1f} ms, "
+            f"p99 {percentile(sat.latencies_ms, 99):.1f} ms"
+        )
+        time.sleep(2)
+        fix = fixed_rate(port, path, seconds, rate, per_msg)
+        lat = fix.latencies_ms
+        print(
+            f"(b) fixed rate {rate} alerts/s, {seconds}s ({fix.sent} messages, "
+            f"{fix.accepted} accepted, errors {fix.errors or 'none'}): "
+            f"p50 {percentile(lat, 50):.1f} ms, p90 {percentile(lat, 90):.1f} ms, "
+            f"p99 {percentile(lat, 99):.1f} ms, max {max(lat):.1f} ms, "
+            f"mean {statistics.fmean(lat):.1f} ms"
+        )
+        print(
+            "targets: >= 400 alerts/s -> "
+            + ("met" if throughput >= 400 else "NOT met")
+            + "; p99 <= 100 ms at 200/s -> "
+            + ("met" if percentile(lat, 99) <= 100 else "NOT met")
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
