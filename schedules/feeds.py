@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from oncall.models import Engineer
+from schedules.ical import calendar_build, shift_uid  # noqa: F401 - re-exported
 from schedules.models import FeedToken, Schedule
-from schedules.resolver import Shift
 
 FEED_PAST = timedelta(weeks=1)
 FEED_FUTURE = timedelta(days=365)
 REFRESH = timedelta(hours=1)
-PRODID = "-//oncall//schedules feed//EN"
 
 
 def token_hash(token: str) -> str:
@@ -77,84 +75,3 @@ def feed_token_find(token: str) -> FeedToken | None:
         .filter(token_hash=token_hash(token), revoked_at=None)
         .first()
     )
-
-
-def shift_uid(schedule_id: int, shift: Shift) -> str:
-    key = f"{schedule_id}:{shift.source}:{shift.engineer_id}:{shift.start.isoformat()}"
-    return hashlib.sha256(key.encode()).hexdigest()[:32] + "@oncall"
-
-
-def _escape(text: str) -> str:
-    """RFC 5545 TEXT escaping."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
-
-
-def _fold(line: str) -> str:
-    """Fold a content line at 75 octets (RFC 5545 3.1), never inside a UTF-8 sequence."""
-    raw = line.encode()
-    if len(raw) <= 75:
-        return line
-    parts: list[str] = []
-    limit = 75
-    while raw:
-        cut = min(limit, len(raw))
-        while cut < len(raw) and (raw[cut] & 0xC0) == 0x80:
-            cut -= 1
-        parts.append(raw[:cut].decode())
-        raw = raw[cut:]
-        limit = 74  # continuation lines start with a space
-    return "\r\n ".join(parts)
-
-
-def _utc(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def calendar_build(
-    *,
-    name: str,
-    shifts: Iterable[tuple[int, str, Shift]],
-    names: dict[int, str],
-    now: datetime | None = None,
-) -> bytes:
-    """An RFC 5545 calendar of ``(schedule id, schedule name, shift)`` triples.
-
-    Written directly rather than through ``icalendar``'s object model, which is about
-    ten times slower for a year of shifts; the tests parse the output with
-    ``icalendar`` to keep it honest.
-    """
-    stamp = _utc(now or timezone.now())
-    title = _escape(name)
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"NAME:{title}",
-        f"X-WR-CALNAME:{title}",
-        "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
-        "X-PUBLISHED-TTL:PT1H",
-    ]
-    for schedule_id, schedule_name, shift in shifts:
-        who = names.get(shift.engineer_id, f"engineer {shift.engineer_id}")
-        description = shift.reason + (" (holiday)" if shift.holiday else "")
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{shift_uid(schedule_id, shift)}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART:{_utc(shift.start)}",
-            f"DTEND:{_utc(shift.end)}",
-            _fold(f"SUMMARY:{_escape(f'On call: {who} ({schedule_name})')}"),
-            _fold(f"DESCRIPTION:{_escape(description)}"),
-            "TRANSP:TRANSPARENT",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return ("\r\n".join(lines) + "\r\n").encode()

@@ -186,6 +186,10 @@ def to_local_naive(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(tz).replace(tzinfo=None)
 
 
+def _second(span: Interval) -> datetime:
+    return span[1]
+
+
 def _union(spans: Iterable[Interval]) -> list[Interval]:
     out: list[Interval] = []
     for start, end in sorted(spans):
@@ -223,11 +227,14 @@ def _subtract(spans: list[Interval], holes: list[Interval]) -> list[Interval]:
     return out
 
 
-def _overlapping(spans: list[Interval], start: datetime, end: datetime) -> list[Interval]:
-    """The parts of sorted, merged ``spans`` inside [start, end)."""
+def _overlapping(
+    spans: list[Interval], start: datetime, end: datetime, ends: list[datetime] | None = None
+) -> list[Interval]:
+    """The parts of sorted, merged ``spans`` inside [start, end); ``ends`` (the spans'
+    end times, precomputed by callers in loops) saves a key function per bisect."""
     if not spans:
         return []
-    i = bisect_right(spans, start, key=lambda s: s[1])
+    i = bisect_right(ends, start) if ends is not None else bisect_right(spans, start, key=_second)
     out = []
     while i < len(spans) and spans[i][0] < end:
         out.append((max(spans[i][0], start), min(spans[i][1], end)))
@@ -325,9 +332,10 @@ def _pick_members(
 ) -> list[_Piece]:
     """Split [start, end) where anyone's time off changes; give each part to the first
     candidate not off (``candidates[0]`` is the slot's own member)."""
-    offs = {c: _overlapping(off_by_engineer.get(c, []), start, end) for c in candidates}
-    if not offs[candidates[0]]:
+    first = off_by_engineer.get(candidates[0])
+    if not first or not _overlapping(first, start, end):
         return [_Piece(start, end, candidates[0], None)]
+    offs = {c: _overlapping(off_by_engineer.get(c, []), start, end) for c in candidates}
     cuts = {start, end}
     for spans in offs.values():
         for s, e in spans:
@@ -368,21 +376,30 @@ def _layer_shifts(
             continue
         tz = ZoneInfo(version.time_zone)
         windows: list[Interval] | None = None
+        window_ends: list[datetime] = []
         if version.restrictions:
             windows = restriction_windows(version.restrictions, tz, v_start, v_end, holidays)
+            window_ends = [w[1] for w in windows]
         members = version.members
         count = len(members)
         for k, slot_start, slot_end in rotation_slots(version, v_start, v_end):
             s, e = max(slot_start, v_start), min(slot_end, v_end)
-            spans = [(s, e)] if windows is None else _overlapping(windows, s, e)
+            spans = [(s, e)] if windows is None else _overlapping(windows, s, e, window_ends)
             if not spans:
                 continue
-            # Candidates in rotation order from this slot's member, each once.
-            candidates = list(dict.fromkeys(members[(k + j) % count] for j in range(count)))
+            own = members[k % count]
+            own_off = definition.off_by_engineer.get(own)
+            rotation_reason = f"rotation: {layer.name}"
             for a, b in spans:
+                if not own_off or not _overlapping(own_off, a, b):
+                    # The common case: the slot's member is not off.
+                    shifts.append(Shift(own, a, b, LAYER, layer.id, rotation_reason))
+                    continue
+                # Candidates in rotation order from this slot's member, each once.
+                candidates = list(dict.fromkeys(members[(k + j) % count] for j in range(count)))
                 for piece in _pick_members(candidates, a, b, definition.off_by_engineer):
                     if piece.substitute_for is None:
-                        reason = f"rotation: {layer.name}"
+                        reason = rotation_reason
                     else:
                         reason = f"substituting for {definition.name_of(piece.substitute_for)}"
                     shifts.append(
@@ -461,6 +478,29 @@ def _apply_override(timeline: list[Shift], override: OverrideDef, span: Interval
     timeline[i:j] = new
 
 
+def _uncovered_parts(shifts: list[Shift], covered: list[Interval]) -> Iterator[Shift]:
+    """The parts of sorted ``shifts`` outside sorted, merged ``covered`` (one sweep)."""
+    j = 0
+    n = len(covered)
+    for shift in shifts:
+        start, end = shift.start, shift.end
+        while j < n and covered[j][1] <= start:
+            j += 1
+        cur = start
+        k = j
+        while k < n and covered[k][0] < end:
+            h_start, h_end = covered[k]
+            if h_start > cur:
+                yield shift if (cur, h_start) == (start, end) else _with_span(shift, cur, h_start)
+            if h_end > cur:
+                cur = h_end
+            if cur >= end:
+                break
+            k += 1
+        if cur < end:
+            yield shift if cur == start else _with_span(shift, cur, end)
+
+
 def _flag_holidays(shifts: list[Shift], holidays: list[Interval]) -> list[Shift]:
     if not holidays:
         return shifts
@@ -532,10 +572,7 @@ def resolve(definition: ScheduleDefinition, start: datetime, end: datetime) -> l
         if not covered:
             timeline.extend(own)
         else:
-            for shift in own:
-                for a, b in _subtract([(shift.start, shift.end)], covered):
-                    same = a == shift.start and b == shift.end
-                    timeline.append(shift if same else _with_span(shift, a, b))
+            timeline.extend(_uncovered_parts(own, covered))
         covered = _union(covered + [(s.start, s.end) for s in own])
     timeline.sort(key=_start_key)
 
