@@ -1,0 +1,125 @@
+"""E-mail through Django's SMTP backend: a text and an HTML part.
+
+Pages carry signed acknowledge and resolve links per incident (templates beside this
+file); other messages (verification codes, swaps, reminders) send their body as is.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from email.utils import make_msgid
+from pathlib import Path
+from typing import NoReturn
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+
+from delivery.links import link_url
+from delivery.page import incident_view, is_page, message_incidents
+from delivery.rendering import TemplateSet
+from delivery.services import contact_method_disable
+from paging.channels import TransportError
+from paging.models import Message
+
+TEMPLATES = TemplateSet(Path(__file__).parent)
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def email_render(message: Message) -> RenderedEmail:
+    if not is_page(message) or not (incidents := message_incidents(message)):
+        context = {"message": message}
+        return RenderedEmail(
+            subject=message.subject or "On-call notice",
+            text=message.body.strip() + "\n",
+            html=TEMPLATES.markup("delivery/email/plain.html", context),
+        )
+    engineer_id = message.engineer_id or 0
+    items = [
+        {
+            "view": incident_view(incident),
+            "ack_url": link_url(
+                incident_id=incident.pk, engineer_id=engineer_id, action="acknowledge"
+            ),
+            "resolve_url": link_url(
+                incident_id=incident.pk, engineer_id=engineer_id, action="resolve"
+            ),
+        }
+        for incident in incidents
+    ]
+    context = {"items": items, "subject": message.subject}
+    subject = message.subject or TEMPLATES.text(
+        "delivery/email/page_subject.txt", context, one_line=True
+    )
+    return RenderedEmail(
+        subject=" ".join(subject.split())[:255],
+        text=TEMPLATES.text("delivery/email/page.txt", context),
+        html=TEMPLATES.markup("delivery/email/page.html", context),
+    )
+
+
+def _smtp_code(exc: smtplib.SMTPResponseException) -> int:
+    return int(getattr(exc, "smtp_code", 0) or 0)
+
+
+def _raise_classified(message: Message, exc: Exception) -> NoReturn:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        detail = "; ".join(
+            f"{addr}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
+            for addr, (code, msg) in exc.recipients.items()
+        )
+        if codes and all(code >= 500 for code in codes):
+            reason = f"SMTP recipient refused: {detail}"[:255]
+            if message.contact_method_id:
+                contact_method_disable(contact_method_id=message.contact_method_id, reason=reason)
+            raise TransportError(reason, permanent=True) from exc
+        raise TransportError(f"SMTP recipient deferred: {detail}", permanent=False) from exc
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        raise TransportError(f"SMTP authentication failed: {exc}", permanent=True) from exc
+    if isinstance(exc, smtplib.SMTPResponseException):
+        permanent = _smtp_code(exc) >= 500
+        raise TransportError(f"SMTP error: {exc}", permanent=permanent) from exc
+    if isinstance(exc, smtplib.SMTPException | OSError):
+        # Connection refused, timeouts, disconnects: the server may be back soon.
+        raise TransportError(f"SMTP server unreachable: {exc}", permanent=False) from exc
+    raise exc
+
+
+class EmailTransport:
+    name = "email"
+
+    def send(self, message: Message) -> str:
+        rendered = email_render(message)
+        message_id = make_msgid(domain=getattr(settings, "EMAIL_MESSAGE_ID_DOMAIN", None))
+        mail = EmailMultiAlternatives(
+            subject=rendered.subject,
+            body=rendered.text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[message.destination],
+            headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
+            connection=get_connection(
+                getattr(settings, "DELIVERY_EMAIL_BACKEND", SMTP_BACKEND),
+                fail_silently=False,
+                timeout=float(getattr(settings, "EMAIL_TIMEOUT", None) or 10),
+            ),
+        )
+        mail.attach_alternative(rendered.html, "text/html")
+        try:
+            sent = mail.send(fail_silently=False)
+        except Exception as exc:
+            _raise_classified(message, exc)
+        if not sent:
+            raise TransportError("the SMTP backend sent nothing", permanent=False)
+        return message_id.strip("<>")
+
+
+def email_transport() -> EmailTransport | None:
+    return EmailTransport() if getattr(settings, "EMAIL_ENABLED", False) else None

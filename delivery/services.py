@@ -1,0 +1,289 @@
+"""Delivery state changes: provider status callbacks, SMS replies, keypresses, links.
+
+Each is one function; incident actions go through ``paging.services`` (idempotent: a
+second ack changes nothing and reports who acknowledged first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from delivery.models import InboundSms
+from oncall.models import ContactMethod, Engineer
+from paging.models import Incident, IncidentEvent, Message
+from paging.services import (
+    ActionResult,
+    incident_acknowledge,
+    incident_escalate_now,
+    incident_resolve,
+)
+from paging.timeline import event_record
+
+ACTIONS = {
+    "acknowledge": incident_acknowledge,
+    "resolve": incident_resolve,
+    "escalate": incident_escalate_now,
+}
+
+
+def incident_act(
+    *, action: str, incident_id: int, engineer_id: int | None, via: str
+) -> ActionResult:
+    """Run ``action`` (acknowledge, resolve, escalate) on the incident."""
+    return ACTIONS[action](incident_id=incident_id, engineer_id=engineer_id, via=via)
+
+
+def action_outcome_text(action: str, result: ActionResult) -> str:
+    """One sentence for the person who acted: what happened, or who was first."""
+    incident = result.incident
+    name = f"#{incident.pk} {incident.title[:60]}"
+    if result.changed:
+        done = {
+            "acknowledge": "Acknowledged",
+            "resolve": "Resolved",
+            "escalate": "Escalated",
+        }[action]
+        return f"{done} {name}."
+    if incident.status == Incident.Status.RESOLVED:
+        who = incident.resolved_by.display_name if incident.resolved_by else "the alert source"
+        return f"{name} was already resolved by {who}{_via(incident.resolved_via)}."
+    who = incident.acknowledged_by.display_name if incident.acknowledged_by else "someone"
+    when = incident.acknowledged_at.strftime("%H:%M UTC") if incident.acknowledged_at else ""
+    return (
+        f"{name} was already acknowledged by {who}"
+        f"{' at ' + when if when else ''}{_via(incident.acknowledged_via)}."
+    )
+
+
+def _via(via: str) -> str:
+    return f" (via {via})" if via else ""
+
+
+def contact_method_disable(*, contact_method_id: int, reason: str) -> bool:
+    """The provider says this address is invalid: stop paging it and say why."""
+    now = timezone.now()
+    with transaction.atomic():
+        changed = ContactMethod.objects.filter(
+            pk=contact_method_id, disabled_at__isnull=True
+        ).update(disabled_at=now, disabled_reason=reason[:255], last_error=reason)
+    return bool(changed)
+
+
+# --- Twilio status callbacks ---------------------------------------------------------
+
+MESSAGE_DELIVERED = {"delivered", "read"}
+MESSAGE_FAILED = {"undelivered", "failed"}
+CALL_REACHED = {"completed"}
+CALL_NOT_REACHED = {"busy", "no-answer", "failed", "canceled"}
+
+
+@dataclass(frozen=True)
+class StatusRecorded:
+    changed: bool
+    status: str = ""
+
+
+def twilio_status_record(
+    *, message_id: int, sid: str, provider_status: str, error_code: str = ""
+) -> StatusRecorded:
+    """Record a message or call status callback on the outbox row and the timeline.
+
+    Only final statuses count; a callback for another sid, a repeated or out-of-order
+    callback changes nothing (conditional update from sent).
+    """
+    provider_status = provider_status.lower()
+    if provider_status in MESSAGE_DELIVERED or provider_status in CALL_REACHED:
+        status, error = Message.Status.DELIVERED, ""
+    elif provider_status in MESSAGE_FAILED:
+        status = Message.Status.FAILED
+        error = f"{provider_status}" + (f" (Twilio error {error_code})" if error_code else "")
+    elif provider_status in CALL_NOT_REACHED:
+        status = Message.Status.FAILED
+        error = f"not reached: {provider_status}" + (
+            f" (Twilio error {error_code})" if error_code else ""
+        )
+    else:
+        return StatusRecorded(changed=False)
+    with transaction.atomic():
+        message = Message.objects.filter(pk=message_id).first()
+        if message is None or (message.provider_id and sid and message.provider_id != sid):
+            return StatusRecorded(changed=False)
+        changed = Message.objects.filter(
+            pk=message_id, status__in=[Message.Status.SENT, Message.Status.SENDING]
+        ).update(status=status, last_error=error)
+        if not changed:
+            return StatusRecorded(changed=False)
+        incident_ids = (
+            [message.incident_id]
+            if message.incident_id
+            else list(message.bundled.values_list("incident_id", flat=True))
+        )
+        kind = (
+            IncidentEvent.Kind.NOTIFICATION_DELIVERED
+            if status == Message.Status.DELIVERED
+            else IncidentEvent.Kind.NOTIFICATION_FAILED
+        )
+        what = "answered" if provider_status in CALL_REACHED else provider_status
+        for incident_id in incident_ids:
+            if incident_id is None:
+                continue
+            event_record(
+                incident_id=incident_id,
+                kind=kind,
+                actor_id=message.engineer_id,
+                message_id=message.pk,
+                via=message.kind,
+                text=f"{message.kind} to {message.destination}: {what}"
+                + (f" ({error})" if error and status == Message.Status.FAILED else ""),
+                data={"provider_status": provider_status, "error_code": error_code},
+            )
+    return StatusRecorded(changed=True, status=status)
+
+
+# --- Inbound SMS ------------------------------------------------------------------------
+
+
+def error_reply_limit() -> tuple[int, timedelta]:
+    return (
+        int(getattr(settings, "SMS_ERROR_REPLY_LIMIT", 3)),
+        timedelta(seconds=int(getattr(settings, "SMS_ERROR_REPLY_WINDOW_SECONDS", 600))),
+    )
+
+
+def _open_list(phone: str) -> str:
+    from delivery.reply_codes import open_codes
+
+    codes = open_codes(phone=phone)
+    if not codes:
+        return "You have no open incidents paged to this phone."
+    listed = "; ".join(f"{c.code} = #{c.incident_id} {c.incident.title[:40]}" for c in codes[:5])
+    more = f" (+{len(codes) - 5} more)" if len(codes) > 5 else ""
+    return f"Open: {listed}{more}."
+
+
+HELP = "Reply e.g. 1a to acknowledge, 1r to resolve, 1e to escalate (1 = the code in our text)."
+
+
+@dataclass(frozen=True)
+class SmsReply:
+    text: str | None  # None: say nothing (rate limited)
+    outcome: str
+
+
+def sms_reply_handle(*, phone: str, body: str, message_sid: str = "") -> SmsReply:
+    """Act on an SMS reply (grammar: ``delivery.sms_grammar``) and say what happened.
+
+    Error answers (unknown code, stale incident, not understood) to one number are
+    limited to ``SMS_ERROR_REPLY_LIMIT`` per ``SMS_ERROR_REPLY_WINDOW_SECONDS``.
+    """
+    from delivery.reply_codes import code_lookup, open_codes
+    from delivery.sms_grammar import sms_parse
+
+    command = sms_parse(body)
+    outcome, text, is_error = "", "", True
+    if command is None:
+        if not _phone_known(phone):
+            outcome, text = "unknown_phone", "This number is not linked to an on-call engineer."
+        else:
+            outcome, text = "not_understood", f"Sorry, I did not understand. {HELP}"
+    else:
+        slot = None
+        if command.code is None:
+            codes = open_codes(phone=phone)
+            if len(codes) == 1:
+                slot = codes[0]
+            elif not codes:
+                outcome, text = "no_open", "You have no open incidents paged to this phone."
+            else:
+                outcome = "ambiguous"
+                text = f"{len(codes)} open incidents: say which. {_open_list(phone)} {HELP}"
+        else:
+            slot = code_lookup(phone=phone, code=command.code)
+            if slot is None:
+                outcome = "unknown_code"
+                text = (
+                    f"Code {command.code} does not match an incident paged to this phone. "
+                    f"{_open_list(phone)}"
+                )
+        if slot is not None:
+            result = incident_act(
+                action=command.action,
+                incident_id=slot.incident_id,
+                engineer_id=slot.engineer_id,
+                via="sms",
+            )
+            text = action_outcome_text(command.action, result)
+            is_error = not result.changed
+            outcome = command.action if result.changed else "stale"
+    return _reply_record(phone, body, message_sid, outcome, text, is_error)
+
+
+def _phone_known(phone: str) -> bool:
+    from delivery.models import SmsReplyCode
+
+    return (
+        ContactMethod.objects.filter(kind__in=["sms", "voice"], value=phone).exists()
+        or SmsReplyCode.objects.filter(phone=phone).exists()
+    )
+
+
+def _reply_record(
+    phone: str, body: str, message_sid: str, outcome: str, text: str, is_error: bool
+) -> SmsReply:
+    now = timezone.now()
+    limit, window = error_reply_limit()
+    with transaction.atomic():
+        replied = True
+        if is_error:
+            recent = InboundSms.objects.filter(
+                phone=phone, is_error=True, replied=True, received_at__gt=now - window
+            ).count()
+            replied = recent < limit
+        InboundSms.objects.create(
+            phone=phone,
+            body=body[:320],
+            message_sid=message_sid[:64],
+            outcome=outcome,
+            is_error=is_error,
+            replied=replied,
+            received_at=now,
+        )
+    return SmsReply(text=text if replied else None, outcome=outcome)
+
+
+# --- Phone keypresses ----------------------------------------------------------------------
+
+DIGIT_ACTIONS = {"1": "acknowledge", "2": "escalate", "3": "resolve"}
+
+
+def voice_digit_handle(*, message_id: int, digit: str) -> list[str]:
+    """Act on a keypress during a page call; returns the sentences to say back."""
+    from delivery.page import message_incidents
+
+    action = DIGIT_ACTIONS[digit]
+    message = Message.objects.get(pk=message_id, purpose=Message.Purpose.PAGE)
+    said = []
+    for incident in message_incidents(message):
+        result = incident_act(
+            action=action, incident_id=incident.pk, engineer_id=message.engineer_id, via="voice"
+        )
+        said.append(action_outcome_text(action, result))
+    return said
+
+
+# --- Signed links -------------------------------------------------------------------------
+
+
+class LinkEngineerGone(Exception):
+    """The engineer the link was sent to no longer exists."""
+
+
+def link_action_perform(*, incident_id: int, engineer_id: int, action: str) -> ActionResult:
+    if not Engineer.objects.filter(pk=engineer_id).exists():
+        raise LinkEngineerGone("the engineer this link was sent to no longer exists")
+    return incident_act(action=action, incident_id=incident_id, engineer_id=engineer_id, via="link")

@@ -1,0 +1,40 @@
+"""The official Twilio client, pointed at ``TWILIO_BASE_URL`` (a fake on loopback in tests)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from django.conf import settings
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+
+def twilio_configured() -> bool:
+    return bool(getattr(settings, "TWILIO_ENABLED", False))
+
+
+def request_timeout() -> float:
+    return float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", 10))
+
+
+@lru_cache(maxsize=4)
+def _client(account_sid: str, auth_token: str, base_url: str, timeout: float) -> Client:
+    # One pooled HTTP session per configuration; the timeout bounds every request so
+    # a hanging provider turns into a transient error instead of a stuck dispatcher.
+    client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+    client.api.base_url = base_url.rstrip("/")
+    return client
+
+
+def twilio_client() -> Client:
+    return _client(
+        settings.TWILIO_ACCOUNT_SID,
+        settings.TWILIO_AUTH_TOKEN,
+        settings.TWILIO_BASE_URL,
+        request_timeout(),
+    )
+
+
+def public_url(path: str) -> str:
+    """The absolute URL Twilio should call (and signs) for ``path``."""
+    return settings.PUBLIC_BASE_URL.rstrip("/") + path

@@ -1,0 +1,162 @@
+"""The real twilio client against the fake Twilio API: what is sent, retries, fallback."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from delivery.links import link_read
+from delivery.models import SmsReplyCode
+from paging.models import IncidentEvent, Message
+from paging.services import incident_acknowledge
+from tests.delivery.conftest import ACCOUNT_SID, FROM_NUMBER, PUBLIC, T0, fire, tick_at
+
+pytestmark = pytest.mark.django_db
+
+MESSAGES_PATH = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+CALLS_PATH = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+
+
+def test_page_sms_carries_code_link_and_status_callback(clock, cast, fake_twilio) -> None:
+    incident = fire([cast.alice])
+    tick_at(clock, T0)
+    sent = fake_twilio.take_one()
+    assert sent.path == MESSAGES_PATH
+    assert sent.account == ACCOUNT_SID
+    assert sent.form["To"] == "+15551230001"
+    assert sent.form["From"] == FROM_NUMBER
+    message = Message.objects.get(incident=incident, kind="sms")
+    assert sent.form["StatusCallback"] == f"{PUBLIC}/twilio/status/{message.pk}/"
+    body = sent.form["Body"]
+    assert f"payments: DB down (#{incident.pk}, critical)" in body
+    assert "Reply 1a to ack, 1r resolve, 1e escalate" in body
+    url = re.search(r"Ack: (\S+)$", body)[1]
+    assert url.startswith(f"{PUBLIC}/l/")
+    target = link_read(url.removeprefix(f"{PUBLIC}/l/").rstrip("/"))
+    assert (target.incident_id, target.engineer_id, target.action) == (
+        incident.pk,
+        cast.alice.pk,
+        "acknowledge",
+    )
+    assert len(body) < 200
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT
+    assert message.transport == "twilio-sms"
+    assert message.provider_id.startswith("SM")
+    code = SmsReplyCode.objects.get(phone="+15551230001", incident=incident)
+    assert (code.code, code.engineer_id) == (1, cast.alice.pk)
+
+
+def test_page_call_points_twilio_at_our_twiml(clock, cast, fake_twilio) -> None:
+    incident = fire([cast.alice])
+    tick_at(clock, T0)
+    fake_twilio.take_one()  # the SMS
+    tick_at(clock, T0 + timedelta(minutes=5))
+    call = fake_twilio.take_one()
+    message = Message.objects.get(incident=incident, kind="voice")
+    assert call.path == CALLS_PATH
+    assert call.form["To"] == "+15551230001"
+    assert call.form["From"] == FROM_NUMBER
+    assert call.form["Url"] == f"{PUBLIC}/twilio/voice/{message.pk}/"
+    assert call.form["Method"] == "POST"
+    assert call.form["StatusCallback"] == f"{PUBLIC}/twilio/status/{message.pk}/"
+    assert call.multi["StatusCallbackEvent"] == ["completed"]
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT and message.provider_id.startswith("CA")
+
+
+def test_invalid_number_disables_the_method_and_falls_back(clock, cast, fake_twilio) -> None:
+    incident = fire([cast.alice])
+    fake_twilio.fail_next(400, code=21211, message="The 'To' number is not a valid phone number.")
+    tick_at(clock, T0)
+    assert fake_twilio.take_one().path == MESSAGES_PATH  # tried once, not retried
+    sms = Message.objects.get(incident=incident, kind="sms")
+    assert sms.status == Message.Status.FAILED and sms.attempts == 1
+    assert "21211" in sms.last_error
+    cast.sms.refresh_from_db()
+    assert cast.sms.disabled_at is not None
+    assert "21211" in cast.sms.disabled_reason and "21211" in cast.sms.last_error
+    # The call (due at +5 min) was brought forward: the next tick places it now.
+    tick_at(clock, T0 + timedelta(seconds=2))
+    assert fake_twilio.take_one().path == CALLS_PATH
+    kinds = list(IncidentEvent.objects.filter(incident=incident).values_list("kind", flat=True))
+    assert IncidentEvent.Kind.NOTIFICATION_FAILED in kinds
+
+
+@pytest.mark.parametrize("code", [21610, 21614])
+def test_unsubscribed_or_landline_is_permanent(clock, cast, fake_twilio, code) -> None:
+    fire([cast.alice])
+    fake_twilio.fail_next(400, code=code)
+    tick_at(clock, T0)
+    fake_twilio.take_one()
+    cast.sms.refresh_from_db()
+    assert cast.sms.disabled_at is not None and str(code) in cast.sms.disabled_reason
+
+
+def test_server_error_is_retried_with_backoff(clock, cast, fake_twilio) -> None:
+    incident = fire([cast.alice])
+    fake_twilio.fail_next(500, code=20500, message="Internal Server Error")
+    tick_at(clock, T0)
+    assert len(fake_twilio.take()) == 1
+    sms = Message.objects.get(incident=incident, kind="sms")
+    assert sms.status == Message.Status.PENDING and sms.attempts == 1
+    assert "500" in sms.last_error
+    cast.sms.refresh_from_db()
+    assert cast.sms.disabled_at is None
+    tick_at(clock, T0 + timedelta(seconds=5))  # backoff is 10 s: not yet
+    assert fake_twilio.take() == []
+    tick_at(clock, T0 + timedelta(seconds=11))
+    assert fake_twilio.take_one().form["To"] == "+15551230001"
+    sms.refresh_from_db()
+    assert sms.status == Message.Status.SENT and sms.attempts == 2
+
+
+def test_timeout_is_transient(clock, cast, fake_twilio, settings) -> None:
+    settings.TWILIO_TIMEOUT_SECONDS = 0.3
+    incident = fire([cast.alice])
+    fake_twilio.stall_next(1.0)
+    tick_at(clock, T0)
+    fake_twilio.take_one()
+    sms = Message.objects.get(incident=incident, kind="sms")
+    assert sms.status == Message.Status.PENDING
+    assert "timed out" in sms.last_error
+
+
+def test_rate_limited_429_is_transient(clock, cast, fake_twilio) -> None:
+    incident = fire([cast.alice])
+    fake_twilio.fail_next(429, code=20429, message="Too Many Requests")
+    tick_at(clock, T0)
+    fake_twilio.take_one()
+    assert Message.objects.get(incident=incident, kind="sms").status == Message.Status.PENDING
+
+
+def test_no_message_after_an_ack(clock, cast, fake_twilio) -> None:
+    incident = fire([cast.alice])
+    tick_at(clock, T0)
+    fake_twilio.take_one()
+    incident_acknowledge(incident_id=incident.pk, engineer_id=cast.alice.pk, via="api")
+    for minutes in (5, 10, 20, 40):
+        tick_at(clock, T0 + timedelta(minutes=minutes))
+    assert fake_twilio.take() == []  # the fixture also fails on anything left over
+
+
+def test_non_page_messages_are_sent_as_is(clock, cast, fake_twilio) -> None:
+    from oncall.services.verification import contact_method_send_verification
+
+    cast.sms.verified_at = None
+    cast.sms.save()
+    contact_method_send_verification(contact_method=cast.sms)
+    tick_at(clock, T0)
+    sent = fake_twilio.take_one()
+    message = Message.objects.get(purpose=Message.Purpose.VERIFICATION)
+    assert sent.form["Body"] == message.body
+    assert sent.form["To"] == cast.sms.value
+
+
+def test_console_stands_in_without_credentials(clock, cast, settings) -> None:
+    settings.TWILIO_ENABLED = False
+    incident = fire([cast.alice])
+    tick_at(clock, T0)
+    assert Message.objects.get(incident=incident, kind="sms").transport == "console"
