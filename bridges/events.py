@@ -1,0 +1,129 @@
+"""Following incident state changes without touching the paging app: a tick step.
+
+``incident_changes_forward`` reads new timeline rows (``IncidentEvent``) past a stored
+cursor and turns acks, resolves, escalations and reassignments into outbox rows:
+a ``chat.update`` of every Slack message posted about the incident, and an
+acknowledge/resolve to every PagerDuty service it was forwarded to. The database is
+the queue: each row's idempotency key holds the post/forward and the event, so
+reading an event twice writes nothing new.
+
+Why the cursor lags: ids are taken at INSERT but become visible at COMMIT, so a
+row with a lower id can appear after a higher one. Events younger than ``SETTLE`` are
+handled but the cursor does not move past them: they are read again next tick (a
+no-op) until no transaction that began before them can still be running.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from bridges.models import (
+    EventCursor,
+    PagerDutyForward,
+    SlackPost,
+    SlackRateHold,
+    SlackRequestSeen,
+)
+from bridges.pagerduty.forwarding import KIND as PAGERDUTY_KIND
+from bridges.pagerduty.forwarding import follow_event
+from bridges.slack.transport import KIND_UPDATE
+from bridges.slack.transport import KINDS as SLACK_KINDS
+from paging.models import IncidentEvent, Message
+from paging.outbox import message_enqueue
+
+CURSOR_NAME = "bridges"
+SETTLE = timedelta(seconds=60)
+BATCH_SIZE = 500
+# Slack signatures older than its replay window (5 minutes) need not be kept.
+SEEN_KEEP = timedelta(minutes=10)
+
+SLACK_UPDATE_KINDS = (
+    IncidentEvent.Kind.ACKNOWLEDGED,
+    IncidentEvent.Kind.RESOLVED,
+    IncidentEvent.Kind.REASSIGNED,
+    IncidentEvent.Kind.ESCALATED,
+    IncidentEvent.Kind.ACK_TIMEOUT,
+)
+PAGERDUTY_ACTIONS = {
+    IncidentEvent.Kind.ACKNOWLEDGED: "acknowledge",
+    IncidentEvent.Kind.RESOLVED: "resolve",
+}
+
+
+def _event_forward(event: IncidentEvent) -> None:
+    """Write the outbox rows for one event (idempotent)."""
+    label = event.get_kind_display()
+    for post in SlackPost.objects.filter(incident_id=event.incident_id):
+        message_enqueue(
+            idempotency_key=f"slack-update:{post.pk}:{event.pk}",
+            purpose=Message.Purpose.NOTICE,
+            kind=KIND_UPDATE,
+            destination=f"{post.channel} {post.ts}",
+            body=f"update #{event.incident_id}: {label}",
+        )
+    action = PAGERDUTY_ACTIONS.get(event.kind)
+    # An ack that came from PagerDuty itself is not echoed back.
+    if action and event.via != "pagerduty":
+        for forward in PagerDutyForward.objects.filter(incident_id=event.incident_id):
+            message_enqueue(
+                idempotency_key=f"pagerduty-{action}:{forward.pk}:{event.pk}",
+                purpose=Message.Purpose.NOTICE,
+                kind=PAGERDUTY_KIND,
+                destination=forward.routing_key,
+                body=json.dumps(follow_event(action=action, dedup_key=forward.dedup_key)),
+            )
+
+
+def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
+    """The tick step: forward new incident state changes; returns events read."""
+    EventCursor.objects.get_or_create(name=CURSOR_NAME)
+    with transaction.atomic():
+        cursor = (
+            EventCursor.objects.select_for_update(skip_locked=True).filter(name=CURSOR_NAME).first()
+        )
+        if cursor is None:  # another worker is at it
+            return 0
+        now = timezone.now()
+        bridged = Q(incident_id__in=SlackPost.objects.values("incident_id")) | Q(
+            incident_id__in=PagerDutyForward.objects.values("incident_id")
+        )
+        events = list(
+            IncidentEvent.objects.filter(bridged, pk__gt=cursor.last_event_id)
+            .filter(kind__in=SLACK_UPDATE_KINDS)
+            .order_by("pk")[:limit]
+        )
+        for event in events:
+            _event_forward(event)
+        settled = (
+            IncidentEvent.objects.filter(pk__gt=cursor.last_event_id, at__lt=now - SETTLE)
+            .aggregate(top=Max("pk"))
+            .get("top")
+        )
+        if settled:
+            if len(events) == limit:
+                settled = min(settled, events[-1].pk)
+            EventCursor.objects.filter(pk=cursor.pk).update(last_event_id=settled)
+    return len(events)
+
+
+def slack_rate_holds_apply() -> int:
+    """The tick step honouring Slack's Retry-After: pending Slack messages to a held
+    destination wait until the hold ends (no attempt is spent on them meanwhile)."""
+    now = timezone.now()
+    moved = 0
+    with transaction.atomic():
+        for hold in SlackRateHold.objects.filter(until__gt=now):
+            moved += Message.objects.filter(
+                Q(destination=hold.destination) | Q(destination__startswith=f"{hold.destination} "),
+                status=Message.Status.PENDING,
+                kind__in=SLACK_KINDS,
+                due_at__lt=hold.until,
+            ).update(due_at=hold.until)
+        SlackRateHold.objects.filter(until__lte=now).delete()
+        SlackRequestSeen.objects.filter(received_at__lt=now - SEEN_KEEP).delete()
+    return moved

@@ -1,0 +1,1 @@
+"""PagerDuty: forwarding through Events API v2 and acknowledgements from webhooks v3."""

@@ -1,0 +1,1 @@
+"""Slack: Block Kit pages (DM and channel), in-place updates, buttons and /oncall."""

@@ -1,0 +1,238 @@
+"""The Slack transport with the real slack_sdk WebClient against the fake Slack."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from bridges.escalation import channel_targets_post, slack_channel_post
+from bridges.models import SlackPost, SlackRateHold
+from oncall.models import ContactMethod
+from paging.engine import tick
+from paging.models import EscalationTarget, IncidentEvent, Message
+from paging.outbox import message_enqueue
+from paging.services import incident_acknowledge, incident_resolve
+from tests.bridges.conftest import ADA_SLACK, fire
+from tests.factories import ContactMethodFactory, NotificationRuleFactory
+from tests.paging.factories import EscalationStepFactory, EscalationTargetFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def buttons(blocks: list[dict]) -> list[tuple[str, str]]:
+    return [
+        (element["action_id"], element["value"])
+        for block in blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def all_text(blocks: list[dict]) -> str:
+    texts = []
+    for block in blocks:
+        if "text" in block:
+            texts.append(block["text"]["text"])
+        for element in block.get("elements", []):
+            if element.get("type") == "mrkdwn":
+                texts.append(element["text"])
+    return "\n".join(texts)
+
+
+def test_page_is_a_dm_with_three_buttons_and_is_updated_in_place_on_ack(
+    clock, cast, fake_slack
+) -> None:
+    incident = fire(cast.service)
+    tick()
+
+    opened = fake_slack.take("conversations.open")
+    assert [c.params["users"] for c in opened] == [ADA_SLACK]
+    [post] = fake_slack.take("chat.postMessage")
+    assert post.token == "xoxb-test-token"
+    assert post.params["channel"] == "D024BE7LH"
+    assert buttons(post.params["blocks"]) == [
+        ("incident_acknowledge", str(incident.pk)),
+        ("incident_resolve", str(incident.pk)),
+        ("incident_escalate", str(incident.pk)),
+    ]
+    assert "Payment API down" in all_text(post.params["blocks"])
+    assert "Payments" in all_text(post.params["blocks"])
+    assert f"#{incident.pk}" in post.params["text"]
+    saved = SlackPost.objects.get()
+    assert (saved.incident_id, saved.channel, saved.kind) == (incident.pk, "D024BE7LH", "direct")
+    page = Message.objects.get(kind="slack")
+    assert (page.status, page.provider_id) == ("sent", f"D024BE7LH {saved.ts}")
+
+    clock.shift(timedelta(minutes=2))
+    incident_acknowledge(incident_id=incident.pk, engineer_id=cast.ada.pk, via="slack")
+    tick()
+    [update] = fake_slack.take("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == ("D024BE7LH", saved.ts)
+    text = all_text(update.params["blocks"])
+    assert "Acknowledged* by Ada Lovelace via slack at 03:16 UTC" in text
+    assert buttons(update.params["blocks"]) == [
+        ("incident_resolve", str(incident.pk)),
+        ("incident_escalate", str(incident.pk)),
+    ]
+    # The event is read again while the cursor settles: nothing is sent twice.
+    tick()
+    clock.shift(timedelta(minutes=2))
+    tick()
+    assert fake_slack.calls == []
+
+    incident_resolve(incident_id=incident.pk, engineer_id=cast.ada.pk, via="api")
+    tick()
+    [update] = fake_slack.take("chat.update")
+    assert "Resolved* by Ada Lovelace via api" in all_text(update.params["blocks"])
+    assert buttons(update.params["blocks"]) == []
+
+
+def test_no_page_after_ack(clock, cast, fake_slack) -> None:
+    NotificationRuleFactory(engineer=cast.ada, contact_method=cast.ada_slack, delay_minutes=3)
+    incident = fire(cast.service)
+    tick()
+    assert len(fake_slack.take("chat.postMessage")) == 1
+    fake_slack.take("conversations.open")
+    incident_acknowledge(incident_id=incident.pk, engineer_id=cast.ada.pk)
+    clock.shift(timedelta(minutes=5))
+    tick()
+    # The +3 min reminder was cancelled; only the in-place update went out.
+    assert [c.method for c in fake_slack.take()] == ["chat.update"]
+
+
+def test_429_honours_retry_after_without_holding_up_other_destinations(
+    clock, cast, fake_slack
+) -> None:
+    fake_slack.reply(
+        "chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "45"},
+    )
+    incident = fire(cast.service)
+    tick()
+    assert len(fake_slack.take("chat.postMessage")) == 1
+    fake_slack.take("conversations.open")
+    page = Message.objects.get(kind="slack")
+    assert page.status == "pending" and "rate limited" in page.last_error
+    hold = SlackRateHold.objects.get()
+    assert (hold.destination, hold.until) == (ADA_SLACK, timezone.now() + timedelta(seconds=45))
+
+    # Meanwhile a channel post for the same incident is not held up.
+    with transaction.atomic():
+        slack_channel_post(incident_id=incident.pk, channel="C0ONCALL", step=0, loop=0)
+    clock.shift(timedelta(seconds=20))  # the outbox's own backoff (10 s) has passed
+    tick()
+    [channel_post] = fake_slack.take("chat.postMessage")
+    assert channel_post.params["channel"] == "C0ONCALL"
+    assert Message.objects.get(pk=page.pk).due_at == hold.until
+
+    clock.shift(timedelta(seconds=26))
+    tick()
+    assert [c.params["users"] for c in fake_slack.take("conversations.open")] == [ADA_SLACK]
+    [retry] = fake_slack.take("chat.postMessage")
+    assert retry.params["channel"] == "D024BE7LH"
+    page.refresh_from_db()
+    assert (page.status, page.attempts) == ("sent", 2)
+    assert not SlackRateHold.objects.exists()
+
+
+def test_member_not_found_disables_the_method_and_falls_back(clock, cast, fake_slack) -> None:
+    email = ContactMethodFactory(engineer=cast.ada, kind="email", value="ada@example.test")
+    NotificationRuleFactory(engineer=cast.ada, contact_method=email, delay_minutes=5)
+    fake_slack.reply("conversations.open", body={"ok": False, "error": "user_not_found"})
+    incident = fire(cast.service)
+    tick()
+    assert len(fake_slack.take("conversations.open")) == 1
+    page = Message.objects.get(kind="slack")
+    assert (page.status, page.last_error) == ("failed", "slack conversations.open: user_not_found")
+    cm = ContactMethod.objects.get(pk=cast.ada_slack.pk)
+    assert cm.disabled_at is not None and cm.disabled_reason == "Slack: user_not_found"
+    # The e-mail rung (due at +5 min) was brought forward and sent in the same tick
+    # or the next one, without waiting.
+    tick()
+    assert Message.objects.get(kind="email").status == "sent"
+    texts = list(IncidentEvent.objects.filter(incident=incident).values_list("kind", "text"))
+    assert (
+        "notification_failed",
+        "slack to U024BE7LH: slack conversations.open: user_not_found (permanent)",
+    ) in texts
+    assert any(k == "notification_queued" and "falling back to email" in t for k, t in texts)
+
+
+def test_invalid_auth_fails_fast_but_keeps_the_contact_method(clock, cast, fake_slack) -> None:
+    fake_slack.reply("conversations.open", body={"ok": False, "error": "invalid_auth"})
+    fire(cast.service)
+    tick()
+    assert len(fake_slack.take()) == 1
+    page = Message.objects.get(kind="slack")
+    assert (page.status, page.attempts) == ("failed", 1)
+    assert ContactMethod.objects.get(pk=cast.ada_slack.pk).disabled_at is None
+
+
+def test_5xx_and_timeouts_are_retried(clock, cast, fake_slack, monkeypatch) -> None:
+    monkeypatch.setattr("bridges.slack.client.TIMEOUT_SECONDS", 0.3)
+    fake_slack.reply("chat.postMessage", status=503, body="<html>down</html>")
+    fake_slack.reply("chat.postMessage", delay=1.0)
+    fire(cast.service)
+    tick()
+    page = Message.objects.get(kind="slack")
+    assert (page.status, page.attempts) == ("pending", 1)
+    assert "HTTP 503" in page.last_error or "503" in page.last_error
+    clock.shift(timedelta(seconds=11))
+    tick()
+    page.refresh_from_db()
+    assert (page.status, page.attempts) == ("pending", 2)
+    assert "timed out" in page.last_error
+    clock.shift(timedelta(seconds=21))
+    tick()
+    page.refresh_from_db()
+    assert (page.status, page.attempts) == ("sent", 3)
+    assert [c.method for c in fake_slack.take("chat.postMessage")] == ["chat.postMessage"] * 3
+    assert len(fake_slack.take("conversations.open")) == 3
+
+
+def test_slack_dm_found_by_email_lookup(clock, cast, fake_slack) -> None:
+    fake_slack.users_by_email["ada@example.test"] = ADA_SLACK
+    message_enqueue(
+        idempotency_key="verify:1",
+        purpose=Message.Purpose.VERIFICATION,
+        kind="slack",
+        destination="ada@example.test",
+        subject="Verification code",
+        body="Your code is 123456",
+    )
+    tick()
+    [lookup] = fake_slack.take("users.lookupByEmail")
+    assert lookup.params["email"] == "ada@example.test"
+    assert [c.params["users"] for c in fake_slack.take("conversations.open")] == [ADA_SLACK]
+    [post] = fake_slack.take("chat.postMessage")
+    assert post.params["text"] == "Verification code\nYour code is 123456"
+    assert "blocks" not in post.params
+
+
+def test_channel_target_posts_once_per_step_and_loop(clock, cast, fake_slack) -> None:
+    incident = fire(cast.service)
+    step = EscalationStepFactory(position=5)
+    target = EscalationTargetFactory(
+        step=step, kind=EscalationTarget.Kind.SLACK_CHANNEL, address="C0ONCALL"
+    )
+    with transaction.atomic():
+        notes = channel_targets_post(incident_id=incident.pk, targets=[target], step=0, loop=0)
+        channel_targets_post(incident_id=incident.pk, targets=[target], step=0, loop=0)
+    assert notes == ["Slack channel C0ONCALL"]
+    row = Message.objects.get(kind="slack_channel")
+    assert (row.incident_id, row.escalation_step, row.escalation_loop) == (incident.pk, 0, 0)
+    tick()
+    fake_slack.take("conversations.open")  # Ada's DM from step 1
+    posts = fake_slack.take("chat.postMessage")
+    channel_posts = [p for p in posts if p.params["channel"] == "C0ONCALL"]
+    assert len(channel_posts) == 1
+    assert buttons(channel_posts[0].params["blocks"])[0] == (
+        "incident_acknowledge",
+        str(incident.pk),
+    )
+    assert SlackPost.objects.filter(kind="channel", channel="C0ONCALL").count() == 1
