@@ -97,21 +97,23 @@ def twilio_status_record(
     callback changes nothing (conditional update from sent).
     """
     provider_status = provider_status.lower()
-    if provider_status in MESSAGE_DELIVERED or provider_status in CALL_REACHED:
-        status, error = Message.Status.DELIVERED, ""
-    elif provider_status in MESSAGE_FAILED:
-        status = Message.Status.FAILED
-        error = f"{provider_status}" + (f" (Twilio error {error_code})" if error_code else "")
-    elif provider_status in CALL_NOT_REACHED:
-        status = Message.Status.FAILED
-        error = f"not reached: {provider_status}" + (
-            f" (Twilio error {error_code})" if error_code else ""
-        )
-    else:
-        return StatusRecorded(changed=False)
     with transaction.atomic():
         message = Message.objects.filter(pk=message_id).first()
         if message is None or (message.provider_id and sid and message.provider_id != sid):
+            return StatusRecorded(changed=False)
+        code = f" (Twilio error {error_code})" if error_code else ""
+        if message.kind == "voice":
+            if provider_status in CALL_REACHED:
+                status, error = Message.Status.DELIVERED, ""
+            elif provider_status in CALL_NOT_REACHED:
+                status, error = Message.Status.FAILED, f"not reached: {provider_status}{code}"
+            else:
+                return StatusRecorded(changed=False)
+        elif provider_status in MESSAGE_DELIVERED:
+            status, error = Message.Status.DELIVERED, ""
+        elif provider_status in MESSAGE_FAILED:
+            status, error = Message.Status.FAILED, f"{provider_status}{code}"
+        else:
             return StatusRecorded(changed=False)
         changed = Message.objects.filter(
             pk=message_id, status__in=[Message.Status.SENT, Message.Status.SENDING]
@@ -128,7 +130,7 @@ def twilio_status_record(
             if status == Message.Status.DELIVERED
             else IncidentEvent.Kind.NOTIFICATION_FAILED
         )
-        what = "answered" if provider_status in CALL_REACHED else provider_status
+        what = "answered" if message.kind == "voice" and status == "delivered" else provider_status
         for incident_id in incident_ids:
             if incident_id is None:
                 continue
@@ -138,8 +140,7 @@ def twilio_status_record(
                 actor_id=message.engineer_id,
                 message_id=message.pk,
                 via=message.kind,
-                text=f"{message.kind} to {message.destination}: {what}"
-                + (f" ({error})" if error and status == Message.Status.FAILED else ""),
+                text=f"{message.kind} to {message.destination}: {error or what}",
                 data={"provider_status": provider_status, "error_code": error_code},
             )
     return StatusRecorded(changed=True, status=status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 
 from django.conf import settings
@@ -17,11 +18,18 @@ def request_timeout() -> float:
     return float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", 10))
 
 
+# The library logs every request and its headers at INFO; the outbox row already
+# records each send, so only its warnings are wanted.
+_http_logger = logging.getLogger("delivery.twilio.http")
+_http_logger.setLevel(logging.WARNING)
+
+
 @lru_cache(maxsize=4)
 def _client(account_sid: str, auth_token: str, base_url: str, timeout: float) -> Client:
     # One pooled HTTP session per configuration; the timeout bounds every request so
     # a hanging provider turns into a transient error instead of a stuck dispatcher.
-    client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+    http = TwilioHttpClient(timeout=timeout, logger=_http_logger)
+    client = Client(account_sid, auth_token, http_client=http)
     client.api.base_url = base_url.rstrip("/")
     return client
 

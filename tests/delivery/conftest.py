@@ -17,7 +17,7 @@ from oncall.models import ContactMethod, Engineer
 from paging.alert_event import AlertEvent
 from paging.engine import tick
 from paging.ingest import alerts_ingest
-from paging.models import Incident
+from paging.models import Incident, Service
 from tests.factories import ContactMethodFactory, EngineerFactory, NotificationRuleFactory
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.twilio import FakeTwilio
@@ -112,8 +112,11 @@ def cast(db) -> Cast:
 
 
 def fire(*steps: list[Engineer], key: str = "k1", title: str = "DB down") -> Incident:
-    """Open an incident on a new service whose policy pages ``steps`` (15 min apart)."""
-    service = ServiceFactory(name="payments", escalation_policy=policy_with_steps(*steps))
+    """Open an incident on service "payments", whose policy (made by the first call)
+    pages ``steps`` 15 min apart."""
+    service = Service.objects.filter(name="payments").first() or ServiceFactory(
+        name="payments", escalation_policy=policy_with_steps(*steps)
+    )
     integration = IntegrationFactory(service=service, kind="webhook")
     result = alerts_ingest(
         integration=integration,

@@ -13,7 +13,7 @@ from paging.models import IncidentEvent, Message
 from paging.services import incident_acknowledge
 from tests.delivery.conftest import ACCOUNT_SID, FROM_NUMBER, PUBLIC, T0, fire, tick_at
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.delivery.urls")]
 
 MESSAGES_PATH = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
 CALLS_PATH = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
