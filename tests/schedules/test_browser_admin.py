@@ -1,0 +1,125 @@
+"""Headless Chromium (Debian's ``chromium``, driven by Playwright) on the live admin:
+the 14-day preview shows the expected names for the expected hours with gaps
+highlighted, and a swap is accepted with the admin action."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from oncall.models import TeamMembership
+from schedules import services
+from schedules.models import SwapRequest
+from schedules.restriction_text import restrictions_parse
+from schedules.swaps import swap_request
+from tests.factories import EngineerFactory, MembershipFactory, TeamFactory, UserFactory
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed"),
+]
+
+TZ = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture
+def page(live_server, monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the
+    # test itself are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    admin = UserFactory(is_staff=True, is_superuser=True, username="root")
+    client = Client()
+    client.force_login(admin)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        context = browser.new_context()
+        context.add_cookies(
+            [
+                {
+                    "name": "sessionid",
+                    "value": client.cookies["sessionid"].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+        yield context.new_page()
+        browser.close()
+
+
+@pytest.fixture
+def schedule_world():
+    team = TeamFactory(name="Core")
+    alice = EngineerFactory(display_name="Alice", user__username="alice")
+    bob = EngineerFactory(display_name="Bob", user__username="bob")
+    MembershipFactory(team=team, engineer=alice)
+    MembershipFactory(team=team, engineer=bob, role=TeamMembership.Role.ADMIN)
+    today = timezone.now().astimezone(TZ).date()
+    schedule = services.schedule_create(team=team, name="Primary", time_zone="Europe/Berlin")
+    services.layer_create(
+        schedule=schedule,
+        name="Days",
+        start_date=today,
+        handoff_time=time(0),
+        shift_unit="days",
+        members=[alice, bob],
+        restrictions=restrictions_parse("Mon-Sun 08:00-20:00"),
+    )
+    return schedule, alice, bob, today
+
+
+def _cell(page, day, hour: int):
+    row = page.locator(f'#oncall-preview tr[data-day="{day:%a %d %b}"]')
+    return row.locator(f'td[data-hour="{hour}"]')
+
+
+def test_preview_in_chromium_shows_names_and_gaps(page, live_server, schedule_world):
+    schedule, _alice, _bob, today = schedule_world
+    page.goto(f"{live_server.url}/admin/schedules/schedule/{schedule.pk}/change/")
+    assert "Next 14 days (Europe/Berlin)" in page.locator("#oncall-preview h2").inner_text()
+    tomorrow, after = today + timedelta(days=1), today + timedelta(days=2)
+    # Day k of the rotation belongs to members[k % 2]: tomorrow Bob, the day after Alice.
+    assert _cell(page, tomorrow, 10).inner_text() == "Bob"
+    assert _cell(page, after, 19).inner_text() == "Alice"
+    night = _cell(page, tomorrow, 3)
+    assert night.inner_text() == "gap"
+    assert "gap" in night.get_attribute("class")
+    # The gap is visibly highlighted (a red background), not just labelled.
+    color = night.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert color == "rgb(248, 215, 218)"
+    assert _cell(page, after, 20).inner_text() == "gap"
+
+
+def test_swap_accepted_from_the_admin_in_chromium(page, live_server, schedule_world):
+    schedule, alice, bob, today = schedule_world
+    start = datetime.combine(today + timedelta(days=2), time(8), TZ)
+    swap = swap_request(
+        schedule=schedule,
+        requester=alice,
+        teammate=bob,
+        start=start,
+        end=start + timedelta(hours=12),
+    )
+    page.goto(f"{live_server.url}/admin/schedules/swaprequest/")
+    page.check(f'input[name="_selected_action"][value="{swap.pk}"]')
+    page.select_option('select[name="action"]', "accept_swaps")
+    page.click('button[name="index"]')
+    page.wait_for_load_state()
+    assert f"swap #{swap.pk}: accepted" in page.locator("ul.messagelist").inner_text().lower()
+    swap.refresh_from_db()
+    assert swap.status == SwapRequest.Status.ACCEPTED
+    # The preview now shows Bob for Alice's day.
+    page.goto(f"{live_server.url}/admin/schedules/schedule/{schedule.pk}/change/")
+    cell = _cell(page, today + timedelta(days=2), 12)
+    assert cell.inner_text() == "Bob"
+    assert "override" in cell.get_attribute("class")
