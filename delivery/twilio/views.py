@@ -87,8 +87,8 @@ def voice_answer(request: HttpRequest, message_id: int) -> HttpResponse:
     if message is None:
         return _twiml("delivery/twilio/voice_say.xml", {"lines": ["This call has expired."]})
     if not is_page(message):
-        # Verification codes and notices: say the text twice, slowly enough to note.
-        return _twiml("delivery/twilio/voice_say.xml", {"lines": [message.body, message.body]})
+        # Verification codes, reminders, notices: their text is written to be spoken.
+        return _twiml("delivery/twilio/voice_say.xml", {"lines": [message.body]})
     return _twiml("delivery/twilio/voice_page.xml", _call_context(message))
 
 

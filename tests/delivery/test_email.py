@@ -1,0 +1,112 @@
+"""E-mail through Django's real SMTP backend to a local SMTP server."""
+
+from __future__ import annotations
+
+import re
+import socket
+from datetime import timedelta
+
+import pytest
+
+from delivery.links import link_read
+from paging.models import Message
+from tests.delivery.conftest import PUBLIC, T0, engineer_with, fire, tick_at
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.delivery.urls")]
+
+
+@pytest.fixture
+def carol(db):
+    """E-mail at once, SMS 5 minutes later."""
+    return engineer_with("Carol", "+15551230003", [("email", 0), ("sms", 5)])
+
+
+def links_in(text: str) -> list[str]:
+    return re.findall(rf"{re.escape(PUBLIC)}/l/([^/\s\"]+)/", text)
+
+
+def test_page_email_has_text_and_html_with_signed_links(clock, carol, fake_smtp) -> None:
+    incident = fire([carol])
+    tick_at(clock, T0)
+    (mail,) = fake_smtp.take()
+    assert mail.rcpt_to == ["carol@example.test"]
+    assert mail.mail_from == "oncall@example.test"
+    assert mail.message["Subject"] == f"[HIGH] #{incident.pk} DB down"
+    assert mail.message["Auto-Submitted"] == "auto-generated"
+    text, html = mail.part("text/plain"), mail.part("text/html")
+    assert f"Incident #{incident.pk}: DB down" in text and "Service:  payments" in text
+    assert "Severity: critical" in text
+    assert f"Incident #{incident.pk}: DB down" in html and "<b>payments</b>" in html
+    for part in (text, html):
+        targets = [link_read(token) for token in links_in(part)]
+        assert [(t.incident_id, t.engineer_id, t.action) for t in targets] == [
+            (incident.pk, carol.pk, "acknowledge"),
+            (incident.pk, carol.pk, "resolve"),
+        ]
+    message = Message.objects.get(incident=incident, kind="email")
+    assert message.status == Message.Status.SENT and message.transport == "email"
+    assert f"<{message.provider_id}>" == mail.message["Message-ID"]
+
+
+def test_html_part_escapes_the_title(clock, carol, fake_smtp) -> None:
+    fire([carol], title="<script>alert(1)</script> & co")
+    tick_at(clock, T0)
+    (mail,) = fake_smtp.take()
+    html = mail.part("text/html")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<script>alert(1)</script> & co" in mail.part("text/plain")
+
+
+def test_refused_recipient_is_permanent_and_falls_back(clock, carol, fake_smtp, fake_twilio):
+    fake_smtp.refuse["carol@example.test"] = (550, "5.1.1 no such user")
+    incident = fire([carol])
+    tick_at(clock, T0)
+    assert fake_smtp.take() == []
+    email = Message.objects.get(incident=incident, kind="email")
+    assert email.status == Message.Status.FAILED and email.attempts == 1
+    assert "550" in email.last_error
+    method = carol.contact_methods.get(kind="email")
+    assert method.disabled_at is not None and "no such user" in method.disabled_reason
+    # The SMS rung (due at +5 min) is brought forward.
+    tick_at(clock, T0 + timedelta(seconds=2))
+    assert fake_twilio.take_one().form["To"] == "+15551230003"
+
+
+def test_temporary_refusal_is_retried(clock, carol, fake_smtp) -> None:
+    fake_smtp.refuse["carol@example.test"] = (450, "4.2.1 mailbox busy")
+    incident = fire([carol])
+    tick_at(clock, T0)
+    email = Message.objects.get(incident=incident, kind="email")
+    assert email.status == Message.Status.PENDING and "450" in email.last_error
+    assert carol.contact_methods.get(kind="email").disabled_at is None
+    del fake_smtp.refuse["carol@example.test"]
+    tick_at(clock, T0 + timedelta(seconds=11))
+    assert [m.rcpt_to for m in fake_smtp.take()] == [["carol@example.test"]]
+
+
+def test_server_down_is_transient(clock, carol, settings) -> None:
+    with socket.socket() as probe:  # a port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_ENABLED = "127.0.0.1", port, True
+    settings.EMAIL_TIMEOUT = 2
+    incident = fire([carol])
+    tick_at(clock, T0)
+    email = Message.objects.get(incident=incident, kind="email")
+    assert email.status == Message.Status.PENDING and email.attempts == 1
+    assert "unreachable" in email.last_error
+
+
+def test_non_page_email_is_sent_as_is(clock, carol, fake_smtp) -> None:
+    from oncall.services.verification import contact_method_send_verification
+
+    method = carol.contact_methods.get(kind="email")
+    method.verified_at = None
+    method.save()
+    contact_method_send_verification(contact_method=method)
+    tick_at(clock, T0)
+    (mail,) = fake_smtp.take()
+    message = Message.objects.get(purpose="verification")
+    assert mail.message["Subject"] == "On-call verification code"
+    assert mail.part("text/plain").strip() == message.body
+    assert message.body in mail.part("text/html")
