@@ -26,10 +26,13 @@ from paging.kick import kick_engine
 from paging.models import Message
 from paging.outbox import message_enqueue
 from schedules.models import Schedule
-from schedules.resolver import Shift
-from schedules.selectors import schedule_shifts
+from schedules.resolver import ScheduleDefinition, Shift, resolve
+from schedules.selectors import schedule_definition
 
 TEMPLATES = TemplateSet(Path(__file__).parent)
+
+# How far ahead to look for the end of a shift whose reminder is written.
+SHIFT_END_HORIZON = timedelta(days=35)
 
 _scan_lock = threading.Lock()
 _last_scan: datetime | None = None
@@ -83,23 +86,30 @@ def reminders_due_enqueue(*, now: datetime) -> int:
     end = now + reminder_lead()
     created = 0
     for schedule in Schedule.objects.only("id", "name"):
+        definition = schedule_definition(schedule.id)
         # Shifts are clipped to the range: one that started before ``now`` shows
-        # ``start == now`` and is skipped below.
+        # ``start == now`` and is skipped.
         shifts = [
             s
-            for s in schedule_shifts(
-                schedule_id=schedule.id, start=now, end=end + timedelta(microseconds=1)
-            )
+            for s in resolve(definition, now, end + timedelta(microseconds=1))
             if now < s.start <= end
         ]
         if shifts:
-            created += _enqueue_for_schedule(schedule, shifts, now)
+            created += _enqueue_for_schedule(schedule, definition, shifts, now)
     if created:
         kick_engine()
     return created
 
 
-def _enqueue_for_schedule(schedule: Schedule, shifts: list[Shift], now: datetime) -> int:
+def _full_shift(definition: ScheduleDefinition, shift: Shift) -> Shift:
+    """The shift with its real end (the scan clipped it to the look-ahead window)."""
+    ahead = resolve(definition, shift.start, shift.start + SHIFT_END_HORIZON)
+    return ahead[0] if ahead and ahead[0].engineer_id == shift.engineer_id else shift
+
+
+def _enqueue_for_schedule(
+    schedule: Schedule, definition: ScheduleDefinition, shifts: list[Shift], now: datetime
+) -> int:
     created = 0
     keys = {reminder_key(schedule_id=schedule.id, shift=s): s for s in shifts}
     done = set(
@@ -111,16 +121,18 @@ def _enqueue_for_schedule(schedule: Schedule, shifts: list[Shift], now: datetime
         )
     )
     with transaction.atomic():
-        for key, shift in keys.items():
+        for key, clipped in keys.items():
             if key in done:
                 continue
-            method = first_pageable_method(shift.engineer_id)
+            method = first_pageable_method(clipped.engineer_id)
             if method is None:
                 continue
+            shift = _full_shift(definition, clipped)
+            zone = zones.get(shift.engineer_id, "UTC")
             context = {
                 "schedule": schedule.name,
-                "start": local_time_text(shift.start, zones.get(shift.engineer_id, "UTC"), now),
-                "end": local_time_text(shift.end, zones.get(shift.engineer_id, "UTC"), now),
+                "start": local_time_text(shift.start, zone, now),
+                "end": local_time_text(shift.end, zone, now),
             }
             message_enqueue(
                 idempotency_key=key,
