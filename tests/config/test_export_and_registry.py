@@ -112,7 +112,11 @@ def test_registered_sections_are_accepted_applied_in_order_and_exported(
 
     assert "+ rotations[lena]" in out
     assert extra_section == ["lena", "marcus"]
-    assert list(yaml.safe_load(run_export())) == ["teams", "engineers", "rotations"]
+    keys = list(yaml.safe_load(run_export()))
+    # Other apps register sections too; ours is exported after the people it refers to.
+    assert keys[:2] == ["teams", "engineers"]
+    assert "rotations" in keys
+    assert keys.index("rotations") > keys.index("engineers")
     doc["rotations"] = ["nobody"]
     with pytest.raises(CommandError, match=r"rotations\[0\]: engineer 'nobody' is not defined"):
         run_apply(write(doc))
@@ -147,14 +151,15 @@ def test_dry_run_result_lists_the_plan_without_writing() -> None:
     assert Team.objects.count() == 0
 
 
-def test_oncall_run_demo_loads_the_example(capsys) -> None:
+def test_oncall_run_demo_loads_the_example() -> None:
     out = StringIO()
     command = RunCommand(stdout=out)
     command._load_demo("127.0.0.1:8000")
 
-    assert "Applied: 39 created" in capsys.readouterr().out  # oncall_apply's own stdout
     assert "Demo ready: http://127.0.0.1:8000/admin/  user: admin" in out.getvalue()
     assert Engineer.objects.count() == 4
-    # Loading the demo again is harmless.
+    state = run_export()
+    # Loading the demo again is harmless: the applied state is unchanged.
     command._load_demo("127.0.0.1:8000")
-    assert "No changes." in capsys.readouterr().out
+    assert Engineer.objects.count() == 4
+    assert run_export() == state
