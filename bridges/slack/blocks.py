@@ -39,7 +39,7 @@ def incident_url(incident_id: int) -> str:
 
 
 def _name(engineer: object | None) -> str:
-    return slack_escape(str(engineer)) if engineer is not None else "someone"
+    return slack_escape(str(engineer)) if engineer is not None else ""
 
 
 def incident_text(incident: Incident) -> str:

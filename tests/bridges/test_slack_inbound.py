@@ -247,3 +247,63 @@ def test_who_lists_the_teams_schedules(clock, cast, slack_secret) -> None:
     assert "*Platform / Primary*: Ada Lovelace" in response.json()["text"]
     response = signed(client, "/slack/commands/", command_body("who nosuchteam"))
     assert response.json()["text"].startswith("There is no team 'nosuchteam'. Teams:")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("", "payload"),
+        ("payload=not-json", "payload"),
+        ("payload=%5B1%5D", "payload"),
+        ("payload=" + json.dumps({"type": "block_actions"}), "payload.user.id"),
+        (
+            urlencode({"payload": json.dumps({"type": "block_actions", "user": {"id": "U1X"}})}),
+            "payload.actions",
+        ),
+        (
+            urlencode(
+                {
+                    "payload": json.dumps(
+                        {
+                            "type": "block_actions",
+                            "user": {"id": "U1X"},
+                            "actions": [{"action_id": "incident_acknowledge", "value": "4x"}],
+                        }
+                    )
+                }
+            ),
+            "payload.actions[0].value",
+        ),
+        ("payload=%00", "body"),
+        ("payload=%ff%fe", "payload"),
+    ],
+)
+def test_malformed_interactions_are_400(clock, cast, slack_secret, body, field) -> None:
+    response = signed(Client(), "/slack/interactions/", body)
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+
+
+def test_other_interaction_types_and_unknown_actions_are_ignored(clock, cast, slack_secret) -> None:
+    client = Client()
+    body = urlencode({"payload": json.dumps({"type": "view_submission"})})
+    assert signed(client, "/slack/interactions/", body).status_code == 200
+    payload = {"type": "block_actions", "user": {"id": "U1X"}, "actions": [{"action_id": "x"}]}
+    body = urlencode({"payload": json.dumps(payload)})
+    assert signed(client, "/slack/interactions/", body).status_code == 200
+    assert not Message.objects.exists()
+
+
+def test_command_input_limits(clock, cast, slack_secret, settings) -> None:
+    client = Client()
+    response = signed(client, "/slack/commands/", urlencode({"text": "who"}))
+    assert (response.status_code, response.json()["field"]) == (400, "user_id")
+    response = signed(client, "/slack/commands/", command_body("who " + "x" * 3000))
+    assert (response.status_code, response.json()["field"]) == (400, "text")
+    settings.INBOUND_MAX_BODY_BYTES = 100
+    response = signed(client, "/slack/commands/", command_body("help"))
+    assert response.status_code == 413
+    assert client.get("/slack/commands/").status_code == 405
+    settings.SLACK_SIGNING_SECRET = ""
+    settings.INBOUND_MAX_BODY_BYTES = 512 * 1024
+    assert signed(client, "/slack/commands/", command_body("help"), secret="x").status_code == 403
