@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from oncall.models import Engineer
 from schedules.models import Holiday, LayerVersion, Override, Schedule, TimeOff
@@ -21,72 +22,97 @@ from schedules.resolver import (
 from schedules.snapshots import version_def_from_row
 
 
+def schedule_definitions(schedule_ids: Iterable[int]) -> dict[int, ScheduleDefinition]:
+    """Definitions of several schedules at once, in six queries whatever their number.
+
+    Unknown ids are left out of the result.
+    """
+    ids = sorted(set(schedule_ids))
+    schedules = list(Schedule.objects.filter(pk__in=ids).only("id", "name", "time_zone"))
+    if not schedules:
+        return {}
+    versions: dict[int, dict[int, list[LayerVersion]]] = defaultdict(lambda: defaultdict(list))
+    for row in (
+        LayerVersion.objects.filter(layer__schedule_id__in=ids)
+        .annotate(schedule_id=F("layer__schedule_id"))
+        .only("layer_id", "effective_from", "active", "definition")
+        .order_by("layer_id", "effective_from")
+    ):
+        versions[row.schedule_id][row.layer_id].append(row)
+    overrides: dict[int, list[OverrideDef]] = defaultdict(list)
+    for o in Override.objects.filter(schedule_id__in=ids).only(
+        "id", "schedule_id", "engineer_id", "start", "end", "created_at", "replace_engineer_id"
+    ):
+        overrides[o.schedule_id].append(
+            OverrideDef(
+                id=o.id,
+                engineer_id=o.engineer_id,
+                start=o.start,
+                end=o.end,
+                created_at=o.created_at,
+                replace_engineer_id=o.replace_engineer_id,
+            )
+        )
+    engineer_ids: set[int] = set()
+    layers: dict[int, list[LayerDef]] = defaultdict(list)
+    for schedule_id, by_layer in versions.items():
+        for layer_id, rows in by_layer.items():
+            latest = rows[-1].definition
+            layers[schedule_id].append(
+                LayerDef(
+                    id=layer_id,
+                    name=latest["name"],
+                    level=latest["level"],
+                    versions=tuple(version_def_from_row(v) for v in rows),
+                )
+            )
+            for v in rows:
+                engineer_ids.update(v.definition["members"])
+    for defs in overrides.values():
+        for o in defs:
+            engineer_ids.add(o.engineer_id)
+            if o.replace_engineer_id:
+                engineer_ids.add(o.replace_engineer_id)
+    time_off: dict[int, list[TimeOffDef]] = defaultdict(list)
+    for t in TimeOff.objects.filter(engineer_id__in=engineer_ids).only(
+        "engineer_id", "start", "end"
+    ):
+        time_off[t.engineer_id].append(
+            TimeOffDef(engineer_id=t.engineer_id, start=t.start, end=t.end)
+        )
+    holidays: dict[int, set] = defaultdict(set)
+    for schedule_id, day in Holiday.objects.filter(calendar__schedules__in=ids).values_list(
+        "calendar__schedules", "date"
+    ):
+        holidays[schedule_id].add(day)
+    names = dict(Engineer.objects.filter(pk__in=engineer_ids).values_list("id", "display_name"))
+    out = {}
+    for schedule in schedules:
+        sid = schedule.id
+        members = {m for la in layers[sid] for v in la.versions for m in v.members}
+        members.update(o.engineer_id for o in overrides[sid])
+        out[sid] = ScheduleDefinition(
+            id=sid,
+            name=schedule.name,
+            time_zone=schedule.time_zone,
+            layers=layers[sid],
+            overrides=overrides[sid],
+            time_off=[t for eid in members for t in time_off.get(eid, [])],
+            holidays=frozenset(holidays[sid]),
+            names=names,
+        )
+    return out
+
+
 def schedule_definition(schedule_id: int) -> ScheduleDefinition:
     """Everything the resolver needs for one schedule, in six queries.
 
     Raises ``Schedule.DoesNotExist`` for an unknown id.
     """
-    schedule = Schedule.objects.only("id", "name", "time_zone").get(pk=schedule_id)
-    rows = list(
-        LayerVersion.objects.filter(layer__schedule_id=schedule_id)
-        .select_related(None)
-        .only("layer_id", "effective_from", "active", "definition")
-        .order_by("layer_id", "effective_from")
-    )
-    by_layer: dict[int, list[LayerVersion]] = defaultdict(list)
-    for row in rows:
-        by_layer[row.layer_id].append(row)
-    layers = []
-    engineer_ids: set[int] = set()
-    for layer_id, versions in by_layer.items():
-        latest = versions[-1].definition
-        layers.append(
-            LayerDef(
-                id=layer_id,
-                name=latest["name"],
-                level=latest["level"],
-                versions=tuple(version_def_from_row(v) for v in versions),
-            )
-        )
-        for v in versions:
-            engineer_ids.update(v.definition["members"])
-    overrides = [
-        OverrideDef(
-            id=o.id,
-            engineer_id=o.engineer_id,
-            start=o.start,
-            end=o.end,
-            created_at=o.created_at,
-            replace_engineer_id=o.replace_engineer_id,
-        )
-        for o in Override.objects.filter(schedule_id=schedule_id).only(
-            "id", "engineer_id", "start", "end", "created_at", "replace_engineer_id"
-        )
-    ]
-    for o in overrides:
-        engineer_ids.add(o.engineer_id)
-        if o.replace_engineer_id:
-            engineer_ids.add(o.replace_engineer_id)
-    time_off = [
-        TimeOffDef(engineer_id=t.engineer_id, start=t.start, end=t.end)
-        for t in TimeOff.objects.filter(engineer_id__in=engineer_ids).only(
-            "engineer_id", "start", "end"
-        )
-    ]
-    holidays = frozenset(
-        Holiday.objects.filter(calendar__schedules=schedule_id).values_list("date", flat=True)
-    )
-    names = dict(Engineer.objects.filter(pk__in=engineer_ids).values_list("id", "display_name"))
-    return ScheduleDefinition(
-        id=schedule.id,
-        name=schedule.name,
-        time_zone=schedule.time_zone,
-        layers=layers,
-        overrides=overrides,
-        time_off=time_off,
-        holidays=holidays,
-        names=names,
-    )
+    found = schedule_definitions([schedule_id])
+    if schedule_id not in found:
+        raise Schedule.DoesNotExist(f"schedule {schedule_id} does not exist")
+    return found[schedule_id]
 
 
 def oncall_engineer_ids(*, schedule_id: int, at: datetime) -> list[int]:
@@ -122,8 +148,9 @@ def engineer_schedule_ids(*, engineer_id: int) -> list[int]:
 def engineer_shifts(*, engineer_id: int, start: datetime, end: datetime) -> list[tuple[int, Shift]]:
     """(schedule id, shift) for every shift of the engineer in any schedule, by start."""
     out: list[tuple[int, Shift]] = []
-    for schedule_id in engineer_schedule_ids(engineer_id=engineer_id):
-        for shift in schedule_shifts(schedule_id=schedule_id, start=start, end=end):
+    definitions = schedule_definitions(engineer_schedule_ids(engineer_id=engineer_id))
+    for schedule_id, definition in definitions.items():
+        for shift in resolve(definition, start, end):
             if shift.engineer_id == engineer_id:
                 out.append((schedule_id, shift))
     out.sort(key=lambda pair: (pair[1].start, pair[0]))

@@ -57,7 +57,7 @@ from schedules.models import (
     TimeOff,
 )
 from schedules.resolver import resolve
-from schedules.selectors import engineer_shifts, schedule_definition
+from schedules.selectors import engineer_shifts, schedule_definition, schedule_definitions
 from schedules.services import RestrictionSpec
 
 MAX_RANGE = timedelta(days=400)
@@ -142,9 +142,9 @@ def int_param(request: Request, name: str) -> int | None:
         raise exceptions.ValidationError({name: [f"{raw!r} is not a whole number"]}) from None
 
 
-def oncall_payload(schedule: Schedule, at: datetime) -> dict:
+def oncall_payload(schedule: Schedule, at: datetime, definition: Any = None) -> dict:
     """Who is on call at ``at``, since and until when (within 35 days each side)."""
-    definition = schedule_definition(schedule.id)
+    definition = definition or schedule_definition(schedule.id)
     horizon = timedelta(days=35)
     shifts = resolve(definition, at - horizon, at + horizon)
     # Holiday flags split shifts; "since/until" is about the person, so join them back.
@@ -619,10 +619,11 @@ class OncallView(ServiceErrorsMixin, APIView):
     def get(self, request: Request) -> Response:
         """Who is on call in every schedule at ``at`` (default now)."""
         at = instant_param(request, "at", timezone.now())
-        schedules = Schedule.objects.select_related("team").order_by("team__name", "name")
+        schedules = list(Schedule.objects.select_related("team").order_by("team__name", "name"))
+        definitions = schedule_definitions(s.pk for s in schedules)
         rows = []
         for schedule in schedules:
-            entry = oncall_payload(schedule, at)
+            entry = oncall_payload(schedule, at, definitions[schedule.pk])
             entry["team"] = schedule.team_id
             rows.append(entry)
         return Response({"at": at.isoformat(), "schedules": rows})

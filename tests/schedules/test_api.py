@@ -9,6 +9,8 @@ import icalendar
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import resolve as url_resolve
 from rest_framework.test import APIClient
 
@@ -381,3 +383,33 @@ def test_engineer_feed(world, traveller):
     assert events[0].decoded("DTSTART") == datetime(2026, 3, 9, 8, tzinfo=UTC)
     assert bob.delete(f"/api/v1/engineers/{world['bob'].id}/feed-token/").status_code == 204
     assert _fetch(APIClient(), r.data["url"]).status_code == 404
+
+
+def test_query_counts_do_not_grow_with_schedules(world, traveller, django_assert_max_num_queries):
+    make_schedule(world)
+    api = client_for(world["alice"].user)
+    api.get("/api/v1/oncall/")  # warm up (session, content types)
+    with CaptureQueriesContext(connection) as small:
+        api.get("/api/v1/oncall/")
+    baseline = len(small.captured_queries)  # read now: each request resets the query log
+    assert baseline <= 8
+    for i in range(5):
+        other = client_for(world["admin"].user).post(
+            "/api/v1/schedules/", {"team": world["team"].id, "name": f"S{i}"}, format="json"
+        )
+        client_for(world["admin"].user).post(
+            "/api/v1/layers/",
+            {
+                "schedule": other.data["id"],
+                "name": "L",
+                "start_date": "2026-03-02",
+                "members": [world["bob"].id],
+            },
+            format="json",
+        )
+    with django_assert_max_num_queries(baseline):
+        r = api.get("/api/v1/oncall/")
+    assert len(r.data["schedules"]) == 6
+    with django_assert_max_num_queries(baseline + 3):
+        r = api.get(f"/api/v1/engineers/{world['bob'].id}/shifts/")
+    assert r.status_code == 200
