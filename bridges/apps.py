@@ -7,7 +7,7 @@ class BridgesConfig(AppConfig):
     name = "bridges"
 
     def ready(self) -> None:
-        from bridges.events import incident_changes_forward, slack_rate_holds_apply
+        from bridges.events import incident_changes_step, slack_rate_holds_step
         from bridges.pagerduty.forwarding import KIND as PAGERDUTY_KIND
         from bridges.pagerduty.forwarding import pagerduty_transport_factory
         from bridges.slack.transport import KINDS as SLACK_KINDS
@@ -20,5 +20,5 @@ class BridgesConfig(AppConfig):
         register_transport(PAGERDUTY_KIND, pagerduty_transport_factory)
         # Both run before the dispatcher in each tick: updates and forwards written
         # here leave in the same tick, and held Slack messages are moved first.
-        register_tick_step(incident_changes_forward)
-        register_tick_step(slack_rate_holds_apply)
+        register_tick_step(incident_changes_step)
+        register_tick_step(slack_rate_holds_step)

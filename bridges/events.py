@@ -15,7 +15,10 @@ no-op) until no transaction that began before them can still be running.
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
@@ -35,6 +38,8 @@ from bridges.slack.transport import KIND_UPDATE
 from bridges.slack.transport import KINDS as SLACK_KINDS
 from paging.models import IncidentEvent, Message
 from paging.outbox import message_enqueue
+
+logger = logging.getLogger(__name__)
 
 CURSOR_NAME = "bridges"
 SETTLE = timedelta(seconds=60)
@@ -77,6 +82,21 @@ def _event_forward(event: IncidentEvent) -> None:
                 destination=forward.routing_key,
                 body=json.dumps(follow_event(action=action, dedup_key=forward.dedup_key)),
             )
+
+
+def guarded(step: Callable[[], int]) -> Callable[[], int]:
+    """A tick step that logs its failure instead of stopping the tick: the paging
+    engine's own steps and the dispatcher run in the same loop."""
+
+    @functools.wraps(step)
+    def run() -> int:
+        try:
+            return step()
+        except Exception:
+            logger.exception("bridges tick step %s failed", step.__name__)
+            return 0
+
+    return run
 
 
 def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
@@ -127,3 +147,8 @@ def slack_rate_holds_apply() -> int:
         SlackRateHold.objects.filter(until__lte=now).delete()
         SlackRequestSeen.objects.filter(received_at__lt=now - SEEN_KEEP).delete()
     return moved
+
+
+# What the engine runs each tick (registered in BridgesConfig.ready).
+incident_changes_step = guarded(incident_changes_forward)
+slack_rate_holds_step = guarded(slack_rate_holds_apply)

@@ -14,6 +14,7 @@ The webhook maps PagerDuty's ``incident_key`` back through ``PagerDutyForward``.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from django.utils import timezone
@@ -23,6 +24,8 @@ from bridges.pagerduty.events_client import event_send
 from bridges.slack.blocks import incident_url
 from paging.channels import TransportError
 from paging.models import Incident, Message
+
+logger = logging.getLogger(__name__)
 
 KIND = "pagerduty"
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -74,8 +77,16 @@ class PagerDutyTransport:
             event = json.loads(message.body)
         except ValueError:
             raise TransportError("pagerduty: the outbox body is not JSON", permanent=True) from None
+        if not isinstance(event, dict):
+            raise TransportError("pagerduty: the outbox body is not an event", permanent=True)
         event["routing_key"] = message.destination
-        dedup_key = event_send(event=event)
+        try:
+            dedup_key = event_send(event=event)
+        except TransportError:
+            raise
+        except Exception as exc:  # e.g. a garbled HTTP answer: retry, never crash the tick
+            logger.exception("pagerduty send failed unexpectedly for message %s", message.pk)
+            raise TransportError(f"pagerduty: {exc!r}"[:500], permanent=False) from exc
         action = event.get("event_action", "")
         now = timezone.now()
         if action == "trigger" and message.incident_id is not None:

@@ -106,6 +106,11 @@ class SlackTransport:
             error = slack_error_classify(exc, method=method)
         except (SlackClientError, OSError) as exc:  # timeouts, refused connections
             raise TransportError(f"slack {method}: {exc}"[:500], permanent=False) from exc
+        except TransportError:
+            raise
+        except Exception as exc:  # an odd answer must not stop the dispatcher
+            logger.exception("slack %s failed unexpectedly for message %s", method, message.pk)
+            raise TransportError(f"slack {method}: {exc!r}"[:500], permanent=False) from exc
         if isinstance(error, SlackRateLimited):
             slack_rate_hold_set(destination=message.destination, seconds=error.retry_after)
         elif (

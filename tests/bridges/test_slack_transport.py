@@ -236,3 +236,26 @@ def test_channel_target_posts_once_per_step_and_loop(clock, cast, fake_slack) ->
         str(incident.pk),
     )
     assert SlackPost.objects.filter(kind="channel", channel="C0ONCALL").count() == 1
+
+
+def test_a_failing_bridge_step_does_not_stop_the_tick(clock, cast, fake_slack, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("bridges.events.EventCursor.objects.get_or_create", broken)
+    monkeypatch.setattr("bridges.events.SlackRequestSeen.objects.filter", broken)
+    incident = fire(cast.service)
+    tick()
+    # The page still went out although the bridges step blew up.
+    assert Message.objects.get(kind="slack", incident=incident).status == "sent"
+    fake_slack.take()
+
+
+def test_an_odd_slack_answer_is_a_transient_error(clock, cast, fake_slack) -> None:
+    fake_slack.reply("conversations.open", body={"ok": True, "channel": "not-an-object"})
+    fire(cast.service)
+    tick()
+    page = Message.objects.get(kind="slack")
+    assert (page.status, page.attempts) == ("pending", 1)
+    assert page.last_error.startswith("slack conversations.open: TypeError")
+    fake_slack.take()
