@@ -5,7 +5,8 @@
 Environment knobs (all optional): BENCH_WORKERS (gunicorn processes, 2), BENCH_THREADS
 (threads per worker, 4), BENCH_SECONDS (length of each phase, 20), BENCH_CONCURRENCY
 (connections of the saturation phase, 16), BENCH_RATE (fixed-rate phase, 200 alerts/s),
-BENCH_ALERTS_PER_MESSAGE (1), BENCH_PORT (8765).
+BENCH_ALERTS_PER_MESSAGE (1), BENCH_PORT (8765), BENCH_WORKER_CLASS (gthread; sync
+closes the connection after each request).
 
 What it does:
 1. creates (drops first) the database ``<DATABASE_URL name>_bench`` and migrates it;
@@ -123,7 +124,9 @@ def setup(db_url: str) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def gunicorn_start(db_url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+def gunicorn_start(
+    db_url: str, port: int, workers: int, threads: int, worker_class: str
+) -> subprocess.Popen:
     cmd = [
         str(Path(PYTHON).parent / "gunicorn"),
         "oncall.wsgi:application",
@@ -132,7 +135,7 @@ def gunicorn_start(db_url: str, port: int, workers: int, threads: int) -> subpro
         "--workers",
         str(workers),
         "--worker-class",
-        "gthread",
+        worker_class,
         "--threads",
         str(threads),
         "--keep-alive",
@@ -153,6 +156,46 @@ def gunicorn_start(db_url: str, port: int, workers: int, threads: int) -> subpro
             time.sleep(0.2)
     proc.terminate()
     sys.exit("gunicorn did not start within 30 s")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(server: subprocess.Popen, db_url: str) -> dict[str, list[int]]:
+    """gunicorn workers and the PostgreSQL backends connected to the bench database."""
+    import psycopg
+
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    name = urlparse(db_url).path.lstrip("/")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchall()
+    return {"gunicorn": [int(p) for p in children], "postgres": [r[0] for r in rows]}
+
+
+class CpuMeter:
+    """CPU used by the server side (gunicorn workers, PostgreSQL backends) and this client."""
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        self.pids = pids
+        self.start = self._sample()
+
+    def _sample(self) -> dict[str, float]:
+        sample = {k: sum(_cpu_seconds(p) for p in v) for k, v in self.pids.items()}
+        sample["client"] = time.process_time()
+        return sample
+
+    def per_alert_ms(self, alerts: int) -> dict[str, float]:
+        end = self._sample()
+        return {k: (end[k] - self.start[k]) * 1000 / max(alerts, 1) for k in end}
 
 
 def message(alerts: int) -> bytes:
@@ -277,17 +320,21 @@ def main() -> None:
     rate = env_int("BENCH_RATE", 200)
     per_msg = env_int("BENCH_ALERTS_PER_MESSAGE", 1)
     port = env_int("BENCH_PORT", 8765)
+    worker_class = os.environ.get("BENCH_WORKER_CLASS", "gthread")
 
     db_url = bench_database_url()
     print(f"database: {urlparse(db_url).path.lstrip('/')} (recreated and migrated)")
     database_recreate(db_url)
     token = setup(db_url)
     path = f"/integrations/alertmanager/{token}/"
-    print(f"gunicorn: {workers} gthread workers x {threads} threads on 127.0.0.1:{port}")
-    server = gunicorn_start(db_url, port, workers, threads)
+    print(f"gunicorn: {workers} {worker_class} workers x {threads} threads on 127.0.0.1:{port}")
+    server = gunicorn_start(db_url, port, workers, threads, worker_class)
     try:
         saturate(port, path, 3, concurrency, per_msg)  # warm-up: connections, caches
+        pids = server_pids(server, db_url)
+        meter = CpuMeter(pids)
         sat = saturate(port, path, seconds, concurrency, per_msg)
+        cpu = meter.per_alert_ms(sat.alerts)
         throughput = sat.alerts / seconds
         print(
             f"(a) saturation, {concurrency} connections, {per_msg} alert(s)/message, "
@@ -295,6 +342,13 @@ def main() -> None:
             f"({sat.accepted} messages 202, errors {sat.errors or 'none'}); "
             f"latency p50 {percentile(sat.latencies_ms, 50):.1f} ms, "
             f"p99 {percentile(sat.latencies_ms, 99):.1f} ms"
+        )
+        server_ms = cpu["gunicorn"] + cpu["postgres"]
+        print(
+            f"    CPU per accepted alert: gunicorn {cpu['gunicorn']:.2f} ms, PostgreSQL "
+            f"{cpu['postgres']:.2f} ms, load client {cpu['client']:.2f} ms -> server-side "
+            f"capacity of 2 otherwise idle cores ~ {2000 / server_ms:.0f} alerts/s; "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
         time.sleep(2)
         fix = fixed_rate(port, path, seconds, rate, per_msg)

@@ -136,6 +136,9 @@ def test_real_pdpyras_client_against_live_server(live_server):
     integration = integration_make(Integration.Kind.PAGERDUTY)
     session = pdpyras.EventsAPISession(integration.token)
     session.url = live_server.url
+    # One connection per request: with keep-alive, the live server's request threads
+    # outlive the test and trip over its shared in-memory SQLite connection.
+    session.headers["Connection"] = "close"
     session.retry[500] = 0  # fail fast in a test instead of retrying
 
     key = session.trigger(
@@ -164,11 +167,10 @@ def test_real_pdpyras_client_against_live_server(live_server):
 
     stranger = pdpyras.EventsAPISession("Z" * 32)  # an unknown key: PagerDuty's 400
     stranger.url = live_server.url
+    stranger.headers["Connection"] = "close"
     with pytest.raises(pdpyras.PDClientError) as info:
         stranger.trigger("x", "y")
     assert info.value.response.status_code == 400
     assert info.value.response.json()["errors"] == ["Invalid routing key"]
-    # Close the keep-alive connections now: the live server's request threads must end
-    # while the test database connection is still shared with them (in-memory SQLite).
     session.close()
     stranger.close()
