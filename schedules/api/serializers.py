@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from rest_framework import serializers
 
 from oncall.models import Engineer, Team
@@ -186,12 +188,17 @@ class HolidayImportSerializer(serializers.Serializer):
         return attrs
 
 
+def iso(instant) -> str:
+    """UTC, ISO 8601 with a Z, as every time in the schedules API."""
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def shift_data(shift, names: dict[int, str]) -> dict:
     return {
         "engineer": shift.engineer_id,
         "engineer_name": names.get(shift.engineer_id, ""),
-        "start": shift.start.isoformat().replace("+00:00", "Z"),
-        "end": shift.end.isoformat().replace("+00:00", "Z"),
+        "start": iso(shift.start),
+        "end": iso(shift.end),
         "source": shift.source,
         "reason": shift.reason,
         "substitute_for": shift.substitute_for,

@@ -42,6 +42,7 @@ from schedules.api.serializers import (
     ScheduleSerializer,
     SwapSerializer,
     TimeOffSerializer,
+    iso,
     shift_data,
 )
 from schedules.fairness import fairness_report
@@ -152,7 +153,7 @@ def oncall_payload(schedule: Schedule, at: datetime, definition: Any = None) -> 
     data: dict[str, Any] = {
         "schedule": schedule.id,
         "schedule_name": schedule.name,
-        "at": at.isoformat(),
+        "at": iso(at),
         "oncall": [],
         "gap": not current,
     }
@@ -170,13 +171,13 @@ def oncall_payload(schedule: Schedule, at: datetime, definition: Any = None) -> 
             else:
                 break
         entry = shift_data(shift, definition.names)
-        entry.update(since=since.isoformat(), until=until.isoformat())
+        entry.update(since=iso(since), until=iso(until))
         data["oncall"] = [entry]
     else:
         before = [s.end for s in shifts if s.end <= at]
         after = [s.start for s in shifts if s.start > at]
-        data["gap_since"] = max(before).isoformat() if before else None
-        data["gap_until"] = min(after).isoformat() if after else None
+        data["gap_since"] = iso(max(before)) if before else None
+        data["gap_until"] = iso(min(after)) if after else None
     return data
 
 
@@ -187,14 +188,14 @@ def shifts_payload(schedule_id: int, start: datetime, end: datetime) -> dict:
     cursor = start
     for s in shifts:
         if s.start > cursor:
-            gaps.append({"start": cursor.isoformat(), "end": s.start.isoformat()})
+            gaps.append({"start": iso(cursor), "end": iso(s.start)})
         cursor = s.end
     if cursor < end:
-        gaps.append({"start": cursor.isoformat(), "end": end.isoformat()})
+        gaps.append({"start": iso(cursor), "end": iso(end)})
     return {
         "schedule": schedule_id,
-        "start": start.isoformat(),
-        "end": end.isoformat(),
+        "start": iso(start),
+        "end": iso(end),
         "shifts": [shift_data(s, definition.names) for s in shifts],
         "gaps": gaps,
     }
@@ -583,8 +584,8 @@ class EngineerShiftsView(ServiceErrorsMixin, APIView):
         return Response(
             {
                 "engineer": engineer.pk,
-                "start": start.isoformat(),
-                "end": end.isoformat(),
+                "start": iso(start),
+                "end": iso(end),
                 "shifts": rows,
             }
         )
@@ -626,4 +627,4 @@ class OncallView(ServiceErrorsMixin, APIView):
             entry = oncall_payload(schedule, at, definitions[schedule.pk])
             entry["team"] = schedule.team_id
             rows.append(entry)
-        return Response({"at": at.isoformat(), "schedules": rows})
+        return Response({"at": iso(at), "schedules": rows})
