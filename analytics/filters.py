@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
@@ -47,3 +48,15 @@ def incidents_in(*, flt: MetricFilter) -> QuerySet[Incident]:
     if flt.engineer is not None:
         qs = qs.filter(acknowledged_by_id=flt.engineer)
     return qs.order_by()
+
+
+@cache
+def ack_field() -> str:
+    """The incident column holding the acknowledgement time MTTA is measured to.
+
+    ``acknowledged_at`` is the latest ack: paging clears it when an ack times out and
+    sets it again on the next ack. If paging adds ``first_acknowledged_at`` (kept once
+    set), it is used instead so MTTA is "first acknowledgement" in every case.
+    """
+    names = {f.name for f in Incident._meta.get_fields()}
+    return "first_acknowledged_at" if "first_acknowledged_at" in names else "acknowledged_at"

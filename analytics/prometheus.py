@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from analytics.filters import ack_field
 from analytics.sqlfuncs import EpochSeconds
 from paging.models import EngineHeartbeat, Incident, IncidentEvent, Message
 
@@ -102,7 +103,7 @@ def exposition() -> str:
     lines += _histogram(
         "incident_time_to_acknowledge_seconds",
         "Trigger to acknowledgement of acknowledged incidents.",
-        "acknowledged_at",
+        ack_field(),
         TTA_BUCKETS,
     )
     lines += _histogram(
