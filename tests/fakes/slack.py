@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections import defaultdict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,6 +39,8 @@ class FakeSlack:
         self.calls: list[SlackCall] = []
         self.scripted: dict[str, list[Scripted]] = {}
         self.users_by_email: dict[str, str] = {}
+        # Set when a call of that method arrives (for tests that race a send).
+        self.arrived: dict[str, threading.Event] = defaultdict(threading.Event)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         fake = self
@@ -115,6 +118,7 @@ class FakeSlack:
     ) -> tuple[int, dict[str, Any] | str, dict[str, str], float]:
         with self._lock:
             self.calls.append(SlackCall(method, params, token))
+            self.arrived[method].set()
             queue = self.scripted.get(method)
             if queue:
                 s = queue.pop(0)
