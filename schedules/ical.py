@@ -70,8 +70,8 @@ def calendar_build(
         f"PRODID:{PRODID}",
         "CALSCALE:GREGORIAN",
         "METHOD:PUBLISH",
-        f"NAME:{title}",
-        f"X-WR-CALNAME:{title}",
+        _fold(f"NAME:{title}"),
+        _fold(f"X-WR-CALNAME:{title}"),
         "REFRESH-INTERVAL;VALUE=DURATION:PT1H",
         "X-PUBLISHED-TTL:PT1H",
     ]

@@ -124,9 +124,7 @@ def test_oncall_shifts_and_gaps(world, traveller):
         {"start": "2026-03-01T00:00:00Z", "end": "2026-03-16T08:00:00Z"},
     )
     assert [s["engineer"] for s in r.data["shifts"]] == [world["alice"].id, world["bob"].id]
-    assert r.data["gaps"] == [
-        {"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T08:00:00Z"}
-    ]
+    assert r.data["gaps"] == [{"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T08:00:00Z"}]
     r = api.get(
         f"/api/v1/schedules/{schedule['id']}/shifts/",
         {"start": "2026-03-05T00:00:00Z", "end": "2026-03-01T00:00:00Z"},

@@ -116,3 +116,20 @@ def test_engineer_shifts_lists_all_schedules(cast):
     pairs = engineer_shifts(engineer_id=alice.id, start=T0, end=T0 + timedelta(days=2))
     assert {sid for sid, _ in pairs} == {schedule.id, other.id}
     assert all(shift.engineer_id == alice.id for _, shift in pairs)
+
+
+def test_edit_at_a_chosen_future_handoff(cast):
+    schedule, layer, alice, bob, carol = cast
+    from schedules.resolver import next_handoff
+    from schedules.snapshots import version_def_from_row
+
+    now = T0 + timedelta(days=2)
+    handoff = next_handoff(version_def_from_row(layer.versions.last()), now)
+    assert handoff == T0 + timedelta(days=7)
+    with time_machine.travel(now, tick=False):
+        services.layer_update(layer=layer, members=[carol], effective_from=handoff)
+    # Until the handoff nothing changes; from it on, Carol.
+    assert oncall_engineer_ids(schedule_id=schedule.id, at=handoff - timedelta(minutes=1)) == [
+        alice.id
+    ]
+    assert oncall_engineer_ids(schedule_id=schedule.id, at=handoff) == [carol.id]
