@@ -28,6 +28,7 @@ TEMPLATES = TemplateSet(Path(__file__).parent)
 TWIML = "application/xml"
 _PHONE = re.compile(r"^\+?[0-9]{3,20}$")
 _SID = re.compile(r"^[A-Za-z0-9]{0,64}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _twiml(name: str, context: dict) -> HttpResponse:
@@ -49,7 +50,9 @@ def sms_inbound(request: HttpRequest) -> HttpResponse:
         sid = _field(request, "MessageSid", _SID)
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
-    reply = sms_reply_handle(phone=phone, body=request.POST.get("Body", ""), message_sid=sid)
+    # Control characters (NUL cannot even be stored in PostgreSQL) carry no meaning here.
+    body = _CONTROL.sub("", request.POST.get("Body", ""))[:1600]
+    reply = sms_reply_handle(phone=phone, body=body, message_sid=sid)
     return _twiml("delivery/twilio/sms_reply.xml", {"text": reply.text})
 
 
