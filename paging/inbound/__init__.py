@@ -10,6 +10,10 @@ Endpoints (each integration's token is shown in the admin with its full URL):
     Prometheus Alertmanager webhook v4 (and Grafana's webhook contact point, same
     shape). Configure a receiver with ``webhook_configs: [{url: <that URL>}]``;
     ``send_resolved`` (default true) resolves incidents. Format: ``alertmanager.py``.
+    Set ``max_alerts: 500`` on the webhook config: a message over the body limit is
+    refused (413) and Alertmanager does not retry 4xx. Of one message at most
+    ``INBOUND_MAX_ALERTS_PER_MESSAGE`` (1000) alerts are handled, the rest are counted
+    in the answer's ``truncated_alerts`` (refusing would lose the whole message).
 ``POST /v2/enqueue``
     PagerDuty Events API v2; ``routing_key`` = the integration's 32-character token.
     Point any PagerDuty client at this service by changing only its base URL:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DataError, OperationalError
 from django.http import HttpRequest, JsonResponse
@@ -35,6 +36,12 @@ from paging.models import Integration
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+DEFAULT_MAX_ALERTS_PER_MESSAGE = 1000
+
+
+def max_alerts_per_message() -> int:
+    """Alerts of one Alertmanager message handled at most (one transaction stays short)."""
+    return int(getattr(settings, "INBOUND_MAX_ALERTS_PER_MESSAGE", DEFAULT_MAX_ALERTS_PER_MESSAGE))
 
 
 class Rejected(Exception):
@@ -104,11 +111,26 @@ def alertmanager_receive(request: HttpRequest, token: str) -> JsonResponse:
             events = alertmanager_parse(body)
         except InvalidPayload as exc:
             raise Rejected(400, "Invalid Alertmanager message", exc.errors) from None
+        limit = max_alerts_per_message()
+        truncated = max(0, len(events) - limit)
+        if truncated:
+            # Refusing would make Alertmanager drop the whole message (4xx): page on the
+            # first ``limit`` alerts and say how many were left out.
+            logger.warning(
+                "Alertmanager message with %d alerts: %d ignored", len(events), truncated
+            )
+            events = events[:limit]
         incident_ids = _incident_ids(_ingest(integration, events)) if events else []
     except Rejected as exc:
         return _error(exc)
     return JsonResponse(
-        {"status": "accepted", "alerts": len(events), "incident_ids": incident_ids}, status=202
+        {
+            "status": "accepted",
+            "alerts": len(events),
+            "truncated_alerts": truncated,
+            "incident_ids": incident_ids,
+        },
+        status=202,
     )
 
 

@@ -27,7 +27,12 @@ def test_contract_sample(client, am_integration):
     answer = deliver(client, am_integration, alertmanager_sample())
 
     incident = Incident.objects.get()
-    assert answer == {"status": "accepted", "alerts": 2, "incident_ids": [incident.pk]}
+    assert answer == {
+        "status": "accepted",
+        "alerts": 2,
+        "truncated_alerts": 0,
+        "incident_ids": [incident.pk],
+    }
     assert incident.status == Incident.Status.TRIGGERED
     assert incident.service == am_integration.service
     assert incident.title == "Payment API is not answering health checks"
@@ -130,6 +135,17 @@ def test_groups_are_separate_incidents(client, am_integration):
     deliver(client, am_integration, alertmanager_message([am_alert("a" * 16)], group_key="g1"))
     deliver(client, am_integration, alertmanager_message([am_alert("b" * 16)], group_key="g2"))
     assert sorted(Incident.objects.values_list("dedup_key", flat=True)) == ["g1", "g2"]
+
+
+def test_alerts_beyond_the_per_message_limit_are_counted_not_refused(
+    client, am_integration, settings
+):
+    settings.INBOUND_MAX_ALERTS_PER_MESSAGE = 3
+    alerts = [am_alert(f"{n:016x}") for n in range(5)]
+    answer = deliver(client, am_integration, alertmanager_message(alerts))
+    assert (answer["alerts"], answer["truncated_alerts"]) == (3, 2)
+    assert Incident.objects.count() == 1
+    assert sorted(a.alert_key[:16] for a in Alert.objects.all()) == [f"{n:016x}" for n in range(3)]
 
 
 def test_warning_severity_is_low_urgency(client, am_integration):
