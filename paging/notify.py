@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from oncall.models import ContactMethod, Engineer, NotificationRule
+from paging.bulk import rows_insert
 from paging.models import Incident, IncidentEvent, Message
-from paging.timeline import event_build
 
 
 @dataclass(frozen=True)
@@ -87,25 +87,60 @@ def page_body(incident: Incident, service_name: str) -> str:
     )
 
 
+MESSAGE_COLUMNS = (
+    "idempotency_key",
+    "purpose",
+    "kind",
+    "destination",
+    "subject",
+    "body",
+    "status",
+    "due_at",
+    "attempts",
+    "transport",
+    "provider_id",
+    "last_error",
+    "created_at",
+    "engineer_id",
+    "contact_method_id",
+    "incident_id",
+    "escalation_step",
+    "escalation_loop",
+    "notification_rule_id",
+)
+EVENT_COLUMNS = ("incident_id", "kind", "at", "actor_id", "via", "message_id", "text", "data")
+
+
 @dataclass
 class PagePlan:
-    messages: list[Message] = field(default_factory=list)
-    events: list[IncidentEvent] = field(default_factory=list)
-    # Events to write once the messages have ids: (message index, event).
-    queued: list[tuple[int, IncidentEvent]] = field(default_factory=list)
+    """Outbox rows and timeline lines to write, as plain tuples (see paging.bulk)."""
+
+    messages: list[tuple] = field(default_factory=list)
+    events: list[tuple] = field(default_factory=list)
     cache: RulesCache = field(default_factory=RulesCache)
 
     def names_for(self, engineer_ids: Iterable[int]) -> list[str]:
         return [self.cache.name(e) for e in engineer_ids]
 
+    def event(
+        self,
+        *,
+        incident_id: int,
+        kind: str,
+        at: datetime,
+        text: str = "",
+        data: dict | None = None,
+        actor_id: int | None = None,
+    ) -> None:
+        self.events.append((incident_id, kind, at, actor_id, "", None, text, data or {}))
+
     def save(self) -> None:
-        """Write the messages, then the timeline lines that point at them."""
-        Message.objects.bulk_create(self.messages, batch_size=500)
-        for index, event in self.queued:
-            event.message_id = self.messages[index].pk
-        IncidentEvent.objects.bulk_create(
-            self.events + [event for _, event in self.queued], batch_size=500
-        )
+        rows_insert(Message, MESSAGE_COLUMNS, self.messages)
+        rows_insert(IncidentEvent, EVENT_COLUMNS, self.events, json_columns=frozenset({"data"}))
+
+
+def _when(minutes: int) -> str:
+    return "now" if not minutes else f"at +{minutes} min"
 
 
 def pages_plan(
@@ -119,68 +154,63 @@ def pages_plan(
     """Add to ``plan`` the messages paging each engineer about each incident.
 
     ``step_label`` is the step index (as text) or a word such as "reassign"; with the
-    incident's loop it makes the idempotency key of every message unique.
+    incident's loop it makes the idempotency key of every message unique. The
+    timeline gets one "queued" line per engineer listing their ladder.
     """
     plan = plan or PagePlan()
-    for incident, _ in incidents_engineers:
-        plan.cache.load({e for _, ids in incidents_engineers for e in ids}, incident.urgency)
+    for urgency in {incident.urgency for incident, _ in incidents_engineers}:
+        plan.cache.load({e for _, ids in incidents_engineers for e in ids}, urgency)
+    step_number = int(step_label) if step_label.isdigit() else None
     for incident, engineer_ids in incidents_engineers:
         service_name = (service_names or {}).get(incident.service_id) or incident.service.name
         subject = page_subject(incident)
         body = page_body(incident, service_name)
-        step_number = int(step_label) if step_label.isdigit() else None
+        loop = incident.escalation_loop
         for engineer_id in engineer_ids:
+            name = plan.cache.name(engineer_id)
             rungs = plan.cache.ladder(engineer_id, incident.urgency)
             if not rungs:
-                plan.events.append(
-                    event_build(
-                        incident_id=incident.pk,
-                        kind=IncidentEvent.Kind.NO_CONTACT,
-                        at=now,
-                        text=f"{plan.cache.name(engineer_id)} has no pageable contact method",
-                        data={"engineer_id": engineer_id},
-                    )
+                plan.event(
+                    incident_id=incident.pk,
+                    kind=IncidentEvent.Kind.NO_CONTACT,
+                    at=now,
+                    text=f"{name} has no pageable contact method",
+                    data={"engineer_id": engineer_id},
+                    actor_id=None,
                 )
                 continue
             for rung in rungs:
-                key = (
-                    f"page:{incident.pk}:{step_label}:{incident.escalation_loop}:"
-                    f"{engineer_id}:{rung.contact_method_id}:{rung.rule_id or 0}"
-                )
-                due = now + timedelta(minutes=rung.delay_minutes)
                 plan.messages.append(
-                    Message(
-                        idempotency_key=key,
-                        purpose=Message.Purpose.PAGE,
-                        kind=rung.kind,
-                        destination=rung.destination,
-                        subject=subject,
-                        body=body,
-                        due_at=due,
-                        engineer_id=engineer_id,
-                        contact_method_id=rung.contact_method_id,
-                        incident_id=incident.pk,
-                        escalation_step=step_number,
-                        escalation_loop=incident.escalation_loop,
-                        notification_rule_id=rung.rule_id,
-                    )
-                )
-                plan.queued.append(
                     (
-                        len(plan.messages) - 1,
-                        event_build(
-                            incident_id=incident.pk,
-                            kind=IncidentEvent.Kind.NOTIFICATION_QUEUED,
-                            at=now,
-                            actor_id=None,
-                            text=(
-                                f"{rung.kind} to {plan.cache.name(engineer_id)} "
-                                f"({rung.destination})"
-                                + (f" at +{rung.delay_minutes} min" if rung.delay_minutes else "")
-                                + ("" if rung.rule_id else " (no rule for this urgency)")
-                            ),
-                            data={"engineer_id": engineer_id, "due_at": due.isoformat()},
-                        ),
+                        f"page:{incident.pk}:{step_label}:{loop}:"
+                        f"{engineer_id}:{rung.contact_method_id}:{rung.rule_id or 0}",
+                        Message.Purpose.PAGE.value,
+                        rung.kind,
+                        rung.destination,
+                        subject,
+                        body,
+                        Message.Status.PENDING.value,
+                        now + timedelta(minutes=rung.delay_minutes),
+                        0,
+                        "",
+                        "",
+                        "",
+                        now,
+                        engineer_id,
+                        rung.contact_method_id,
+                        incident.pk,
+                        step_number,
+                        loop,
+                        rung.rule_id,
                     )
                 )
+            ladder = ", ".join(f"{r.kind} {r.destination} {_when(r.delay_minutes)}" for r in rungs)
+            plan.event(
+                incident_id=incident.pk,
+                kind=IncidentEvent.Kind.NOTIFICATION_QUEUED,
+                at=now,
+                text=f"for {name}: {ladder}"
+                + ("" if rungs[0].rule_id else " (no rule for this urgency)"),
+                data={"engineer_id": engineer_id},
+            )
     return plan

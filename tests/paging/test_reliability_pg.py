@@ -146,11 +146,10 @@ def test_fifty_ack_vs_escalation_races(monkeypatch: pytest.MonkeyPatch) -> None:
     acks: Counter = Counter()
     errors: list[BaseException] = []
 
-    def run(fn, barrier: threading.Barrier, jitter: float) -> None:
+    def run(fn, barrier: threading.Barrier, delay: float) -> None:
         try:
             barrier.wait()
-            # Spread the start so every interleaving happens somewhere in the 50 rounds.
-            time.sleep(random.uniform(0, jitter))
+            time.sleep(delay)
             fn()
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
@@ -168,11 +167,14 @@ def test_fifty_ack_vs_escalation_races(monkeypatch: pytest.MonkeyPatch) -> None:
                 acks[incident_id] += 1
 
         barrier = threading.Barrier(4)
+        ack_delay = round_no * 0.004 + random.uniform(0, 0.002)
         threads = [
-            threading.Thread(target=run, args=(tick, barrier, 0.005)),
-            threading.Thread(target=run, args=(tick, barrier, 0.005)),
-            threading.Thread(target=run, args=(lambda: ack(alice.pk), barrier, 0.06)),
-            threading.Thread(target=run, args=(lambda: ack(bob.pk), barrier, 0.06)),
+            threading.Thread(target=run, args=(tick, barrier, random.uniform(0, 0.005))),
+            threading.Thread(target=run, args=(tick, barrier, random.uniform(0, 0.005))),
+            # The acks come later and later over the rounds (0 to ~200 ms), so early
+            # rounds ack before the step and late ones after its pages went out.
+            threading.Thread(target=run, args=(lambda: ack(alice.pk), barrier, ack_delay)),
+            threading.Thread(target=run, args=(lambda: ack(bob.pk), barrier, ack_delay)),
         ]
         for thread in threads:
             thread.start()
