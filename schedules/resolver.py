@@ -52,6 +52,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 SHIFT_UNITS = {
@@ -177,8 +178,12 @@ class Shift:
 # --- time helpers -----------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 16)
 def localize(naive: datetime, tz: ZoneInfo) -> datetime:
-    """A local wall-clock time -> the UTC instant (RFC 5545 rule, see module doc)."""
+    """A local wall-clock time -> the UTC instant (RFC 5545 rule, see module doc).
+
+    Cached: the same handoffs and window edges come up in every resolve of a schedule.
+    """
     return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
