@@ -11,7 +11,14 @@ from delivery.models import InboundSms, SmsReplyCode
 from delivery.reply_codes import reply_code_for
 from paging.models import Incident, IncidentEvent, Message
 from paging.services import incident_acknowledge, incident_resolve
-from tests.delivery.conftest import T0, fire, tick_at, twilio_post, twilio_sign
+from tests.delivery.conftest import (
+    T0,
+    engineer_with,
+    fire,
+    tick_at,
+    twilio_post,
+    twilio_sign,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.delivery.urls")]
 
@@ -425,3 +432,33 @@ def test_unknown_or_huge_message_ids(client, paged) -> None:
         assert "expired" in xml
     paged.refresh_from_db()
     assert paged.status == "triggered"
+
+
+def test_oversized_or_overfull_posts_are_4xx(client, paged, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    big = {"From": ALICE_PHONE, "Body": "1a" + " " * 20_000}
+    response = twilio_post(client, "/twilio/sms/", big, signature="x")
+    assert response.status_code == 400
+    many = {f"f{i}": "x" for i in range(1200)}
+    response = twilio_post(client, "/twilio/sms/", many, signature="x")
+    assert response.status_code == 400
+    paged.refresh_from_db()
+    assert paged.status == "triggered"
+
+
+def test_keypress_on_a_bundle_call_acts_on_every_incident(
+    client, clock, cast, fake_twilio, settings
+) -> None:
+    settings.PAGING_THROTTLE_LIMITS = {"sms": 5, "voice": 1}
+    dave = engineer_with("Dave", "+15551230004", [("voice", 0)])
+    incidents = [fire([dave], key=f"v{i}", title=f"Thing {i}") for i in range(3)]
+    tick_at(clock, T0)
+    fake_twilio.take_one()
+    bundle = Message.objects.get(kind="voice", incident__isnull=True)
+    xml = reply_text(call_post(client, f"/twilio/voice/{bundle.pk}/"))
+    assert "3 open incidents." in xml and all(f"Thing {i}" in xml for i in range(3))
+    reply_text(call_post(client, f"/twilio/voice/{bundle.pk}/gather/", Digits="1"))
+    statuses = Incident.objects.filter(pk__in=[i.pk for i in incidents]).values_list(
+        "status", flat=True
+    )
+    assert set(statuses) == {"acknowledged"}
