@@ -19,6 +19,7 @@ from django.utils import timezone
 from oncall.models import Engineer, Team
 from oncall.validators import validate_time_zone
 from schedules.models import (
+    Holiday,
     HolidayCalendar,
     Layer,
     LayerMember,
@@ -142,6 +143,38 @@ def schedule_update(
         for layer in schedule.layers.filter(deleted_at=None):
             layer_version_write(layer=layer, effective_from=effective_from)
     return schedule
+
+
+@transaction.atomic
+def schedule_delete(*, schedule: Schedule) -> None:
+    """Delete a schedule with its layers, versions, overrides and swaps (its history too)."""
+    schedule.delete()
+
+
+@transaction.atomic
+def holiday_calendar_save(
+    *,
+    calendar: HolidayCalendar | None = None,
+    name: str,
+    description: str = "",
+    holidays: Sequence[tuple[date, str]] | None = None,
+) -> HolidayCalendar:
+    """Create or update a calendar; ``holidays`` (date, name) pairs replace the list."""
+    clash = HolidayCalendar.objects.filter(name=name)
+    if calendar is not None:
+        clash = clash.exclude(pk=calendar.pk)
+    if clash.exists():
+        raise ValidationError({"name": "a holiday calendar with this name exists"})
+    calendar = calendar or HolidayCalendar()
+    calendar.name, calendar.description = name, description
+    calendar.save()
+    if holidays is not None:
+        Holiday.objects.filter(calendar=calendar).delete()
+        Holiday.objects.bulk_create(
+            Holiday(calendar=calendar, date=day, name=label)
+            for day, label in dict(holidays).items()
+        )
+    return calendar
 
 
 # --- layers -----------------------------------------------------------------------

@@ -48,7 +48,6 @@ from schedules.api.serializers import (
 from schedules.fairness import fairness_report
 from schedules.holidays import holiday_calendar_import_ical, holiday_calendar_import_url
 from schedules.models import (
-    Holiday,
     HolidayCalendar,
     Layer,
     Override,
@@ -242,7 +241,7 @@ class ScheduleViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Schedule) -> None:
         require_team_admin(self.request.user, instance.team_id)
-        instance.delete()
+        services.schedule_delete(schedule=instance)
 
     @extend_schema(parameters=[AT], responses=OpenApiTypes.OBJECT)
     @action(detail=True, methods=["get"])
@@ -532,16 +531,17 @@ class HolidayCalendarViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             raise exceptions.PermissionDenied("only staff manage holiday calendars")
 
     def _save(self, serializer: HolidayCalendarSerializer) -> None:
-        data = dict(serializer.validated_data)
-        holidays = data.pop("holidays", None)
-        calendar = serializer.instance or HolidayCalendar()
-        for key, value in data.items():
-            setattr(calendar, key, value)
-        calendar.save()
-        if holidays is not None:
-            Holiday.objects.filter(calendar=calendar).delete()
-            Holiday.objects.bulk_create(Holiday(calendar=calendar, **h) for h in holidays)
-        serializer.instance = calendar
+        data = serializer.validated_data
+        instance = serializer.instance
+        holidays = data.get("holidays")
+        serializer.instance = services.holiday_calendar_save(
+            calendar=instance,
+            name=data.get("name", instance.name if instance else ""),
+            description=data.get("description", instance.description if instance else ""),
+            holidays=None
+            if holidays is None
+            else [(h["date"], h.get("name", "")) for h in holidays],
+        )
 
     perform_create = _save
     perform_update = _save
