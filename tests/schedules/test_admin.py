@@ -160,3 +160,38 @@ def test_swap_actions_accept_and_decline(setup):
     assert first.status == SwapRequest.Status.ACCEPTED and first.override is not None
     assert second.status == SwapRequest.Status.DECLINED
     assert "already accepted" in r.content.decode()
+
+
+def test_add_schedule_with_a_layer_in_the_admin(setup):
+    schedule, alice, bob, client = setup
+    data = {
+        "team": schedule.team_id,
+        "name": "Secondary",
+        "description": "",
+        "time_zone": "America/New_York",
+        "layers-TOTAL_FORMS": "1",
+        "layers-INITIAL_FORMS": "0",
+        "layers-MIN_NUM_FORMS": "0",
+        "layers-MAX_NUM_FORMS": "1000",
+        "layers-0-name": "Weekly",
+        "layers-0-level": "0",
+        "layers-0-start_date": "2026-03-02",
+        "layers-0-handoff_time": "09:00:00",
+        "layers-0-shift_length": "1",
+        "layers-0-shift_unit": "weeks",
+        "layers-0-members_text": "alice,bob",
+        "layers-0-restrictions_text": "",
+        "overrides-TOTAL_FORMS": "0",
+        "overrides-INITIAL_FORMS": "0",
+        "overrides-MIN_NUM_FORMS": "0",
+        "overrides-MAX_NUM_FORMS": "1000",
+    }
+    with time_machine.travel(T0, tick=False):
+        response = client.post("/admin/schedules/schedule/add/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    from schedules.models import Schedule
+
+    created = Schedule.objects.get(name="Secondary")
+    at = datetime(2026, 3, 2, 15, tzinfo=UTC)  # 10:00 in New York
+    assert oncall_engineer_ids(schedule_id=created.pk, at=at) == [alice.pk]
+    assert oncall_engineer_ids(schedule_id=created.pk, at=at + timedelta(days=7)) == [bob.pk]
