@@ -1,0 +1,354 @@
+"""Config-file sections of paging: ``escalation_policies`` (60) and ``services`` (70).
+
+Identity keys: a policy by ``name``; a service by ``name``; an integration by its
+``name`` within the service. A step target is a mapping with exactly one key naming
+its kind: ``engineer: <username>``, ``schedule: <team-slug>/<schedule name>``,
+``team_all: <team-slug>``, ``team_round_robin: <team-slug>``, ``slack_channel: <id>``,
+``pagerduty_service: <routing key>``.
+
+Integration tokens are secrets and runtime state: never in the file, kept while the
+integration's identity stays. Maintenance windows are runtime state too (API/admin).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from oncall.config.fields import (
+    Field,
+    clean_model,
+    describe_diff,
+    diff,
+    read_choice,
+    read_list,
+    read_mapping,
+    read_value,
+)
+from oncall.config.registry import ApplyContext, ConfigSection, register_section
+from oncall.models import Engineer, Team
+from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
+from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
+from paging.services_config import StepSpec, TargetSpec, policy_steps_replace
+
+POLICY_FIELDS = {
+    "name": Field(str, required=True),
+    "description": Field(str, default=""),
+    "team": Field(str, default=""),
+    "repeat": Field(int, default=0),
+    "steps": Field(list, default=list),
+}
+STEP_FIELDS = {
+    "delay_minutes": Field(int, default=15),
+    "targets": Field(list, default=list),
+}
+SERVICE_FIELDS = {
+    "name": Field(str, required=True),
+    "team": Field(str, required=True),
+    "description": Field(str, default=""),
+    "escalation_policy": Field(str, default=""),
+    "urgency_rules": Field(dict, default=dict),
+    "ack_timeout_minutes": Field(int, default=0),
+    "integrations": Field(list, default=list),
+}
+INTEGRATION_FIELDS = {
+    "name": Field(str, required=True),
+    "kind": Field(str, required=True),
+    "grouping": Field(str, default=Integration.Grouping.GROUP.value),
+}
+TARGET_KINDS = [k.value for k in EscalationTarget.Kind]
+
+
+def _items(ctx: ApplyContext, value: Any, path: str) -> list[Any]:
+    return [] if value is None else read_list(ctx, value, path)
+
+
+def _team(ctx: ApplyContext, slug: str, path: str) -> Team:
+    if ctx.is_declared("teams", slug) is False:
+        ctx.fail(path, f"team {slug!r} is not defined under teams")
+    team = Team.objects.filter(slug=slug).first()
+    if team is None:
+        ctx.fail(path, f"team {slug!r} does not exist")
+    return team
+
+
+def _engineer(ctx: ApplyContext, username: str, path: str) -> Engineer:
+    if ctx.is_declared("engineers", username) is False:
+        ctx.fail(path, f"engineer {username!r} is not defined under engineers")
+    field = get_user_model().USERNAME_FIELD
+    engineer = Engineer.objects.filter(**{f"user__{field}": username}).first()
+    if engineer is None:
+        ctx.fail(path, f"engineer {username!r} does not exist")
+    return engineer
+
+
+def _schedule_id(ctx: ApplyContext, ref: str, path: str) -> int:
+    from schedules.models import Schedule
+
+    team_slug, _, name = ref.partition("/")
+    if not name:
+        ctx.fail(path, f"{ref!r}: name a schedule as <team-slug>/<schedule name>")
+    if ctx.is_declared("schedules", ref) is False:
+        ctx.fail(path, f"schedule {ref!r} is not defined under schedules")
+    schedule = Schedule.objects.filter(team__slug=team_slug, name=name).first()
+    if schedule is None:
+        ctx.fail(path, f"schedule {ref!r} does not exist")
+    return schedule.pk
+
+
+def _target(ctx: ApplyContext, raw: Any, path: str) -> TargetSpec:
+    read_value(ctx, raw, path, dict)
+    if len(raw) != 1:
+        ctx.fail(path, f"a target has exactly one key, one of: {', '.join(TARGET_KINDS)}")
+    kind, ref = next(iter(raw.items()))
+    read_choice(ctx, kind, path, TARGET_KINDS)
+    ref = read_value(ctx, ref, f"{path}.{kind}", str)
+    where = f"{path}.{kind}"
+    if kind == "engineer":
+        return TargetSpec(kind=kind, engineer_id=_engineer(ctx, ref, where).pk)
+    if kind == "schedule":
+        return TargetSpec(kind=kind, schedule_id=_schedule_id(ctx, ref, where))
+    if kind in ("team_all", "team_round_robin"):
+        return TargetSpec(kind=kind, team_id=_team(ctx, ref, where).pk)
+    if not ref.strip():
+        ctx.fail(where, "must not be empty")
+    return TargetSpec(kind=kind, address=ref)
+
+
+def _steps_state(policy: EscalationPolicy) -> list[tuple]:
+    return [
+        (
+            step.delay_minutes,
+            [
+                (t.kind, t.engineer_id, t.team_id, t.schedule_id, t.address)
+                for t in step.targets.order_by("id")
+            ],
+        )
+        for step in policy.steps.order_by("position")
+    ]
+
+
+def _specs_state(specs: list[StepSpec]) -> list[tuple]:
+    return [
+        (
+            s.delay_minutes,
+            [(t.kind, t.engineer_id, t.team_id, t.schedule_id, t.address) for t in s.targets],
+        )
+        for s in specs
+    ]
+
+
+def policies_apply(value: Any, ctx: ApplyContext) -> None:
+    ctx.declared.setdefault("escalation_policies", {})
+    for i, raw in enumerate(_items(ctx, value, "escalation_policies")):
+        path = f"escalation_policies[{i}]"
+        data = read_mapping(ctx, raw, path, POLICY_FIELDS)
+        name = data["name"]
+        ctx.declare("escalation_policies", name, f"{path}.name")
+        if data["repeat"] < 0:
+            ctx.fail(f"{path}.repeat", "must be zero or more")
+        team = _team(ctx, data["team"], f"{path}.team") if data["team"] else None
+        specs = []
+        for j, raw_step in enumerate(data["steps"]):
+            spath = f"{path}.steps[{j}]"
+            step = read_mapping(ctx, raw_step, spath, STEP_FIELDS)
+            if step["delay_minutes"] < 0:
+                ctx.fail(f"{spath}.delay_minutes", "must be zero or more")
+            targets = [
+                _target(ctx, t, f"{spath}.targets[{k}]") for k, t in enumerate(step["targets"])
+            ]
+            specs.append(StepSpec(delay_minutes=step["delay_minutes"], targets=targets))
+        wanted = {"description": data["description"], "team": team, "repeat": data["repeat"]}
+        label = f"escalation_policies[{name}]"
+        policy = EscalationPolicy.objects.filter(name=name).first()
+        if policy is None:
+            policy = EscalationPolicy(name=name, **wanted)
+            clean_model(ctx, policy, path)
+            policy.save()
+            policy_steps_replace(policy=policy, steps=specs)
+            ctx.record("create", label, f"{len(specs)} step(s)")
+            continue
+        changes = diff(policy, wanted)
+        if changes:
+            for field_name, (_old, new) in changes.items():
+                setattr(policy, field_name, new)
+            clean_model(ctx, policy, path)
+            policy.save()
+        if _steps_state(policy) != _specs_state(specs):
+            policy_steps_replace(policy=policy, steps=specs)
+            changes["steps"] = ("…", f"{len(specs)} step(s)")
+        if changes:
+            ctx.record("update", label, describe_diff(changes))
+    declared = set(ctx.declared["escalation_policies"])
+    for policy in EscalationPolicy.objects.exclude(name__in=declared).order_by("name"):
+        ctx.not_in_file(f"escalation_policies[{policy.name}]", policy.delete)
+
+
+def _target_export(target: EscalationTarget) -> dict[str, str]:
+    if target.kind == "engineer":
+        return {"engineer": target.engineer.username}
+    if target.kind == "schedule":
+        return {"schedule": f"{target.schedule.team.slug}/{target.schedule.name}"}
+    if target.kind in ("team_all", "team_round_robin"):
+        return {target.kind: target.team.slug}
+    return {target.kind: target.address}
+
+
+def policies_export() -> list[dict[str, Any]]:
+    out = []
+    for policy in EscalationPolicy.objects.select_related("team").order_by("name"):
+        item: dict[str, Any] = {"name": policy.name}
+        if policy.description:
+            item["description"] = policy.description
+        if policy.team:
+            item["team"] = policy.team.slug
+        if policy.repeat:
+            item["repeat"] = policy.repeat
+        item["steps"] = [
+            {
+                "delay_minutes": step.delay_minutes,
+                "targets": [
+                    _target_export(t)
+                    for t in step.targets.select_related(
+                        "engineer__user", "team", "schedule__team"
+                    ).order_by("id")
+                ],
+            }
+            for step in policy.steps.order_by("position")
+        ]
+        out.append(item)
+    return out
+
+
+def _urgency_rules(ctx: ApplyContext, rules: dict[str, Any], path: str) -> dict[str, str]:
+    merged = dict(DEFAULT_URGENCY_RULES)
+    for severity, urgency in rules.items():
+        read_choice(ctx, str(severity), f"{path}.urgency_rules", SEVERITIES)
+        read_choice(ctx, read_value(ctx, urgency, f"{path}.urgency_rules.{severity}", str),
+                    f"{path}.urgency_rules.{severity}", URGENCIES)  # fmt: skip
+        merged[severity] = urgency
+    return merged
+
+
+def services_apply(value: Any, ctx: ApplyContext) -> None:
+    ctx.declared.setdefault("services", {})
+    for i, raw in enumerate(_items(ctx, value, "services")):
+        path = f"services[{i}]"
+        data = read_mapping(ctx, raw, path, SERVICE_FIELDS)
+        name = data["name"]
+        ctx.declare("services", name, f"{path}.name")
+        team = _team(ctx, data["team"], f"{path}.team")
+        policy = None
+        if data["escalation_policy"]:
+            ref = data["escalation_policy"]
+            if ctx.is_declared("escalation_policies", ref) is False:
+                ctx.fail(f"{path}.escalation_policy", f"policy {ref!r} is not defined")
+            policy = EscalationPolicy.objects.filter(name=ref).first()
+            if policy is None:
+                ctx.fail(f"{path}.escalation_policy", f"policy {ref!r} does not exist")
+        if data["ack_timeout_minutes"] < 0:
+            ctx.fail(f"{path}.ack_timeout_minutes", "must be zero or more (0 = none)")
+        wanted = {
+            "team": team,
+            "description": data["description"],
+            "escalation_policy": policy,
+            "urgency_rules": _urgency_rules(ctx, data["urgency_rules"], path),
+            "ack_timeout_minutes": data["ack_timeout_minutes"] or None,
+        }
+        label = f"services[{name}]"
+        service = Service.objects.filter(name=name).first()
+        if service is None:
+            service = Service(name=name, **wanted)
+            clean_model(ctx, service, path)
+            service.save()
+            ctx.record("create", label)
+        else:
+            changes = diff(service, wanted)
+            if changes:
+                for field_name, (_old, new) in changes.items():
+                    setattr(service, field_name, new)
+                clean_model(ctx, service, path)
+                service.save()
+                ctx.record("update", label, describe_diff(changes))
+        _integrations_apply(ctx, service, data["integrations"], path, label)
+    declared = set(ctx.declared["services"])
+    for service in Service.objects.exclude(name__in=declared).order_by("name"):
+        ctx.not_in_file(f"services[{service.name}]", lambda s=service: _service_delete(ctx, s))
+
+
+def _service_delete(ctx: ApplyContext, service: Service) -> None:
+    # Deleting a service would delete its incident history with it.
+    if service.incidents.exists():
+        ctx.fail(f"services[{service.name}]", "--prune cannot delete a service with incidents")
+    service.delete()
+
+
+def _integrations_apply(
+    ctx: ApplyContext, service: Service, raw: list[Any], path: str, label: str
+) -> None:
+    existing = {i.name: i for i in service.integrations.all()}
+    seen: dict[str, str] = {}
+    for j, item in enumerate(raw):
+        ipath = f"{path}.integrations[{j}]"
+        data = read_mapping(ctx, item, ipath, INTEGRATION_FIELDS)
+        name = data["name"]
+        if name in seen:
+            ctx.fail(f"{ipath}.name", f"duplicate: {name!r} is already at {seen[name]}")
+        seen[name] = ipath
+        kind = read_choice(ctx, data["kind"], f"{ipath}.kind", Integration.Kind.values)
+        grouping = read_choice(
+            ctx, data["grouping"], f"{ipath}.grouping", Integration.Grouping.values
+        )
+        where = f"{label}.integrations[{name}]"
+        integration = existing.get(name)
+        if integration is None:
+            integration = Integration(service=service, name=name, kind=kind, grouping=grouping)
+            clean_model(ctx, integration, ipath)
+            integration.save()
+            ctx.record("create", where, f"kind={kind!r}")
+            continue
+        changes = diff(integration, {"kind": kind, "grouping": grouping})
+        if changes:
+            integration.kind, integration.grouping = kind, grouping
+            integration.save(update_fields=["kind", "grouping"])
+            ctx.record("update", where, describe_diff(changes))
+    for name, integration in sorted(existing.items()):
+        if name not in seen:
+            ctx.not_in_file(f"{label}.integrations[{name}]", integration.delete)
+
+
+def services_export() -> list[dict[str, Any]]:
+    out = []
+    services = Service.objects.select_related("team", "escalation_policy").order_by("name")
+    for service in services:
+        item: dict[str, Any] = {"name": service.name, "team": service.team.slug}
+        if service.description:
+            item["description"] = service.description
+        if service.escalation_policy:
+            item["escalation_policy"] = service.escalation_policy.name
+        rules = {
+            severity: urgency
+            for severity, urgency in (service.urgency_rules or {}).items()
+            if DEFAULT_URGENCY_RULES.get(severity) != urgency
+        }
+        if rules:
+            item["urgency_rules"] = rules
+        if service.ack_timeout_minutes:
+            item["ack_timeout_minutes"] = service.ack_timeout_minutes
+        integrations = [
+            {"name": i.name, "kind": i.kind, "grouping": i.grouping}
+            for i in service.integrations.order_by("name")
+        ]
+        if integrations:
+            item["integrations"] = integrations
+        out.append(item)
+    return out
+
+
+register_section(
+    ConfigSection(key="escalation_policies", order=60, apply=policies_apply, export=policies_export)
+)
+register_section(
+    ConfigSection(key="services", order=70, apply=services_apply, export=services_export)
+)
