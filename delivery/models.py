@@ -48,6 +48,28 @@ class InboundSms(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["phone", "received_at"], name="inbound_sms_phone_at")]
+        constraints = [
+            # Twilio retries a webhook it got no answer for: act on each SMS once.
+            models.UniqueConstraint(
+                fields=["message_sid"],
+                condition=~models.Q(message_sid=""),
+                name="uniq_inbound_sms_sid",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.phone}: {self.body[:30]} ({self.outcome})"
+
+
+class CallAction(models.Model):
+    """The one action taken on a page call (Twilio retries or a replayed request with
+    the same CallSid must not escalate twice)."""
+
+    call_sid = models.CharField(max_length=64, unique=True)
+    message = models.ForeignKey("paging.Message", on_delete=models.CASCADE, related_name="+")
+    digit = models.CharField(max_length=1)
+    said = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.call_sid}: {self.digit}"

@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from delivery.models import InboundSms
+from delivery.models import CallAction, InboundSms, SmsReplyCode
+from delivery.page import message_incidents
+from delivery.reply_codes import code_lookup, open_codes
+from delivery.sms_grammar import sms_parse
 from oncall.models import ContactMethod, Engineer
 from paging.models import Incident, IncidentEvent, Message
 from paging.services import (
@@ -157,8 +160,6 @@ def error_reply_limit() -> tuple[int, timedelta]:
 
 
 def _open_list(phone: str) -> str:
-    from delivery.reply_codes import open_codes
-
     codes = open_codes(phone=phone)
     if not codes:
         return "You have no open incidents paged to this phone."
@@ -172,89 +173,80 @@ HELP = "Reply e.g. 1a to acknowledge, 1r to resolve, 1e to escalate (1 = the cod
 
 @dataclass(frozen=True)
 class SmsReply:
-    text: str | None  # None: say nothing (rate limited)
+    text: str | None  # None: say nothing (rate limited, or a repeated delivery)
     outcome: str
 
 
 def sms_reply_handle(*, phone: str, body: str, message_sid: str = "") -> SmsReply:
     """Act on an SMS reply (grammar: ``delivery.sms_grammar``) and say what happened.
 
-    Error answers (unknown code, stale incident, not understood) to one number are
-    limited to ``SMS_ERROR_REPLY_LIMIT`` per ``SMS_ERROR_REPLY_WINDOW_SECONDS``.
+    Each ``MessageSid`` is acted on once (Twilio retries webhooks). Error answers
+    (unknown code, stale incident, not understood) to one number are limited to
+    ``SMS_ERROR_REPLY_LIMIT`` per ``SMS_ERROR_REPLY_WINDOW_SECONDS``.
     """
-    from delivery.reply_codes import code_lookup, open_codes
-    from delivery.sms_grammar import sms_parse
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            row = InboundSms.objects.create(
+                phone=phone,
+                body=body[:320],
+                message_sid=message_sid[:64],
+                outcome="received",
+                received_at=now,
+            )
+    except IntegrityError:
+        return SmsReply(text=None, outcome="duplicate")
+    outcome, text, is_error = _sms_command_run(phone, body)
+    replied = True
+    if is_error:
+        limit, window = error_reply_limit()
+        recent = (
+            InboundSms.objects.filter(
+                phone=phone, is_error=True, replied=True, received_at__gt=now - window
+            )
+            .exclude(pk=row.pk)
+            .count()
+        )
+        replied = recent < limit
+    InboundSms.objects.filter(pk=row.pk).update(outcome=outcome, is_error=is_error, replied=replied)
+    return SmsReply(text=text if replied else None, outcome=outcome)
 
+
+def _sms_command_run(phone: str, body: str) -> tuple[str, str, bool]:
+    """(outcome, reply text, is it an error answer)."""
     command = sms_parse(body)
-    outcome, text, is_error = "", "", True
     if command is None:
         if not _phone_known(phone):
-            outcome, text = "unknown_phone", "This number is not linked to an on-call engineer."
-        else:
-            outcome, text = "not_understood", f"Sorry, I did not understand. {HELP}"
+            return "unknown_phone", "This number is not linked to an on-call engineer.", True
+        return "not_understood", f"Sorry, I did not understand. {HELP}", True
+    if command.code is None:
+        codes = open_codes(phone=phone)
+        if not codes:
+            return "no_open", "You have no open incidents paged to this phone.", True
+        if len(codes) > 1:
+            text = f"{len(codes)} open incidents: say which. {_open_list(phone)} {HELP}"
+            return "ambiguous", text, True
+        slot = codes[0]
     else:
-        slot = None
-        if command.code is None:
-            codes = open_codes(phone=phone)
-            if len(codes) == 1:
-                slot = codes[0]
-            elif not codes:
-                outcome, text = "no_open", "You have no open incidents paged to this phone."
-            else:
-                outcome = "ambiguous"
-                text = f"{len(codes)} open incidents: say which. {_open_list(phone)} {HELP}"
-        else:
-            slot = code_lookup(phone=phone, code=command.code)
-            if slot is None:
-                outcome = "unknown_code"
-                text = (
-                    f"Code {command.code} does not match an incident paged to this phone. "
-                    f"{_open_list(phone)}"
-                )
-        if slot is not None:
-            result = incident_act(
-                action=command.action,
-                incident_id=slot.incident_id,
-                engineer_id=slot.engineer_id,
-                via="sms",
+        slot = code_lookup(phone=phone, code=command.code)
+        if slot is None:
+            text = (
+                f"Code {command.code} does not match an incident paged to this phone. "
+                f"{_open_list(phone)}"
             )
-            text = action_outcome_text(command.action, result)
-            is_error = not result.changed
-            outcome = command.action if result.changed else "stale"
-    return _reply_record(phone, body, message_sid, outcome, text, is_error)
+            return "unknown_code", text, True
+    result = incident_act(
+        action=command.action, incident_id=slot.incident_id, engineer_id=slot.engineer_id, via="sms"
+    )
+    text = action_outcome_text(command.action, result)
+    return (command.action, text, False) if result.changed else ("stale", text, True)
 
 
 def _phone_known(phone: str) -> bool:
-    from delivery.models import SmsReplyCode
-
     return (
         ContactMethod.objects.filter(kind__in=["sms", "voice"], value=phone).exists()
         or SmsReplyCode.objects.filter(phone=phone).exists()
     )
-
-
-def _reply_record(
-    phone: str, body: str, message_sid: str, outcome: str, text: str, is_error: bool
-) -> SmsReply:
-    now = timezone.now()
-    limit, window = error_reply_limit()
-    with transaction.atomic():
-        replied = True
-        if is_error:
-            recent = InboundSms.objects.filter(
-                phone=phone, is_error=True, replied=True, received_at__gt=now - window
-            ).count()
-            replied = recent < limit
-        InboundSms.objects.create(
-            phone=phone,
-            body=body[:320],
-            message_sid=message_sid[:64],
-            outcome=outcome,
-            is_error=is_error,
-            replied=replied,
-            received_at=now,
-        )
-    return SmsReply(text=text if replied else None, outcome=outcome)
 
 
 # --- Phone keypresses ----------------------------------------------------------------------
@@ -262,18 +254,35 @@ def _reply_record(
 DIGIT_ACTIONS = {"1": "acknowledge", "2": "escalate", "3": "resolve"}
 
 
-def voice_digit_handle(*, message_id: int, digit: str) -> list[str]:
-    """Act on a keypress during a page call; returns the sentences to say back."""
-    from delivery.page import message_incidents
+class CallMismatch(Exception):
+    """The keypress names a call we did not place for this message."""
 
+
+def voice_digit_handle(*, message_id: int, call_sid: str, digit: str) -> list[str]:
+    """Act on a keypress during a page call; returns the sentences to say back.
+
+    One action per call: a retried or replayed request with the same ``CallSid``
+    says the first answer again and changes nothing.
+    """
     action = DIGIT_ACTIONS[digit]
     message = Message.objects.get(pk=message_id, purpose=Message.Purpose.PAGE)
+    if message.provider_id and message.provider_id != call_sid:
+        raise CallMismatch(f"call {call_sid} is not the call for message {message_id}")
+    try:
+        with transaction.atomic():
+            claim = CallAction.objects.create(
+                call_sid=call_sid, message=message, digit=digit, at=timezone.now()
+            )
+    except IntegrityError:
+        first = CallAction.objects.get(call_sid=call_sid)
+        return [first.said or "This call was already answered."]
     said = []
     for incident in message_incidents(message):
         result = incident_act(
             action=action, incident_id=incident.pk, engineer_id=message.engineer_id, via="voice"
         )
         said.append(action_outcome_text(action, result))
+    CallAction.objects.filter(pk=claim.pk).update(said=" ".join(said))
     return said
 
 

@@ -16,6 +16,7 @@ from delivery.page import incident_view, is_page, message_incidents
 from delivery.rendering import TemplateSet
 from delivery.services import (
     DIGIT_ACTIONS,
+    CallMismatch,
     sms_reply_handle,
     twilio_status_record,
     voice_digit_handle,
@@ -99,11 +100,20 @@ def voice_answer(request: HttpRequest, message_id: int) -> HttpResponse:
 def voice_gather(request: HttpRequest, message_id: int) -> HttpResponse:
     """The key pressed during a page call: 1 ack, 2 escalate, 3 resolve, 9 repeat."""
     digits = request.POST.get("Digits", "")
+    try:
+        call_sid = _field(request, "CallSid", _SID)
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc))
+    if not call_sid:
+        return HttpResponseBadRequest("CallSid: required")
     message = _voice_message(message_id)
     if message is None or not is_page(message):
         return _twiml("delivery/twilio/voice_say.xml", {"lines": ["This call has expired."]})
     if digits in DIGIT_ACTIONS:
-        lines = voice_digit_handle(message_id=message.pk, digit=digits)
+        try:
+            lines = voice_digit_handle(message_id=message.pk, call_sid=call_sid, digit=digits)
+        except CallMismatch:
+            return _twiml("delivery/twilio/voice_say.xml", {"lines": ["This call has expired."]})
         return _twiml("delivery/twilio/voice_say.xml", {"lines": [*lines, "Goodbye."]})
     context = _call_context(message)
     if digits != "9":

@@ -3,6 +3,7 @@ keypresses, signatures and hostile input."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -25,9 +26,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.delivery.urls")]
 ALICE_PHONE = "+15551230001"
 
 
-def sms_from(client, body: str, phone: str = ALICE_PHONE, **kw):
+def sms_from(client, body: str, phone: str = ALICE_PHONE, sid: str | None = None, **kw):
     params = {
-        "MessageSid": "SM1f0e2d3c4b5a69788796a5b4c3d2e1f0",
+        "MessageSid": sid or "SM" + secrets.token_hex(16),
         "AccountSid": "AC" + "0" * 32,
         "From": phone,
         "To": "+15559870000",
@@ -278,7 +279,10 @@ def called(clock, paged, fake_twilio) -> Message:
 
 
 def call_post(client, path: str, **fields: str):
-    params = {"CallSid": "CA9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d", "From": "+15559870000", **fields}
+    """POST as Twilio does during the call placed for the message in ``path``."""
+    message_id = int(path.split("/")[3])
+    sid = Message.objects.filter(pk=message_id).values_list("provider_id", flat=True).first()
+    params = {"CallSid": sid or "CA" + "0" * 32, "From": "+15559870000", **fields}
     return twilio_post(client, path, params)
 
 
@@ -428,7 +432,8 @@ def test_unknown_or_huge_message_ids(client, paged) -> None:
             client, f"/twilio/status/{mid}/", {"MessageSid": "SM1", "MessageStatus": "failed"}
         )
         assert response.status_code == 204
-        xml = reply_text(twilio_post(client, f"/twilio/voice/{mid}/gather/", {"Digits": "1"}))
+        params = {"Digits": "1", "CallSid": "CA1"}
+        xml = reply_text(twilio_post(client, f"/twilio/voice/{mid}/gather/", params))
         assert "expired" in xml
     paged.refresh_from_db()
     assert paged.status == "triggered"
@@ -462,3 +467,31 @@ def test_keypress_on_a_bundle_call_acts_on_every_incident(
         "status", flat=True
     )
     assert set(statuses) == {"acknowledged"}
+
+
+def test_repeated_sms_delivery_acts_once(client, paged) -> None:
+    sid = "SM" + "1" * 32
+    assert f"Escalated #{paged.pk}" in reply_text(sms_from(client, "1e", sid=sid))
+    assert "<Message>" not in reply_text(sms_from(client, "1e", sid=sid))
+    assert IncidentEvent.objects.filter(incident=paged, kind="escalated").count() == 1
+
+
+def test_replayed_keypress_acts_once(client, called, paged) -> None:
+    path = f"/twilio/voice/{called.pk}/gather/"
+    first = reply_text(call_post(client, path, Digits="2"))
+    again = reply_text(call_post(client, path, Digits="2"))
+    assert f"Escalated #{paged.pk}" in first and f"Escalated #{paged.pk}" in again
+    assert IncidentEvent.objects.filter(incident=paged, kind="escalated").count() == 1
+    # Another digit in the same call changes nothing either.
+    reply_text(call_post(client, path, Digits="3"))
+    paged.refresh_from_db()
+    assert paged.status == "triggered"
+
+
+def test_keypress_for_another_call_changes_nothing(client, called, paged) -> None:
+    path = f"/twilio/voice/{called.pk}/gather/"
+    params = {"CallSid": "CA" + "f" * 32, "Digits": "1"}
+    assert "expired" in reply_text(twilio_post(client, path, params))
+    assert twilio_post(client, path, {"Digits": "1"}).status_code == 400  # no CallSid
+    paged.refresh_from_db()
+    assert paged.status == "triggered"
