@@ -122,12 +122,34 @@ def step_targets(step: EscalationStep, ctx: AdvanceContext) -> tuple[list[int], 
             members = ctx.members(target.team_id)
             found = [ctx.round_robin_next(target, members)] if members else []
         else:
-            notes.append(f"{target.get_kind_display()} targets are not supported yet")
-            found = []
+            found = []  # channel targets (Slack channel, PagerDuty service): see below
         for engineer_id in found:
             if engineer_id not in engineer_ids:
                 engineer_ids.append(engineer_id)
     return engineer_ids, notes
+
+
+CHANNEL_KINDS = (EscalationTarget.Kind.SLACK_CHANNEL, EscalationTarget.Kind.PAGERDUTY_SERVICE)
+
+
+def _channel_targets_post(
+    incident: Incident, step: EscalationStep, step_index: int, notes: list[str]
+) -> list[str]:
+    """Queue posts for a step's Slack-channel / PagerDuty-service targets (bridges app).
+
+    Returns what was paged, for the step's timeline line.
+    """
+    targets = [t for t in step.targets.all() if t.kind in CHANNEL_KINDS]
+    if not targets:
+        return []
+    try:
+        from bridges.escalation import channel_targets_post  # the channels app, optional
+    except ImportError:
+        notes.extend(f"{t.get_kind_display()} targets need the bridges app" for t in targets)
+        return []
+    return channel_targets_post(
+        incident_id=incident.pk, targets=targets, step=step_index, loop=incident.escalation_loop
+    )
 
 
 def _event(incident: Incident, kind: str, text: str, ctx: AdvanceContext, plan: PagePlan) -> None:
@@ -180,7 +202,9 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
             f" (repeat {incident.escalation_repeat})" if incident.escalation_repeat else ""
         )
         plan.cache.load(engineer_ids, incident.urgency)
-        names = plan.names_for(engineer_ids)
+        names = plan.names_for(engineer_ids) + _channel_targets_post(
+            incident, step, incident.escalation_step, notes
+        )
         text = f"{label}: paging {', '.join(names)}" if names else f"{label}: nobody to page"
         if notes:
             text += " (" + "; ".join(notes) + ")"
@@ -197,7 +221,7 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
         )
         step_index = incident.escalation_step
         incident.escalation_step += 1
-        if engineer_ids:
+        if names:
             pages_plan(
                 incidents_engineers=[(incident, engineer_ids)],
                 step_label=str(step_index),
