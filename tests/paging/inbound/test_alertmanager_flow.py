@@ -6,7 +6,8 @@ import json
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.core.exceptions import ValidationError
+from django.db import DataError, OperationalError
 
 from paging.models import Alert, Incident, Integration
 from tests.paging.inbound.conftest import stored_counts
@@ -179,3 +180,21 @@ def test_database_outage_is_503_so_alertmanager_retries(client, am_integration, 
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
     assert stored_counts() == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("error", "errors"),
+    [
+        (DataError("value out of range"), ["a value is out of range"]),
+        (ValidationError("title: too long"), ["title: too long"]),
+    ],
+)
+def test_values_the_database_refuses_are_400(client, am_integration, error, errors):
+    with mock.patch("paging.inbound.views.alerts_ingest", autospec=True, side_effect=error):
+        response = client.post(
+            f"/integrations/alertmanager/{am_integration.token}/",
+            json.dumps(alertmanager_sample()),
+            content_type="application/json",
+        )
+    assert response.status_code == 400
+    assert response.json()["errors"] == errors
