@@ -1,7 +1,7 @@
 """A full loop through the escalation engine with Slack-channel and PagerDuty targets.
 
-Runs once paging/escalation.py calls ``bridges.escalation.channel_targets_post``
-(the wiring the lead adds; see the bridges report). Until then it is skipped.
+paging/escalation.py calls ``bridges.escalation.channel_targets_post`` for these
+targets; the skip only guards a checkout where that call is missing.
 """
 
 from __future__ import annotations
