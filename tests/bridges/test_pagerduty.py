@@ -331,3 +331,23 @@ def test_pagerduty_ack_updates_the_slack_dm_in_place(
     tick()
     [update] = fake_slack.take("chat.update")
     assert ":eyes: *Acknowledged* via pagerduty at 03:17 UTC" in json.dumps(update.params["blocks"])
+
+
+def test_admin_lists_forwards_and_deliveries(clock, cast, fake_pagerduty, forwarded) -> None:
+    from django.contrib.auth import get_user_model
+
+    post_webhook(webhook_body(incident_key=f"oncall-{forwarded.pk}"))
+    admin_user = get_user_model().objects.create_superuser("root", "root@example.test", "pw")
+    client = Client()
+    client.force_login(admin_user)
+    for path in [
+        "/admin/bridges/pagerdutyforward/",
+        "/admin/bridges/pagerdutywebhookdelivery/",
+        "/admin/bridges/slackpost/",
+    ]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert ROUTING_KEY not in response.content.decode()
+    row = PagerDutyForward.objects.get()
+    page = client.get(f"/admin/bridges/pagerdutyforward/{row.pk}/change/").content.decode()
+    assert f"oncall-{forwarded.pk}" in page and ROUTING_KEY not in page
