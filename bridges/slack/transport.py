@@ -98,8 +98,12 @@ class SlackTransport:
                 return self._ephemeral(message)
             if message.kind == KIND_CHANNEL:
                 return self._post(message, channel=message.destination)
+            user = message.destination
+            if "@" in user:  # an e-mail address: find the member
+                method = "users.lookupByEmail"
+                user = self.client.users_lookupByEmail(email=user)["user"]["id"]
             method = "conversations.open"
-            channel = self._dm_channel(message.destination)
+            channel = self.client.conversations_open(users=user)["channel"]["id"]
             method = "chat.postMessage"
             return self._post(message, channel=channel)
         except SlackApiError as exc:
@@ -120,14 +124,6 @@ class SlackTransport:
         ):
             _contact_method_disable(message, error.error)
         raise error
-
-    def _dm_channel(self, destination: str) -> str:
-        user = destination
-        if "@" in destination:
-            found = self.client.users_lookupByEmail(email=destination)
-            user = found["user"]["id"]
-        opened = self.client.conversations_open(users=user)
-        return opened["channel"]["id"]
 
     def _post(self, message: Message, *, channel: str) -> str:
         if message.incident_id is None:

@@ -259,3 +259,17 @@ def test_an_odd_slack_answer_is_a_transient_error(clock, cast, fake_slack) -> No
     assert (page.status, page.attempts) == ("pending", 1)
     assert page.last_error.startswith("slack conversations.open: TypeError")
     fake_slack.take()
+
+
+def test_unknown_email_is_a_permanent_lookup_error(clock, cast, fake_slack) -> None:
+    message_enqueue(
+        idempotency_key="verify:2",
+        purpose=Message.Purpose.VERIFICATION,
+        kind="slack",
+        destination="nobody@example.test",
+        body="Your code is 654321",
+    )
+    tick()
+    assert [c.method for c in fake_slack.take()] == ["users.lookupByEmail"]
+    row = Message.objects.get(idempotency_key="verify:2")
+    assert (row.status, row.last_error) == ("failed", "slack users.lookupByEmail: users_not_found")
