@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from django.conf import settings
 from django.db import transaction
@@ -17,7 +18,7 @@ def _kick_now() -> None:
         return
     from paging.tasks import engine_tick
 
-    engine_tick.delay()
+    engine_tick.delay(time.time())
 
 
 def kick_engine() -> None:

@@ -333,3 +333,34 @@ def test_no_policy_is_on_the_timeline(clock, channel) -> None:
     tick()
     assert incident.events.filter(kind="no_contact", text="no escalation policy").exists()
     assert not ContactMethod.objects.exists()
+
+
+def test_a_kick_already_covered_by_a_newer_tick_is_dropped(clock, channel) -> None:
+    from paging.models import EngineHeartbeat
+    from paging.tasks import engine_tick
+
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    service = ServiceFactory(escalation_policy=policy_with_steps([alice]))
+    fire(service)
+    assert engine_tick(T0.timestamp()) > 0  # no tick yet: the kick runs one
+    clock.shift(timedelta(seconds=10))
+    fire(service, key="k2")
+    assert engine_tick((T0 + timedelta(seconds=10)).timestamp()) > 0  # newer than the last tick
+    assert len(channel.sent) == 2
+    last = EngineHeartbeat.objects.get().last_tick_at
+    clock.shift(timedelta(seconds=1))
+    # A late kick sent at +5 s: the tick that started at +10 s already saw its commit.
+    assert engine_tick((T0 + timedelta(seconds=5)).timestamp()) == 0
+    assert EngineHeartbeat.objects.get().last_tick_at == last  # no tick ran
+
+
+def test_dispatch_drains_more_than_one_batch_per_tick(clock, channel, monkeypatch) -> None:
+    monkeypatch.setattr("paging.engine.DISPATCH_BATCH", 2)
+    alice = EngineerFactory()
+    email = ContactMethodFactory(engineer=alice, kind="email", value="a@example.test")
+    NotificationRuleFactory(engineer=alice, contact_method=email)
+    service = ServiceFactory(escalation_policy=policy_with_steps([alice]))
+    for n in range(5):
+        fire(service, key=f"k{n}")
+    tick()
+    assert len(channel.sent) == 5
