@@ -23,6 +23,10 @@ from paging.models import Incident
 _ALLOCATION_TRIES = 8
 
 
+class ReplyCodesExhausted(Exception):
+    """Every try to take a free code lost a race (retry the send later)."""
+
+
 def reuse_after() -> timedelta:
     return timedelta(
         seconds=int(getattr(settings, "SMS_REPLY_CODE_REUSE_AFTER_SECONDS", link_max_age()))
@@ -73,7 +77,7 @@ def reply_code_for(*, phone: str, incident_id: int, engineer_id: int | None) -> 
                     return code
         except IntegrityError:
             continue
-    raise RuntimeError(f"could not allocate an SMS reply code for {phone}")
+    raise ReplyCodesExhausted(f"could not allocate an SMS reply code for {phone}")
 
 
 def open_codes(*, phone: str) -> list[SmsReplyCode]:

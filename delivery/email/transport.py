@@ -87,6 +87,9 @@ def _raise_classified(message: Message, exc: Exception) -> NoReturn:
     if isinstance(exc, smtplib.SMTPResponseException):
         permanent = _smtp_code(exc) >= 500
         raise TransportError(f"SMTP error: {exc}", permanent=permanent) from exc
+    if isinstance(exc, ValueError):
+        # Django refuses header injection (a newline in the address): the address is bad.
+        raise TransportError(f"invalid e-mail address or header: {exc}", permanent=True) from exc
     if isinstance(exc, smtplib.SMTPException | OSError):
         # Connection refused, timeouts, disconnects: the server may be back soon.
         raise TransportError(f"SMTP server unreachable: {exc}", permanent=False) from exc

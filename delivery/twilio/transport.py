@@ -18,7 +18,7 @@ from django.urls import reverse
 from delivery.links import link_url
 from delivery.page import incident_view, is_page, message_incidents
 from delivery.rendering import TemplateSet
-from delivery.reply_codes import reply_code_for
+from delivery.reply_codes import ReplyCodesExhausted, reply_code_for
 from delivery.services import contact_method_disable
 from delivery.twilio.client import public_url, twilio_client, twilio_configured
 from delivery.twilio.errors import twilio_error_classify
@@ -84,7 +84,10 @@ class TwilioSmsTransport:
     name = "twilio-sms"
 
     def send(self, message: Message) -> str:
-        body = sms_text(message)
+        try:
+            body = sms_text(message)
+        except ReplyCodesExhausted as exc:
+            raise TransportError(str(exc), permanent=False) from exc
         try:
             sent = twilio_client().messages.create(
                 to=message.destination,

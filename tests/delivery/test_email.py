@@ -110,3 +110,23 @@ def test_non_page_email_is_sent_as_is(clock, carol, fake_smtp) -> None:
     assert mail.message["Subject"] == "On-call verification code"
     assert mail.part("text/plain").strip() == message.body
     assert message.body in mail.part("text/html")
+
+
+def test_header_injection_in_address_is_permanent(fake_smtp) -> None:
+    from delivery.email.transport import EmailTransport
+    from paging.channels import TransportError
+    from paging.models import Message
+
+    message = Message.objects.create(
+        idempotency_key="x",
+        purpose="notice",
+        kind="email",
+        destination="eve@example.test\nBcc: all@example.test",
+        subject="hi",
+        body="hello",
+        due_at=T0,
+    )
+    with pytest.raises(TransportError) as failure:
+        EmailTransport().send(message)
+    assert failure.value.permanent
+    assert fake_smtp.take() == []
