@@ -160,3 +160,23 @@ def test_console_stands_in_without_credentials(clock, cast, settings) -> None:
     incident = fire([cast.alice])
     tick_at(clock, T0)
     assert Message.objects.get(incident=incident, kind="sms").transport == "console"
+
+
+@pytest.mark.parametrize("purpose", ["swap", "reminder", "notice"])
+def test_other_purposes_go_out_with_their_body(clock, cast, fake_twilio, purpose) -> None:
+    from paging.outbox import message_enqueue
+
+    message_enqueue(
+        idempotency_key=f"{purpose}:1",
+        purpose=purpose,
+        kind="sms",
+        destination=cast.sms.value,
+        subject="Shift swap requested",
+        body="Bob asks you to take Mon 09:00 - Tue 09:00 (Payments).",
+        engineer_id=cast.alice.pk,
+        contact_method_id=cast.sms.pk,
+    )
+    tick_at(clock, T0)
+    sent = fake_twilio.take_one()
+    assert sent.form["Body"] == "Bob asks you to take Mon 09:00 - Tue 09:00 (Payments)."
+    assert sent.form["To"] == cast.sms.value
