@@ -18,7 +18,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -37,13 +39,13 @@ from bridges.pagerduty.forwarding import follow_event
 from bridges.slack.transport import KIND_UPDATE
 from bridges.slack.transport import KINDS as SLACK_KINDS
 from paging.models import IncidentEvent, Message
-from paging.outbox import message_enqueue
 
 logger = logging.getLogger(__name__)
 
 CURSOR_NAME = "bridges"
 SETTLE = timedelta(seconds=60)
-BATCH_SIZE = 500
+# Events read per tick; those inside the settle window are read again (cheaply).
+BATCH_SIZE = 2000
 # Slack signatures older than its replay window (5 minutes) need not be kept.
 SEEN_KEEP = timedelta(minutes=10)
 
@@ -60,28 +62,74 @@ PAGERDUTY_ACTIONS = {
 }
 
 
-def _event_forward(event: IncidentEvent) -> None:
-    """Write the outbox rows for one event (idempotent)."""
-    label = event.get_kind_display()
-    for post in SlackPost.objects.filter(incident_id=event.incident_id):
-        message_enqueue(
-            idempotency_key=f"slack-update:{post.pk}:{event.pk}",
-            purpose=Message.Purpose.NOTICE,
-            kind=KIND_UPDATE,
-            destination=f"{post.channel} {post.ts}",
-            body=f"update #{event.incident_id}: {label}",
-        )
-    action = PAGERDUTY_ACTIONS.get(event.kind)
-    # An ack that came from PagerDuty itself is not echoed back.
-    if action and event.via != "pagerduty":
-        for forward in PagerDutyForward.objects.filter(incident_id=event.incident_id):
-            message_enqueue(
-                idempotency_key=f"pagerduty-{action}:{forward.pk}:{event.pk}",
-                purpose=Message.Purpose.NOTICE,
-                kind=PAGERDUTY_KIND,
-                destination=forward.routing_key,
-                body=json.dumps(follow_event(action=action, dedup_key=forward.dedup_key)),
+@dataclass(frozen=True)
+class Outgoing:
+    key: str
+    kind: str
+    destination: str
+    body: str
+
+
+def _outgoing(events: list[IncidentEvent]) -> list[Outgoing]:
+    """The outbox rows the events call for (a few queries for the whole batch)."""
+    incident_ids = {e.incident_id for e in events}
+    posts: dict[int, list[SlackPost]] = defaultdict(list)
+    for post in SlackPost.objects.filter(incident_id__in=incident_ids).order_by("pk"):
+        posts[post.incident_id].append(post)
+    forwards: dict[int, list[PagerDutyForward]] = defaultdict(list)
+    for forward in PagerDutyForward.objects.filter(incident_id__in=incident_ids).order_by("pk"):
+        forwards[forward.incident_id].append(forward)
+    rows: list[Outgoing] = []
+    for event in events:
+        label = event.get_kind_display()
+        for post in posts[event.incident_id]:
+            rows.append(
+                Outgoing(
+                    f"slack-update:{post.pk}:{event.pk}",
+                    KIND_UPDATE,
+                    f"{post.channel} {post.ts}",
+                    f"update #{event.incident_id}: {label}",
+                )
             )
+        action = PAGERDUTY_ACTIONS.get(event.kind)
+        # An ack that came from PagerDuty itself is not echoed back.
+        if action and event.via != "pagerduty":
+            for forward in forwards[event.incident_id]:
+                rows.append(
+                    Outgoing(
+                        f"pagerduty-{action}:{forward.pk}:{event.pk}",
+                        PAGERDUTY_KIND,
+                        forward.routing_key,
+                        json.dumps(follow_event(action=action, dedup_key=forward.dedup_key)),
+                    )
+                )
+    return rows
+
+
+def _outgoing_write(rows: list[Outgoing]) -> int:
+    """Insert the rows not written yet (their keys are unique); returns how many."""
+    if not rows:
+        return 0
+    existing = set(
+        Message.objects.filter(idempotency_key__in=[r.key for r in rows]).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    now = timezone.now()
+    new = [
+        Message(
+            idempotency_key=r.key,
+            purpose=Message.Purpose.NOTICE,
+            kind=r.kind,
+            destination=r.destination,
+            body=r.body,
+            due_at=now,
+        )
+        for r in rows
+        if r.key not in existing
+    ]
+    Message.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+    return len(new)
 
 
 def guarded(step: Callable[[], int]) -> Callable[[], int]:
@@ -100,7 +148,7 @@ def guarded(step: Callable[[], int]) -> Callable[[], int]:
 
 
 def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
-    """The tick step: forward new incident state changes; returns events read."""
+    """The tick step: forward new incident state changes; returns outbox rows written."""
     EventCursor.objects.get_or_create(name=CURSOR_NAME)
     with transaction.atomic():
         cursor = (
@@ -117,8 +165,7 @@ def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
             .filter(kind__in=SLACK_UPDATE_KINDS)
             .order_by("pk")[:limit]
         )
-        for event in events:
-            _event_forward(event)
+        written = _outgoing_write(_outgoing(events))
         settled = (
             IncidentEvent.objects.filter(pk__gt=cursor.last_event_id, at__lt=now - SETTLE)
             .aggregate(top=Max("pk"))
@@ -128,7 +175,7 @@ def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
             if len(events) == limit:
                 settled = min(settled, events[-1].pk)
             EventCursor.objects.filter(pk=cursor.pk).update(last_event_id=settled)
-    return len(events)
+    return written
 
 
 def slack_rate_holds_apply() -> int:

@@ -105,7 +105,7 @@ def test_engines_reading_the_timeline_at_once_write_each_update_once(cast, fake_
 
     with ThreadPoolExecutor(4) as pool:
         read = list(pool.map(step, range(4)))
-    assert sum(read) >= 5
+    assert sum(read) == 5  # one worker wrote them; the others found them written
     updates = Message.objects.filter(kind="slack_update")
     assert updates.count() == 5
     assert len({m.destination for m in updates}) == 5

@@ -273,3 +273,21 @@ def test_unknown_email_is_a_permanent_lookup_error(clock, cast, fake_slack) -> N
     assert [c.method for c in fake_slack.take()] == ["users.lookupByEmail"]
     row = Message.objects.get(idempotency_key="verify:2")
     assert (row.status, row.last_error) == ("failed", "slack users.lookupByEmail: users_not_found")
+
+
+def test_timeline_reading_costs_a_fixed_number_of_queries(
+    clock, cast, fake_slack, django_assert_max_num_queries
+) -> None:
+    from bridges.events import incident_changes_forward
+
+    incidents = [fire(cast.service, key=f"k{n}", title=f"Incident {n}") for n in range(30)]
+    tick()
+    assert len(fake_slack.take("chat.postMessage")) == 30
+    fake_slack.take()
+    for incident in incidents:
+        incident_acknowledge(incident_id=incident.pk, engineer_id=cast.ada.pk)
+    with django_assert_max_num_queries(12):
+        assert incident_changes_forward() == 30
+    with django_assert_max_num_queries(12):
+        assert incident_changes_forward() == 0  # read again inside the settle window
+    assert Message.objects.filter(kind="slack_update").count() == 30
