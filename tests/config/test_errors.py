@@ -254,3 +254,11 @@ def test_prune_that_would_break_a_protected_reference_fails_cleanly(
     with pytest.raises(CommandError, match=r"teams\[data\]: --prune cannot delete Data"):
         run_apply(write(example_doc), "--prune")
     assert snapshot() == before
+
+
+def test_impossible_unquoted_date_names_the_line(write) -> None:
+    path = write("time_off:\n  - engineer: lena\n    start: 2026-13-03\n")
+    with pytest.raises(
+        CommandError, match=r"line 3, column 12: invalid YAML: invalid date or time '2026-13-03'"
+    ):
+        run_apply(path)
