@@ -105,17 +105,19 @@ def _incidents(services, count: int, tag: str) -> None:
     )
 
 
-def _advance_all(count: int) -> tuple[int, float, float, float]:
+def _advance_all(count: int) -> tuple[int, float, float, float, float]:
     from paging.escalation import escalations_advance
 
     tracemalloc.start()
     rss_before = _rss_mb()
     started = time.perf_counter()
+    cpu = time.process_time()
     advanced = escalations_advance(max_batches=10_000)
+    cpu = time.process_time() - cpu
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return advanced, elapsed, peak / 1024 / 1024, _rss_mb() - rss_before
+    return advanced, elapsed, cpu, peak / 1024 / 1024, _rss_mb() - rss_before
 
 
 def main() -> None:
@@ -138,11 +140,13 @@ def main() -> None:
         services = _population(engineers)
         for size in (total // 5, total):
             _incidents(services, size, tag=f"n{size}")
-            advanced, elapsed, peak_mb, rss_mb = _advance_all(size)
+            load = os.getloadavg()[0]
+            advanced, elapsed, cpu, peak_mb, rss_mb = _advance_all(size)
             print(
                 f"{advanced} incidents advanced in {elapsed:.2f} s"
-                f" = {advanced / elapsed:,.0f} steps/s;"
-                f" peak Python memory {peak_mb:.1f} MiB, RSS growth {rss_mb:+.1f} MiB"
+                f" = {advanced / elapsed:,.0f} steps/s (engine process CPU {cpu:.2f} s,"
+                f" load average {load:.1f}); peak Python memory {peak_mb:.1f} MiB,"
+                f" RSS growth {rss_mb:+.1f} MiB"
             )
         print(
             f"outbox rows: {Message.objects.count():,}, timeline lines: "

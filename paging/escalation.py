@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from oncall.models import TeamMembership
+from paging.bulk import rows_insert
 from paging.models import EscalationStep, EscalationTarget, Incident, IncidentEvent
 from paging.notify import PagePlan, RulesCache, pages_plan
 
@@ -72,6 +73,9 @@ class AdvanceContext:
                 .order_by("engineer__display_name", "engineer_id")
                 .values_list("engineer_id", flat=True)
             )
+            # A team target pages its members: load their ladders in one go.
+            for urgency in ("high", "low"):
+                self.cache.rules.load(members[team_id], urgency)
         return members[team_id]
 
     def round_robin_next(self, target: EscalationTarget, members: list[int]) -> int:
@@ -301,13 +305,10 @@ def _assignees_replace(incidents: list[Incident]) -> None:
     if not changed:
         return
     through.objects.filter(incident_id__in=list(changed)).delete()
-    through.objects.bulk_create(
-        [
-            through(incident_id=incident_id, engineer_id=engineer_id)
-            for incident_id, engineer_ids in changed.items()
-            for engineer_id in engineer_ids
-        ],
-        batch_size=1000,
+    rows_insert(
+        through,
+        ("incident_id", "engineer_id"),
+        [(i, e) for i, engineer_ids in changed.items() for e in engineer_ids],
     )
 
 
