@@ -9,3 +9,7 @@ from oncall.settings import *  # noqa: E402,F403
 
 # Fast hashing: tests create many users; production keeps Django's default hashers.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Live-server threads (browser tests) must not keep connections open past a request,
+# or PostgreSQL refuses to drop the test database at teardown.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
