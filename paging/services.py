@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from paging.kick import kick_engine
@@ -52,6 +54,7 @@ def incident_acknowledge(
         changed = Incident.objects.filter(pk=incident_id, status=Incident.Status.TRIGGERED).update(
             status=Incident.Status.ACKNOWLEDGED,
             acknowledged_at=now,
+            first_acknowledged_at=Coalesce(F("first_acknowledged_at"), Value(now)),
             acknowledged_by_id=engineer_id,
             acknowledged_via=via,
             next_due_at=now + timedelta(minutes=timeout) if timeout else None,

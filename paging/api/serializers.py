@@ -179,6 +179,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "acknowledged_at",
             "acknowledged_by",
             "acknowledged_via",
+            "first_acknowledged_at",
             "resolved_at",
             "resolved_by",
             "resolved_via",

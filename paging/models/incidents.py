@@ -38,6 +38,8 @@ class Incident(models.Model):
         "oncall.Engineer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     acknowledged_via = models.CharField(max_length=32, blank=True)
+    # The first ack ever (MTTA); kept when an ack timeout re-triggers the incident.
+    first_acknowledged_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         "oncall.Engineer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -165,6 +165,12 @@ def test_ack_timeout_returns_to_triggered_and_escalates_again(clock, channel) ->
     assert incident.status == "triggered"
     assert [s.at for s in channel.sent] == [T0, T0 + timedelta(minutes=20)]
     assert incident.events.filter(kind="ack_timeout").count() == 1
+    assert (incident.acknowledged_at, incident.first_acknowledged_at) == (None, T0)
+    clock.shift(timedelta(minutes=1))
+    incident_acknowledge(incident_id=incident.pk, engineer_id=alice.pk)
+    incident.refresh_from_db()
+    assert incident.acknowledged_at == T0 + timedelta(minutes=21)
+    assert incident.first_acknowledged_at == T0
 
 
 def test_resolve_stops_everything(clock, channel) -> None:
