@@ -97,6 +97,9 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     created_at = factory.LazyFunction(timezone.now)
     updated_at = factory.LazyFunction(timezone.now)
     escalation_policy = factory.LazyAttribute(lambda i: i.service.escalation_policy)
+    acknowledged_at = None
+    # An incident made acknowledged by a test was first acknowledged then.
+    first_acknowledged_at = factory.LazyAttribute(lambda i: i.acknowledged_at)
 
 
 def policy_with_steps(*steps: list, delay_minutes: int = 15, repeat: int = 0) -> EscalationPolicy:
