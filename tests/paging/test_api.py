@@ -194,3 +194,24 @@ def test_other_actions(as_alice: APIClient, alice) -> None:
 def test_anonymous_is_401() -> None:
     IntegrationFactory()
     assert APIClient().get("/api/v1/incidents/").status_code in (401, 403)
+
+
+def test_incident_list_and_detail_query_counts_do_not_grow(
+    as_alice: APIClient, alice, django_assert_max_num_queries
+) -> None:
+    from paging.engine import tick
+
+    service = ServiceFactory(escalation_policy=policy_with_steps([alice]))
+    for n in range(3):
+        fire(service, key=f"k{n}")
+    tick()
+    with django_assert_max_num_queries(6) as few:
+        as_alice.get("/api/v1/incidents/")
+    for n in range(3, 12):
+        fire(service, key=f"k{n}")
+    tick()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(as_alice.get("/api/v1/incidents/").json()["results"]) == 12
+    incident = Incident.objects.first()
+    with django_assert_max_num_queries(10):
+        assert as_alice.get(f"/api/v1/incidents/{incident.pk}/").status_code == 200

@@ -370,3 +370,37 @@ def test_dispatch_drains_more_than_one_batch_per_tick(clock, channel, monkeypatc
         fire(service, key=f"k{n}")
     tick()
     assert len(channel.sent) == 5
+
+
+def test_transient_failure_retries_with_backoff_until_ack(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice")
+    email = ContactMethodFactory(engineer=alice, kind="email", value="a@example.test")
+    NotificationRuleFactory(engineer=alice, contact_method=email)
+    channel.fail["a@example.test"] = False  # transient
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    tick()
+    message = Message.objects.get()
+    assert (message.status, message.attempts) == ("pending", 1)
+    assert message.due_at == T0 + timedelta(seconds=10)
+    assert "will retry" in incident.events.get(kind="notification_failed").text
+    del channel.fail["a@example.test"]
+    clock.shift(timedelta(seconds=10))
+    tick()
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("sent", 2)
+    assert [s.at for s in channel.sent] == [T0 + timedelta(seconds=10)]
+
+
+def test_pending_retry_is_cancelled_by_ack(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice")
+    email = ContactMethodFactory(engineer=alice, kind="email", value="a@example.test")
+    NotificationRuleFactory(engineer=alice, contact_method=email)
+    channel.fail["a@example.test"] = False
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    tick()
+    incident_acknowledge(incident_id=incident.pk, engineer_id=alice.pk)
+    del channel.fail["a@example.test"]
+    clock.shift(timedelta(minutes=5))
+    tick()
+    assert channel.sent == []
+    assert Message.objects.get().status == "cancelled"
