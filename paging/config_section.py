@@ -50,6 +50,7 @@ SERVICE_FIELDS = {
     "escalation_policy": Field(str, default=""),
     "urgency_rules": Field(dict, default=dict),
     "ack_timeout_minutes": Field(int, default=0),
+    "low_urgency_business_hours_only": Field(bool, default=False),
     "integrations": Field(list, default=list),
 }
 INTEGRATION_FIELDS = {
@@ -255,6 +256,7 @@ def services_apply(value: Any, ctx: ApplyContext) -> None:
             "escalation_policy": policy,
             "urgency_rules": _urgency_rules(ctx, data["urgency_rules"], path),
             "ack_timeout_minutes": data["ack_timeout_minutes"] or None,
+            "low_urgency_business_hours_only": data["low_urgency_business_hours_only"],
         }
         label = f"services[{name}]"
         service = Service.objects.filter(name=name).first()
@@ -336,6 +338,8 @@ def services_export() -> list[dict[str, Any]]:
             item["urgency_rules"] = rules
         if service.ack_timeout_minutes:
             item["ack_timeout_minutes"] = service.ack_timeout_minutes
+        if service.low_urgency_business_hours_only:
+            item["low_urgency_business_hours_only"] = True
         integrations = [
             {"name": i.name, "kind": i.kind, "grouping": i.grouping}
             for i in service.integrations.order_by("name")

@@ -19,7 +19,7 @@ from django.utils import timezone
 from oncall.models import TeamMembership
 from paging.bulk import rows_insert
 from paging.models import EscalationStep, EscalationTarget, Incident, IncidentEvent
-from paging.notify import PagePlan, RulesCache, pages_plan
+from paging.notify import PagePlan, RulesCache, business_hours_start, pages_plan
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class AdvanceContext:
     cache: TickCache = field(default_factory=TickCache)
     oncall: dict[int, list[int]] = field(default_factory=dict)
     service_names: dict[int, str] = field(default_factory=dict)
+    business_hours: dict[int, bool] = field(default_factory=dict)
     # Round-robin cursors read (and row-locked) once per batch, written back at the end.
     rr_cursors: dict[int, int] = field(default_factory=dict)
 
@@ -232,8 +233,19 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
                 now=now,
                 plan=plan,
                 service_names=ctx.service_names,
+                business_hours=ctx.business_hours,
             )
-            incident.next_due_at = now + timedelta(minutes=step.delay_minutes)
+            # Low urgency held for business hours: the next step waits as long.
+            start = now
+            if incident.urgency == "low" and ctx.business_hours.get(incident.service_id):
+                start = max(
+                    [now]
+                    + [
+                        business_hours_start(now, plan.cache.time_zones.get(e, "UTC"))
+                        for e in engineer_ids
+                    ]
+                )
+            incident.next_due_at = start + timedelta(minutes=step.delay_minutes)
             incident.assigned_engineer_ids = engineer_ids  # type: ignore[attr-defined]
             return
     incident.next_due_at = None
@@ -271,6 +283,9 @@ def escalations_advance_batch(*, limit: int = BATCH_SIZE, cache: TickCache | Non
         plan = PagePlan(cache=ctx.cache.rules)
         for incident in incidents:
             ctx.service_names[incident.service_id] = incident.service.name
+            ctx.business_hours[incident.service_id] = (
+                incident.service.low_urgency_business_hours_only
+            )
             incident_advance(incident, ctx, plan)
             incident.updated_at = now
         plan.save()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 
@@ -36,15 +37,17 @@ class RulesCache:
 
     ladders: dict[tuple[int, str], list[Rung]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
+    time_zones: dict[int, str] = field(default_factory=dict)
 
     def load(self, engineer_ids: Iterable[int], urgency: str) -> None:
         wanted = {e for e in engineer_ids if (e, urgency) not in self.ladders}
         if not wanted:
             return
-        for engineer_id, name in Engineer.objects.filter(pk__in=wanted).values_list(
-            "pk", "display_name"
+        for engineer_id, name, tz in Engineer.objects.filter(pk__in=wanted).values_list(
+            "pk", "display_name", "time_zone"
         ):
             self.names[engineer_id] = name
+            self.time_zones[engineer_id] = tz
         ladders: dict[int, list[Rung]] = {e: [] for e in wanted}
         rules = (
             NotificationRule.objects.filter(engineer_id__in=wanted, urgency=urgency)
@@ -73,6 +76,22 @@ class RulesCache:
 
     def name(self, engineer_id: int) -> str:
         return self.names.get(engineer_id, f"engineer {engineer_id}")
+
+
+def business_hours_start(at: datetime, time_zone: str) -> datetime:
+    """``at`` if it falls in business hours (Mon-Fri, 08:00-18:00 local), else the next start."""
+    start_hour, end_hour = getattr(settings, "PAGING_BUSINESS_HOURS", (8, 18))
+    try:
+        zone = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = at.astimezone(zone)
+    for _ in range(8):
+        if local.weekday() < 5 and local.hour < end_hour:
+            opening = local.replace(hour=start_hour, minute=0, second=0, microsecond=0)
+            return max(local, opening).astimezone(at.tzinfo)
+        local = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return at
 
 
 def page_subject(incident: Incident) -> str:
@@ -150,6 +169,7 @@ def pages_plan(
     now: datetime,
     plan: PagePlan | None = None,
     service_names: dict[int, str] | None = None,
+    business_hours: dict[int, bool] | None = None,
 ) -> PagePlan:
     """Add to ``plan`` the messages paging each engineer about each incident.
 
@@ -163,6 +183,11 @@ def pages_plan(
     step_number = int(step_label) if step_label.isdigit() else None
     for incident, engineer_ids in incidents_engineers:
         service_name = (service_names or {}).get(incident.service_id) or incident.service.name
+        office_hours = incident.urgency == "low" and (
+            (business_hours or {}).get(incident.service_id)
+            if business_hours is not None
+            else incident.service.low_urgency_business_hours_only
+        )
         subject = page_subject(incident)
         body = page_body(incident, service_name)
         loop = incident.escalation_loop
@@ -179,6 +204,11 @@ def pages_plan(
                     actor_id=None,
                 )
                 continue
+            held_until = (
+                business_hours_start(now, plan.cache.time_zones.get(engineer_id, "UTC"))
+                if office_hours
+                else now
+            )
             for rung in rungs:
                 plan.messages.append(
                     (
@@ -190,7 +220,7 @@ def pages_plan(
                         subject,
                         body,
                         Message.Status.PENDING.value,
-                        now + timedelta(minutes=rung.delay_minutes),
+                        held_until + timedelta(minutes=rung.delay_minutes),
                         0,
                         "",
                         "",
@@ -210,7 +240,12 @@ def pages_plan(
                 kind=IncidentEvent.Kind.NOTIFICATION_QUEUED,
                 at=now,
                 text=f"for {name}: {ladder}"
-                + ("" if rungs[0].rule_id else " (no rule for this urgency)"),
+                + ("" if rungs[0].rule_id else " (no rule for this urgency)")
+                + (
+                    f" (low urgency: held until business hours, {held_until:%a %H:%M} UTC)"
+                    if held_until > now
+                    else ""
+                ),
                 data={"engineer_id": engineer_id},
             )
     return plan

@@ -50,6 +50,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             "escalation_policy",
             "urgency_rules",
             "ack_timeout_minutes",
+            "low_urgency_business_hours_only",
             "created_at",
         ]
         read_only_fields = ["created_at"]

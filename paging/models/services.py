@@ -40,6 +40,8 @@ class Service(models.Model):
     urgency_rules = models.JSONField(default=default_urgency_rules, blank=True)
     # Acknowledged but not resolved within this many minutes -> triggered again.
     ack_timeout_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # Low-urgency pages wait for the responder's business hours (Mon-Fri 08-18 local).
+    low_urgency_business_hours_only = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -404,3 +404,53 @@ def test_pending_retry_is_cancelled_by_ack(clock, channel) -> None:
     tick()
     assert channel.sent == []
     assert Message.objects.get().status == "cancelled"
+
+
+def test_low_urgency_waits_for_business_hours_of_the_responder(clock, channel) -> None:
+    # T0 is Monday 03:00 UTC = 04:00 in Berlin: the e-mail waits until 08:00 Berlin.
+    alice = EngineerFactory(display_name="Alice", time_zone="Europe/Berlin")
+    email = ContactMethodFactory(engineer=alice, kind="email", value="a@example.test")
+    NotificationRuleFactory(engineer=alice, contact_method=email, urgency="low")
+    bob = EngineerFactory(display_name="Bob", time_zone="Europe/Berlin")
+    email_b = ContactMethodFactory(engineer=bob, kind="email", value="b@example.test")
+    NotificationRuleFactory(engineer=bob, contact_method=email_b, urgency="low")
+    service = ServiceFactory(
+        escalation_policy=policy_with_steps([alice], [bob], delay_minutes=10),
+        low_urgency_business_hours_only=True,
+    )
+    incident = fire(service, severity="warning")
+    tick()
+    assert channel.sent == []
+    assert "held until business hours" in incident.events.get(kind="notification_queued").text
+    incident.refresh_from_db()
+    opening = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # 08:00 CET
+    assert incident.next_due_at == opening + timedelta(minutes=10)  # step 2 waits too
+    clock.move_to(opening)
+    tick()
+    assert [(s.destination, s.at) for s in channel.sent] == [("a@example.test", opening)]
+
+
+def test_high_urgency_is_never_held(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice", time_zone="Europe/Berlin")
+    email = ContactMethodFactory(engineer=alice, kind="email", value="a@example.test")
+    NotificationRuleFactory(engineer=alice, contact_method=email, urgency="high")
+    service = ServiceFactory(
+        escalation_policy=policy_with_steps([alice]), low_urgency_business_hours_only=True
+    )
+    fire(service, severity="critical")
+    tick()
+    assert [(s.destination, s.at) for s in channel.sent] == [("a@example.test", T0)]
+
+
+def test_business_hours_start() -> None:
+    from paging.notify import business_hours_start
+
+    friday_evening = datetime(2026, 3, 6, 18, 30, tzinfo=UTC)  # 19:30 Berlin
+    assert business_hours_start(friday_evening, "Europe/Berlin") == datetime(
+        2026, 3, 9, 7, 0, tzinfo=UTC
+    )
+    tuesday_noon = datetime(2026, 3, 3, 12, 0, tzinfo=UTC)
+    assert business_hours_start(tuesday_noon, "America/New_York") == datetime(
+        2026, 3, 3, 13, 0, tzinfo=UTC
+    )
+    assert business_hours_start(tuesday_noon, "Europe/Berlin") == tuesday_noon
