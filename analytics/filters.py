@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
 
 from paging.models import Incident
 
@@ -51,12 +53,17 @@ def incidents_in(*, flt: MetricFilter) -> QuerySet[Incident]:
 
 
 @cache
-def ack_field() -> str:
-    """The incident column holding the acknowledgement time MTTA is measured to.
+def _has_first_ack() -> bool:
+    return "first_acknowledged_at" in {f.name for f in Incident._meta.get_fields()}
 
-    ``acknowledged_at`` is the latest ack: paging clears it when an ack times out and
-    sets it again on the next ack. If paging adds ``first_acknowledged_at`` (kept once
-    set), it is used instead so MTTA is "first acknowledgement" in every case.
+
+def ack_time() -> Any:
+    """The acknowledgement time MTTA is measured to: the first acknowledgement.
+
+    ``first_acknowledged_at`` is kept across ack timeouts; ``acknowledged_at`` is the
+    latest ack (cleared when an ack times out). Rows acknowledged before paging kept
+    the first one have only ``acknowledged_at``, hence the fallback.
     """
-    names = {f.name for f in Incident._meta.get_fields()}
-    return "first_acknowledged_at" if "first_acknowledged_at" in names else "acknowledged_at"
+    if _has_first_ack():
+        return Coalesce(F("first_acknowledged_at"), F("acknowledged_at"))
+    return F("acknowledged_at")

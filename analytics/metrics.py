@@ -16,7 +16,7 @@ from typing import Any
 from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from analytics.filters import MetricFilter, ack_field, incidents_in
+from analytics.filters import MetricFilter, ack_time, incidents_in
 from analytics.sla import ack_target_resolver
 from analytics.sqlfuncs import EpochSeconds
 from analytics.stats import grouped_duration_stats
@@ -33,14 +33,14 @@ def response_times(*, flt: MetricFilter, by: str = "none") -> list[dict[str, Any
         by=by,
         tz=flt.tz,
         durations={
-            "mtta": EpochSeconds(ack_field(), "created_at"),
+            "mtta": EpochSeconds(ack_time(), "created_at"),
             "mttr": EpochSeconds("resolved_at", "created_at"),
         },
         counts={
             "incidents": Count("id"),
             "resolved": Count("id", filter=Q(resolved_at__isnull=False)),
             "resolved_without_ack": Count(
-                "id", filter=Q(resolved_at__isnull=False, **{f"{ack_field()}__isnull": True})
+                "id", filter=Q(resolved_at__isnull=False, _d_mtta__isnull=True)
             ),
         },
     )
@@ -153,7 +153,7 @@ def sla_attainment(*, flt: MetricFilter) -> list[dict[str, Any]]:
         seconds = minutes * 60
         grouped = (
             incidents.filter(pairs)
-            .annotate(_tta=EpochSeconds(ack_field(), "created_at"))
+            .annotate(_tta=EpochSeconds(ack_time(), "created_at"))
             .values("service_id", "service__name", "urgency")
             .annotate(
                 met=Count("id", filter=Q(_tta__lte=seconds)),

@@ -10,11 +10,12 @@ rows are kept.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from analytics.filters import ack_field
+from analytics.filters import ack_time
 from analytics.sqlfuncs import EpochSeconds
 from paging.models import EngineHeartbeat, Incident, IncidentEvent, Message
 
@@ -53,7 +54,7 @@ def _header(name: str, kind: str, help_text: str) -> list[str]:
     return [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
 
 
-def _histogram(name: str, help_text: str, field: str, buckets: Iterable[int]) -> list[str]:
+def _histogram(name: str, help_text: str, field: Any, buckets: Iterable[int]) -> list[str]:
     buckets = tuple(buckets)
     qs = Incident.objects.order_by().annotate(_s=EpochSeconds(field, "created_at"))
     aggregates = {f"le_{b}": Count("id", filter=Q(_s__lte=b)) for b in buckets}
@@ -103,7 +104,7 @@ def exposition() -> str:
     lines += _histogram(
         "incident_time_to_acknowledge_seconds",
         "Trigger to acknowledgement of acknowledged incidents.",
-        ack_field(),
+        ack_time(),
         TTA_BUCKETS,
     )
     lines += _histogram(

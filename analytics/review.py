@@ -123,7 +123,9 @@ def review_markdown(*, incident_id: int, now: datetime) -> str:
     for name in sorted(paged):
         if name not in responders:
             responders.append(f"{name} (paged)")
-    ack, res = incident.acknowledged_at, incident.resolved_at
+    # The first acknowledgement (kept across ack timeouts), as MTTA measures it.
+    ack = getattr(incident, "first_acknowledged_at", None) or incident.acknowledged_at
+    res = incident.resolved_at
     context = {
         "incident": incident,
         "generated_at": _when(now),

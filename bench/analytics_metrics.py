@@ -37,7 +37,8 @@ def _setup_django() -> None:
 INCIDENTS_SQL = """
 INSERT INTO paging_incident (
     service_id, dedup_key, title, severity, urgency, status, details, links,
-    in_maintenance, created_at, updated_at, acknowledged_at, acknowledged_by_id,
+    in_maintenance, created_at, updated_at, acknowledged_at, first_acknowledged_at,
+    acknowledged_by_id,
     acknowledged_via, resolved_at, resolved_by_id, resolved_via,
     escalation_step, escalation_loop, escalation_repeat)
 SELECT service_id, 'bench-' || i, 'bench incident ' || i,
@@ -45,7 +46,7 @@ SELECT service_id, 'bench-' || i, 'bench incident ' || i,
        CASE WHEN i %% 4 < 2 THEN 'high' ELSE 'low' END,
        CASE WHEN resolved_at IS NOT NULL THEN 'resolved'
             WHEN acked_at IS NOT NULL THEN 'acknowledged' ELSE 'triggered' END,
-       '{}'::jsonb, '[]'::jsonb, false, t, t, acked_at,
+       '{}'::jsonb, '[]'::jsonb, false, t, t, acked_at, acked_at,
        CASE WHEN acked_at IS NOT NULL THEN engineer_id END,
        CASE WHEN acked_at IS NOT NULL THEN 'sms' ELSE '' END,
        resolved_at, CASE WHEN resolved_at IS NOT NULL THEN engineer_id END,
@@ -248,7 +249,9 @@ def main() -> None:
     settings_db = connection.settings_dict
     settings_db.setdefault("TEST", {})["NAME"] = f"bench_{settings_db['NAME']}_analytics"
     setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=keep)
+    old_name = connection.creation.create_test_db(
+        verbosity=0, autoclobber=True, keepdb=keep, serialize=False
+    )
     try:
         existing = Incident.objects.count()
         if existing >= count:

@@ -212,3 +212,26 @@ def test_postgres_uses_percentile_cont_in_one_query(cast, django_assert_num_quer
     assert len(ctx.captured_queries) == 1
     assert "PERCENTILE_CONT(0.95) WITHIN GROUP" in ctx.captured_queries[0]["sql"]
     assert {r["service_name"]: r["mtta"]["p90"] for r in rows} == {"api": 510.0, "billing": 84.0}
+
+
+def test_mtta_uses_the_first_acknowledgement_across_ack_timeouts(db):
+    from tests.paging.factories import ServiceFactory
+
+    svc = ServiceFactory()
+    # Acked at +100 s, the ack timed out (acknowledged_at cleared), resolved unacked.
+    timed_out = make_incident(svc, created=T, resolve=900)
+    # Acked at +50 s, timed out, acked again at +700 s.
+    reacked = make_incident(svc, created=T + timedelta(minutes=1), ack=700)
+    from paging.models import Incident
+
+    Incident.objects.filter(pk=timed_out.pk).update(
+        first_acknowledged_at=T + timedelta(seconds=100)
+    )
+    Incident.objects.filter(pk=reacked.pk).update(
+        first_acknowledged_at=T + timedelta(minutes=1, seconds=50)
+    )
+    # Acknowledged before paging kept the first ack: only acknowledged_at (+30 s).
+    make_incident(svc, created=T + timedelta(minutes=2), ack=30)
+    [row] = response_times(flt=PERIOD)
+    assert row["mtta"] == stats(3, 60.0, 50.0, 90.0, 95.0)
+    assert row["resolved_without_ack"] == 0
