@@ -215,3 +215,26 @@ def test_incident_list_and_detail_query_counts_do_not_grow(
     incident = Incident.objects.first()
     with django_assert_max_num_queries(10):
         assert as_alice.get(f"/api/v1/incidents/{incident.pk}/").status_code == 200
+
+
+def test_maintenance_window_api(staff: APIClient) -> None:
+    service = ServiceFactory()
+    now = timezone.now()
+    bad = staff.post(
+        "/api/v1/maintenance-windows/",
+        {"service": service.pk, "starts_at": now.isoformat(), "ends_at": now.isoformat()},
+        format="json",
+    )
+    assert bad.status_code == 400 and "ends_at" in bad.json()
+    good = staff.post(
+        "/api/v1/maintenance-windows/",
+        {
+            "service": service.pk,
+            "starts_at": (now - timedelta(minutes=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+            "reason": "db upgrade",
+        },
+        format="json",
+    )
+    assert good.status_code == 201
+    assert service.in_maintenance(now)
