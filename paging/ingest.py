@@ -38,10 +38,12 @@ class IngestResult:
     # One per event: created | joined | updated | acknowledged | resolved | dropped.
     outcomes: list[str] = field(default_factory=list)
     created: int = 0
+    # Index of the event being handled (events are handled in alert-key order).
+    _at: int = 0
 
     def _add(self, *, dedup_key: str, outcome: str, incident_id: int | None) -> None:
-        self.dedup_keys.append(dedup_key)
-        self.outcomes.append(outcome)
+        self.dedup_keys[self._at] = dedup_key
+        self.outcomes[self._at] = outcome
         if incident_id is not None and incident_id not in self.incident_ids:
             self.incident_ids.append(incident_id)
 
@@ -243,12 +245,17 @@ def _resolve(
 
 def alerts_ingest(*, integration: Integration, events: list[AlertEvent]) -> IngestResult:
     """Apply one delivery's events in one transaction; kick the engine after commit."""
-    result = IngestResult()
+    result = IngestResult(dedup_keys=[""] * len(events), outcomes=[""] * len(events))
+    # Row locks (alert, incident) are taken in alert-key order, so two deliveries of the
+    # same alerts listed in different orders cannot deadlock each other.
+    order = sorted(range(len(events)), key=lambda i: events[i].alert_key)
     with transaction.atomic():
         now = timezone.now()
         maintenance = integration.service.in_maintenance(now)
         due = False
-        for event in events:
+        for index in order:
+            event = events[index]
+            result._at = index
             if event.action == "trigger":
                 due |= _trigger(
                     integration=integration,

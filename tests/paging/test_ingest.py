@@ -145,3 +145,14 @@ def test_integration_urls_and_token_lookup() -> None:
     assert Integration.objects.for_token(pd.token) == pd
     assert Integration.objects.for_token(pd.token, kind="webhook") is None
     assert Integration.objects.for_token("x" * 500) is None
+
+
+def test_results_follow_the_input_order_whatever_the_handling_order() -> None:
+    integration = IntegrationFactory(kind="pagerduty", grouping="alert")
+    result = alerts_ingest(
+        integration=integration,
+        events=[trig("zeta", "zeta"), res("nope", "nope"), trig("alpha", "alpha")],
+    )
+    assert result.dedup_keys == ["zeta", "nope", "alpha"]
+    assert result.outcomes == ["created", "dropped", "created"]
+    assert len(result.incident_ids) == 2
