@@ -50,12 +50,14 @@ def _union_seconds(spans: list[Interval]) -> float:
     return total
 
 
-def business_q() -> Q:
-    return Q(_dow__lte=5, _hour__gte=BUSINESS_START, _hour__lt=BUSINESS_END)
+def business_q(n: int) -> Q:
+    return Q(
+        **{f"_dow{n}__lte": 5, f"_hour{n}__gte": BUSINESS_START, f"_hour{n}__lt": BUSINESS_END}
+    )
 
 
-def sleep_q() -> Q:
-    return Q(_hour__gte=SLEEP_START) | Q(_hour__lt=BUSINESS_START)
+def sleep_q(n: int) -> Q:
+    return Q(**{f"_hour{n}__gte": SLEEP_START}) | Q(**{f"_hour{n}__lt": BUSINESS_START})
 
 
 def oncall_load(
@@ -111,37 +113,44 @@ def oncall_load(
 def _interruptions(
     *, start: datetime, end: datetime, engineer_ids: set[int]
 ) -> dict[int, dict[str, int]]:
-    """Pages per engineer and class: one grouped query per time zone in use."""
+    """Pages per engineer and class, in one scan: local hour and weekday are computed
+    once per time zone in use, and each engineer's rows use their own zone's."""
     by_tz: dict[str, list[int]] = defaultdict(list)
     for pk, tz_name in Engineer.objects.filter(pk__in=engineer_ids).values_list("pk", "time_zone"):
         by_tz[tz_name].append(pk)
-    out: dict[int, dict[str, int]] = {}
-    for tz_name, ids in by_tz.items():
+    if not by_tz:
+        return {}
+    annotations: dict[str, Any] = {}
+    business, sleep = Q(), Q()
+    for n, (tz_name, ids) in enumerate(sorted(by_tz.items())):
         tz = ZoneInfo(tz_name)
-        rows = (
-            Message.objects.filter(
-                purpose=Message.Purpose.PAGE,
-                status__in=DELIVERED_STATUSES,
-                engineer_id__in=ids,
-                sent_at__gte=start,
-                sent_at__lt=end,
-            )
-            .annotate(
-                _hour=ExtractHour("sent_at", tzinfo=tz),
-                _dow=ExtractIsoWeekDay("sent_at", tzinfo=tz),
-            )
-            .order_by()
-            .values("engineer_id")
-            .annotate(
-                total=Count("id"),
-                business=Count("id", filter=business_q()),
-                sleep=Count("id", filter=sleep_q()),
-            )
+        annotations[f"_hour{n}"] = ExtractHour("sent_at", tzinfo=tz)
+        annotations[f"_dow{n}"] = ExtractIsoWeekDay("sent_at", tzinfo=tz)
+        mine = Q(engineer_id__in=ids)
+        business |= mine & business_q(n)
+        sleep |= mine & sleep_q(n)
+    rows = (
+        Message.objects.filter(
+            purpose=Message.Purpose.PAGE,
+            status__in=DELIVERED_STATUSES,
+            engineer_id__in=[pk for ids in by_tz.values() for pk in ids],
+            sent_at__gte=start,
+            sent_at__lt=end,
         )
-        for row in rows:
-            out[row["engineer_id"]] = {
-                "business": row["business"],
-                "sleep": row["sleep"],
-                "off_hours": row["total"] - row["business"] - row["sleep"],
-            }
-    return out
+        .annotate(**annotations)
+        .order_by()
+        .values("engineer_id")
+        .annotate(
+            total=Count("id"),
+            business=Count("id", filter=business),
+            sleep=Count("id", filter=sleep),
+        )
+    )
+    return {
+        row["engineer_id"]: {
+            "business": row["business"],
+            "sleep": row["sleep"],
+            "off_hours": row["total"] - row["business"] - row["sleep"],
+        }
+        for row in rows
+    }

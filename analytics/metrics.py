@@ -10,14 +10,25 @@ Conventions (stated once, tested in tests/analytics):
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    FloatField,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from analytics.filters import MetricFilter, ack_time, incidents_in
-from analytics.sla import ack_target_resolver
+from analytics.sla import ack_targets
 from analytics.sqlfuncs import EpochSeconds
 from analytics.stats import grouped_duration_stats
 from paging.models import Incident, Message
@@ -136,53 +147,58 @@ def sla_attainment(*, flt: MetricFilter) -> list[dict[str, Any]]:
     empty), else DEFAULT_ACK_TARGET_MINUTES (high: 5 min; low: none -> not counted).
     Met = acknowledged within the target. Breached = acknowledged later, or still
     unacknowledged and open past the target. Resolved without an ack: neither (the
-    MTTA convention).
+    MTTA convention). One grouped query: each row's target is a CASE expression.
     """
-    target_for = ack_target_resolver()
+    per_service, default = ack_targets()
+    whens = [
+        When(service_id=service_id, urgency=urgency, then=Value(minutes * 60))
+        for (service_id, urgency), minutes in per_service.items()
+        if minutes is not None
+    ] + [
+        When(urgency=urgency, then=Value(minutes * 60))
+        for urgency, minutes in default.items()
+        if minutes is not None
+    ]
+    if not whens:
+        return []
     now = timezone.now()
-    incidents = incidents_in(flt=flt)
-    # Targets differ per (service, urgency): one grouped query per distinct target.
-    by_target: dict[int, Q] = {}
-    for service_id, urgency in incidents.values_list("service_id", "urgency").distinct():
-        minutes = target_for(service_id, urgency)
-        if minutes is not None:
-            pair = Q(service_id=service_id, urgency=urgency)
-            by_target[minutes] = by_target[minutes] | pair if minutes in by_target else pair
-    out = []
-    for minutes, pairs in sorted(by_target.items()):
-        seconds = minutes * 60
-        grouped = (
-            incidents.filter(pairs)
-            .annotate(_tta=EpochSeconds(ack_time(), "created_at"))
-            .values("service_id", "service__name", "urgency")
-            .annotate(
-                met=Count("id", filter=Q(_tta__lte=seconds)),
-                late=Count("id", filter=Q(_tta__gt=seconds)),
-                overdue=Count(
-                    "id",
-                    filter=Q(
-                        _tta__isnull=True,
-                        status=Incident.Status.TRIGGERED,
-                        created_at__lt=now - timedelta(minutes=minutes),
-                    ),
-                ),
-            )
-            .order_by()
+    rows = (
+        incidents_in(flt=flt)
+        .annotate(
+            _tta=EpochSeconds(ack_time(), "created_at"),
+            _target=Case(*whens, default=Value(None), output_field=FloatField()),
+            _age=EpochSeconds(Value(now, output_field=DateTimeField()), "created_at"),
         )
-        for row in grouped:
-            breached = row["late"] + row["overdue"]
-            out.append(
-                {
-                    "service_id": row["service_id"],
-                    "service_name": row["service__name"],
-                    "urgency": row["urgency"],
-                    "ack_target_minutes": minutes,
-                    "met": row["met"],
-                    "breached": breached,
-                    "attainment": _ratio(row["met"], row["met"] + breached),
-                }
-            )
-    out.sort(key=lambda r: (r["service_name"], r["urgency"]))
+        .filter(_target__isnull=False)
+        .values("service_id", "service__name", "urgency", "_target")
+        .annotate(
+            met=Count("id", filter=Q(_tta__lte=F("_target"))),
+            late=Count("id", filter=Q(_tta__gt=F("_target"))),
+            overdue=Count(
+                "id",
+                filter=Q(
+                    _tta__isnull=True,
+                    status=Incident.Status.TRIGGERED,
+                    _age__gt=F("_target"),
+                ),
+            ),
+        )
+        .order_by("service__name", "urgency")
+    )
+    out = []
+    for row in rows:
+        breached = row["late"] + row["overdue"]
+        out.append(
+            {
+                "service_id": row["service_id"],
+                "service_name": row["service__name"],
+                "urgency": row["urgency"],
+                "ack_target_minutes": round(row["_target"] / 60),
+                "met": row["met"],
+                "breached": breached,
+                "attainment": _ratio(row["met"], row["met"] + breached),
+            }
+        )
     return out
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from analytics.models import DEFAULT_ACK_TARGET_MINUTES, SlaTarget
 
 
-def ack_target_resolver() -> Callable[[int, str], int | None]:
-    """A lookup (service id, urgency) -> minutes or None, from one query."""
+def ack_targets() -> tuple[dict[tuple[int, str], int], dict[str, int | None]]:
+    """(per-service targets {(service id, urgency): minutes}, defaults {urgency: minutes
+    or None}), from one query. A per-service row beats the global (service-less) row,
+    which beats DEFAULT_ACK_TARGET_MINUTES."""
     per_service: dict[tuple[int, str], int] = {}
     default: dict[str, int | None] = dict(DEFAULT_ACK_TARGET_MINUTES)
     for service_id, urgency, minutes in SlaTarget.objects.values_list(
@@ -18,8 +18,4 @@ def ack_target_resolver() -> Callable[[int, str], int | None]:
             default[urgency] = minutes
         else:
             per_service[(service_id, urgency)] = minutes
-
-    def target(service_id: int, urgency: str) -> int | None:
-        return per_service.get((service_id, urgency), default.get(urgency))
-
-    return target
+    return per_service, default

@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 
 from analytics.api.params import metric_params
 from analytics.dashboard import dashboard_context
+from analytics.db import analytics_session
 from analytics.prometheus import exposition
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -30,7 +31,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return render(request, "analytics/dashboard.html", {"errors": exc.detail}, status=400)
     if by not in ("day", "week", "month"):
         by = "day"
-    return render(request, "analytics/dashboard.html", dashboard_context(flt=flt, bucket=by))
+    with analytics_session():
+        context = dashboard_context(flt=flt, bucket=by)
+    return render(request, "analytics/dashboard.html", context)
 
 
 @require_GET
@@ -41,4 +44,6 @@ def prometheus_metrics(request: HttpRequest) -> HttpResponse:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
             return HttpResponse("unauthorized\n", status=401, content_type="text/plain")
-    return HttpResponse(exposition(), content_type=PROMETHEUS_CONTENT_TYPE)
+    with analytics_session():
+        text = exposition()
+    return HttpResponse(text, content_type=PROMETHEUS_CONTENT_TYPE)

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from analytics import load, metrics
 from analytics.api.params import metric_params
 from analytics.api.renderers import CSVRenderer, MarkdownRenderer
+from analytics.db import analytics_session
 from analytics.filters import MetricFilter
 from analytics.review import review_markdown
 from paging.models import Incident
@@ -36,6 +37,8 @@ class MetricView(APIView):
     def get(self, request: Request) -> Response:
         flt, by = metric_params(request.query_params)
         by = by if self.takes_breakdown else "none"
+        with analytics_session():
+            rows = self.rows(flt, by)
         return Response(
             {
                 "period": {
@@ -44,7 +47,7 @@ class MetricView(APIView):
                     "tz": str(flt.tz),
                 },
                 "by": by,
-                "rows": self.rows(flt, by),
+                "rows": rows,
             }
         )
 

@@ -235,3 +235,16 @@ def test_mtta_uses_the_first_acknowledgement_across_ack_timeouts(db):
     [row] = response_times(flt=PERIOD)
     assert row["mtta"] == stats(3, 60.0, 50.0, 90.0, 95.0)
     assert row["resolved_without_ack"] == 0
+
+
+@pytest.mark.postgres
+def test_covering_index_serves_the_period_scan(db):
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'analytics_incident_created_cover'"
+        )
+        [(indexdef,)] = cur.fetchall()
+    assert "(created_at) INCLUDE (id, service_id" in indexdef
+    assert "first_acknowledged_at" in indexdef
