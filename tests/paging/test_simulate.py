@@ -80,3 +80,17 @@ def test_bad_scenarios_name_the_problem(tmp_path: Path, text: str, message: str)
     scenario.write_text(text)
     with pytest.raises(CommandError, match=message.replace("[", r"\[").replace("]", r"\]")):
         run(DATA / "sim_config.yaml", scenario)
+
+
+def test_dash_uses_the_database_as_it_is(tmp_path: Path) -> None:
+    from tests.paging.factories import ServiceFactory, policy_with_steps
+    from tests.paging.test_engine import engineer_with_ladder
+
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    ServiceFactory(name="checkout", escalation_policy=policy_with_steps([alice]))
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("until: 1m\nevents:\n  - {at: 0m, alert: {service: checkout, key: k}}\n")
+    out = run("-", scenario)
+    assert "sms    Alice" in out
+    assert not Incident.objects.exists()
+    assert Service.objects.get().name == "checkout"
