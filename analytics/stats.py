@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import Aggregate, Avg, Count, QuerySet
 
-from analytics.grouping import group_columns, group_key_out
+from analytics.grouping import group_columns, group_key_out, group_names
 from analytics.percentiles import percentile_cont
 from analytics.sqlfuncs import PercentileCont
 
@@ -52,9 +52,10 @@ def grouped_duration_stats(
         rows = [base.aggregate(**aggregates)]
     if not pg:
         _fill_percentiles(rows, base=base, keys=list(keys), durations=durations, key_exprs=keys)
+    names = group_names(by=by, ids=(row[k] for row in rows for k in keys)) if keys else {}
     out = []
     for row in rows:
-        item: dict[str, Any] = group_key_out(row, by=by, tz=tz) if keys else {}
+        item: dict[str, Any] = group_key_out(row, by=by, tz=tz, names=names) if keys else {}
         for name in counts or {}:
             item[name] = row[name]
         for name in durations:
