@@ -54,9 +54,11 @@ def celery_processes(broker_url: str, logs: Path) -> Iterator[None]:
         PYTHONPATH=str(ROOT),
     )
     call_command("setup_periodic_tasks", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    # --purge: earlier tests of the same run queue one kick per commit on this broker;
+    # a backlog of stale kicks would delay the beat ticks this test measures.
     commands = {
         "worker": [CELERY, "-A", "oncall", "worker", "-l", "info", "-c", "1", "--without-gossip",
-                   "--without-mingle", "--without-heartbeat"],
+                   "--without-mingle", "--without-heartbeat", "--purge"],
         "beat": [CELERY, "-A", "oncall", "beat", "-l", "info",
                  "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"],
     }  # fmt: skip
@@ -125,7 +127,7 @@ def test_step_two_page_goes_out_within_5s_of_due_time(tmp_path: Path) -> None:
     (page,) = sent_to("+14155550002")
     lateness = (page.sent_at - due).total_seconds()
     print(f"step 2 page sent {lateness:.2f} s after its due time")
-    assert 0 <= lateness <= 5
+    assert 0 <= lateness <= 5, f"{lateness:.2f} s late; load average {os.getloadavg()}"
 
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
