@@ -37,9 +37,23 @@ from paging.models import Incident, Message
 DELIVERED_STATUSES = (Message.Status.SENT, Message.Status.DELIVERED)
 
 
-def response_times(*, flt: MetricFilter, by: str = "none") -> list[dict[str, Any]]:
-    """MTTA and MTTR (count, mean, p50, p90, p95 in seconds) per group."""
-    return grouped_duration_stats(
+def response_times(
+    *, flt: MetricFilter, by: str = "none", with_escalation: bool = False
+) -> list[dict[str, Any]]:
+    """MTTA and MTTR (count, mean, p50, p90, p95 in seconds) per group.
+
+    ``with_escalation`` adds the escalation counts from the same scan (the dashboard).
+    """
+    counts: dict[str, Any] = {
+        "incidents": Count("id"),
+        "resolved": Count("id", filter=Q(resolved_at__isnull=False)),
+        "resolved_without_ack": Count(
+            "id", filter=Q(resolved_at__isnull=False, _d_mtta__isnull=True)
+        ),
+    }
+    if with_escalation:
+        counts["escalated"] = Count("id", filter=escalated_q())
+    rows = grouped_duration_stats(
         qs=incidents_in(flt=flt),
         by=by,
         tz=flt.tz,
@@ -47,14 +61,12 @@ def response_times(*, flt: MetricFilter, by: str = "none") -> list[dict[str, Any
             "mtta": EpochSeconds(ack_time(), "created_at"),
             "mttr": EpochSeconds("resolved_at", "created_at"),
         },
-        counts={
-            "incidents": Count("id"),
-            "resolved": Count("id", filter=Q(resolved_at__isnull=False)),
-            "resolved_without_ack": Count(
-                "id", filter=Q(resolved_at__isnull=False, _d_mtta__isnull=True)
-            ),
-        },
+        counts=counts,
     )
+    if with_escalation:
+        for row in rows:
+            row["escalation_rate"] = _ratio(row["escalated"], row["incidents"])
+    return rows
 
 
 def escalated_q() -> Q:

@@ -29,6 +29,7 @@ def test_dashboard_renders_tables_and_chart_data(cast):
     assert r.status_code == 200
     html = r.content.decode()
     assert 'id="incident-count">8<' in html
+    assert "Escalation rate<b>25%</b>" in html  # a4 and b2 of 8
     assert "<td>api</td><td>5</td><td>270.0</td>" in html
     assert "analytics/chart.umd.min.js" in html
     assert "cdn" not in html.lower()
