@@ -14,14 +14,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from paging.alert_event import AlertEvent
+from paging.ingest_sql import db_value, quoted, row_insert, rows_insert
 from paging.kick import kick_engine
-from paging.models import Alert, Incident, IncidentEvent, Integration, Service
+from paging.models import (
+    Alert,
+    Incident,
+    IncidentEvent,
+    Integration,
+    MaintenanceWindow,
+    Service,
+)
 from paging.services import incident_acknowledge, incident_resolve
-from paging.timeline import event_record
+from paging.timeline import event_build, event_record
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 KEY_MAX = 255
@@ -53,146 +61,278 @@ def _dedup_key(integration: Integration, event: AlertEvent) -> str:
     return (key or event.alert_key)[:KEY_MAX]
 
 
-def _open_incident(service: Service, dedup_key: str) -> Incident | None:
-    return (
-        Incident.objects.select_for_update(of=("self",))
-        .filter(service=service, dedup_key=dedup_key, status__in=Incident.OPEN_STATUSES)
-        .first()
+@dataclass
+class _FiringAlert:
+    id: int
+    incident_id: int
+    alert_key: str
+    title: str
+    incident_open: bool
+
+
+@dataclass
+class _OpenIncident:
+    """An open incident locked (or created) by this transaction."""
+
+    id: int
+    severity: str
+    urgency: str
+
+
+@dataclass
+class _Delivery:
+    """What one ``alerts_ingest`` transaction keeps while it handles its events."""
+
+    integration: Integration
+    service: Service
+    now: datetime
+    # Timeline lines written in one INSERT (flushed before ack/resolve, which write theirs).
+    timeline: list[IncidentEvent] = field(default_factory=list)
+    # dedup key -> its open incident, found or opened earlier in this transaction.
+    opened: dict[str, _OpenIncident] = field(default_factory=dict)
+
+    def timeline_flush(self) -> None:
+        rows_insert(self.timeline)
+        self.timeline = []
+
+
+_sql_cache: dict[tuple[str, str], str] = {}
+
+
+def _sql(name: str) -> str:
+    """The statement ``name`` for this database, built once per process."""
+    key = (connection.vendor, name)
+    sql = _sql_cache.get(key)
+    if sql is None:
+        sql = _SQL_BUILDERS[name]()
+        _sql_cache[key] = sql
+    return sql
+
+
+def _lock(alias: str = "") -> str:
+    # Row locks on PostgreSQL; SQLite has none (its writers are serialized).
+    if not connection.features.has_select_for_update:
+        return ""
+    if alias and connection.features.has_select_for_update_of:
+        return f" FOR UPDATE OF {alias}"
+    return " FOR UPDATE"
+
+
+# Identifiers in these statements come from model metadata, values are parameters.
+def _firing_alert_sql() -> str:
+    alert, incident = quoted(Alert._meta.db_table), quoted(Incident._meta.db_table)
+    select = "SELECT a.id, a.incident_id, a.alert_key, a.title, i.status"
+    join = f"FROM {alert} a INNER JOIN {incident} i ON i.id = a.incident_id"
+    where = "WHERE a.service_id = %s AND a.alert_key = %s AND a.status = %s"
+    return f"{select} {join} {where}{_lock('a')}"
+
+
+def _open_incident_sql() -> str:
+    table = quoted(Incident._meta.db_table)
+    where = "WHERE service_id = %s AND dedup_key = %s AND status IN (%s, %s)"
+    return f"SELECT id, severity, urgency FROM {table} {where}{_lock()}"  # noqa: S608
+
+
+def _in_maintenance_sql() -> str:
+    table = quoted(MaintenanceWindow._meta.db_table)
+    where = "WHERE service_id = %s AND starts_at <= %s AND ends_at > %s"
+    return f"EXISTS (SELECT 1 FROM {table} {where})"  # noqa: S608
+
+
+def _alert_refresh_sql() -> str:
+    table = quoted(Alert._meta.db_table)
+    assign = "last_seen_at = %s, deliveries = deliveries + 1"
+    return f"UPDATE {table} SET {assign} WHERE id = %s"  # noqa: S608
+
+
+def _alert_refresh_details_sql() -> str:
+    table = quoted(Alert._meta.db_table)
+    assign = "last_seen_at = %s, deliveries = deliveries + 1, details = %s"
+    return f"UPDATE {table} SET {assign} WHERE id = %s"  # noqa: S608
+
+
+_SQL_BUILDERS = {
+    "firing_alert": _firing_alert_sql,
+    "open_incident": _open_incident_sql,
+    "in_maintenance": _in_maintenance_sql,
+    "alert_refresh": _alert_refresh_sql,
+    "alert_refresh_details": _alert_refresh_details_sql,
+}
+
+
+def _firing_alert(service_id: int, alert_key: str) -> _FiringAlert | None:
+    """The firing alert of that key (row locked), with whether its incident is open."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("firing_alert"), [service_id, alert_key, Alert.Status.FIRING])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return _FiringAlert(
+        id=row[0],
+        incident_id=row[1],
+        alert_key=row[2],
+        title=row[3],
+        incident_open=row[4] in Incident.OPEN_STATUSES,
     )
 
 
-def _firing_alert(service: Service, alert_key: str) -> Alert | None:
-    return (
-        Alert.objects.select_for_update(of=("self",))
-        .select_related("incident")
-        .filter(service=service, alert_key=alert_key, status=Alert.Status.FIRING)
-        .first()
+def _open_incident(service_id: int, dedup_key: str) -> _OpenIncident | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("open_incident"), [service_id, dedup_key, *Incident.OPEN_STATUSES])
+        row = cursor.fetchone()
+    return _OpenIncident(id=row[0], severity=row[1], urgency=row[2]) if row else None
+
+
+def _incident_insert(
+    delivery: _Delivery, dedup_key: str, event: AlertEvent
+) -> tuple[_OpenIncident, bool] | None:
+    """Open a new incident unless one is open for the key: (incident, in maintenance).
+
+    Whether the service is in a maintenance window is decided by the INSERT itself (a
+    sub-select), so the common case costs no query of its own.
+    """
+    service, now = delivery.service, delivery.now
+    urgency = service.urgency_for(event.severity)
+    incident = Incident(
+        service=service,
+        dedup_key=dedup_key,
+        title=(event.title or dedup_key)[:TITLE_MAX],
+        severity=event.severity,
+        urgency=urgency,
+        details=event.details,
+        links=event.links,
+        created_at=now,
+        updated_at=now,
+        escalation_policy_id=service.escalation_policy_id,
     )
+    at = db_value(MaintenanceWindow._meta.get_field("starts_at"), now)
+    window = _sql("in_maintenance")
+    window_params = [service.pk, at, at]
+    due = db_value(Incident._meta.get_field("next_due_at"), now)
+    row = row_insert(
+        incident,
+        returning=("id", "in_maintenance"),
+        expressions={
+            "in_maintenance": (window, window_params),
+            "next_due_at": (f"CASE WHEN {window} THEN NULL ELSE %s END", [*window_params, due]),
+        },
+    )
+    if row is None:
+        return None
+    return _OpenIncident(id=row[0], severity=event.severity, urgency=urgency), bool(row[1])
 
 
 def _incident_open_or_join(
-    *,
-    service: Service,
-    dedup_key: str,
-    event: AlertEvent,
-    now: datetime,
-    maintenance: bool,
-) -> tuple[Incident, bool]:
-    """The open incident for the key, created if needed; True when created here."""
+    delivery: _Delivery, dedup_key: str, event: AlertEvent
+) -> tuple[_OpenIncident, bool, bool]:
+    """The open incident for the key, opened if needed: (incident, created, in maintenance)."""
+    incident = delivery.opened.get(dedup_key)
+    if incident is not None:
+        return incident, False, False
     for _ in range(3):
-        incident = _open_incident(service, dedup_key)
+        # Insert first: ON CONFLICT makes a concurrent or earlier open incident of the
+        # key a no-op (PostgreSQL waits for a racing insert to commit or roll back).
+        inserted = _incident_insert(delivery, dedup_key, event)
+        if inserted is not None:
+            delivery.opened[dedup_key] = inserted[0]
+            return inserted[0], True, inserted[1]
+        incident = _open_incident(delivery.service.pk, dedup_key)
         if incident is not None:
-            return incident, False
-        try:
-            with transaction.atomic():  # a savepoint: a racing insert only undoes this
-                incident = Incident.objects.create(
-                    service=service,
-                    dedup_key=dedup_key,
-                    title=(event.title or dedup_key)[:TITLE_MAX],
-                    severity=event.severity,
-                    urgency=service.urgency_for(event.severity),
-                    details=event.details,
-                    links=event.links,
-                    in_maintenance=maintenance,
-                    created_at=now,
-                    updated_at=now,
-                    escalation_policy_id=service.escalation_policy_id,
-                    next_due_at=None if maintenance else now,
-                )
-            return incident, True
-        except IntegrityError:
-            # Another delivery opened it between our look and our insert: join it.
-            continue
+            delivery.opened[dedup_key] = incident
+            return incident, False, False
+        # It was resolved between our insert and our look: try again.
     raise RuntimeError(f"could not open or join incident {dedup_key!r}")
 
 
-def _severity_raise(incident: Incident, severity: str, now: datetime, service: Service) -> None:
+def _severity_raise(
+    incident: _OpenIncident, severity: str, now: datetime, service: Service
+) -> None:
     if SEVERITY_RANK.get(severity, 3) > SEVERITY_RANK.get(incident.severity, 3):
         incident.severity = severity
         incident.urgency = (
             "high" if "high" in (incident.urgency, service.urgency_for(severity)) else "low"
         )
-        incident.updated_at = now
-        incident.save(update_fields=["severity", "urgency", "updated_at"])
+        Incident.objects.filter(pk=incident.id).update(
+            severity=incident.severity, urgency=incident.urgency, updated_at=now
+        )
 
 
-def _trigger(
-    *,
-    integration: Integration,
-    event: AlertEvent,
-    now: datetime,
-    maintenance: bool,
-    result: IngestResult,
-) -> bool:
+def _trigger(*, delivery: _Delivery, event: AlertEvent, result: IngestResult) -> bool:
     """Handle one trigger; True when it created an incident the engine must page."""
-    service = integration.service
+    integration, service, now = delivery.integration, delivery.service, delivery.now
     dedup_key = _dedup_key(integration, event)
     alert_key = event.alert_key[:KEY_MAX]
-    alert = _firing_alert(service, alert_key)
-    if alert is not None and alert.incident.is_open:
+    alert = _firing_alert(service.pk, alert_key)
+    if alert is not None and alert.incident_open:
         # A repeated delivery: refresh the record only.
-        Alert.objects.filter(pk=alert.pk).update(
-            last_seen_at=now,
-            deliveries=alert.deliveries + 1,
-            details=event.details or alert.details,
-        )
+        with connection.cursor() as cursor:
+            if event.details:
+                details = db_value(Alert._meta.get_field("details"), event.details)
+                cursor.execute(_sql("alert_refresh_details"), [now, details, alert.id])
+            else:
+                cursor.execute(_sql("alert_refresh"), [now, alert.id])
         result._add(dedup_key=dedup_key, outcome="updated", incident_id=alert.incident_id)
         return False
     if alert is not None:
         # Its incident was resolved by hand: that episode is over.
-        Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.RESOLVED, resolved_at=now)
+        Alert.objects.filter(pk=alert.id).update(status=Alert.Status.RESOLVED, resolved_at=now)
 
-    incident, created = _incident_open_or_join(
-        service=service, dedup_key=dedup_key, event=event, now=now, maintenance=maintenance
+    incident, created, maintenance = _incident_open_or_join(delivery, dedup_key, event)
+    inserted = row_insert(
+        Alert(
+            incident_id=incident.id,
+            service=service,
+            integration=integration,
+            alert_key=alert_key,
+            title=event.title[:TITLE_MAX],
+            severity=event.severity,
+            source=event.source[:255],
+            details=event.details,
+            links=event.links,
+            raw=event.raw,
+            first_seen_at=event.occurred_at or now,
+            last_seen_at=now,
+        )
     )
-    try:
-        with transaction.atomic():
-            Alert.objects.create(
-                incident=incident,
-                service=service,
-                integration=integration,
-                alert_key=alert_key,
-                title=event.title[:TITLE_MAX],
-                severity=event.severity,
-                source=event.source[:255],
-                details=event.details,
-                links=event.links,
-                raw=event.raw,
-                first_seen_at=event.occurred_at or now,
-                last_seen_at=now,
-            )
-    except IntegrityError:
+    if inserted is None:
         # The same alert delivered concurrently: the other delivery recorded it.
-        result._add(dedup_key=dedup_key, outcome="updated", incident_id=incident.pk)
+        result._add(dedup_key=dedup_key, outcome="updated", incident_id=incident.id)
         return False
+    timeline = delivery.timeline
     if created:
         result.created += 1
-        event_record(
-            incident_id=incident.pk,
-            kind=IncidentEvent.Kind.TRIGGERED,
-            at=now,
-            via=integration.kind,
-            text=f"{incident.urgency} urgency, {incident.severity}",
+        timeline.append(
+            event_build(
+                incident_id=incident.id,
+                kind=IncidentEvent.Kind.TRIGGERED,
+                at=now,
+                via=integration.kind,
+                text=f"{incident.urgency} urgency, {incident.severity}",
+            )
         )
         if maintenance:
-            event_record(
-                incident_id=incident.pk,
-                kind=IncidentEvent.Kind.MAINTENANCE,
-                at=now,
-                text="service in a maintenance window: nobody paged",
+            timeline.append(
+                event_build(
+                    incident_id=incident.id,
+                    kind=IncidentEvent.Kind.MAINTENANCE,
+                    at=now,
+                    text="service in a maintenance window: nobody paged",
+                )
             )
     else:
         _severity_raise(incident, event.severity, now, service)
-    event_record(
-        incident_id=incident.pk,
-        kind=IncidentEvent.Kind.ALERT_RECEIVED,
-        at=now,
-        via=integration.kind,
-        text=event.title[:500],
-        data={"alert_key": alert_key, "source": event.source[:255]},
+    timeline.append(
+        event_build(
+            incident_id=incident.id,
+            kind=IncidentEvent.Kind.ALERT_RECEIVED,
+            at=now,
+            via=integration.kind,
+            text=event.title[:500],
+            data={"alert_key": alert_key, "source": event.source[:255]},
+        )
     )
     result._add(
-        dedup_key=dedup_key, outcome="created" if created else "joined", incident_id=incident.pk
+        dedup_key=dedup_key, outcome="created" if created else "joined", incident_id=incident.id
     )
     return created and not maintenance
 
@@ -218,13 +358,12 @@ def _acknowledge(*, integration: Integration, event: AlertEvent, result: IngestR
 def _resolve(
     *, integration: Integration, event: AlertEvent, now: datetime, result: IngestResult
 ) -> None:
-    service = integration.service
     dedup_key = _dedup_key(integration, event)
-    alert = _firing_alert(service, event.alert_key[:KEY_MAX])
+    alert = _firing_alert(integration.service_id, event.alert_key[:KEY_MAX])
     if alert is None:
         result._add(dedup_key=dedup_key, outcome="dropped", incident_id=None)
         return
-    Alert.objects.filter(pk=alert.pk).update(
+    Alert.objects.filter(pk=alert.id).update(
         status=Alert.Status.RESOLVED, resolved_at=now, last_seen_at=now
     )
     event_record(
@@ -251,25 +390,25 @@ def alerts_ingest(*, integration: Integration, events: list[AlertEvent]) -> Inge
     order = sorted(range(len(events)), key=lambda i: events[i].alert_key)
     with transaction.atomic():
         now = timezone.now()
-        maintenance = integration.service.in_maintenance(now)
+        delivery = _Delivery(integration=integration, service=integration.service, now=now)
         due = False
         for index in order:
             event = events[index]
             result._at = index
             if event.action == "trigger":
-                due |= _trigger(
-                    integration=integration,
-                    event=event,
-                    now=now,
-                    maintenance=maintenance,
-                    result=result,
-                )
-            elif event.action == "acknowledge":
+                due |= _trigger(delivery=delivery, event=event, result=result)
+                continue
+            # Ack and resolve write their own timeline lines and may close incidents
+            # opened above: earlier lines first, and look incidents up again after.
+            delivery.timeline_flush()
+            delivery.opened.clear()
+            if event.action == "acknowledge":
                 _acknowledge(integration=integration, event=event, result=result)
             elif event.action == "resolve":
                 _resolve(integration=integration, event=event, now=now, result=result)
             else:
                 raise ValueError(f"unknown action {event.action!r}")
+        delivery.timeline_flush()
         if due:
             kick_engine()
     return result

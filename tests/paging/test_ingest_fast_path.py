@@ -1,0 +1,151 @@
+"""The hand-built SQL of the ingest hot path: query budget, edge cases it must get right.
+
+``paging/ingest.py`` opens incidents with INSERT … ON CONFLICT DO NOTHING (maintenance
+decided inside that INSERT), remembers incidents opened in the same delivery and writes
+timeline lines in one INSERT; these tests pin the outcomes that design could get wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from paging import ingest_sql
+from paging.alert_event import AlertEvent
+from paging.ingest import alerts_ingest
+from paging.models import Alert, Incident, IncidentEvent, Integration
+from tests.paging.factories import IntegrationFactory, MaintenanceWindowFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def trig(alert_key: str, group_key: str = "g1", severity: str = "critical") -> AlertEvent:
+    return AlertEvent(
+        action="trigger",
+        alert_key=alert_key,
+        group_key=group_key,
+        title=f"{alert_key} is down",
+        severity=severity,  # type: ignore[arg-type]
+        source="prom",
+        details={"labels": {"alertname": alert_key}},
+    )
+
+
+def res(alert_key: str, group_key: str = "g1") -> AlertEvent:
+    return AlertEvent(action="resolve", alert_key=alert_key, group_key=group_key)
+
+
+def kinds(incident: Incident) -> list[str]:
+    return list(incident.events.order_by("at", "id").values_list("kind", flat=True))
+
+
+def test_new_alert_costs_at_most_six_queries_and_a_repeat_four(
+    django_assert_max_num_queries,
+) -> None:
+    integration = IntegrationFactory()
+    alerts_ingest(integration=integration, events=[trig("warm", "warm")])  # caches, SQL
+    # BEGIN, look up the alert, INSERT incident, INSERT alert, INSERT timeline, COMMIT.
+    with django_assert_max_num_queries(6):
+        alerts_ingest(integration=integration, events=[trig("a1")])
+    # BEGIN, look up the alert, UPDATE its counters, COMMIT.
+    with django_assert_max_num_queries(4):
+        alerts_ingest(integration=integration, events=[trig("a1")])
+    alert = Alert.objects.get(alert_key="a1")
+    assert alert.deliveries == 2
+    assert alert.details == {"labels": {"alertname": "a1"}}
+
+
+def test_repeat_without_details_keeps_the_stored_details() -> None:
+    integration = IntegrationFactory()
+    alerts_ingest(integration=integration, events=[trig("a1")])
+    bare = AlertEvent(action="trigger", alert_key="a1", group_key="g1", title="a1 is down")
+    assert alerts_ingest(integration=integration, events=[bare]).outcomes == ["updated"]
+    alert = Alert.objects.get()
+    assert alert.details == {"labels": {"alertname": "a1"}}
+    assert alert.deliveries == 2
+
+
+def test_alerts_of_one_delivery_join_the_incident_it_opened_and_raise_its_severity() -> None:
+    integration = IntegrationFactory()
+    result = alerts_ingest(
+        integration=integration,
+        events=[trig("a", severity="warning"), trig("b", severity="critical"), trig("c")],
+    )
+    assert result.outcomes == ["created", "joined", "joined"]
+    incident = Incident.objects.get()
+    assert (incident.severity, incident.urgency) == ("critical", "high")
+    assert incident.alerts.count() == 3
+    assert kinds(incident) == ["triggered", "alert_received", "alert_received", "alert_received"]
+
+
+def test_an_incident_resolved_within_the_delivery_is_not_joined_afterwards() -> None:
+    integration = IntegrationFactory()
+    result = alerts_ingest(integration=integration, events=[trig("a"), res("a"), trig("b")])
+    assert result.outcomes == ["created", "resolved", "created"]
+    first, second = Incident.objects.order_by("id")
+    assert first.status == "resolved"
+    assert second.status == "triggered"
+    assert list(second.alerts.values_list("alert_key", flat=True)) == ["b"]
+    assert kinds(first) == ["triggered", "alert_received", "alert_resolved", "resolved"]
+
+
+def test_ack_in_the_same_delivery_comes_after_the_trigger_lines() -> None:
+    integration = IntegrationFactory(kind="pagerduty", grouping="alert")
+    ack = AlertEvent(action="acknowledge", alert_key="k", group_key="k")
+    result = alerts_ingest(integration=integration, events=[trig("k", "k"), ack])
+    assert result.outcomes == ["created", "acknowledged"]
+    incident = Incident.objects.get()
+    assert incident.status == "acknowledged"
+    assert kinds(incident) == ["triggered", "alert_received", "acknowledged"]
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "in_maintenance"),
+    [
+        (timedelta(0), timedelta(hours=1), True),  # starts now: in the window
+        (-timedelta(hours=1), timedelta(0), False),  # ends now: over
+        (-timedelta(hours=2), -timedelta(hours=1), False),  # past
+        (timedelta(minutes=1), timedelta(hours=1), False),  # future
+    ],
+)
+def test_maintenance_is_decided_at_the_moment_of_the_delivery(
+    starts: timedelta, ends: timedelta, in_maintenance: bool
+) -> None:
+    window = MaintenanceWindowFactory(starts_at=NOW + starts, ends_at=NOW + ends)
+    other = MaintenanceWindowFactory()  # another service's window changes nothing
+    integration = IntegrationFactory(service=window.service)
+    with time_machine.travel(NOW, tick=False):
+        alerts_ingest(integration=integration, events=[trig("a1")])
+    incident = Incident.objects.get(service=window.service)
+    assert incident.in_maintenance is in_maintenance
+    assert incident.next_due_at == (None if in_maintenance else NOW)
+    assert incident.events.filter(kind="maintenance").exists() is in_maintenance
+    assert not Incident.objects.filter(service=other.service).exists()
+
+
+def test_without_on_conflict_the_savepoint_path_gives_the_same_outcomes(monkeypatch) -> None:
+    monkeypatch.setattr(ingest_sql, "on_conflict_supported", lambda: False)
+    window = MaintenanceWindowFactory()
+    integration = IntegrationFactory(service=window.service, grouping=Integration.Grouping.GROUP)
+    first = alerts_ingest(integration=integration, events=[trig("a1"), trig("a2")])
+    again = alerts_ingest(integration=integration, events=[trig("a1"), trig("a3")])
+    assert first.outcomes == ["created", "joined"]
+    assert again.outcomes == ["updated", "joined"]
+    incident = Incident.objects.get()
+    assert incident.in_maintenance is True
+    assert sorted(incident.alerts.values_list("alert_key", flat=True)) == ["a1", "a2", "a3"]
+    assert IncidentEvent.objects.filter(kind="triggered").count() == 1
+
+
+def test_a_delivery_of_many_alerts_writes_every_timeline_line(monkeypatch) -> None:
+    monkeypatch.setattr(ingest_sql, "MAX_PARAMS_PER_STATEMENT", 40)  # 5 rows per INSERT
+    integration = IntegrationFactory(grouping=Integration.Grouping.ALERT)
+    events = [trig(f"a{n:02}") for n in range(12)]
+    result = alerts_ingest(integration=integration, events=events)
+    assert result.created == 12
+    assert IncidentEvent.objects.filter(kind="triggered").count() == 12
+    assert IncidentEvent.objects.filter(kind="alert_received").count() == 12
