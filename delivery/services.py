@@ -67,16 +67,6 @@ def _via(via: str) -> str:
     return f" (via {via})" if via else ""
 
 
-def contact_method_disable(*, contact_method_id: int, reason: str) -> bool:
-    """The provider says this address is invalid: stop paging it and say why."""
-    now = timezone.now()
-    with transaction.atomic():
-        changed = ContactMethod.objects.filter(
-            pk=contact_method_id, disabled_at__isnull=True
-        ).update(disabled_at=now, disabled_reason=reason[:255], last_error=reason)
-    return bool(changed)
-
-
 # --- Twilio status callbacks ---------------------------------------------------------
 
 MESSAGE_DELIVERED = {"delivered", "read"}

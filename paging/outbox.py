@@ -86,6 +86,7 @@ class SendOutcome:
     ok: bool
     permanent: bool = False
     error: str = ""
+    disable_reason: str = ""
 
 
 def _send_and_record(message: Message) -> SendOutcome:
@@ -95,16 +96,28 @@ def _send_and_record(message: Message) -> SendOutcome:
     try:
         provider_id = channel.send(message)
     except TransportError as exc:
-        permanent = exc.permanent or attempts >= MAX_ATTEMPTS
+        now = timezone.now()
+        # A rate limit is the provider asking us to wait, not a failed try.
+        rate_limited = message.rate_limited + (1 if exc.rate_limited else 0)
+        permanent = exc.permanent or attempts - rate_limited >= MAX_ATTEMPTS
+        delay = retry_delay(attempts - rate_limited)
+        if exc.retry_after is not None:
+            delay = max(delay, timedelta(seconds=exc.retry_after))
         Message.objects.filter(pk=message.pk).update(
             status=Message.Status.FAILED if permanent else Message.Status.PENDING,
             attempts=attempts,
+            rate_limited=rate_limited,
             transport=channel.name,
             last_error=str(exc),
-            due_at=timezone.now() + retry_delay(attempts),
+            due_at=now + delay,
         )
         logger.warning("message %s failed (permanent=%s): %s", message.pk, permanent, exc)
-        return SendOutcome(ok=False, permanent=permanent, error=str(exc))
+        return SendOutcome(
+            ok=False,
+            permanent=permanent,
+            error=str(exc),
+            disable_reason=exc.disable_reason if exc.permanent else "",
+        )
     Message.objects.filter(pk=message.pk).update(
         status=Message.Status.SENT,
         attempts=attempts,
@@ -127,11 +140,22 @@ def _incident_lock_status(incident_id: int) -> str | None:
     )
 
 
-def _fallback(message: Message, error: str) -> None:
+def _contact_method_failed(message: Message, error: str, disable_reason: str) -> None:
+    """Note a permanent failure on the contact method; a bad address disables it."""
+    if not message.contact_method_id:
+        return
+    now = timezone.now()
+    ContactMethod.objects.filter(pk=message.contact_method_id).update(last_error=error)
+    if disable_reason:
+        ContactMethod.objects.filter(pk=message.contact_method_id, disabled_at__isnull=True).update(
+            disabled_at=now, disabled_reason=disable_reason[:255]
+        )
+
+
+def _fallback(message: Message, error: str, disable_reason: str = "") -> None:
     """A permanent failure: note it on the contact method, bring the next rung forward."""
     now = timezone.now()
-    if message.contact_method_id:
-        ContactMethod.objects.filter(pk=message.contact_method_id).update(last_error=error)
+    _contact_method_failed(message, error, disable_reason)
     assert message.incident_id is not None
     following = (
         Message.objects.filter(
@@ -189,7 +213,9 @@ def message_deliver(message: Message) -> None:
     incident row stays locked until the outcome is recorded.
     """
     if message.incident_id is None:
-        _send_and_record(message)
+        outcome = _send_and_record(message)
+        if outcome.permanent:
+            _contact_method_failed(message, outcome.error, outcome.disable_reason)
         return
     with transaction.atomic():
         status = _incident_lock_status(message.incident_id)
@@ -201,7 +227,7 @@ def message_deliver(message: Message) -> None:
         outcome = _send_and_record(message)
         _page_outcome_record(message, outcome, message.incident_id)
         if outcome.permanent:
-            _fallback(message, outcome.error)
+            _fallback(message, outcome.error, outcome.disable_reason)
 
 
 def _throttle_free_at(sent_times: list[datetime], limit: int) -> datetime:
@@ -316,7 +342,7 @@ def _bundle_deliver(kind: str, messages: list[Message]) -> None:
             _page_outcome_record(bundle, outcome, message.incident_id)
         if outcome.permanent:
             for message in live:
-                _fallback(message, outcome.error)
+                _fallback(message, outcome.error, outcome.disable_reason)
 
 
 def dispatch_due(limit: int = 200) -> int:

@@ -55,18 +55,21 @@ MAX_RETRY_AFTER_SECONDS = 3600
 
 
 class SlackRateLimited(TransportError):
-    """Slack said 429; ``retry_after`` is its Retry-After in seconds."""
+    """Slack said 429; ``retry_after`` is its Retry-After in seconds (the outbox waits)."""
+
+    retry_after: int
 
     def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message, permanent=False)
-        self.retry_after = retry_after
+        super().__init__(message, permanent=False, retry_after=retry_after)
 
 
 class SlackSendFailed(TransportError):
     """A Slack error with its code (``error``) kept for the caller."""
 
-    def __init__(self, message: str, *, error: str, permanent: bool) -> None:
-        super().__init__(message, permanent=permanent)
+    def __init__(
+        self, message: str, *, error: str, permanent: bool, disable_reason: str = ""
+    ) -> None:
+        super().__init__(message, permanent=permanent, disable_reason=disable_reason)
         self.error = error
 
 

@@ -12,9 +12,11 @@ Kinds (``Message.kind``):
 
 Every page post is remembered (``SlackPost``) in the dispatcher's transaction, which
 holds the incident row: an ack commits after it, so its update finds the post.
-A 429 puts a ``SlackRateHold`` on the destination; the ``slack_rate_holds_apply`` tick
-step keeps pending messages there until Retry-After has passed, without blocking any
-other destination or channel.
+A 429 raises with ``retry_after`` (the outbox waits that long for this message) and
+puts a ``SlackRateHold`` on the destination; the ``slack_rate_holds_apply`` tick step
+keeps the other pending messages there until Retry-After has passed, without blocking
+any other destination or channel. A member Slack cannot reach raises with a
+``disable_reason``: the outbox disables the contact method.
 """
 
 from __future__ import annotations
@@ -36,8 +38,6 @@ from bridges.slack.client import (
     slack_client,
     slack_error_classify,
 )
-from oncall.models import ContactMethod
-from oncall.services.people import contact_method_disable
 from paging.channels import TransportError
 from paging.models import Incident, Message
 
@@ -61,15 +61,6 @@ def slack_rate_hold_set(*, destination: str, seconds: int) -> None:
         SlackRateHold.objects.update_or_create(
             destination=hold_key(destination), defaults={"until": until}
         )
-
-
-def _contact_method_disable(message: Message, error: str) -> None:
-    """Slack says this member cannot be reached: stop paging that contact method."""
-    contact_method = ContactMethod.objects.filter(
-        pk=message.contact_method_id, disabled_at__isnull=True
-    ).first()
-    if contact_method is not None:
-        contact_method_disable(contact_method=contact_method, reason=f"Slack: {error}")
 
 
 class SlackTransport:
@@ -122,7 +113,8 @@ class SlackTransport:
             and error.error in CONTACT_INVALID_ERRORS
             and message.kind == KIND_DM
         ):
-            _contact_method_disable(message, error.error)
+            # This member cannot be reached: the outbox disables the contact method.
+            error.disable_reason = f"Slack: {error.error}"
         raise error
 
     def _post(self, message: Message, *, channel: str) -> str:

@@ -18,7 +18,6 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from delivery.links import link_url
 from delivery.page import incident_view, is_page, message_incidents
 from delivery.rendering import TemplateSet
-from delivery.services import contact_method_disable
 from paging.channels import TransportError
 from paging.models import Message
 
@@ -69,7 +68,7 @@ def _smtp_code(exc: smtplib.SMTPResponseException) -> int:
     return int(getattr(exc, "smtp_code", 0) or 0)
 
 
-def _raise_classified(message: Message, exc: Exception) -> NoReturn:
+def _raise_classified(exc: Exception) -> NoReturn:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         detail = "; ".join(
@@ -78,9 +77,8 @@ def _raise_classified(message: Message, exc: Exception) -> NoReturn:
         )
         if codes and all(code >= 500 for code in codes):
             reason = f"SMTP recipient refused: {detail}"[:255]
-            if message.contact_method_id:
-                contact_method_disable(contact_method_id=message.contact_method_id, reason=reason)
-            raise TransportError(reason, permanent=True) from exc
+            # The outbox disables the contact method (transports never write state).
+            raise TransportError(reason, permanent=True, disable_reason=reason) from exc
         raise TransportError(f"SMTP recipient deferred: {detail}", permanent=False) from exc
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         raise TransportError(f"SMTP authentication failed: {exc}", permanent=True) from exc
@@ -118,7 +116,7 @@ class EmailTransport:
         try:
             sent = mail.send(fail_silently=False)
         except Exception as exc:
-            _raise_classified(message, exc)
+            _raise_classified(exc)
         if not sent:
             raise TransportError("the SMTP backend sent nothing", permanent=False)
         return message_id.strip("<>")

@@ -7,8 +7,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from paging.channels import TransportError
 
-# Error codes meaning "this number cannot be reached this way": the contact method
-# is disabled with the reason. https://www.twilio.com/docs/api/errors
+# Error codes meaning "this number cannot be reached this way": the outbox disables
+# the contact method with the reason (``TransportError.disable_reason``). https://www.twilio.com/docs/api/errors
 INVALID_NUMBER_CODES = {
     21211: "invalid phone number",
     21214: "number cannot be reached",
@@ -21,20 +21,20 @@ INVALID_NUMBER_CODES = {
 }
 
 
-def twilio_error_classify(exc: Exception) -> tuple[TransportError, str | None]:
-    """The TransportError to raise, and a reason to disable the contact method (or None)."""
+def twilio_error_classify(exc: Exception) -> TransportError:
+    """The TransportError to raise (with a ``disable_reason`` for a bad number)."""
     if isinstance(exc, TwilioRestException):
         code = exc.code
         text = f"Twilio {exc.status} error {code}: {exc.msg}".strip()
         if code in INVALID_NUMBER_CODES:
             reason = f"Twilio error {code}: {INVALID_NUMBER_CODES[code]}"
-            return TransportError(text, permanent=True), reason
+            return TransportError(text, permanent=True, disable_reason=reason)
         if exc.status == 429 or exc.status >= 500:
-            return TransportError(text, permanent=False), None
+            return TransportError(text, permanent=False)
         # Any other 4xx (bad credentials, bad request): the same request cannot succeed.
-        return TransportError(text, permanent=True), None
+        return TransportError(text, permanent=True)
     if isinstance(exc, requests.Timeout):
-        return TransportError(f"Twilio timed out: {exc}", permanent=False), None
+        return TransportError(f"Twilio timed out: {exc}", permanent=False)
     if isinstance(exc, requests.RequestException | TwilioException | OSError):
-        return TransportError(f"Twilio unreachable: {exc}", permanent=False), None
+        return TransportError(f"Twilio unreachable: {exc}", permanent=False)
     raise exc

@@ -19,7 +19,6 @@ from delivery.links import link_url
 from delivery.page import incident_view, is_page, message_incidents
 from delivery.rendering import TemplateSet
 from delivery.reply_codes import ReplyCodesExhausted, reply_code_for
-from delivery.services import contact_method_disable
 from delivery.twilio.client import public_url, twilio_client, twilio_configured
 from delivery.twilio.errors import twilio_error_classify
 from paging.channels import TransportError
@@ -73,11 +72,9 @@ def _from_number() -> str:
     return settings.TWILIO_FROM_NUMBER
 
 
-def _raise_classified(message: Message, exc: Exception) -> NoReturn:
-    error, disable_reason = twilio_error_classify(exc)
-    if disable_reason and message.contact_method_id:
-        contact_method_disable(contact_method_id=message.contact_method_id, reason=disable_reason)
-    raise error from exc
+def _raise_classified(exc: Exception) -> NoReturn:
+    # A bad number carries a disable_reason: the outbox disables the contact method.
+    raise twilio_error_classify(exc) from exc
 
 
 class TwilioSmsTransport:
@@ -96,7 +93,7 @@ class TwilioSmsTransport:
                 status_callback=status_callback_url(message),
             )
         except Exception as exc:  # classified below; unknown errors propagate
-            _raise_classified(message, exc)
+            _raise_classified(exc)
         if not sent.sid:
             raise TransportError("Twilio answered without a message sid", permanent=False)
         return sent.sid
@@ -117,7 +114,7 @@ class TwilioVoiceTransport:
                 status_callback_event=["completed"],
             )
         except Exception as exc:
-            _raise_classified(message, exc)
+            _raise_classified(exc)
         if not call.sid:
             raise TransportError("Twilio answered without a call sid", permanent=False)
         return call.sid

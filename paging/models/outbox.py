@@ -54,6 +54,9 @@ class Message(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     due_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
+    # Attempts the provider refused with a rate limit: they do not count against the
+    # outbox's MAX_ATTEMPTS. db_default: the engine COPYs rows without this column.
+    rate_limited = models.PositiveIntegerField(default=0, db_default=0)
     transport = models.CharField(max_length=32, blank=True)  # console, twilio, slack…
     provider_id = models.CharField(max_length=128, blank=True)
     last_error = models.TextField(blank=True)

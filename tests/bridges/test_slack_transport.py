@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from bridges.escalation import channel_targets_post, slack_channel_post
 from bridges.models import SlackPost, SlackRateHold
+from bridges.slack.transport import SlackTransport
 from oncall.models import ContactMethod
+from paging.channels import TransportError
 from paging.engine import tick
 from paging.models import EscalationTarget, IncidentEvent, Message
 from paging.outbox import message_enqueue
@@ -291,3 +293,41 @@ def test_timeline_reading_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         assert incident_changes_forward() == 0  # read again inside the settle window
     assert Message.objects.filter(kind="slack_update").count() == 30
+
+
+def test_transport_reports_an_unreachable_member_and_leaves_state_to_the_outbox(
+    clock, cast, fake_slack
+) -> None:
+    fake_slack.reply("conversations.open", body={"ok": False, "error": "user_not_found"})
+    with transaction.atomic():
+        message = message_enqueue(
+            idempotency_key="notice:1",
+            purpose=Message.Purpose.NOTICE,
+            kind="slack",
+            destination=ADA_SLACK,
+            body="hello",
+            engineer_id=cast.ada.pk,
+            contact_method_id=cast.ada_slack.pk,
+        )
+    with pytest.raises(TransportError) as caught:
+        SlackTransport().send(message)
+    assert caught.value.permanent and caught.value.disable_reason == "Slack: user_not_found"
+    cm = ContactMethod.objects.get(pk=cast.ada_slack.pk)
+    assert (cm.disabled_at, cm.disabled_reason) == (None, "")
+    fake_slack.take()
+
+
+def test_429_carries_retry_after_for_the_outbox(clock, cast, fake_slack) -> None:
+    fake_slack.reply(
+        "chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "45"},
+    )
+    fire(cast.service)
+    tick()
+    page = Message.objects.get(kind="slack")
+    # Not counted against the outbox's attempts limit, and due when Slack said.
+    assert (page.attempts, page.rate_limited) == (1, 1)
+    assert page.due_at == timezone.now() + timedelta(seconds=45)
+    fake_slack.take()

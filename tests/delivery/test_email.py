@@ -7,9 +7,13 @@ import socket
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 
+from delivery.email.transport import EmailTransport
 from delivery.links import link_read
+from paging.channels import TransportError
 from paging.models import Message
+from paging.outbox import message_enqueue
 from tests.delivery.conftest import PUBLIC, T0, engineer_with, fire, tick_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.delivery.urls")]
@@ -130,3 +134,25 @@ def test_header_injection_in_address_is_permanent(fake_smtp) -> None:
         EmailTransport().send(message)
     assert failure.value.permanent
     assert fake_smtp.take() == []
+
+
+def test_transport_reports_a_refused_recipient_and_leaves_state_to_the_outbox(
+    clock, carol, fake_smtp
+) -> None:
+    fake_smtp.refuse["carol@example.test"] = (550, "5.1.1 no such user")
+    method = carol.contact_methods.get(kind="email")
+    with transaction.atomic():
+        message = message_enqueue(
+            idempotency_key="notice:1",
+            purpose=Message.Purpose.NOTICE,
+            kind="email",
+            destination="carol@example.test",
+            body="hello",
+            engineer_id=carol.pk,
+            contact_method_id=method.pk,
+        )
+    with pytest.raises(TransportError) as caught:
+        EmailTransport().send(message)
+    assert caught.value.permanent and "no such user" in caught.value.disable_reason
+    method.refresh_from_db()
+    assert (method.disabled_at, method.last_error) == (None, "")

@@ -6,10 +6,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 
 from delivery.links import link_read
 from delivery.models import SmsReplyCode
+from delivery.twilio.transport import TwilioSmsTransport
+from paging.channels import TransportError
 from paging.models import IncidentEvent, Message
+from paging.outbox import message_enqueue
 from paging.services import incident_acknowledge
 from tests.delivery.conftest import ACCOUNT_SID, FROM_NUMBER, PUBLIC, T0, fire, tick_at
 
@@ -180,3 +184,26 @@ def test_other_purposes_go_out_with_their_body(clock, cast, fake_twilio, purpose
     sent = fake_twilio.take_one()
     assert sent.form["Body"] == "Bob asks you to take Mon 09:00 - Tue 09:00 (Payments)."
     assert sent.form["To"] == cast.sms.value
+
+
+def test_transport_reports_a_bad_number_and_leaves_state_to_the_outbox(
+    clock, cast, fake_twilio
+) -> None:
+    fake_twilio.fail_next(400, code=21211, message="The 'To' number is not a valid phone number.")
+    with transaction.atomic():
+        message = message_enqueue(
+            idempotency_key="notice:1",
+            purpose=Message.Purpose.NOTICE,
+            kind="sms",
+            destination="+15551230001",
+            body="hello",
+            engineer_id=cast.alice.pk,
+            contact_method_id=cast.sms.pk,
+        )
+    with pytest.raises(TransportError) as caught:
+        TwilioSmsTransport().send(message)
+    assert caught.value.permanent
+    assert caught.value.disable_reason == "Twilio error 21211: invalid phone number"
+    cast.sms.refresh_from_db()
+    assert (cast.sms.disabled_at, cast.sms.last_error) == (None, "")
+    assert fake_twilio.take_one().form["To"] == "+15551230001"

@@ -25,13 +25,17 @@ class Sent:
 
 @dataclass
 class RecordingChannel:
-    """Records every send; ``fail[destination] = permanent?`` makes sends there fail."""
+    """Records every send; ``fail[destination] = permanent?`` makes sends there fail,
+    ``errors[destination]`` raises that exact error."""
 
     name: str = "recording"
     sent: list[Sent] = field(default_factory=list)
     fail: dict[str, bool] = field(default_factory=dict)
+    errors: dict[str, TransportError] = field(default_factory=dict)
 
     def send(self, message: Message) -> str:
+        if message.destination in self.errors:
+            raise self.errors[message.destination]
         if message.destination in self.fail:
             raise TransportError("provider said no", permanent=self.fail[message.destination])
         self.sent.append(

@@ -6,12 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import transaction
 
 from oncall.models import ContactMethod
 from paging.alert_event import AlertEvent
+from paging.channels import TransportError
 from paging.engine import tick
 from paging.ingest import alerts_ingest
 from paging.models import Incident, IncidentEvent, Message
+from paging.outbox import MAX_ATTEMPTS, message_enqueue
 from paging.services import incident_acknowledge, incident_resolve
 from tests.factories import (
     ContactMethodFactory,
@@ -454,3 +457,91 @@ def test_business_hours_start() -> None:
         2026, 3, 3, 13, 0, tzinfo=UTC
     )
     assert business_hours_start(tuesday_noon, "Europe/Berlin") == tuesday_noon
+
+
+def test_rate_limit_waits_retry_after_and_does_not_use_up_attempts(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice")
+    email = ContactMethodFactory(engineer=alice, kind="email", value="a@example.test")
+    NotificationRuleFactory(engineer=alice, contact_method=email)
+    channel.errors["a@example.test"] = TransportError("slow down", retry_after=90)
+    fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    tick()
+    message = Message.objects.get()
+    # Backoff alone would be 10 s; the provider asked for 90.
+    assert (message.status, message.due_at) == ("pending", T0 + timedelta(seconds=90))
+    # More rate limits than MAX_ATTEMPTS: still pending, never given up.
+    for _ in range(MAX_ATTEMPTS + 2):
+        clock.move_to(Message.objects.get().due_at)
+        tick()
+    message.refresh_from_db()
+    assert message.status == "pending"
+    assert (message.attempts, message.rate_limited) == (MAX_ATTEMPTS + 3, MAX_ATTEMPTS + 3)
+    del channel.errors["a@example.test"]
+    clock.move_to(message.due_at)
+    tick()
+    message.refresh_from_db()
+    assert message.status == "sent" and [s.destination for s in channel.sent] == ["a@example.test"]
+
+
+def test_transient_errors_still_give_up_after_max_attempts(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice")
+    email = ContactMethodFactory(engineer=alice, kind="email", value="a@example.test")
+    NotificationRuleFactory(engineer=alice, contact_method=email)
+    channel.fail["a@example.test"] = False
+    fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    for _ in range(MAX_ATTEMPTS):
+        tick()
+        clock.move_to(Message.objects.get().due_at)
+    message = Message.objects.get()
+    assert (message.status, message.attempts) == ("failed", MAX_ATTEMPTS)
+
+
+def test_permanent_error_with_disable_reason_disables_the_method(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice")
+    sms = ContactMethodFactory(engineer=alice, kind="sms", value="+14155550001")
+    email = ContactMethodFactory(engineer=alice, kind="email", value="a@example.test")
+    NotificationRuleFactory(engineer=alice, contact_method=sms, delay_minutes=0)
+    NotificationRuleFactory(engineer=alice, contact_method=email, delay_minutes=10)
+    channel.errors["+14155550001"] = TransportError(
+        "bad number", permanent=True, disable_reason="invalid phone number"
+    )
+    fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    tick()
+    tick()
+    sms.refresh_from_db()
+    assert sms.disabled_at == T0
+    assert (sms.disabled_reason, sms.last_error) == ("invalid phone number", "bad number")
+    assert not sms.is_pageable
+    assert [s.destination for s in channel.sent] == ["a@example.test"]
+
+
+def test_permanent_error_without_disable_reason_keeps_the_method(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice")
+    sms = ContactMethodFactory(engineer=alice, kind="sms", value="+14155550001")
+    NotificationRuleFactory(engineer=alice, contact_method=sms)
+    channel.errors["+14155550001"] = TransportError("bad credentials", permanent=True)
+    fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    tick()
+    sms.refresh_from_db()
+    assert sms.disabled_at is None and sms.last_error == "bad credentials"
+
+
+def test_disable_reason_applies_to_messages_outside_incidents(clock, channel) -> None:
+    alice = EngineerFactory(display_name="Alice")
+    sms = ContactMethodFactory(engineer=alice, kind="sms", value="+14155550001", verified_at=None)
+    channel.errors["+14155550001"] = TransportError(
+        "STOP", permanent=True, disable_reason="unsubscribed"
+    )
+    with transaction.atomic():
+        message_enqueue(
+            idempotency_key="verify:1",
+            purpose=Message.Purpose.VERIFICATION,
+            kind="sms",
+            destination="+14155550001",
+            body="code 123456",
+            engineer_id=alice.pk,
+            contact_method_id=sms.pk,
+        )
+    tick()
+    sms.refresh_from_db()
+    assert (sms.disabled_at, sms.disabled_reason) == (T0, "unsubscribed")
