@@ -18,24 +18,18 @@ from bridges.slack.blocks import incident_text
 from bridges.slack.transport import KIND_CHANNEL
 from paging.models import EscalationTarget, Incident, IncidentEvent, Message
 from paging.notify import page_subject
-from paging.outbox import message_enqueue
+from paging.outbox import message_enqueue_created
 from paging.timeline import event_record
 
 
-def _attach(message: Message, *, incident: Incident, step: int, loop: int, text: str) -> bool:
-    """Tie a new outbox row to its incident and step; False if it already was (a re-run)."""
-    attached = Message.objects.filter(pk=message.pk, incident_id__isnull=True).update(
-        incident_id=incident.pk, escalation_step=step, escalation_loop=loop
+def _queued_record(message: Message, *, incident: Incident, text: str) -> None:
+    event_record(
+        incident_id=incident.pk,
+        kind=IncidentEvent.Kind.NOTIFICATION_QUEUED,
+        message_id=message.pk,
+        via=message.kind,
+        text=text,
     )
-    if attached:
-        event_record(
-            incident_id=incident.pk,
-            kind=IncidentEvent.Kind.NOTIFICATION_QUEUED,
-            message_id=message.pk,
-            via=message.kind,
-            text=text,
-        )
-    return bool(attached)
 
 
 def _incident(incident_id: int) -> Incident:
@@ -45,15 +39,19 @@ def _incident(incident_id: int) -> Incident:
 def slack_channel_post(*, incident_id: int, channel: str, step: int, loop: int) -> Message:
     """Queue the Block Kit page for ``incident_id`` to the Slack ``channel``."""
     incident = _incident(incident_id)
-    message = message_enqueue(
+    message, created = message_enqueue_created(
         idempotency_key=f"slack-channel:{incident_id}:{step}:{loop}:{channel}"[:255],
         purpose=Message.Purpose.PAGE,
         kind=KIND_CHANNEL,
         destination=channel,
         subject=page_subject(incident),
         body=incident_text(incident),
+        incident_id=incident.pk,
+        escalation_step=step,
+        escalation_loop=loop,
     )
-    _attach(message, incident=incident, step=step, loop=loop, text=f"Slack post to {channel}")
+    if created:  # a re-run of the step in the same loop says nothing new
+        _queued_record(message, incident=incident, text=f"Slack post to {channel}")
     return message
 
 
@@ -62,21 +60,21 @@ def pagerduty_forward_trigger(
 ) -> Message:
     """Queue the Events API v2 trigger of ``incident_id`` on the PagerDuty service."""
     incident = _incident(incident_id)
-    message = message_enqueue(
+    message, created = message_enqueue_created(
         idempotency_key=f"pagerduty-trigger:{incident_id}:{step}:{loop}:{routing_key}"[:255],
         purpose=Message.Purpose.PAGE,
         kind=PAGERDUTY_KIND,
         destination=routing_key,
         subject=page_subject(incident),
         body=json.dumps(trigger_event(incident)),
+        incident_id=incident.pk,
+        escalation_step=step,
+        escalation_loop=loop,
     )
-    _attach(
-        message,
-        incident=incident,
-        step=step,
-        loop=loop,
-        text=f"PagerDuty trigger to service …{routing_key[-4:]}",
-    )
+    if created:
+        _queued_record(
+            message, incident=incident, text=f"PagerDuty trigger to service …{routing_key[-4:]}"
+        )
     return message
 
 

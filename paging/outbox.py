@@ -45,9 +45,49 @@ def message_enqueue(
     due_at: datetime | None = None,
     engineer_id: int | None = None,
     contact_method_id: int | None = None,
+    incident_id: int | None = None,
+    escalation_step: int | None = None,
+    escalation_loop: int | None = None,
 ) -> Message:
     """Record a message to send; a second call with the same key returns the first row."""
-    message, _ = Message.objects.get_or_create(
+    message, _ = message_enqueue_created(
+        idempotency_key=idempotency_key,
+        purpose=purpose,
+        kind=kind,
+        destination=destination,
+        body=body,
+        subject=subject,
+        due_at=due_at,
+        engineer_id=engineer_id,
+        contact_method_id=contact_method_id,
+        incident_id=incident_id,
+        escalation_step=escalation_step,
+        escalation_loop=escalation_loop,
+    )
+    return message
+
+
+def message_enqueue_created(
+    *,
+    idempotency_key: str,
+    purpose: str,
+    kind: str,
+    destination: str,
+    body: str,
+    subject: str = "",
+    due_at: datetime | None = None,
+    engineer_id: int | None = None,
+    contact_method_id: int | None = None,
+    incident_id: int | None = None,
+    escalation_step: int | None = None,
+    escalation_loop: int | None = None,
+) -> tuple[Message, bool]:
+    """``message_enqueue``, also saying whether the row is new (False: key seen before).
+
+    A page's incident, step and loop are written with the row, so the dispatcher's
+    "only while triggered" check and an ack's cancel apply to it from the start.
+    """
+    return Message.objects.get_or_create(
         idempotency_key=idempotency_key,
         defaults={
             "purpose": purpose,
@@ -58,9 +98,11 @@ def message_enqueue(
             "due_at": due_at or timezone.now(),
             "engineer_id": engineer_id,
             "contact_method_id": contact_method_id,
+            "incident_id": incident_id,
+            "escalation_step": escalation_step,
+            "escalation_loop": escalation_loop,
         },
     )
-    return message
 
 
 def _claim_due(limit: int) -> list[Message]:

@@ -14,10 +14,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from slack_sdk.signature import SignatureVerifier
 
 import paging.escalation
+from bridges.escalation import channel_targets_post
 from bridges.models import SlackPost
 from paging.engine import tick
 from paging.models import EscalationTarget, Incident, IncidentEvent, Message
@@ -88,3 +91,30 @@ def test_channel_and_pagerduty_step_then_ack_from_the_channel(
     clock.shift(timedelta(minutes=11))
     tick()
     assert not Message.objects.filter(engineer=cast.grace).exists()
+
+
+def test_channel_posts_are_enqueued_with_their_incident_in_one_insert(clock, cast) -> None:
+    incident = fire(cast.service)
+    targets = [
+        EscalationTarget(kind=EscalationTarget.Kind.SLACK_CHANNEL, address="C0OPS"),
+        EscalationTarget(kind=EscalationTarget.Kind.PAGERDUTY_SERVICE, address=ROUTING_KEY),
+    ]
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        notes = channel_targets_post(incident_id=incident.pk, targets=targets, step=2, loop=1)
+    assert notes == ["Slack channel C0OPS", "PagerDuty service …0001"]
+    # No follow-up UPDATE tying the rows to the incident: written with it.
+    assert not [q["sql"] for q in queries if q["sql"].startswith('UPDATE "paging_message"')]
+    rows = Message.objects.filter(kind__in=["slack_channel", "pagerduty"]).order_by("kind")
+    assert [(m.kind, m.incident_id, m.escalation_step, m.escalation_loop) for m in rows] == [
+        ("pagerduty", incident.pk, 2, 1),
+        ("slack_channel", incident.pk, 2, 1),
+    ]
+    queued = IncidentEvent.objects.filter(incident=incident, kind="notification_queued")
+    assert sorted(queued.values_list("text", flat=True)) == [
+        "PagerDuty trigger to service …0001",
+        "Slack post to C0OPS",
+    ]
+    # A re-run of the same step in the same loop adds nothing.
+    with transaction.atomic():
+        channel_targets_post(incident_id=incident.pk, targets=targets, step=2, loop=1)
+    assert rows.count() == 2 and queued.count() == 2

@@ -545,3 +545,28 @@ def test_disable_reason_applies_to_messages_outside_incidents(clock, channel) ->
     tick()
     sms.refresh_from_db()
     assert (sms.disabled_at, sms.disabled_reason) == (T0, "unsubscribed")
+
+
+def test_message_enqueue_ties_a_page_to_its_incident_step_and_loop(clock, channel) -> None:
+    incident = fire(ServiceFactory())
+    with transaction.atomic():
+        message = message_enqueue(
+            idempotency_key="page:x",
+            purpose=Message.Purpose.PAGE,
+            kind="slack_channel",
+            destination="C0OPS",
+            body="DB down",
+            incident_id=incident.pk,
+            escalation_step=3,
+            escalation_loop=2,
+        )
+    message.refresh_from_db()
+    assert (message.incident_id, message.escalation_step, message.escalation_loop) == (
+        incident.pk,
+        3,
+        2,
+    )
+    # Tied to the incident: an ack cancels it like any page.
+    incident_acknowledge(incident_id=incident.pk, engineer_id=EngineerFactory().pk)
+    tick()
+    assert channel.sent == [] and Message.objects.get().status == "cancelled"
