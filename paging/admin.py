@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
+from paging.admin_forms import IncidentNoteForm, IncidentReassignForm
 from paging.models import (
     Alert,
     EngineHeartbeat,
@@ -21,7 +24,13 @@ from paging.models import (
     Message,
     Service,
 )
-from paging.services import incident_acknowledge, incident_escalate_now, incident_resolve
+from paging.services import (
+    incident_acknowledge,
+    incident_add_note,
+    incident_escalate_now,
+    incident_reassign,
+    incident_resolve,
+)
 
 
 def _engineer_id(request: HttpRequest) -> int | None:
@@ -167,6 +176,77 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.action(description="Escalate now")
     def escalate(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         self._run(request, queryset, incident_escalate_now, "escalated")
+
+    # The change page carries two small forms (template: admin/paging/incident/change_form.html).
+    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        extra_context = {
+            **(extra_context or {}),
+            "note_form": IncidentNoteForm(),
+            "reassign_form": IncidentReassignForm(),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<int:incident_id>/note/",
+                self.admin_site.admin_view(require_POST(self.note_view)),
+                name="paging_incident_note",
+            ),
+            path(
+                "<int:incident_id>/reassign/",
+                self.admin_site.admin_view(require_POST(self.reassign_view)),
+                name="paging_incident_reassign",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def _back(self, incident_id: int) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:paging_incident_change", args=[incident_id]))
+
+    def _form_errors(
+        self, request: HttpRequest, form: IncidentNoteForm | IncidentReassignForm
+    ) -> None:
+        for field, errors in form.errors.items():
+            label = "" if field == "__all__" else f"{field}: "
+            self.message_user(request, f"{label}{' '.join(errors)}", messages.ERROR)
+
+    def note_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
+        incident = get_object_or_404(Incident, pk=incident_id)
+        if not self.has_change_permission(request, incident):
+            return HttpResponse(status=403)
+        form = IncidentNoteForm(request.POST)
+        if form.is_valid():
+            incident_add_note(
+                incident_id=incident.pk,
+                text=form.cleaned_data["text"],
+                engineer_id=_engineer_id(request),
+                via="admin",
+            )
+            self.message_user(request, "Note added.", messages.SUCCESS)
+        else:
+            self._form_errors(request, form)
+        return self._back(incident.pk)
+
+    def reassign_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
+        incident = get_object_or_404(Incident, pk=incident_id)
+        if not self.has_change_permission(request, incident):
+            return HttpResponse(status=403)
+        form = IncidentReassignForm(request.POST)
+        if form.is_valid():
+            engineers = form.cleaned_data["engineers"]
+            policy = form.cleaned_data["policy"]
+            incident_reassign(
+                incident_id=incident.pk,
+                engineer_ids=[e.pk for e in engineers] or None,
+                policy_id=policy.pk if policy else None,
+                by_engineer_id=_engineer_id(request),
+                via="admin",
+            )
+            self.message_user(request, "Incident reassigned.", messages.SUCCESS)
+        else:
+            self._form_errors(request, form)
+        return self._back(incident.pk)
 
 
 @admin.register(Message)

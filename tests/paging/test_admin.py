@@ -66,3 +66,42 @@ def test_admin_actions_ack_and_resolve(admin_client_: Client) -> None:
         "/admin/paging/incident/", {"action": "resolve", "_selected_action": [incident.pk]}
     )
     assert Incident.objects.get().status == "resolved"
+
+
+def test_admin_note_and_reassign_forms_call_the_services(admin_client_: Client) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    bob = engineer_with_ladder("Bob", "+14155550002")
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    page = admin_client_.get(f"/admin/paging/incident/{incident.pk}/change/").content.decode()
+    assert f"/admin/paging/incident/{incident.pk}/note/" in page
+    assert f"/admin/paging/incident/{incident.pk}/reassign/" in page
+
+    admin_client_.post(f"/admin/paging/incident/{incident.pk}/note/", {"text": "DB failover"})
+    note = incident.events.get(kind="note")
+    assert (note.text, note.via) == ("DB failover", "admin")
+
+    admin_client_.post(f"/admin/paging/incident/{incident.pk}/reassign/", {"engineers": [bob.pk]})
+    incident.refresh_from_db()
+    assert list(incident.assigned_to.all()) == [bob]
+    assert incident.events.filter(kind="reassigned", via="admin").count() == 1
+
+
+def test_admin_note_and_reassign_refuse_bad_input(admin_client_: Client) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    events = incident.events.count()
+
+    response = admin_client_.post(
+        f"/admin/paging/incident/{incident.pk}/note/", {"text": ""}, follow=True
+    )
+    assert "Text: This field is required." in response.content.decode()
+    response = admin_client_.post(
+        f"/admin/paging/incident/{incident.pk}/reassign/", {}, follow=True
+    )
+    assert "Choose engineers or an escalation policy" in response.content.decode()
+    response = admin_client_.post(
+        f"/admin/paging/incident/{incident.pk}/reassign/", {"engineers": [999999]}, follow=True
+    )
+    assert "Engineers: Select a valid choice." in response.content.decode()
+    assert incident.events.count() == events
+    assert admin_client_.get(f"/admin/paging/incident/{incident.pk}/note/").status_code == 405
