@@ -178,6 +178,8 @@ SMS_ERROR_REPLY_LIMIT = env_int("SMS_ERROR_REPLY_LIMIT", 3, minimum=0)
 SMS_ERROR_REPLY_WINDOW_SECONDS = env_int("SMS_ERROR_REPLY_WINDOW_SECONDS", 600, minimum=1)
 # When set, GET /metrics needs "Authorization: Bearer <token>".
 ANALYTICS_METRICS_TOKEN = env_str("ANALYTICS_METRICS_TOKEN")
+# PostgreSQL work_mem for analytics queries, so percentile sorts stay in memory.
+ANALYTICS_PG_WORK_MEM = env_str("ANALYTICS_PG_WORK_MEM", "32MB")
 
 if env_bool("SECURE_COOKIES", False):
     SESSION_COOKIE_SECURE = True
