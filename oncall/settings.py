@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -180,6 +181,10 @@ SMS_ERROR_REPLY_WINDOW_SECONDS = env_int("SMS_ERROR_REPLY_WINDOW_SECONDS", 600, 
 ANALYTICS_METRICS_TOKEN = env_str("ANALYTICS_METRICS_TOKEN")
 # PostgreSQL work_mem for analytics queries, so percentile sorts stay in memory.
 ANALYTICS_PG_WORK_MEM = env_str("ANALYTICS_PG_WORK_MEM", "32MB")
+if not re.fullmatch(r"\d+(kB|MB|GB)", ANALYTICS_PG_WORK_MEM):
+    raise ImproperlyConfigured(
+        f"ANALYTICS_PG_WORK_MEM must look like 32MB (kB, MB or GB), got {ANALYTICS_PG_WORK_MEM!r}"
+    )
 
 if env_bool("SECURE_COOKIES", False):
     SESSION_COOKIE_SECURE = True

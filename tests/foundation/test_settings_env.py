@@ -67,6 +67,7 @@ def _check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"SECRET_KEY": "k", "PUBLIC_BASE_URL": "oncall.example"}, "PUBLIC_BASE_URL"),
         ({"SECRET_KEY": "k", "CELERY_BROKER_URL": "http://x"}, "CELERY_BROKER_URL"),
         ({"SECRET_KEY": "k", "EMAIL_PORT": "smtp"}, "EMAIL_PORT"),
+        ({"SECRET_KEY": "k", "ANALYTICS_PG_WORK_MEM": "lots"}, "ANALYTICS_PG_WORK_MEM"),
     ],
 )
 def test_bad_environment_stops_startup_naming_the_variable(
