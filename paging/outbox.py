@@ -195,9 +195,15 @@ def _contact_method_failed(message: Message, error: str, disable_reason: str) ->
 
 
 def _fallback(message: Message, error: str, disable_reason: str = "") -> None:
-    """A permanent failure: note it on the contact method, bring the next rung forward."""
+    """A permanent failure: note it on the contact method, bring the next rung forward.
+
+    Only for pages to an engineer: a Slack channel or PagerDuty service post has no
+    personal ladder (its failure is on the timeline, see ``_page_outcome_record``).
+    """
     now = timezone.now()
     _contact_method_failed(message, error, disable_reason)
+    if message.engineer_id is None:
+        return
     assert message.incident_id is not None
     following = (
         Message.objects.filter(
@@ -231,20 +237,45 @@ def _fallback(message: Message, error: str, disable_reason: str = "") -> None:
     )
 
 
+# Pages that target a channel, not an engineer: how the timeline names them.
+_TARGET_LABELS = {"slack_channel": "Slack channel", "pagerduty": "PagerDuty service"}
+
+
+def target_label(message: Message) -> str:
+    """What a page was sent to, for people (a routing key shows only its end)."""
+    label = _TARGET_LABELS.get(message.kind)
+    if label is None:
+        return f"{message.kind} to {message.destination}"
+    if message.kind == "pagerduty":
+        return f"{label} …{message.destination[-4:]}"
+    return f"{label} {message.destination}"
+
+
 def _page_outcome_record(message: Message, outcome: SendOutcome, incident_id: int) -> None:
+    data: dict[str, str] = {}
     if outcome.ok:
         kind, text = IncidentEvent.Kind.NOTIFICATION_SENT, ""
     elif outcome.permanent:
         kind, text = IncidentEvent.Kind.NOTIFICATION_FAILED, f"{outcome.error} (permanent)"
     else:
         kind, text = IncidentEvent.Kind.NOTIFICATION_FAILED, f"{outcome.error} (will retry)"
+    if message.engineer_id is None:
+        # A channel target: nobody's ladder continues, so say plainly what was missed.
+        target = target_label(message)
+        data = {"target": target}
+        line = f"{target}: {text}" if text else target
+        if outcome.permanent:
+            line = f"could not reach {target}: {outcome.error} (permanent)"
+    else:
+        line = f"{message.kind} to {message.destination}" + (f": {text}" if text else "")
     event_record(
         incident_id=incident_id,
         kind=kind,
         actor_id=message.engineer_id,
         message_id=message.pk,
         via=message.kind,
-        text=f"{message.kind} to {message.destination}" + (f": {text}" if text else ""),
+        text=line,
+        data=data,
     )
 
 

@@ -118,3 +118,27 @@ def test_channel_posts_are_enqueued_with_their_incident_in_one_insert(clock, cas
     with transaction.atomic():
         channel_targets_post(incident_id=incident.pk, targets=targets, step=2, loop=1)
     assert rows.count() == 2 and queued.count() == 2
+
+
+def test_failed_channel_post_says_so_without_an_engineer_fallback(
+    clock, cast, fake_slack, fake_pagerduty
+) -> None:
+    policy = EscalationPolicyFactory()
+    first = EscalationStepFactory(policy=policy, position=0, delay_minutes=10)
+    EscalationTargetFactory(step=first, kind=EscalationTarget.Kind.SLACK_CHANNEL, address="C0GONE")
+    cast.service.escalation_policy = policy
+    cast.service.save()
+    fake_slack.reply("chat.postMessage", body={"ok": False, "error": "channel_not_found"})
+    incident = fire(cast.service)
+    tick()
+    assert len(fake_slack.take("chat.postMessage")) == 1
+    post = Message.objects.get(kind="slack_channel")
+    assert (post.status, post.engineer_id) == ("failed", None)
+    events = IncidentEvent.objects.filter(incident=incident)
+    assert not events.filter(kind="no_contact").exists()
+    failed = events.get(kind="notification_failed")
+    assert failed.text == (
+        "could not reach Slack channel C0GONE: slack chat.postMessage: channel_not_found "
+        "(permanent)"
+    )
+    assert (failed.message_id, failed.data) == (post.pk, {"target": "Slack channel C0GONE"})
