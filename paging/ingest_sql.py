@@ -23,7 +23,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 # Values per multi-row INSERT stay far below SQLite's limit of bound parameters.
 MAX_PARAMS_PER_STATEMENT = 4000
@@ -63,11 +64,17 @@ def insert_head(model: type[models.Model]) -> str:
 
 def db_value(field: models.Field, value: Any) -> Any:
     """A Python value as the database adapter takes it for ``field``."""
-    return field.get_db_prep_save(value, connection)
+    return field.get_db_prep_save(value, _wrapper())
 
 
-def row_values(obj: models.Model) -> list[Any]:
-    return [db_value(f, f.pre_save(obj, True)) for f in insert_fields(type(obj))]
+def _wrapper() -> BaseDatabaseWrapper:
+    # The wrapper itself, not the ``connection`` proxy: each attribute read through the
+    # proxy is a context-local lookup, and preparing one row reads dozens.
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def row_values(obj: models.Model, wrapper: BaseDatabaseWrapper) -> list[Any]:
+    return [f.get_db_prep_save(f.pre_save(obj, True), wrapper) for f in insert_fields(type(obj))]
 
 
 def on_conflict_supported() -> bool:
@@ -92,6 +99,7 @@ def row_insert(
     model = type(obj)
     expressions = expressions or {}
     fields = insert_fields(model)
+    wrapper = _wrapper()
     placeholders: list[str] = []
     params: list[Any] = []
     for field in fields:
@@ -101,16 +109,16 @@ def row_insert(
             params.extend(fragment_params)
         else:
             placeholders.append("%s")
-            params.append(db_value(field, field.pre_save(obj, True)))
+            params.append(field.get_db_prep_save(field.pre_save(obj, True), wrapper))
     sql = f"{insert_head(model)}({', '.join(placeholders)})"
     back = ", ".join(quoted(model._meta.get_field(name).column) for name in returning)
     if on_conflict_supported():
-        with connection.cursor() as cursor:
+        with wrapper.cursor() as cursor:
             cursor.execute(f"{sql} ON CONFLICT DO NOTHING RETURNING {back}", params)
             row = cursor.fetchone()
         return tuple(row) if row is not None else None
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(), wrapper.cursor() as cursor:
             cursor.execute(f"{sql} RETURNING {back}", params)
             return tuple(cursor.fetchone())
     except IntegrityError:
@@ -126,10 +134,11 @@ def rows_insert(objs: Sequence[models.Model]) -> None:
     head = insert_head(model)
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = max(1, MAX_PARAMS_PER_STATEMENT // len(fields))
-    with connection.cursor() as cursor:
+    wrapper = _wrapper()
+    with wrapper.cursor() as cursor:
         for start in range(0, len(objs), per_statement):
             chunk = objs[start : start + per_statement]
             params: list[Any] = []
             for obj in chunk:
-                params.extend(row_values(obj))
+                params.extend(row_values(obj, wrapper))
             cursor.execute(head + ", ".join([row_sql] * len(chunk)), params)
