@@ -246,7 +246,10 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
                     ]
                 )
             incident.next_due_at = start + timedelta(minutes=step.delay_minutes)
-            incident.assigned_engineer_ids = engineer_ids  # type: ignore[attr-defined]
+            if engineer_ids:
+                # A step paging only channels (Slack, PagerDuty) assigns nobody new:
+                # the people paged before stay assigned.
+                incident.assigned_engineer_ids = engineer_ids  # type: ignore[attr-defined]
             return
     incident.next_due_at = None
 

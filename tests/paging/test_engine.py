@@ -570,3 +570,24 @@ def test_message_enqueue_ties_a_page_to_its_incident_step_and_loop(clock, channe
     incident_acknowledge(incident_id=incident.pk, engineer_id=EngineerFactory().pk)
     tick()
     assert channel.sent == [] and Message.objects.get().status == "cancelled"
+
+
+def test_channel_only_step_keeps_the_engineers_assigned(clock, channel) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    bob = engineer_with_ladder("Bob", "+14155550002")
+    policy = policy_with_steps([alice], delay_minutes=10)
+    step2 = EscalationStepFactory(policy=policy, position=1, delay_minutes=10)
+    EscalationTargetFactory(step=step2, kind="slack_channel", address="C0OPS")
+    step3 = EscalationStepFactory(policy=policy, position=2, delay_minutes=10)
+    EscalationTargetFactory(step=step3, kind="engineer", engineer=bob)
+    incident = fire(ServiceFactory(escalation_policy=policy))
+    tick()
+    assert list(incident.assigned_to.values_list("pk", flat=True)) == [alice.pk]
+    clock.shift(timedelta(minutes=10))
+    tick()
+    assert "C0OPS" in [s.destination for s in channel.sent]
+    assert list(incident.assigned_to.values_list("pk", flat=True)) == [alice.pk]
+    clock.shift(timedelta(minutes=10))
+    tick()
+    # A step with people replaces the assignees as before.
+    assert list(incident.assigned_to.values_list("pk", flat=True)) == [bob.pk]
