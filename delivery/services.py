@@ -19,6 +19,7 @@ from delivery.reply_codes import code_lookup, open_codes
 from delivery.sms_grammar import sms_parse
 from oncall.models import ContactMethod, Engineer
 from paging.models import Incident, IncidentEvent, Message
+from paging.outbox import message_fallback
 from paging.services import (
     ActionResult,
     incident_acknowledge,
@@ -73,6 +74,9 @@ MESSAGE_DELIVERED = {"delivered", "read"}
 MESSAGE_FAILED = {"undelivered", "failed"}
 CALL_REACHED = {"completed"}
 CALL_NOT_REACHED = {"busy", "no-answer", "failed", "canceled"}
+# Not reached by the engineer: their next rule is brought forward at once. (A canceled
+# call is one we ended ourselves.)
+CALL_FALLBACK = {"busy", "no-answer", "failed"}
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,11 @@ def twilio_status_record(
                 text=f"{message.kind} to {message.destination}: {error or what}",
                 data={"provider_status": provider_status, "error_code": error_code},
             )
+    fallback = provider_status in (CALL_FALLBACK if message.kind == "voice" else MESSAGE_FAILED)
+    if status == Message.Status.FAILED and fallback:
+        # Its own transaction, after this one: it locks the incident row first, like
+        # the dispatcher, and does nothing once the incident is acknowledged.
+        message_fallback(message_id=message.pk, error=error)
     return StatusRecorded(changed=True, status=status)
 
 

@@ -200,10 +200,15 @@ def _fallback(message: Message, error: str, disable_reason: str = "") -> None:
     Only for pages to an engineer: a Slack channel or PagerDuty service post has no
     personal ladder (its failure is on the timeline, see ``_page_outcome_record``).
     """
-    now = timezone.now()
     _contact_method_failed(message, error, disable_reason)
     if message.engineer_id is None:
         return
+    _next_rung_bring_forward(message)
+
+
+def _next_rung_bring_forward(message: Message, because: str = "") -> None:
+    """Make the engineer's next pending page for this incident due now (or say none is left)."""
+    now = timezone.now()
     assert message.incident_id is not None
     following = (
         Message.objects.filter(
@@ -233,8 +238,41 @@ def _fallback(message: Message, error: str, disable_reason: str = "") -> None:
         at=now,
         actor_id=message.engineer_id,
         message_id=following.pk,
-        text=f"falling back to {following.kind} ({following.destination})",
+        text=f"falling back to {following.kind} ({following.destination})"
+        + (f" after {message.kind} {because}" if because else ""),
     )
+
+
+def message_fallback(*, message_id: int, error: str) -> int:
+    """A sent page did not reach its engineer (the provider said so later: a call not
+    answered, an SMS undelivered): bring their next rule forward at once.
+
+    Only while the incident is still triggered (an acked incident pages nobody), only
+    for pages to an engineer; the contact method itself is left as it is. Returns how
+    many incidents fell back (a bundle covers several).
+    """
+    message = Message.objects.select_related("engineer").filter(pk=message_id).first()
+    if message is None or message.engineer_id is None or message.purpose != Message.Purpose.PAGE:
+        return 0
+    # A bundle stands for the pages folded into it, one per incident.
+    pages = (
+        [message]
+        if message.incident_id is not None
+        else sorted(
+            message.bundled.select_related("engineer").exclude(incident_id=None),
+            key=lambda m: m.incident_id or 0,
+        )
+    )
+    done = 0
+    with transaction.atomic():
+        for page in pages:
+            assert page.incident_id is not None
+            # The same lock order as the dispatcher: the incident row first.
+            if _incident_lock_status(page.incident_id) != Incident.Status.TRIGGERED:
+                continue
+            _next_rung_bring_forward(page, because=error)
+            done += 1
+    return done
 
 
 # Pages that target a channel, not an engineer: how the timeline names them.

@@ -495,3 +495,58 @@ def test_keypress_for_another_call_changes_nothing(client, called, paged) -> Non
     assert twilio_post(client, path, {"Digits": "1"}).status_code == 400  # no CallSid
     paged.refresh_from_db()
     assert paged.status == "triggered"
+
+
+@pytest.mark.parametrize("call_status", ["no-answer", "busy", "failed"])
+def test_call_not_reached_brings_the_next_rule_forward(
+    client, clock, paged, fake_twilio, call_status
+) -> None:
+    tick_at(clock, T0 + timedelta(minutes=5))
+    fake_twilio.take_one()
+    voice = Message.objects.get(incident=paged, kind="voice")
+    clock.move_to(T0 + timedelta(minutes=6))
+    status_post(client, voice, CallSid=voice.provider_id, CallStatus=call_status)
+    # Alice's e-mail (due at +10 min) is due now, and goes out on the next tick.
+    email = Message.objects.get(incident=paged, kind="email")
+    assert email.due_at == T0 + timedelta(minutes=6)
+    tick_at(clock, T0 + timedelta(minutes=6, seconds=1))
+    email.refresh_from_db()
+    assert email.status == Message.Status.SENT
+    line = IncidentEvent.objects.get(kind=IncidentEvent.Kind.NOTIFICATION_QUEUED, message=email)
+    assert line.text == (
+        f"falling back to email (alice@example.test) after voice not reached: {call_status}"
+    )
+
+
+def test_sms_undelivered_brings_the_call_forward(client, clock, paged, fake_twilio) -> None:
+    sms = Message.objects.get(incident=paged, kind="sms")
+    clock.move_to(T0 + timedelta(seconds=30))
+    status_post(client, sms, MessageSid=sms.provider_id, MessageStatus="undelivered")
+    tick_at(clock, T0 + timedelta(seconds=31))
+    call = fake_twilio.take_one()
+    assert call.path.endswith("/Calls.json") and call.form["To"] == "+15551230001"
+    voice = Message.objects.get(incident=paged, kind="voice")
+    assert voice.status == Message.Status.SENT
+
+
+def test_canceled_call_does_not_bring_the_next_rule_forward(
+    client, clock, paged, fake_twilio
+) -> None:
+    tick_at(clock, T0 + timedelta(minutes=5))
+    fake_twilio.take_one()
+    voice = Message.objects.get(incident=paged, kind="voice")
+    status_post(client, voice, CallSid=voice.provider_id, CallStatus="canceled")
+    email = Message.objects.get(incident=paged, kind="email")
+    assert email.due_at == T0 + timedelta(minutes=10)
+
+
+def test_no_fallback_once_the_incident_is_acknowledged(client, clock, paged, cast) -> None:
+    incident_acknowledge(incident_id=paged.pk, engineer_id=cast.alice.pk)
+    sms = Message.objects.get(incident=paged, kind="sms")
+    status_post(client, sms, MessageSid=sms.provider_id, MessageStatus="failed")
+    sms.refresh_from_db()
+    assert sms.status == Message.Status.FAILED
+    events = IncidentEvent.objects.filter(incident=paged)
+    assert not events.filter(kind=IncidentEvent.Kind.NO_CONTACT).exists()
+    assert not events.filter(text__startswith="falling back").exists()
+    assert Message.objects.filter(incident=paged, status=Message.Status.PENDING).count() == 0

@@ -14,7 +14,7 @@ from paging.channels import TransportError
 from paging.engine import tick
 from paging.ingest import alerts_ingest
 from paging.models import Incident, IncidentEvent, Message
-from paging.outbox import MAX_ATTEMPTS, message_enqueue
+from paging.outbox import MAX_ATTEMPTS, message_enqueue, message_fallback
 from paging.services import incident_acknowledge, incident_resolve
 from tests.factories import (
     ContactMethodFactory,
@@ -591,3 +591,40 @@ def test_channel_only_step_keeps_the_engineers_assigned(clock, channel) -> None:
     tick()
     # A step with people replaces the assignees as before.
     assert list(incident.assigned_to.values_list("pk", flat=True)) == [bob.pk]
+
+
+def test_message_fallback_brings_the_next_rule_forward_while_triggered(clock, channel) -> None:
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
+    tick()
+    sms = Message.objects.get(kind="sms")
+    voice = Message.objects.get(kind="voice")
+    assert voice.due_at == T0 + timedelta(minutes=5)
+    clock.shift(timedelta(minutes=1))
+    assert message_fallback(message_id=sms.pk, error="undelivered") == 1
+    voice.refresh_from_db()
+    assert voice.due_at == T0 + timedelta(minutes=1)
+    tick()
+    assert [s.kind for s in channel.sent] == ["sms", "voice"]
+    # Nothing pending any more: the timeline says nobody is left.
+    assert message_fallback(message_id=voice.pk, error="not reached: busy") == 1
+    assert incident.events.filter(kind="no_contact").count() == 1
+    # Acknowledged: nothing happens.
+    incident_acknowledge(incident_id=incident.pk, engineer_id=alice.pk)
+    assert message_fallback(message_id=voice.pk, error="not reached: busy") == 0
+    assert incident.events.filter(kind="no_contact").count() == 1
+
+
+def test_message_fallback_ignores_channel_pages(clock, channel) -> None:
+    incident = fire(ServiceFactory())
+    with transaction.atomic():
+        post = message_enqueue(
+            idempotency_key="slack-channel:x",
+            purpose=Message.Purpose.PAGE,
+            kind="slack_channel",
+            destination="C0OPS",
+            body="DB down",
+            incident_id=incident.pk,
+        )
+    assert message_fallback(message_id=post.pk, error="failed") == 0
+    assert not incident.events.filter(kind="no_contact").exists()
