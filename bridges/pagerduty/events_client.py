@@ -22,9 +22,10 @@ USER_AGENT = "oncall-bridges/1.0"
 
 
 class PagerDutyRateLimited(TransportError):
+    """429: the outbox waits ``retry_after`` seconds and does not count the attempt."""
+
     def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message, permanent=False)
-        self.retry_after = retry_after
+        super().__init__(message, permanent=False, retry_after=retry_after)
 
 
 def events_url() -> str:

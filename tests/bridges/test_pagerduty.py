@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from bridges.escalation import channel_targets_post, pagerduty_forward_trigger
 from bridges.models import PagerDutyForward, PagerDutyWebhookDelivery
@@ -351,3 +352,21 @@ def test_admin_lists_forwards_and_deliveries(clock, cast, fake_pagerduty, forwar
     row = PagerDutyForward.objects.get()
     page = client.get(f"/admin/bridges/pagerdutyforward/{row.pk}/change/").content.decode()
     assert f"oncall-{forwarded.pk}" in page and ROUTING_KEY not in page
+
+
+def test_429_waits_retry_after_and_is_not_counted(clock, cast, fake_pagerduty) -> None:
+    incident = fire(cast.service)
+    fake_pagerduty.reply(status=429, body={"status": "throttled"}, headers={"Retry-After": "120"})
+    forward(incident)
+    tick()
+    row = Message.objects.get(kind="pagerduty")
+    assert (row.status, row.attempts, row.rate_limited) == ("pending", 1, 1)
+    assert row.due_at == timezone.now() + timedelta(seconds=120)
+    clock.shift(timedelta(seconds=60))  # the outbox's own backoff alone would have retried
+    tick()
+    assert len(fake_pagerduty.take()) == 1
+    clock.shift(timedelta(seconds=60))
+    tick()
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert len(fake_pagerduty.take()) == 1
