@@ -102,15 +102,31 @@ def server_env(db_url: str) -> dict[str, str]:
 
 
 SETUP_SCRIPT = """
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from bench.ingest_alertmanager import message
 from oncall.models import Team
-from paging.models import Integration, Service
+from paging.models import Incident, Integration, Service
 team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
 service = Service.objects.create(name="bench", team=team)
-print(Integration.objects.create(service=service, kind="alertmanager").token)
+token = Integration.objects.create(service=service, kind="alertmanager").token
+# Queries of one message with one new alert, through the whole request stack (the
+# integration already cached by a first message, as in a running server).
+url = f"/integrations/alertmanager/{token}/"
+client = Client(HTTP_HOST="localhost")
+for _ in range(2):
+    with CaptureQueriesContext(connection) as queries:
+        status = client.post(url, message(1), content_type="application/json").status_code
+assert status == 202, status
+Incident.objects.all().delete()
+print(len(queries.captured_queries))
+print(token)
 """
 
 
-def setup(db_url: str) -> str:
+def setup(db_url: str) -> tuple[str, int]:
+    """The integration token, and the queries one new alert costs."""
     env = server_env(db_url)
     subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     out = subprocess.run(
@@ -121,7 +137,8 @@ def setup(db_url: str) -> str:
         capture_output=True,
         text=True,
     )
-    return out.stdout.strip().splitlines()[-1]
+    *_, queries, token = out.stdout.strip().splitlines()
+    return token, int(queries)
 
 
 def gunicorn_start(
@@ -325,13 +342,15 @@ def main() -> None:
     db_url = bench_database_url()
     print(f"database: {urlparse(db_url).path.lstrip('/')} (recreated and migrated)")
     database_recreate(db_url)
-    token = setup(db_url)
+    token, queries = setup(db_url)
+    print(f"queries per new alert (BEGIN and COMMIT included): {queries}")
     path = f"/integrations/alertmanager/{token}/"
     print(f"gunicorn: {workers} {worker_class} workers x {threads} threads on 127.0.0.1:{port}")
     server = gunicorn_start(db_url, port, workers, threads, worker_class)
     try:
         saturate(port, path, 3, concurrency, per_msg)  # warm-up: connections, caches
         pids = server_pids(server, db_url)
+        print(f"load average before the measured phases: {os.getloadavg()[0]:.1f}")
         meter = CpuMeter(pids)
         sat = saturate(port, path, seconds, concurrency, per_msg)
         cpu = meter.per_alert_ms(sat.alerts)
