@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import ProtectedError, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status, viewsets
@@ -18,11 +16,10 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import as_serializer_error
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from oncall import selectors, services
+from oncall.api.errors import ServiceErrorsMixin
 from oncall.api.permissions import EngineerPermission, IsStaffOrReadOnly
 from oncall.api.serializers import (
     ContactMethodSerializer,
@@ -38,12 +35,6 @@ from oncall.api.serializers import (
 from oncall.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The object is still in use."
-    default_code = "conflict"
-
-
 def _int_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
@@ -52,21 +43,6 @@ def _int_param(request: Request, name: str) -> int | None:
         return int(raw)
     except ValueError:
         raise exceptions.ValidationError({name: [f"{raw!r} is not a whole number"]}) from None
-
-
-class ServiceErrorsMixin:
-    """Turn the services' Django ``ValidationError`` into a 400 naming the field."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, DjangoValidationError):
-            detail = as_serializer_error(exc)
-            if NON_FIELD_ERRORS in detail:
-                detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
-            exc = exceptions.ValidationError(detail)
-        elif isinstance(exc, ProtectedError):
-            names = sorted({str(obj) for obj in exc.protected_objects})[:5]
-            exc = Conflict(f"still used by: {', '.join(names)}")
-        return super().handle_exception(exc)  # type: ignore[misc]
 
 
 def _own_engineer(request: Request) -> Engineer | None:

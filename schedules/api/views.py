@@ -12,9 +12,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -27,10 +24,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import as_serializer_error
-from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from oncall.api.errors import ServiceErrorsMixin
 from oncall.models import Engineer, TeamMembership
 from schedules import feeds, services, swaps
 from schedules.api.serializers import (
@@ -64,20 +60,6 @@ MAX_RANGE = timedelta(days=400)
 
 
 # --- helpers ----------------------------------------------------------------------
-
-
-class ServiceErrorsMixin:
-    """Services raise Django's ValidationError / PermissionDenied: answer 400 / 403."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, DjangoValidationError):
-            detail = as_serializer_error(exc)
-            if NON_FIELD_ERRORS in detail:
-                detail[api_settings.NON_FIELD_ERRORS_KEY] = detail.pop(NON_FIELD_ERRORS)
-            exc = exceptions.ValidationError(detail)
-        elif isinstance(exc, DjangoPermissionDenied):
-            exc = exceptions.PermissionDenied(str(exc) or None)
-        return super().handle_exception(exc)  # type: ignore[misc]
 
 
 def instant_param(request: Request, name: str, default: datetime | None = None) -> datetime:
