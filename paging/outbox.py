@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Required, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import transaction
@@ -34,75 +35,35 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(10 * 2 ** max(attempts - 1, 0), 300))
 
 
-def message_enqueue(
-    *,
-    idempotency_key: str,
-    purpose: str,
-    kind: str,
-    destination: str,
-    body: str,
-    subject: str = "",
-    due_at: datetime | None = None,
-    engineer_id: int | None = None,
-    contact_method_id: int | None = None,
-    incident_id: int | None = None,
-    escalation_step: int | None = None,
-    escalation_loop: int | None = None,
-) -> Message:
+class EnqueueFields(TypedDict, total=False):
+    idempotency_key: Required[str]
+    purpose: Required[str]
+    kind: Required[str]
+    destination: Required[str]
+    body: Required[str]
+    subject: str
+    due_at: datetime | None
+    engineer_id: int | None
+    contact_method_id: int | None
+    # A page's incident, step and loop are written with the row, so the dispatcher's
+    # "only while triggered" check and an ack's cancel apply to it from the start.
+    incident_id: int | None
+    escalation_step: int | None
+    escalation_loop: int | None
+
+
+def message_enqueue(**fields: Unpack[EnqueueFields]) -> Message:
     """Record a message to send; a second call with the same key returns the first row."""
-    message, _ = message_enqueue_created(
-        idempotency_key=idempotency_key,
-        purpose=purpose,
-        kind=kind,
-        destination=destination,
-        body=body,
-        subject=subject,
-        due_at=due_at,
-        engineer_id=engineer_id,
-        contact_method_id=contact_method_id,
-        incident_id=incident_id,
-        escalation_step=escalation_step,
-        escalation_loop=escalation_loop,
-    )
+    message, _ = message_enqueue_created(**fields)
     return message
 
 
-def message_enqueue_created(
-    *,
-    idempotency_key: str,
-    purpose: str,
-    kind: str,
-    destination: str,
-    body: str,
-    subject: str = "",
-    due_at: datetime | None = None,
-    engineer_id: int | None = None,
-    contact_method_id: int | None = None,
-    incident_id: int | None = None,
-    escalation_step: int | None = None,
-    escalation_loop: int | None = None,
-) -> tuple[Message, bool]:
-    """``message_enqueue``, also saying whether the row is new (False: key seen before).
-
-    A page's incident, step and loop are written with the row, so the dispatcher's
-    "only while triggered" check and an ack's cancel apply to it from the start.
-    """
-    return Message.objects.get_or_create(
-        idempotency_key=idempotency_key,
-        defaults={
-            "purpose": purpose,
-            "kind": kind,
-            "destination": destination,
-            "body": body,
-            "subject": subject,
-            "due_at": due_at or timezone.now(),
-            "engineer_id": engineer_id,
-            "contact_method_id": contact_method_id,
-            "incident_id": incident_id,
-            "escalation_step": escalation_step,
-            "escalation_loop": escalation_loop,
-        },
-    )
+def message_enqueue_created(**fields: Unpack[EnqueueFields]) -> tuple[Message, bool]:
+    """``message_enqueue``, also saying whether the row is new (False: key seen before)."""
+    defaults: dict[str, object] = {"subject": "", **fields}
+    key = defaults.pop("idempotency_key")
+    defaults["due_at"] = defaults.get("due_at") or timezone.now()
+    return Message.objects.get_or_create(idempotency_key=key, defaults=defaults)
 
 
 def _claim_due(limit: int) -> list[Message]:
