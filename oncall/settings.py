@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -102,6 +103,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
 WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step
+# Without collectstatic, WhiteNoise warns that STATIC_ROOT is missing on every start;
+# with finders on, that is expected, not a fault.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 LOGGING = {
     "version": 1,
