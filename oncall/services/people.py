@@ -48,6 +48,7 @@ def engineer_create(
     last_name: str = "",
     time_zone: str = "UTC",
     is_staff: bool = False,
+    is_active: bool = True,
     password: str | None = None,
 ) -> Engineer:
     """Create a Django user and its engineer profile.
@@ -61,6 +62,7 @@ def engineer_create(
         first_name=first_name.strip(),
         last_name=last_name.strip(),
         is_staff=is_staff,
+        is_active=is_active,
     )
     if password:
         user.set_password(password)

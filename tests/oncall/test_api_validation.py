@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from oncall.models import ContactMethod, NotificationRule
+from oncall.models import ContactMethod, Engineer, NotificationRule
 from tests.factories import ContactMethodFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -136,3 +136,13 @@ def test_disable_needs_a_reason_and_verify_needs_a_code(alice_api, alice) -> Non
 
 def test_bad_filter_params_are_400(alice_api) -> None:
     assert _error(alice_api.get("/api/v1/engineers/?team=x"), "team")
+
+
+def test_engineer_created_inactive_is_201_not_500(staff_api) -> None:
+    # is_active is a writable serializer field, so create must pass it through to the service.
+    created = staff_api.post(
+        "/api/v1/engineers/", {"username": "dora", "is_active": False}, format="json"
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["is_active"] is False
+    assert Engineer.objects.get(user__username="dora").user.is_active is False
