@@ -30,10 +30,10 @@ Answers:
   ``{"status": "accepted", …, "incident_ids": […]}`` (webhook adds ``dedup_key``);
   PagerDuty ``{"status": "success", "message": "Event processed", "dedup_key": …}``.
   Acknowledge/resolve of an unknown key is accepted and dropped (as PagerDuty does).
-- ``400`` malformed body: not UTF-8, not JSON, not a JSON object, NaN/Infinity, NUL
-  characters or unpaired surrogates in strings, nesting deeper than 64, wrong types,
-  missing fields, values too long. ``errors`` lists every problem with its field path
-  (``'alerts[1].labels.severity' must be a string, not number``). PagerDuty's shape:
+- ``400`` malformed body: not UTF-8, not JSON, not a JSON object, NaN/Infinity (or 1e999,
+  which overflows to it), NUL characters or unpaired surrogates in strings, nesting deeper
+  than 64, wrong types, missing fields, values too long. ``errors`` lists every problem with
+  its field path (``'alerts[1].labels.severity' must be a string, not number``). PagerDuty's shape:
   ``{"status": "invalid event", "message": "Event object is invalid", "errors": […]}``.
 - ``404`` unknown token, or the token of another kind of integration. On
   ``/v2/enqueue`` an unknown routing key is ``400`` with ``errors: ["Invalid routing

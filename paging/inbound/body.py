@@ -9,6 +9,7 @@ answer 400 instead of 413) never applies to these endpoints.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django.conf import settings
@@ -112,4 +113,7 @@ def _unstorable(value: Any) -> str:
             # jsonb stores numbers as numeric, fine; but a key or value this large
             # is not something an alert source sends and bigint columns refuse it.
             return "numbers must fit in 64 bits"
+        elif isinstance(item, float) and not math.isfinite(item):
+            # 1e999 decodes to inf, which is not JSON: jsonb (and SQLite's JSON_VALID) refuse it.
+            return "numbers must be finite (1e999 and the like overflow to infinity)"
     return ""

@@ -85,6 +85,8 @@ def test_valid_samples_are_accepted(client, endpoint):
         (b"\xc3\x28\xa0\xa1 not utf-8", "the body is not UTF-8"),
         (b'{"title": "\xff"}', "the body is not UTF-8"),
         (b'{"title": NaN}', "the body is not valid JSON"),
+        (b'{"title": "x", "details": {"a": 1e999}}', "numbers must be finite"),
+        (b'{"title": "x", "details": [-1e400]}', "numbers must be finite"),
         (b'{"title": "a\\u0000b"}', "NUL"),
         (b'{"title": "\\udfff"}', "unpaired surrogates"),
         (b"[" * 50000 + b"]" * 50000, "nested too deeply"),
