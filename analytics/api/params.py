@@ -16,14 +16,25 @@ DEFAULT_DAYS = 30
 MAX_SPAN = timedelta(days=3 * 366)
 
 
+# Far enough from datetime.min/max that shifting to UTC, subtracting ``days`` and
+# bucketing by month never overflow (year 1 or 9999 would: OverflowError, a 500).
+MIN_YEAR = 1900
+MAX_YEAR = 9000
+
+
 def _instant(value: str, tz: ZoneInfo, field: str) -> datetime:
     """An ISO date (local midnight in ``tz``) or an ISO datetime (naive = in ``tz``)."""
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(0), tzinfo=tz)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed = datetime.combine(date.fromisoformat(value), time(0))
+        else:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise serializers.ValidationError({field: "not an ISO 8601 date or datetime"}) from exc
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise serializers.ValidationError(
+            {field: f"year must be between {MIN_YEAR} and {MAX_YEAR}"}
+        )
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 

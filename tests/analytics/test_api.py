@@ -92,6 +92,13 @@ def test_every_endpoint_answers_json_and_csv(cast, client, path):
         ({"severity": "fatal"}, "severity"),
         ({"service": "abc"}, "service"),
         ({"days": "0"}, "days"),
+        # Dates at the edge of datetime's range overflowed (500) when shifted.
+        ({"end": "0001-01-01"}, "end"),
+        ({"start": "0001-01-01", "end": "2026-01-05", "tz": "Asia/Tokyo"}, "start"),
+        (
+            {"start": "9999-12-20", "end": "9999-12-31T23:59:59", "tz": "America/Los_Angeles"},
+            "end",
+        ),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(client, params, field):

@@ -50,6 +50,18 @@ def test_dashboard_bad_parameter_is_400(db):
     assert "tz" in r.content.decode()
 
 
+@pytest.mark.parametrize(
+    "params",
+    [{"end": "0001-01-01"}, {"start": "9999-12-20", "end": "9999-12-31", "tz": "America/Denver"}],
+)
+def test_dashboard_out_of_range_dates_are_400_not_500(db, params):
+    c = Client()
+    c.force_login(UserFactory())
+    r = c.get("/analytics/", params)
+    assert r.status_code == 400
+    assert "year must be between" in r.content.decode()
+
+
 def test_chart_library_is_vendored():
     from django.contrib.staticfiles import finders
 
