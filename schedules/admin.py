@@ -19,7 +19,12 @@ from django.utils import timezone
 
 from oncall.models import Engineer
 from schedules import feeds, services, swaps
-from schedules.holidays import holiday_calendar_import_ical, holiday_calendar_import_url
+from schedules.holidays import (
+    holiday_calendar_import_ical,
+    holiday_calendar_import_url,
+    holiday_move,
+    holiday_remove,
+)
 from schedules.models import (
     FeedToken,
     Holiday,
@@ -337,9 +342,30 @@ class TimeOffAdmin(admin.ModelAdmin):
         services.time_off_delete(time_off=obj)
 
 
+class HolidayFormSet(forms.BaseInlineFormSet):
+    """Deleting a holiday (or moving it to another date) takes the old date off the
+    calendar from now on instead of deleting it, so the past keeps its holidays."""
+
+    def delete_existing(self, obj: Holiday, commit: bool = True) -> None:
+        if commit:
+            holiday_remove(holiday=obj)
+
+    def save_existing(self, form: forms.ModelForm, obj: Holiday, commit: bool = True) -> Holiday:
+        if "date" not in form.changed_data:
+            return super().save_existing(form, obj, commit=commit)
+        return holiday_move(holiday=obj, day=obj.date, name=obj.name)
+
+
 class HolidayInline(admin.TabularInline):
     model = Holiday
+    formset = HolidayFormSet
+    fields = ["date", "name", "added_at"]
+    readonly_fields = ["added_at"]
     extra = 0
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Holiday]:
+        # Only the current holidays; removed ones stay in the database for the past.
+        return super().get_queryset(request).filter(removed_at__isnull=True)
 
 
 class HolidayCalendarForm(forms.ModelForm):

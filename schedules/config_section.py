@@ -8,7 +8,9 @@ replace); time off by (engineer, start, end). Engineers are named by username.
 Layer edits go through the services, so they take effect from the moment of the apply
 and never rewrite past shifts; a layer missing from the file is *retired* with
 ``--prune`` (its past stays). Overrides and time off that already ended are history:
-they are neither exported nor required in the file.
+they are neither exported nor required in the file. Likewise a holiday date missing
+from the file is removed from now on (``removed_at``), and only current holidays are
+exported.
 
 Restrictions use the text form of ``schedules.restriction_text``
 (``"Mon-Fri 09:00-17:00 business"``, ``"Sat-Sun all day"``).
@@ -20,6 +22,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from oncall.config.fields import Field, describe_diff, read_choice, read_list, read_mapping
@@ -27,6 +30,7 @@ from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.models import Engineer, Team
 from oncall.validators import validate_time_zone
 from schedules import services
+from schedules.holidays import holidays_set
 from schedules.models import Holiday, HolidayCalendar, Layer, Override, Schedule, ShiftUnit, TimeOff
 from schedules.restriction_text import restriction_text, restrictions_parse
 
@@ -160,19 +164,15 @@ def holiday_calendars_apply(value: Any, ctx: ApplyContext) -> None:
             )
             ctx.record("create", label, f"{len(wanted)} holiday(s)")
             continue
-        have = dict(Holiday.objects.filter(calendar=calendar).values_list("date", "name"))
+        have = dict(Holiday.objects.current().filter(calendar=calendar).values_list("date", "name"))
         notes = []
         if calendar.description != data["description"]:
             notes.append(f"description {calendar.description!r} -> {data['description']!r}")
             calendar.description = data["description"]
             calendar.save(update_fields=["description"])
         if have != wanted:
-            added = sorted(set(wanted) - set(have))
-            removed = sorted(set(have) - set(wanted))
-            Holiday.objects.filter(calendar=calendar).delete()
-            Holiday.objects.bulk_create(
-                Holiday(calendar=calendar, date=d, name=n) for d, n in sorted(wanted.items())
-            )
+            # Removed dates keep applying to the time they were on the calendar.
+            added, removed = holidays_set(calendar=calendar, wanted=wanted, replace=True)
             notes.append(f"holidays +{len(added)} -{len(removed)}")
         if notes:
             ctx.record("update", label, ", ".join(notes))
@@ -184,7 +184,8 @@ def holiday_calendars_apply(value: Any, ctx: ApplyContext) -> None:
 
 def holiday_calendars_export() -> list[dict]:
     out = []
-    for calendar in HolidayCalendar.objects.prefetch_related("holidays").order_by("name"):
+    current = Prefetch("holidays", queryset=Holiday.objects.current())
+    for calendar in HolidayCalendar.objects.prefetch_related(current).order_by("name"):
         item: dict[str, Any] = {"name": calendar.name}
         if calendar.description:
             item["description"] = calendar.description

@@ -1,4 +1,5 @@
-"""Holiday calendars: import dates from an iCal file or URL (with ``icalendar``)."""
+"""Holiday calendars: import dates from an iCal file or URL (with ``icalendar``), and
+change the current set without rewriting the past (removal sets ``removed_at``)."""
 
 from __future__ import annotations
 
@@ -63,19 +64,63 @@ def ical_holidays(data: bytes) -> dict[date, str]:
 
 
 @transaction.atomic
+def holidays_set(
+    *, calendar: HolidayCalendar, wanted: dict[date, str], replace: bool = True
+) -> tuple[list[date], list[date]]:
+    """Make ``wanted`` the calendar's current holidays (or only add to them); returns the
+    (added, removed) dates.
+
+    Removing sets ``removed_at`` instead of deleting and adding creates a row from now,
+    so the resolver keeps every past instant's holidays as they were. A changed name is
+    a label only and is updated in place.
+    """
+    now = timezone.now()
+    current = {h.date: h for h in Holiday.objects.current().filter(calendar=calendar)}
+    removed = sorted(set(current) - set(wanted)) if replace else []
+    if removed:
+        Holiday.objects.current().filter(calendar=calendar, date__in=removed).update(removed_at=now)
+    added = sorted(set(wanted) - set(current))
+    Holiday.objects.bulk_create(
+        Holiday(calendar=calendar, date=day, name=wanted[day], added_at=now) for day in added
+    )
+    for day, holiday in current.items():
+        if day in wanted and holiday.name != wanted[day]:
+            Holiday.objects.filter(pk=holiday.pk).update(name=wanted[day])
+    return added, removed
+
+
+@transaction.atomic
+def holiday_remove(*, holiday: Holiday) -> None:
+    """Take a holiday off its calendar from now on (it stays in effect for the past)."""
+    Holiday.objects.filter(pk=holiday.pk, removed_at__isnull=True).update(removed_at=timezone.now())
+
+
+@transaction.atomic
+def holiday_move(*, holiday: Holiday, day: date, name: str) -> Holiday:
+    """Move a holiday to another date from now on: the old date is removed (kept for the
+    past) and the new one added."""
+    holiday_remove(holiday=holiday)
+    return Holiday.objects.create(calendar_id=holiday.calendar_id, date=day, name=name)
+
+
+@transaction.atomic
 def holiday_calendar_import_ical(
     *, calendar: HolidayCalendar, data: bytes, replace: bool = False
 ) -> int:
     """Add the file's holidays to ``calendar`` (or replace them); returns the day count."""
     days = ical_holidays(data)
     if replace:
-        Holiday.objects.filter(calendar=calendar).delete()
-    existing = set(Holiday.objects.filter(calendar=calendar).values_list("date", flat=True))
-    Holiday.objects.bulk_create(
-        Holiday(calendar=calendar, date=day, name=name)
-        for day, name in sorted(days.items())
-        if day not in existing
-    )
+        holidays_set(calendar=calendar, wanted=days, replace=True)
+    else:
+        # Adding only: dates already on the calendar keep their row and name.
+        current = set(
+            Holiday.objects.current().filter(calendar=calendar).values_list("date", flat=True)
+        )
+        holidays_set(
+            calendar=calendar,
+            wanted={d: n for d, n in days.items() if d not in current},
+            replace=False,
+        )
     return len(days)
 
 

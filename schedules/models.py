@@ -13,6 +13,7 @@ from datetime import time
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from oncall.models import Engineer, Team
 from oncall.validators import validate_time_zone
@@ -33,15 +34,36 @@ class HolidayCalendar(models.Model):
         return self.name
 
 
+class HolidayQuerySet(models.QuerySet["Holiday"]):
+    def current(self) -> HolidayQuerySet:
+        """Holidays on the calendar now (not removed)."""
+        return self.filter(removed_at__isnull=True)
+
+
 class Holiday(models.Model):
+    """A holiday date, on its calendar from ``added_at`` until ``removed_at`` (if ever).
+
+    Rows are never deleted by edits: removing a holiday sets ``removed_at``, so the
+    resolver can apply each date only in [added_at, removed_at) and the past keeps
+    the holidays it had then.
+    """
+
     calendar = models.ForeignKey(HolidayCalendar, on_delete=models.CASCADE, related_name="holidays")
     date = models.DateField()
     name = models.CharField(max_length=200, blank=True)
+    added_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = HolidayQuerySet.as_manager()
 
     class Meta:
-        ordering = ["calendar", "date"]
+        ordering = ["calendar", "date", "added_at"]
         constraints = [
-            models.UniqueConstraint(fields=["calendar", "date"], name="uniq_holiday_date")
+            models.UniqueConstraint(
+                fields=["calendar", "date"],
+                condition=Q(removed_at__isnull=True),
+                name="uniq_current_holiday_date",
+            )
         ]
 
     def __str__(self) -> str:

@@ -44,6 +44,11 @@ Rules, in the order they are applied:
 8. Where nothing covers a time, nobody is on call (no shift is produced).
 9. Shifts are split at holiday boundaries and flagged ``holiday=True`` inside them;
    adjacent shifts with identical attributes are merged.
+10. **Holiday edits never rewrite the past.** A holiday (``HolidayDef``) applies at
+    instant ``t`` iff ``added_at <= t < removed_at`` (no ``added_at``: since always; no
+    ``removed_at``: for ever), and only inside its local calendar day. Adding today's
+    date at 14:00 therefore makes it a holiday from 14:00 on; removing a date keeps it
+    a holiday for the time it was on the calendar. A plain ``date`` is always in effect.
 """
 
 from __future__ import annotations
@@ -127,6 +132,15 @@ class TimeOffDef:
     end: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class HolidayDef:
+    """A holiday date and the period it was on the calendar: [added_at, removed_at)."""
+
+    day: date
+    added_at: datetime | None = None
+    removed_at: datetime | None = None
+
+
 @dataclass
 class ScheduleDefinition:
     id: int
@@ -135,7 +149,7 @@ class ScheduleDefinition:
     layers: list[LayerDef] = field(default_factory=list)
     overrides: list[OverrideDef] = field(default_factory=list)
     time_off: list[TimeOffDef] = field(default_factory=list)
-    holidays: frozenset[date] = frozenset()
+    holidays: frozenset[date | HolidayDef] = frozenset()
     names: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -247,19 +261,29 @@ def _overlapping(
     return out
 
 
-def holiday_spans(holidays: Iterable[date], tz: ZoneInfo, start: datetime, end: datetime):
-    """Holiday local days as UTC intervals overlapping [start, end)."""
+def holiday_spans(
+    holidays: Iterable[date | HolidayDef], tz: ZoneInfo, start: datetime, end: datetime
+) -> list[Interval]:
+    """Holiday local days, each cut to the period it was on the calendar, as UTC
+    intervals overlapping [start, end)."""
     first = to_local_naive(start, tz).date() - timedelta(days=1)
     last = to_local_naive(end, tz).date() + timedelta(days=1)
     spans: list[Interval] = []
-    for day in sorted(holidays):
-        if first <= day <= last:
-            spans.append(
-                (
-                    localize(datetime.combine(day, time()), tz),
-                    localize(datetime.combine(day + timedelta(days=1), time()), tz),
-                )
-            )
+    for holiday in holidays:
+        if isinstance(holiday, HolidayDef):
+            day, added_at, removed_at = holiday.day, holiday.added_at, holiday.removed_at
+        else:
+            day, added_at, removed_at = holiday, None, None
+        if not first <= day <= last:
+            continue
+        a = localize(datetime.combine(day, time()), tz)
+        b = localize(datetime.combine(day + timedelta(days=1), time()), tz)
+        if added_at is not None:
+            a = max(a, added_at)
+        if removed_at is not None:
+            b = min(b, removed_at)
+        if b > a:
+            spans.append((a, b))
     return _union(spans)
 
 

@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from oncall.models import Engineer
 from schedules.models import Holiday, LayerVersion, Override, Schedule, TimeOff
 from schedules.resolver import (
+    HolidayDef,
     LayerDef,
     OverrideDef,
     ScheduleDefinition,
@@ -80,11 +81,12 @@ def schedule_definitions(schedule_ids: Iterable[int]) -> dict[int, ScheduleDefin
         time_off[t.engineer_id].append(
             TimeOffDef(engineer_id=t.engineer_id, start=t.start, end=t.end)
         )
-    holidays: dict[int, set] = defaultdict(set)
-    for schedule_id, day in Holiday.objects.filter(calendar__schedules__in=ids).values_list(
-        "calendar__schedules", "date"
-    ):
-        holidays[schedule_id].add(day)
+    # Removed holidays too: they still apply to the time they were on the calendar.
+    holidays: dict[int, set[HolidayDef]] = defaultdict(set)
+    for schedule_id, day, added_at, removed_at in Holiday.objects.filter(
+        calendar__schedules__in=ids
+    ).values_list("calendar__schedules", "date", "added_at", "removed_at"):
+        holidays[schedule_id].add(HolidayDef(day=day, added_at=added_at, removed_at=removed_at))
     names = dict(Engineer.objects.filter(pk__in=engineer_ids).values_list("id", "display_name"))
     out = {}
     for schedule in schedules:

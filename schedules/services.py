@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from oncall.models import Engineer, Team
 from oncall.validators import validate_time_zone
+from schedules.holidays import holidays_set
 from schedules.models import (
-    Holiday,
     HolidayCalendar,
     Layer,
     LayerMember,
@@ -169,11 +169,8 @@ def holiday_calendar_save(
     calendar.name, calendar.description = name, description
     calendar.save()
     if holidays is not None:
-        Holiday.objects.filter(calendar=calendar).delete()
-        Holiday.objects.bulk_create(
-            Holiday(calendar=calendar, date=day, name=label)
-            for day, label in dict(holidays).items()
-        )
+        # Removed dates keep applying to the time they were on the calendar.
+        holidays_set(calendar=calendar, wanted=dict(holidays), replace=True)
     return calendar
 
 

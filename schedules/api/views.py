@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -44,6 +44,7 @@ from schedules.api.serializers import (
 from schedules.fairness import fairness_report
 from schedules.holidays import holiday_calendar_import_ical, holiday_calendar_import_url
 from schedules.models import (
+    Holiday,
     HolidayCalendar,
     Layer,
     Override,
@@ -505,7 +506,10 @@ class HolidayCalendarViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self) -> QuerySet[HolidayCalendar]:
-        return HolidayCalendar.objects.prefetch_related("holidays").order_by("pk")
+        # Only the current holidays; removed ones are kept for the past's sake.
+        return HolidayCalendar.objects.prefetch_related(
+            Prefetch("holidays", queryset=Holiday.objects.current())
+        ).order_by("pk")
 
     def check_permissions(self, request: Request) -> None:
         super().check_permissions(request)
@@ -524,6 +528,7 @@ class HolidayCalendarViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             if holidays is None
             else [(h["date"], h.get("name", "")) for h in holidays],
         )
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
 
     perform_create = _save
     perform_update = _save

@@ -32,9 +32,10 @@ def rotation():
     bob = EngineerFactory(display_name="Bob", time_zone="America/New_York")
     for e in (alice, bob):
         MembershipFactory(team=team, engineer=e)
-    calendar = HolidayCalendar.objects.create(name="DE")
-    Holiday.objects.create(calendar=calendar, date=date(2026, 1, 6), name="Epiphany")
     with time_machine.travel(T0 - timedelta(days=1), tick=False):
+        # Holidays apply from when they are added (schedules/README.md), so add it first.
+        calendar = HolidayCalendar.objects.create(name="DE")
+        Holiday.objects.create(calendar=calendar, date=date(2026, 1, 6), name="Epiphany")
         schedule = services.schedule_create(
             team=team, name="Primary", time_zone="Europe/Berlin", holiday_calendars=[calendar]
         )
