@@ -58,6 +58,10 @@ from schedules.selectors import engineer_shifts, schedule_definition, schedule_d
 from schedules.services import RestrictionSpec
 
 MAX_RANGE = timedelta(days=400)
+# Instants must stay far from datetime.min/max: the resolver and the defaults
+# (start + 7 days, shift ends, local-time conversion) would overflow (a 500).
+MIN_YEAR = 1900
+MAX_YEAR = 9000
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -78,6 +82,10 @@ def instant_param(request: Request, name: str, default: datetime | None = None) 
         raise exceptions.ValidationError({name: [f"{raw!r} is not an ISO 8601 date-time"]})
     if timezone.is_naive(value):
         raise exceptions.ValidationError({name: [f"{raw!r} needs a UTC offset (e.g. Z)"]})
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise exceptions.ValidationError(
+            {name: [f"{raw!r} is out of range: the year must be between {MIN_YEAR} and {MAX_YEAR}"]}
+        )
     return value
 
 

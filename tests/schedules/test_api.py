@@ -155,6 +155,29 @@ def test_engineer_shifts_route_and_oncall_everywhere(world, traveller):
     assert api.get("/api/v1/oncall/", {"at": "yesterday"}).status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("oncall/", {"at": "9999-12-31T23:59:59Z"}, "at"),
+        ("oncall/", {"at": "0001-01-01T00:00:00Z"}, "at"),
+        ("shifts/", {"start": "0001-01-01T00:00:00Z", "end": "0001-01-02T00:00:00Z"}, "start"),
+        ("shifts/", {"start": "9999-12-30T00:00:00Z"}, "start"),
+        ("fairness/", {"start": "2026-01-01T00:00:00Z", "end": "9999-12-31T00:00:00Z"}, "end"),
+    ],
+)
+def test_instants_at_the_edge_of_time_are_400_not_500(world, traveller, path, params, field):
+    # They overflowed datetime in the resolver or in start + 7 days.
+    schedule = make_schedule(world)
+    api = client_for(world["alice"].user)
+    other = (
+        "/api/v1/oncall/" if path == "oncall/" else f"/api/v1/engineers/{world['bob'].id}/shifts/"
+    )
+    for url in (f"/api/v1/schedules/{schedule['id']}/{path}", other):
+        r = api.get(url, params)
+        assert r.status_code == 400, (url, r.content)
+        assert "year must be between" in str(r.data[field])
+
+
 def test_layer_edit_via_api_keeps_the_past(world, traveller):
     schedule = make_schedule(world)
     admin = client_for(world["admin"].user)
