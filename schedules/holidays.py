@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlparse
 
 import icalendar
-from dateutil.rrule import rrulestr
+from dateutil.rrule import rrule, rrulestr
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -22,8 +22,53 @@ RECURRENCE_YEARS_BACK = 1
 RECURRENCE_YEARS_AHEAD = 5
 
 
+# Dates far from date.min/max (DTEND defaults and RRULE expansion would overflow) and
+# events no longer than a year: anything else is not a holiday but bad input.
+MIN_YEAR = 1900
+MAX_YEAR = 9000
+MAX_EVENT_DAYS = 366
+# Finer frequencies would make dateutil step through millions of instants per rule.
+RRULE_FREQUENCIES = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY")
+
+
 def _as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
+
+
+def _file_error(number: int, problem: str) -> ValidationError:
+    return ValidationError({"file": f"event {number}: {problem}"})
+
+
+def _event_day(event: icalendar.Event, name: str, number: int) -> date:
+    """DTSTART/DTEND as a date; icalendar keeps an unparsable value as a plain string."""
+    value = event.decoded(name)
+    if not isinstance(value, date):  # datetime is a date too
+        raise _file_error(number, f"{name} {str(value)[:40]!r} is not a date or date-time")
+    day = _as_date(value)
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise _file_error(number, f"{name} year must be between {MIN_YEAR} and {MAX_YEAR}")
+    return day
+
+
+def _event_rules(event: icalendar.Event, start: date, number: int) -> list[rrule]:
+    props = event["RRULE"]
+    rules = []
+    for prop in props if isinstance(props, list) else [props]:
+        if not isinstance(prop, icalendar.vRecur):
+            raise _file_error(number, f"RRULE is not valid: {prop.to_ical().decode()[:60]!r}")
+        freq = (prop.get("FREQ") or [""])[0]
+        if freq not in RRULE_FREQUENCIES:
+            raise _file_error(number, f"RRULE FREQ must be one of {', '.join(RRULE_FREQUENCIES)}")
+        if any(int(n) < 1 for n in prop.get("INTERVAL", [])):
+            raise _file_error(number, "RRULE INTERVAL must be at least 1")
+        try:
+            rule = rrulestr(
+                prop.to_ical().decode(), dtstart=datetime.combine(start, datetime.min.time())
+            )
+        except (ValueError, TypeError) as exc:
+            raise _file_error(number, f"RRULE is not valid: {exc}") from None
+        rules.append(rule)
+    return rules
 
 
 def ical_holidays(data: bytes) -> dict[date, str]:
@@ -36,27 +81,28 @@ def ical_holidays(data: bytes) -> dict[date, str]:
     lo = today.replace(year=today.year - RECURRENCE_YEARS_BACK, month=1, day=1)
     hi = today.replace(year=today.year + RECURRENCE_YEARS_AHEAD, month=12, day=31)
     days: dict[date, str] = {}
-    for event in calendar.walk("VEVENT"):
+    for number, event in enumerate(calendar.walk("VEVENT"), start=1):
         if "DTSTART" not in event:
             continue
-        start = _as_date(event.decoded("DTSTART"))
-        end = _as_date(event.decoded("DTEND")) if "DTEND" in event else start + timedelta(days=1)
+        start = _event_day(event, "DTSTART", number)
+        end = _event_day(event, "DTEND", number) if "DTEND" in event else start + timedelta(days=1)
         length = max((end - start).days, 1)
+        if length > MAX_EVENT_DAYS:
+            raise _file_error(number, f"lasts {length} days, more than {MAX_EVENT_DAYS}")
         name = str(event.get("SUMMARY", ""))[:200]
         starts = [start]
         if "RRULE" in event:
-            rule = rrulestr(
-                event["RRULE"].to_ical().decode(),
-                dtstart=datetime.combine(start, datetime.min.time()),
+            starts = sorted(
+                {
+                    d.date()
+                    for rule in _event_rules(event, start, number)
+                    for d in rule.between(
+                        datetime.combine(lo, datetime.min.time()),
+                        datetime.combine(hi, datetime.min.time()),
+                        inc=True,
+                    )
+                }
             )
-            starts = [
-                d.date()
-                for d in rule.between(
-                    datetime.combine(lo, datetime.min.time()),
-                    datetime.combine(hi, datetime.min.time()),
-                    inc=True,
-                )
-            ]
         for first in starts:
             for i in range(length):
                 days.setdefault(first + timedelta(days=i), name)

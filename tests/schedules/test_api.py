@@ -336,6 +336,49 @@ def test_holiday_calendar_import_upload(world, traveller):
     assert r.status_code == 400
 
 
+def _ics(*event_lines: str) -> bytes:
+    lines = ["BEGIN:VCALENDAR", "BEGIN:VEVENT", *event_lines, "SUMMARY:x", "END:VEVENT"]
+    return ("\r\n".join([*lines, "END:VCALENDAR", ""])).encode()
+
+
+@pytest.mark.parametrize(
+    ("ics", "reason"),
+    [
+        # Each of these was a 500 (TypeError, OverflowError, AttributeError) or hung.
+        (_ics("DTSTART:99999999"), "DTSTART '99999999' is not a date"),
+        (_ics("DTSTART;VALUE=DATE:20260101", "DTEND:garbage"), "DTEND 'garbage' is not a date"),
+        (_ics("DTSTART;VALUE=DATE:99991231"), "DTSTART year must be between"),
+        (_ics("DTSTART;VALUE=DATE:20260101", "DTEND;VALUE=DATE:20280101"), "more than 366"),
+        (_ics("DTSTART;VALUE=DATE:20260101", "RRULE:FREQ=DAILY;INTERVAL=0"), "INTERVAL"),
+        (_ics("DTSTART;VALUE=DATE:20260101", "RRULE:FREQ=SECONDLY"), "FREQ must be one of"),
+        (_ics("DTSTART;VALUE=DATE:20260101", "RRULE:FREQ=BOGUS"), "RRULE is not valid"),
+    ],
+)
+def test_holiday_import_bad_events_are_400_naming_file(world, traveller, ics, reason):
+    staff = client_for(UserFactory(is_staff=True))
+    cal_id = staff.post("/api/v1/holiday-calendars/", {"name": "G"}, format="json").data["id"]
+    upload = SimpleUploadedFile("h.ics", ics, content_type="text/calendar")
+    r = staff.post(
+        f"/api/v1/holiday-calendars/{cal_id}/import/", {"file": upload}, format="multipart"
+    )
+    assert r.status_code == 400, r.content
+    assert "event 1: " in str(r.data["file"]) and reason in str(r.data["file"])
+
+
+def test_holiday_import_two_rrules_are_both_expanded(world, traveller):
+    staff = client_for(UserFactory(is_staff=True))
+    cal_id = staff.post("/api/v1/holiday-calendars/", {"name": "G"}, format="json").data["id"]
+    ics = _ics(
+        "DTSTART;VALUE=DATE:20260101", "RRULE:FREQ=YEARLY;COUNT=2", "RRULE:FREQ=MONTHLY;COUNT=2"
+    )
+    upload = SimpleUploadedFile("h.ics", ics, content_type="text/calendar")
+    r = staff.post(
+        f"/api/v1/holiday-calendars/{cal_id}/import/", {"file": upload}, format="multipart"
+    )
+    assert r.status_code == 200, r.content
+    assert [h["date"] for h in r.data["holidays"]] == ["2026-01-01", "2026-02-01", "2027-01-01"]
+
+
 def _fetch(client, url):
     path = url.split("oncall.example.test", 1)[1]
     return client.get(path)
