@@ -14,6 +14,7 @@ from paging.models.services import SEVERITIES, URGENCIES
 
 DEFAULT_DAYS = 30
 MAX_SPAN = timedelta(days=3 * 366)
+MAX_ID = 2**63 - 1
 
 
 # Far enough from datetime.min/max that shifting to UTC, subtracting ``days`` and
@@ -44,9 +45,10 @@ class MetricParams(serializers.Serializer):
     days = serializers.IntegerField(required=False, min_value=1, max_value=3 * 366)
     tz = serializers.CharField(required=False, default="UTC")
     by = serializers.ChoiceField(choices=BREAKDOWNS, required=False, default="none")
-    team = serializers.IntegerField(required=False, min_value=1)
-    service = serializers.IntegerField(required=False, min_value=1)
-    engineer = serializers.IntegerField(required=False, min_value=1)
+    # max_value: a larger id would overflow the database driver (a 500).
+    team = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    service = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    engineer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     urgency = serializers.ChoiceField(choices=URGENCIES, required=False)
     severity = serializers.ChoiceField(choices=SEVERITIES, required=False)
 

@@ -40,9 +40,13 @@ def _int_param(request: Request, name: str) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise exceptions.ValidationError({name: [f"{raw!r} is not a whole number"]}) from None
+    # Ids are 64-bit: a larger number would overflow the database driver (a 500).
+    if abs(value) > 2**63 - 1:
+        raise exceptions.ValidationError({name: [f"{raw!r} is out of range for an id"]})
+    return value
 
 
 def _own_engineer(request: Request) -> Engineer | None:

@@ -225,8 +225,9 @@ class IncidentDetailSerializer(IncidentSerializer):
 
 class IncidentFilterSerializer(serializers.Serializer):
     status = serializers.CharField(required=False)
-    service = serializers.IntegerField(required=False, min_value=1)
-    team = serializers.IntegerField(required=False, min_value=1)
+    # max_value: a larger id would overflow the database driver (a 500).
+    service = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    team = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     urgency = serializers.ChoiceField(choices=URGENCIES, required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)

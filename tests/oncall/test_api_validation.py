@@ -136,6 +136,20 @@ def test_disable_needs_a_reason_and_verify_needs_a_code(alice_api, alice) -> Non
 
 def test_bad_filter_params_are_400(alice_api) -> None:
     assert _error(alice_api.get("/api/v1/engineers/?team=x"), "team")
+    # Past 64 bits the id overflowed the database driver (a 500).
+    big = "99999999999999999999"
+    assert "out of range" in _error(alice_api.get(f"/api/v1/engineers/?team={big}"), "team")
+    assert "out of range" in _error(alice_api.get(f"{CM_URL}?engineer={big}"), "engineer")
+
+
+@pytest.mark.parametrize(
+    "url", [CM_URL, "/api/v1/notification-rules/", "/api/v1/team-memberships/"]
+)
+def test_json_number_overflowing_a_float_is_400_not_500(staff_api, url) -> None:
+    body = b'{"engineer": 1e999, "team": -1e999, "contact_method": 1e999, "kind": "sms"}'
+    response = staff_api.generic("POST", url, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "1e999 is out of range" in response.json()["detail"]
 
 
 def test_engineer_created_inactive_is_201_not_500(staff_api) -> None:

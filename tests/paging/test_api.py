@@ -107,6 +107,15 @@ def test_service_urgency_rules_are_validated(staff: APIClient) -> None:
     assert "urgency_rules" in response.json()
 
 
+@pytest.mark.parametrize("url", ["/api/v1/services/", "/api/v1/maintenance-windows/"])
+def test_json_number_overflowing_a_float_is_400_not_500(staff: APIClient, url: str) -> None:
+    # 1e999 decoded to inf, which a related-id field could not turn into an int (a 500).
+    body = b'{"name": "db", "team": 1e999, "service": -1e999}'
+    response = staff.generic("POST", url, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert "1e999 is out of range" in response.json()["detail"]
+
+
 def test_integration_shows_inbound_url(staff: APIClient) -> None:
     service = ServiceFactory()
     response = staff.post(
@@ -143,7 +152,14 @@ def test_incident_list_filters(as_alice: APIClient) -> None:
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("status=open", "status"), ("service=x", "service"), ("created_after=soon", "created_after")],
+    [
+        ("status=open", "status"),
+        ("service=x", "service"),
+        ("created_after=soon", "created_after"),
+        # Past 64 bits the id overflowed the database driver (a 500).
+        ("team=99999999999999999999", "team"),
+        ("service=99999999999999999999", "service"),
+    ],
 )
 def test_incident_list_bad_filters_are_400(as_alice, query, field) -> None:
     response = as_alice.get(f"/api/v1/incidents/?{query}")
