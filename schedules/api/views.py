@@ -128,9 +128,13 @@ def int_param(request: Request, name: str) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise exceptions.ValidationError({name: [f"{raw!r} is not a whole number"]}) from None
+    # Ids are 64-bit: a larger number would overflow the database driver (a 500).
+    if abs(value) > 2**63 - 1:
+        raise exceptions.ValidationError({name: [f"{raw!r} is out of range for an id"]})
+    return value
 
 
 def oncall_payload(schedule: Schedule, at: datetime, definition: Any = None) -> dict:

@@ -178,6 +178,20 @@ def test_instants_at_the_edge_of_time_are_400_not_500(world, traveller, path, pa
         assert "year must be between" in str(r.data[field])
 
 
+@pytest.mark.parametrize("path", ["schedules", "layers", "restrictions", "overrides", "time-off"])
+def test_ids_past_64_bits_and_json_1e999_are_400_not_500(world, traveller, path):
+    # Both overflowed below the API (database driver, int(inf)) and answered 500.
+    api = client_for(UserFactory(is_staff=True))
+    params = {"team": "9" * 20, "schedule": "9" * 20, "layer": "9" * 20, "engineer": "9" * 20}
+    r = api.get(f"/api/v1/{path}/", params)
+    assert r.status_code == 400, r.content
+    assert any("out of range for an id" in str(v) for v in r.data.values()), r.data
+    body = b'{"team": 1e999, "schedule": 1e999, "layer": 1e999, "engineer": 1e999}'
+    r = api.generic("POST", f"/api/v1/{path}/", body, content_type="application/json")
+    assert r.status_code == 400, r.content
+    assert "1e999 is out of range" in r.data["detail"]
+
+
 def test_layer_edit_via_api_keeps_the_past(world, traveller):
     schedule = make_schedule(world)
     admin = client_for(world["admin"].user)
