@@ -89,6 +89,14 @@ class IntegrationSerializer(serializers.ModelSerializer):
         read_only_fields = ["token", "created_at"]
 
 
+def _require_all(serializer: serializers.Serializer, attrs: dict[str, Any]) -> None:
+    """Steps and targets always replace the whole list, so even a PATCH (where DRF makes
+    nested fields optional) must give each one's required fields."""
+    missing = [n for n, f in serializer.fields.items() if f.required and n not in attrs]
+    if missing:
+        raise serializers.ValidationError({n: ["This field is required."] for n in missing})
+
+
 class TargetSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=EscalationTarget.Kind.choices)
     engineer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
@@ -97,6 +105,7 @@ class TargetSerializer(serializers.Serializer):
     address = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _require_all(self, attrs)
         needed = REFERENCE_FOR_KIND[attrs["kind"]].removesuffix("_id")
         if not attrs.get(needed):
             raise serializers.ValidationError({needed: f"required for a {attrs['kind']} target"})
@@ -129,6 +138,10 @@ class TargetSerializer(serializers.Serializer):
 class StepSerializer(serializers.Serializer):
     delay_minutes = serializers.IntegerField(min_value=0, max_value=7 * 24 * 60)
     targets = TargetSerializer(many=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _require_all(self, attrs)
+        return attrs
 
     def to_representation(self, instance: EscalationStep) -> dict[str, Any]:
         return {

@@ -89,6 +89,26 @@ def test_policy_bad_targets_are_400_naming_the_field(staff, target, field) -> No
     assert field in response.json()["steps"]["0"]["targets"]["0"]
 
 
+@pytest.mark.parametrize(
+    ("step", "path"),
+    [
+        ({"delay_minutes": 1, "targets": [{"engineer": 1}]}, ("targets", "0", "kind")),
+        ({"targets": [{"kind": "engineer", "engineer": 1}]}, ("delay_minutes",)),
+        ({"delay_minutes": 1}, ("targets",)),
+    ],
+)
+def test_policy_patch_steps_still_need_every_field(staff, alice, step, path) -> None:
+    # PATCH made nested fields optional: a target without kind was a KeyError (500).
+    created = staff.post("/api/v1/escalation-policies/", {"name": "p"}, format="json")
+    url = f"/api/v1/escalation-policies/{created.json()['id']}/"
+    response = staff.patch(url, {"steps": [step]}, format="json")
+    assert response.status_code == 400, response.content
+    errors = response.json()["steps"]["0"]
+    for key in path:
+        errors = errors[key]
+    assert errors == ["This field is required."]
+
+
 def test_non_staff_can_read_but_not_write_config(as_alice: APIClient) -> None:
     ServiceFactory()
     assert as_alice.get("/api/v1/services/").status_code == 200
