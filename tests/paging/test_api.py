@@ -92,8 +92,8 @@ def test_policy_bad_targets_are_400_naming_the_field(staff, target, field) -> No
 @pytest.mark.parametrize(
     ("step", "path"),
     [
-        ({"delay_minutes": 1, "targets": [{"engineer": 1}]}, ("targets", "0", "kind")),
-        ({"targets": [{"kind": "engineer", "engineer": 1}]}, ("delay_minutes",)),
+        ({"delay_minutes": 1, "targets": [{"engineer": "ALICE"}]}, ("targets", "0", "kind")),
+        ({"targets": [{"kind": "engineer", "engineer": "ALICE"}]}, ("delay_minutes",)),
         ({"delay_minutes": 1}, ("targets",)),
     ],
 )
@@ -101,6 +101,8 @@ def test_policy_patch_steps_still_need_every_field(staff, alice, step, path) -> 
     # PATCH made nested fields optional: a target without kind was a KeyError (500).
     created = staff.post("/api/v1/escalation-policies/", {"name": "p"}, format="json")
     url = f"/api/v1/escalation-policies/{created.json()['id']}/"
+    if "targets" in step:
+        step = {**step, "targets": [{**t, "engineer": alice.pk} for t in step["targets"]]}
     response = staff.patch(url, {"steps": [step]}, format="json")
     assert response.status_code == 400, response.content
     errors = response.json()["steps"]["0"]
