@@ -235,10 +235,11 @@ class ScheduleAdmin(admin.ModelAdmin):
         extra_context: dict | None = None,
     ) -> Any:
         extra = dict(extra_context or {})
-        try:
-            definition = schedule_definition(int(object_id))
-        except (Schedule.DoesNotExist, ValueError):
-            definition = None
+        definition = None
+        schedule_id = int(object_id) if object_id.isdigit() else 0
+        # Past 64 bits the id would overflow the database driver (a 500): no such schedule.
+        if 0 < schedule_id <= 2**63 - 1 and Schedule.objects.filter(pk=schedule_id).exists():
+            definition = schedule_definition(schedule_id)
         if definition is not None:
             extra["preview_rows"] = preview_rows(definition)
             extra["preview_hours"] = list(range(24))

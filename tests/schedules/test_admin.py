@@ -67,6 +67,15 @@ def test_preview_shows_names_per_hour_and_gaps(setup):
     assert _cell(html, "Mon 30 Mar", 9) == ("", "Alice")  # 09:00 local in summer time too
 
 
+@pytest.mark.parametrize("object_id", ["99999999999999999999", "abc", "0"])
+def test_change_page_of_a_missing_or_absurd_id_is_not_a_500(setup, object_id):
+    # An id past 64 bits overflowed the database driver in the preview (a 500).
+    *_rest, client = setup
+    response = client.get(f"/admin/schedules/schedule/{object_id}/change/")
+    assert response.status_code == 302  # Django admin: "doesn't exist", back to the list
+    assert response["Location"] == "/admin/"
+
+
 def test_inline_layer_edit_and_override_go_through_services(setup):
     schedule, alice, bob, client = setup
     layer = Layer.objects.get(schedule=schedule)
