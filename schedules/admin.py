@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
@@ -119,12 +120,31 @@ class OverrideInline(admin.TabularInline):
         return super().get_queryset(request).filter(end__gte=timezone.now() - timedelta(days=1))
 
 
+class ScheduleAdminForm(forms.ModelForm):
+    # Not a model field: links are versioned rows (schedules.services.schedule_calendars_set).
+    holiday_calendars = forms.ModelMultipleChoiceField(
+        queryset=HolidayCalendar.objects.current(),
+        required=False,
+        widget=FilteredSelectMultiple("holiday calendars", is_stacked=False),
+        help_text="attached from now on; the past keeps the calendars it had",
+    )
+
+    class Meta:
+        model = Schedule
+        fields = ["team", "name", "description", "time_zone"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["holiday_calendars"] = self.instance.holiday_calendars
+
+
 @admin.register(Schedule)
 class ScheduleAdmin(admin.ModelAdmin):
+    form = ScheduleAdminForm
     list_display = ["name", "team", "time_zone"]
     list_filter = ["team"]
     search_fields = ["name", "team__name"]
-    filter_horizontal = ["holiday_calendars"]
     inlines = [LayerInline, OverrideInline]
     actions = ["issue_feed_url", "revoke_feed_urls"]
 
@@ -136,6 +156,7 @@ class ScheduleAdmin(admin.ModelAdmin):
                 name=data["name"],
                 time_zone=data["time_zone"],
                 description=data.get("description", ""),
+                holiday_calendars=list(data.get("holiday_calendars") or []),
             )
             obj.pk, obj.created_at = created.pk, created.created_at
             obj._state.adding = False
@@ -146,6 +167,7 @@ class ScheduleAdmin(admin.ModelAdmin):
             name=data["name"],
             time_zone=data["time_zone"],
             description=data.get("description", ""),
+            holiday_calendars=list(data.get("holiday_calendars") or []),
         )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
@@ -385,6 +407,17 @@ class HolidayCalendarAdmin(admin.ModelAdmin):
     form = HolidayCalendarForm
     list_display = ["name", "source_url"]
     inlines = [HolidayInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[HolidayCalendar]:
+        # Archived calendars are kept for the past only.
+        return super().get_queryset(request).current()
+
+    def delete_model(self, request: HttpRequest, obj: HolidayCalendar) -> None:
+        services.holiday_calendar_archive(calendar=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[HolidayCalendar]) -> None:
+        for calendar in queryset:
+            services.holiday_calendar_archive(calendar=calendar)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)

@@ -153,7 +153,7 @@ def holiday_calendars_apply(value: Any, ctx: ApplyContext) -> None:
         for j, item in enumerate(read_list(ctx, data["holidays"], f"{path}.holidays")):
             h = read_mapping(ctx, item, f"{path}.holidays[{j}]", HOLIDAY_FIELDS)
             wanted[_date(ctx, h["date"], f"{path}.holidays[{j}].date")] = h["name"]
-        calendar = HolidayCalendar.objects.filter(name=data["name"]).first()
+        calendar = HolidayCalendar.objects.current().filter(name=data["name"]).first()
         label = f"holiday_calendars[{data['name']}]"
         if calendar is None:
             calendar = HolidayCalendar.objects.create(
@@ -176,16 +176,20 @@ def holiday_calendars_apply(value: Any, ctx: ApplyContext) -> None:
             notes.append(f"holidays +{len(added)} -{len(removed)}")
         if notes:
             ctx.record("update", label, ", ".join(notes))
-    for calendar in HolidayCalendar.objects.exclude(
+    for calendar in HolidayCalendar.objects.current().exclude(
         name__in=list(ctx.declared["holiday_calendars"])
     ):
-        ctx.not_in_file(f"holiday_calendars[{calendar.name}]", calendar.delete)
+        # Pruning archives: the past keeps the calendar's holidays.
+        ctx.not_in_file(
+            f"holiday_calendars[{calendar.name}]",
+            lambda c=calendar: services.holiday_calendar_archive(calendar=c),
+        )
 
 
 def holiday_calendars_export() -> list[dict]:
     out = []
     current = Prefetch("holidays", queryset=Holiday.objects.current())
-    for calendar in HolidayCalendar.objects.prefetch_related(current).order_by("name"):
+    for calendar in HolidayCalendar.objects.current().prefetch_related(current).order_by("name"):
         item: dict[str, Any] = {"name": calendar.name}
         if calendar.description:
             item["description"] = calendar.description
@@ -363,7 +367,7 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
             cpath = f"{path}.holiday_calendars[{j}]"
             if ctx.is_declared("holiday_calendars", name) is False:
                 ctx.fail(cpath, f"holiday calendar {name!r} is not defined in the file")
-            calendar = HolidayCalendar.objects.filter(name=name).first()
+            calendar = HolidayCalendar.objects.current().filter(name=name).first()
             if calendar is None:
                 ctx.fail(cpath, f"holiday calendar {name!r} does not exist")
             calendars.append(calendar)
@@ -382,7 +386,7 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
             )
             ctx.record("create", label)
         else:
-            have_cals = sorted(schedule.holiday_calendars.values_list("name", flat=True))
+            have_cals = sorted(c.name for c in schedule.holiday_calendars)
             changes = {
                 k: (old, new)
                 for k, old, new in (
@@ -418,7 +422,7 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
 def schedules_export() -> list[dict]:
     now = timezone.now()
     out = []
-    schedules = Schedule.objects.select_related("team").prefetch_related("holiday_calendars")
+    schedules = Schedule.objects.select_related("team").prefetch_related("calendar_links__calendar")
     for schedule in sorted(schedules, key=lambda s: (s.team.slug, s.name)):
         item: dict[str, Any] = {
             "team": schedule.team.slug,
@@ -427,7 +431,7 @@ def schedules_export() -> list[dict]:
         }
         if schedule.description:
             item["description"] = schedule.description
-        calendars = sorted(c.name for c in schedule.holiday_calendars.all())
+        calendars = sorted(c.name for c in schedule.holiday_calendars)
         if calendars:
             item["holiday_calendars"] = calendars
         layers = []

@@ -19,16 +19,36 @@ from oncall.models import Engineer, Team
 from oncall.validators import validate_time_zone
 
 
-class HolidayCalendar(models.Model):
-    """A named list of holiday dates ("US", "Germany"), attachable to schedules."""
+class HolidayCalendarQuerySet(models.QuerySet["HolidayCalendar"]):
+    def current(self) -> HolidayCalendarQuerySet:
+        """Calendars not archived (the ones lists show)."""
+        return self.filter(archived_at__isnull=True)
 
-    name = models.CharField(max_length=100, unique=True)
+
+class HolidayCalendar(models.Model):
+    """A named list of holiday dates ("US", "Germany"), attachable to schedules.
+
+    Deleting a calendar archives it (``archived_at``): it is detached from its schedules
+    at that moment and leaves the lists, but the past keeps its holidays.
+    """
+
+    name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     source_url = models.URLField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = HolidayCalendarQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(archived_at__isnull=True),
+                name="uniq_current_calendar_name",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -75,9 +95,6 @@ class Schedule(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
-    holiday_calendars = models.ManyToManyField(
-        HolidayCalendar, blank=True, related_name="schedules"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -86,6 +103,42 @@ class Schedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} / {self.name}"
+
+    @property
+    def holiday_calendars(self) -> list[HolidayCalendar]:
+        """Calendars attached now; prefetch ``calendar_links__calendar`` for lists."""
+        links = self.calendar_links.all()
+        return sorted(
+            (link.calendar for link in links if link.detached_at is None), key=lambda c: c.pk
+        )
+
+
+class ScheduleCalendarLink(models.Model):
+    """A holiday calendar attached to a schedule over [attached_at, detached_at).
+
+    Links are never deleted by edits: detaching sets ``detached_at``, so the loader can
+    apply the calendar's holidays only to the time it was attached.
+    """
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="calendar_links")
+    calendar = models.ForeignKey(
+        HolidayCalendar, on_delete=models.CASCADE, related_name="schedule_links"
+    )
+    attached_at = models.DateTimeField(default=timezone.now)
+    detached_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["schedule", "calendar", "attached_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "calendar"],
+                condition=Q(detached_at__isnull=True),
+                name="uniq_current_calendar_link",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule} + {self.calendar}"
 
 
 class ShiftUnit(models.TextChoices):

@@ -81,12 +81,26 @@ def schedule_definitions(schedule_ids: Iterable[int]) -> dict[int, ScheduleDefin
         time_off[t.engineer_id].append(
             TimeOffDef(engineer_id=t.engineer_id, start=t.start, end=t.end)
         )
-    # Removed holidays too: they still apply to the time they were on the calendar.
+    # Removed holidays and detached calendars too: a holiday applies to a schedule while
+    # it was on its calendar *and* the calendar was attached, i.e. over the intersection
+    # of [added_at, removed_at) and the link's [attached_at, detached_at).
     holidays: dict[int, set[HolidayDef]] = defaultdict(set)
-    for schedule_id, day, added_at, removed_at in Holiday.objects.filter(
-        calendar__schedules__in=ids
-    ).values_list("calendar__schedules", "date", "added_at", "removed_at"):
-        holidays[schedule_id].add(HolidayDef(day=day, added_at=added_at, removed_at=removed_at))
+    link = "calendar__schedule_links__"
+    for schedule_id, day, added_at, removed_at, attached_at, detached_at in Holiday.objects.filter(
+        **{f"{link}schedule_id__in": ids}
+    ).values_list(
+        f"{link}schedule_id",
+        "date",
+        "added_at",
+        "removed_at",
+        f"{link}attached_at",
+        f"{link}detached_at",
+    ):
+        since = max(added_at, attached_at)
+        ends = [e for e in (removed_at, detached_at) if e is not None]
+        until = min(ends) if ends else None
+        if until is None or since < until:
+            holidays[schedule_id].add(HolidayDef(day=day, added_at=since, removed_at=until))
     names = dict(Engineer.objects.filter(pk__in=engineer_ids).values_list("id", "display_name"))
     out = {}
     for schedule in schedules:

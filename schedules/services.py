@@ -27,6 +27,7 @@ from schedules.models import (
     Override,
     Restriction,
     Schedule,
+    ScheduleCalendarLink,
     ShiftUnit,
     TimeOff,
 )
@@ -111,7 +112,7 @@ def schedule_create(
     schedule = Schedule.objects.create(
         team=team, name=name, time_zone=time_zone, description=description
     )
-    schedule.holiday_calendars.set(holiday_calendars)
+    schedule_calendars_set(schedule=schedule, calendars=holiday_calendars)
     return schedule
 
 
@@ -137,12 +138,58 @@ def schedule_update(
         schedule.time_zone = time_zone
     schedule.save()
     if holiday_calendars is not None:
-        schedule.holiday_calendars.set(holiday_calendars)
+        schedule_calendars_set(schedule=schedule, calendars=holiday_calendars)
     if tz_changed:
         # Handoff times are read in the zone: a new zone is a new version of every layer.
         for layer in schedule.layers.filter(deleted_at=None):
             layer_version_write(layer=layer, effective_from=effective_from)
     return schedule
+
+
+def _check_current(calendars: Sequence[HolidayCalendar]) -> None:
+    archived = [c.name for c in calendars if c.archived_at is not None]
+    if archived:
+        raise ValidationError({"holiday_calendars": f"archived calendar(s): {', '.join(archived)}"})
+
+
+@transaction.atomic
+def schedule_calendar_attach(*, schedule: Schedule, calendar: HolidayCalendar) -> bool:
+    """Attach from now on (the past keeps its calendars); False if already attached."""
+    _check_current([calendar])
+    _link, created = ScheduleCalendarLink.objects.get_or_create(
+        schedule=schedule, calendar=calendar, detached_at=None
+    )
+    return created
+
+
+@transaction.atomic
+def schedule_calendar_detach(*, schedule: Schedule, calendar: HolidayCalendar) -> bool:
+    """Detach from now on; the time it was attached keeps its holidays. False if not attached."""
+    return bool(
+        ScheduleCalendarLink.objects.filter(
+            schedule=schedule, calendar=calendar, detached_at=None
+        ).update(detached_at=timezone.now())
+    )
+
+
+@transaction.atomic
+def schedule_calendars_set(*, schedule: Schedule, calendars: Sequence[HolidayCalendar]) -> None:
+    """Make ``calendars`` the attached set from now on: detach the others, attach new ones."""
+    _check_current(calendars)
+    wanted = {c.pk: c for c in calendars}
+    current = set(
+        ScheduleCalendarLink.objects.filter(schedule=schedule, detached_at=None).values_list(
+            "calendar_id", flat=True
+        )
+    )
+    now = timezone.now()
+    ScheduleCalendarLink.objects.filter(
+        schedule=schedule, detached_at=None, calendar_id__in=current - set(wanted)
+    ).update(detached_at=now)
+    ScheduleCalendarLink.objects.bulk_create(
+        ScheduleCalendarLink(schedule=schedule, calendar=wanted[pk], attached_at=now)
+        for pk in sorted(set(wanted) - current)
+    )
 
 
 @transaction.atomic
@@ -160,7 +207,7 @@ def holiday_calendar_save(
     holidays: Sequence[tuple[date, str]] | None = None,
 ) -> HolidayCalendar:
     """Create or update a calendar; ``holidays`` (date, name) pairs replace the list."""
-    clash = HolidayCalendar.objects.filter(name=name)
+    clash = HolidayCalendar.objects.current().filter(name=name)
     if calendar is not None:
         clash = clash.exclude(pk=calendar.pk)
     if clash.exists():
@@ -172,6 +219,21 @@ def holiday_calendar_save(
         # Removed dates keep applying to the time they were on the calendar.
         holidays_set(calendar=calendar, wanted=dict(holidays), replace=True)
     return calendar
+
+
+@transaction.atomic
+def holiday_calendar_archive(*, calendar: HolidayCalendar) -> bool:
+    """Archive a calendar (what deleting one does): detach it from every schedule now.
+
+    It leaves the lists; its holidays and links stay, so the time it was attached keeps its holiday
+    coverage. False if it was already archived.
+    """
+    now = timezone.now()
+    if not HolidayCalendar.objects.filter(pk=calendar.pk, archived_at=None).update(archived_at=now):
+        return False
+    calendar.archived_at = now
+    ScheduleCalendarLink.objects.filter(calendar=calendar, detached_at=None).update(detached_at=now)
+    return True
 
 
 # --- layers -----------------------------------------------------------------------

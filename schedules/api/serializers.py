@@ -23,7 +23,7 @@ from schedules.models import (
 class ScheduleSerializer(serializers.ModelSerializer):
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
     holiday_calendars = serializers.PrimaryKeyRelatedField(
-        queryset=HolidayCalendar.objects.all(), many=True, required=False
+        queryset=HolidayCalendar.objects.current(), many=True, required=False
     )
     effective_from = serializers.DateTimeField(
         write_only=True, required=False, help_text="when a time zone change takes effect"

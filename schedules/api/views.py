@@ -215,7 +215,7 @@ class ScheduleViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self) -> QuerySet[Schedule]:
-        qs = Schedule.objects.select_related("team").prefetch_related("holiday_calendars")
+        qs = Schedule.objects.select_related("team").prefetch_related("calendar_links__calendar")
         if (team := int_param(self.request, "team")) is not None:
             qs = qs.filter(team_id=team)
         return qs.order_by("pk")
@@ -518,10 +518,12 @@ class HolidayCalendarViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self) -> QuerySet[HolidayCalendar]:
-        # Only the current holidays; removed ones are kept for the past's sake.
-        return HolidayCalendar.objects.prefetch_related(
-            Prefetch("holidays", queryset=Holiday.objects.current())
-        ).order_by("pk")
+        # Only current calendars and holidays; archived/removed ones are kept for the past.
+        return (
+            HolidayCalendar.objects.current()
+            .prefetch_related(Prefetch("holidays", queryset=Holiday.objects.current()))
+            .order_by("pk")
+        )
 
     def check_permissions(self, request: Request) -> None:
         super().check_permissions(request)
@@ -544,6 +546,10 @@ class HolidayCalendarViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
 
     perform_create = _save
     perform_update = _save
+
+    def perform_destroy(self, instance: HolidayCalendar) -> None:
+        # Archive: detached from its schedules now, the past keeps its holidays.
+        services.holiday_calendar_archive(calendar=instance)
 
     @extend_schema(request=HolidayImportSerializer, responses=HolidayCalendarSerializer)
     @action(detail=True, methods=["post"], url_path="import")

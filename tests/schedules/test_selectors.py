@@ -81,7 +81,7 @@ def test_definition_loads_in_fixed_queries(cast, django_assert_num_queries):
     schedule, layer, alice, bob, carol = cast
     cal = HolidayCalendar.objects.create(name="DE")
     Holiday.objects.create(calendar=cal, date=date(2026, 1, 6), name="Epiphany")
-    schedule.holiday_calendars.add(cal)
+    services.schedule_calendar_attach(schedule=schedule, calendar=cal)
     with time_machine.travel(T0, tick=False):
         for i in range(5):
             services.override_create(

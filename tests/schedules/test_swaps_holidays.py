@@ -178,7 +178,7 @@ def test_ical_file_import_feeds_the_resolver(team_schedule):
     dates = set(calendar.holidays.values_list("date", flat=True))
     assert {date(2026, 12, 25), date(2026, 12, 26), date(2026, 1, 1), date(2027, 1, 1)} <= dates
     assert date(2026, 12, 27) not in dates  # DTEND is exclusive
-    schedule.holiday_calendars.add(calendar)
+    services.schedule_calendar_attach(schedule=schedule, calendar=calendar)
     assert date(2026, 12, 26) in {h.day for h in schedule_definition(schedule.id).holidays}
     with pytest.raises(ValidationError):
         holiday_calendar_import_ical(calendar=calendar, data=b"not a calendar")
