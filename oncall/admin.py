@@ -335,30 +335,26 @@ class EngineerAdmin(ServiceInlinesMixin, admin.ModelAdmin):
 # --- contact methods -------------------------------------------------------------------
 
 
-class VerifiedFilter(admin.SimpleListFilter):
-    title = "verified"
-    parameter_name = "verified"
+def _timestamp_filter(field: str, title: str, yes: str, no: str) -> type[admin.SimpleListFilter]:
+    """A yes/no list filter on whether the timestamp ``field`` is set."""
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Verified"), ("no", "Not verified")]
+    class TimestampSetFilter(admin.SimpleListFilter):
+        parameter_name = title
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() in ("yes", "no"):
-            return queryset.filter(verified_at__isnull=self.value() == "no")
-        return queryset
+        def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+            return [("yes", yes), ("no", no)]
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+            if self.value() in ("yes", "no"):
+                return queryset.filter(**{f"{field}__isnull": self.value() == "no"})
+            return queryset
+
+    TimestampSetFilter.title = title
+    return TimestampSetFilter
 
 
-class DisabledFilter(admin.SimpleListFilter):
-    title = "disabled"
-    parameter_name = "disabled"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Disabled"), ("no", "Enabled")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() in ("yes", "no"):
-            return queryset.filter(disabled_at__isnull=self.value() == "no")
-        return queryset
+VerifiedFilter = _timestamp_filter("verified_at", "verified", "Verified", "Not verified")
+DisabledFilter = _timestamp_filter("disabled_at", "disabled", "Disabled", "Enabled")
 
 
 class ContactMethodAdminForm(ContactMethodInlineForm):

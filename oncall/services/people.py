@@ -39,6 +39,21 @@ def _save_or_field_error(obj: object, field: str, message: str) -> None:
 # --- engineers --------------------------------------------------------------
 
 
+def _validate_user_and_engineer(user: AbstractUser, engineer: Engineer) -> None:
+    """Validate both rows and report every field problem of either at once."""
+    errors: dict[str, list[str]] = {}
+    try:
+        _full_clean(user, exclude=["password"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        _full_clean(engineer, exclude=["user"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
 def engineer_create(
     *,
     username: str,
@@ -72,17 +87,7 @@ def engineer_create(
         display_name=(display_name.strip() or f"{first_name} {last_name}".strip() or username),
         time_zone=time_zone.strip(),
     )
-    errors: dict[str, list[str]] = {}
-    try:
-        _full_clean(user, exclude=["password"])
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    try:
-        _full_clean(engineer, exclude=["user"])
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
+    _validate_user_and_engineer(user, engineer)
     with transaction.atomic():
         _save_or_field_error(user, "username", "a user with that username already exists")
         engineer.user = user
@@ -117,17 +122,7 @@ def engineer_update(
         engineer.display_name = display_name.strip()
     if time_zone is not None:
         engineer.time_zone = time_zone.strip()
-    errors: dict[str, list[str]] = {}
-    try:
-        _full_clean(user, exclude=["password"])
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    try:
-        _full_clean(engineer, exclude=["user"])
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
+    _validate_user_and_engineer(user, engineer)
     with transaction.atomic():
         user.save()
         engineer.save()
