@@ -200,3 +200,30 @@ def test_team_add_with_members_goes_through_services(admin_client_, carol) -> No
     assert list(team.memberships.values_list("engineer__user__username", "role")) == [
         ("carol", "admin")
     ]
+
+
+def test_contact_method_verified_and_disabled_filters(admin_client_, carol) -> None:
+    from django.utils import timezone
+
+    verified = ContactMethod.objects.get(engineer=carol)  # the factory verifies phones
+    unverified = ContactMethodFactory(
+        engineer=carol, kind="sms", value="+14155550124", verified_at=None
+    )
+    disabled = ContactMethodFactory(
+        engineer=carol,
+        kind="sms",
+        value="+14155550125",
+        disabled_at=timezone.now(),
+        disabled_reason="bounced",
+    )
+    url = reverse("admin:oncall_contactmethod_changelist")
+
+    def listed(**params: str) -> set[str]:
+        cl = admin_client_.get(url, params).context["cl"]
+        return {cm.value for cm in cl.result_list}
+
+    assert listed(verified="no") == {unverified.value}
+    assert listed(verified="yes") == {verified.value, disabled.value}
+    assert listed(disabled="yes") == {disabled.value}
+    assert listed(disabled="no") == {verified.value, unverified.value}
+    assert listed() == {verified.value, unverified.value, disabled.value}
