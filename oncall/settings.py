@@ -147,6 +147,20 @@ ENGINE_TICK_SECONDS = env_int("ENGINE_TICK_SECONDS", 2, minimum=1)
 # /healthz reports 503 when the engine has not ticked for this long.
 ENGINE_STALE_SECONDS = env_int("ENGINE_STALE_SECONDS", 60, minimum=5)
 
+# --- Dispatch: how the outbox sends (see README "How pages leave") ------------
+# Sends in flight at once per process (a thread pool); 1 sends inline, one by one.
+DISPATCH_CONCURRENCY = env_int("DISPATCH_CONCURRENCY", 8, minimum=1)
+# At most this many of them to one provider (Twilio, Slack, SMTP, PagerDuty…), so a
+# slow or hanging provider holds only its own share of the pool.
+DISPATCH_PROVIDER_CONCURRENCY = env_int("DISPATCH_PROVIDER_CONCURRENCY", 4, minimum=1)
+# A claimed row's lease: renewed while its worker lives; a dead worker's rows are
+# claimed again this long after its last renewal.
+DISPATCH_LEASE_SECONDS = env_int("DISPATCH_LEASE_SECONDS", 30, minimum=2)
+# Circuit breaker per provider: after this many transient failures in a row, its rows
+# wait DISPATCH_BREAKER_COOLDOWN_SECONDS (or the provider's Retry-After), then one try.
+DISPATCH_BREAKER_FAILURES = env_int("DISPATCH_BREAKER_FAILURES", 5, minimum=1)
+DISPATCH_BREAKER_COOLDOWN_SECONDS = env_int("DISPATCH_BREAKER_COOLDOWN_SECONDS", 30, minimum=1)
+
 # --- Providers: each is off until its credentials are set ------------------
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")

@@ -20,8 +20,6 @@ logger = logging.getLogger(__name__)
 # Steps run by every tick, in order. Later features (escalations, reminders, swap
 # expiry) register theirs here so there stays one loop and one heartbeat.
 TICK_STEPS: list[Callable[[], int]] = []
-DISPATCH_BATCH = 200
-DISPATCH_ROUNDS = 25
 
 
 def register_tick_step(step: Callable[[], int]) -> Callable[[], int]:
@@ -36,12 +34,7 @@ def tick() -> int:
     processed = 0
     for step in TICK_STEPS:
         processed += step()
-    # Send until nothing due is left (bounded, so one tick cannot run forever).
-    for _ in range(DISPATCH_ROUNDS):
-        sent = dispatch_due(DISPATCH_BATCH)
-        processed += sent
-        if sent < DISPATCH_BATCH:
-            break
+    processed += dispatch_due()
     elapsed_ms = (time.perf_counter() - started) * 1000
     EngineHeartbeat.objects.update_or_create(
         name="engine",

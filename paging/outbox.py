@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Required, TypedDict, Unpack
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from oncall.models import ContactMethod
-from paging.channels import TransportError, channel_for
+from paging.channels import Reconcilable, TransportError, channel_for
 from paging.models import Incident, IncidentEvent, Message
 from paging.timeline import event_build, event_record
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-# A row left in "sending" this long belongs to a worker that died mid-send.
-SENDING_LEASE = timedelta(minutes=2)
 # Pages per contact method per window (GoAlert's defaults); the excess is bundled.
 THROTTLE_WINDOW = timedelta(minutes=15)
 DEFAULT_THROTTLE_LIMITS = {"sms": 5, "voice": 3}
@@ -66,37 +66,97 @@ def message_enqueue_created(**fields: Unpack[EnqueueFields]) -> tuple[Message, b
     return Message.objects.get_or_create(idempotency_key=key, defaults=defaults)
 
 
-def _claim_due(limit: int) -> list[Message]:
-    now = timezone.now()
-    with transaction.atomic():
-        # Rescue rows whose sender died after claiming them.
-        Message.objects.filter(
-            status=Message.Status.SENDING, due_at__lte=now - SENDING_LEASE
-        ).update(status=Message.Status.PENDING)
-        rows = list(
-            Message.objects.select_for_update(skip_locked=True)
-            .filter(status=Message.Status.PENDING, due_at__lte=now)
-            .order_by("due_at", "id")[:limit]
-        )
-        ids = [row.pk for row in rows]
-        # due_at doubles as the lease start while a row is being sent.
-        Message.objects.filter(pk__in=ids).update(status=Message.Status.SENDING, due_at=now)
-    return rows
-
-
 @dataclass(frozen=True)
 class SendOutcome:
+    """What one provider call came to (for the caller's timeline and circuit breaker)."""
+
     ok: bool
     permanent: bool = False
     error: str = ""
     disable_reason: str = ""
+    retry_after: float | None = None
 
 
-def _send_and_record(message: Message) -> SendOutcome:
-    """Call the channel and write the result on the row (no incident logic)."""
+def _lease_until(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
+
+
+def _held(message: Message, token: str) -> QuerySet[Message]:
+    """The row, only while ``token`` still holds its lease (the fence of every write)."""
+    return Message.objects.filter(pk=message.pk, claim_token=token, status=Message.Status.SENDING)
+
+
+def _attempt_begin(message: Message, token: str) -> bool:
+    """Renew the lease and note (committed) that a provider call is about to start.
+
+    False: the row is no longer ours (its lease ran out and another worker claimed it).
+    """
+    now = timezone.now()
+    started = message.attempt_started_at or now
+    changed = _held(message, token).update(
+        lease_expires_at=_lease_until(now), attempt_started_at=started
+    )
+    if changed != 1:
+        logger.warning("message %s: lease lost before sending; left to its new holder", message.pk)
+        return False
+    return True
+
+
+def _released(message: Message, **fields: object) -> int:
+    """Write an outcome on a row we hold and give up the lease (fenced)."""
+    return Message.objects.filter(pk=message.pk, claim_token=fields.pop("token")).update(
+        claim_token="", lease_expires_at=None, **fields
+    )
+
+
+def _reconciled(message: Message, token: str, channel: object) -> str | None:
+    """An earlier attempt's answer never came: ask the provider before sending again.
+
+    Returns the provider id when the provider already has the message.
+    """
+    since = message.attempt_started_at
+    assert since is not None
+    if not isinstance(channel, Reconcilable):
+        if message.incident_id is not None:
+            event_record(
+                incident_id=message.incident_id,
+                kind=IncidentEvent.Kind.NOTIFICATION_QUEUED,
+                actor_id=message.engineer_id,
+                message_id=message.pk,
+                via=message.kind,
+                text=f"{message.kind} to {message.destination}: the attempt at "
+                f"{since:%H:%M:%S} may have arrived ({getattr(channel, 'name', '?')} cannot "
+                "be asked); sending again",
+            )
+        return None
+    return channel.find_sent(message, since - RECONCILE_SKEW)
+
+
+# Provider clocks differ from ours a little: look this much earlier than the attempt.
+RECONCILE_SKEW = timedelta(seconds=5)
+
+
+def _send_and_record(message: Message, token: str) -> SendOutcome:
+    """Call the channel and write the result on the row, fenced by ``token``."""
     channel = channel_for(message.kind)
     attempts = message.attempts + 1
     try:
+        found = _reconciled(message, token, channel) if message.attempt_started_at else None
+        if found is not None:
+            _released(
+                message,
+                token=token,
+                status=Message.Status.SENT,
+                transport=channel.name,
+                provider_id=found,
+                sent_at=timezone.now(),
+                attempt_started_at=None,
+                last_error="",
+            )
+            logger.info(
+                "message %s: the provider already had it (%s); not sent again", message.pk, found
+            )
+            return SendOutcome(ok=True, error="already accepted by the provider; not sent again")
         provider_id = channel.send(message)
     except TransportError as exc:
         now = timezone.now()
@@ -106,13 +166,17 @@ def _send_and_record(message: Message) -> SendOutcome:
         delay = retry_delay(attempts - rate_limited)
         if exc.retry_after is not None:
             delay = max(delay, timedelta(seconds=exc.retry_after))
-        Message.objects.filter(pk=message.pk).update(
+        _released(
+            message,
+            token=token,
             status=Message.Status.FAILED if permanent else Message.Status.PENDING,
             attempts=attempts,
             rate_limited=rate_limited,
             transport=channel.name,
             last_error=str(exc),
             due_at=now + delay,
+            # Kept while the provider may have the message: the next try asks first.
+            attempt_started_at=(message.attempt_started_at or now) if exc.maybe_sent else None,
         )
         logger.warning("message %s failed (permanent=%s): %s", message.pk, permanent, exc)
         return SendOutcome(
@@ -120,13 +184,17 @@ def _send_and_record(message: Message) -> SendOutcome:
             permanent=permanent,
             error=str(exc),
             disable_reason=exc.disable_reason if exc.permanent else "",
+            retry_after=exc.retry_after,
         )
-    Message.objects.filter(pk=message.pk).update(
+    _released(
+        message,
+        token=token,
         status=Message.Status.SENT,
         attempts=attempts,
         transport=channel.name,
         provider_id=provider_id,
         sent_at=timezone.now(),
+        attempt_started_at=None,
         last_error="",
     )
     return SendOutcome(ok=True)
@@ -278,28 +346,58 @@ def _page_outcome_record(message: Message, outcome: SendOutcome, incident_id: in
     )
 
 
-def message_deliver(message: Message) -> None:
-    """Send one claimed message and record the outcome on its row.
+def _incident_share_status(incident_id: int) -> str | None:
+    """The incident's status, held (FOR SHARE on PostgreSQL) until the transaction ends.
 
-    A page is sent only if its incident is still triggered when the send starts; the
-    incident row stays locked until the outcome is recorded.
+    An ack (an UPDATE of the row) waits until the sends in flight are recorded, so no
+    page leaves after an ack has committed; sends to one incident share the lock, so an
+    ack waits for at most one provider timeout, not for a queue of sends.
     """
-    if message.incident_id is None:
-        outcome = _send_and_record(message)
-        if outcome.permanent:
-            _contact_method_failed(message, outcome.error, outcome.disable_reason)
-        return
-    with transaction.atomic():
-        status = _incident_lock_status(message.incident_id)
-        if status != Incident.Status.TRIGGERED:
-            Message.objects.filter(pk=message.pk).update(
-                status=Message.Status.CANCELLED, last_error=f"incident {status}"
+    if connection.vendor != "postgresql":
+        return Incident.objects.filter(pk=incident_id).values_list("status", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status FROM paging_incident WHERE id = %s FOR SHARE", [incident_id])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def message_deliver(message: Message, token: str) -> SendOutcome | None:
+    """Send one claimed message and record the outcome on its row; None if not sent.
+
+    Only while ``token`` holds the row's lease (checked, and on PostgreSQL row-locked,
+    for the whole provider call), and for a page only while its incident is triggered.
+    On SQLite nothing is held across the provider call (a write lock there would stop
+    every writer for as long as the provider takes): the incident is read just before.
+    """
+    if not _attempt_begin(message, token):
+        return None
+    locking = connection.vendor == "postgresql"
+    with transaction.atomic() if locking else nullcontext():
+        status = (
+            _incident_share_status(message.incident_id) if message.incident_id is not None else None
+        )
+        if locking and not _held(message, token).select_for_update().exists():
+            logger.warning("message %s: lease lost before sending", message.pk)
+            return None
+        if message.incident_id is not None and status != Incident.Status.TRIGGERED:
+            _released(
+                message,
+                token=token,
+                status=Message.Status.CANCELLED,
+                last_error=f"incident {status}",
+                attempt_started_at=None,
             )
-            return
-        outcome = _send_and_record(message)
-        _page_outcome_record(message, outcome, message.incident_id)
-        if outcome.permanent:
-            _fallback(message, outcome.error, outcome.disable_reason)
+            return None
+        outcome = _send_and_record(message, token)
+        with transaction.atomic():
+            if message.incident_id is None:
+                if outcome.permanent:
+                    _contact_method_failed(message, outcome.error, outcome.disable_reason)
+            else:
+                _page_outcome_record(message, outcome, message.incident_id)
+                if outcome.permanent:
+                    _fallback(message, outcome.error, outcome.disable_reason)
+    return outcome
 
 
 def _throttle_free_at(sent_times: list[datetime], limit: int) -> datetime:
@@ -307,7 +405,9 @@ def _throttle_free_at(sent_times: list[datetime], limit: int) -> datetime:
     return sent_times[len(sent_times) - limit] + THROTTLE_WINDOW
 
 
-def _deliver_throttled(kind: str, limit: int, messages: list[Message]) -> None:
+def _deliver_throttled(
+    kind: str, limit: int, messages: list[Message], token: str
+) -> list[SendOutcome | None]:
     """Send pages to one contact method within its limit; bundle or defer the excess."""
     now = timezone.now()
     cm_id = messages[0].contact_method_id
@@ -323,18 +423,16 @@ def _deliver_throttled(kind: str, limit: int, messages: list[Message]) -> None:
     )
     available = limit - len(sent_times)
     if available <= 0:
-        _defer(kind, limit, messages, _throttle_free_at(sent_times, limit))
-        return
+        _defer(kind, limit, messages, _throttle_free_at(sent_times, limit), token)
+        return []
     if len(messages) <= available:
-        for message in messages:
-            message_deliver(message)
-        return
-    for message in messages[: available - 1]:
-        message_deliver(message)
-    _bundle_deliver(kind, messages[available - 1 :])
+        return [message_deliver(message, token) for message in messages]
+    outcomes = [message_deliver(message, token) for message in messages[: available - 1]]
+    outcomes.append(_bundle_deliver(kind, messages[available - 1 :], token))
+    return outcomes
 
 
-def _defer(kind: str, limit: int, messages: list[Message], free_at: datetime) -> None:
+def _defer(kind: str, limit: int, messages: list[Message], free_at: datetime, token: str) -> None:
     """Hold throttled pages until a slot frees (pages of acked incidents are cancelled)."""
     now = timezone.now()
     with transaction.atomic():
@@ -343,13 +441,15 @@ def _defer(kind: str, limit: int, messages: list[Message], free_at: datetime) ->
             assert message.incident_id is not None
             status = _incident_lock_status(message.incident_id)
             if status != Incident.Status.TRIGGERED:
-                Message.objects.filter(pk=message.pk).update(
-                    status=Message.Status.CANCELLED, last_error=f"incident {status}"
+                _released(
+                    message,
+                    token=token,
+                    status=Message.Status.CANCELLED,
+                    last_error=f"incident {status}",
                 )
                 continue
-            Message.objects.filter(pk=message.pk).update(
-                status=Message.Status.PENDING, due_at=free_at
-            )
+            if not _released(message, token=token, status=Message.Status.PENDING, due_at=free_at):
+                continue
             events.append(
                 event_build(
                     incident_id=message.incident_id,
@@ -364,7 +464,7 @@ def _defer(kind: str, limit: int, messages: list[Message], free_at: datetime) ->
         IncidentEvent.objects.bulk_create(events)
 
 
-def _bundle_deliver(kind: str, messages: list[Message]) -> None:
+def _bundle_deliver(kind: str, messages: list[Message], token: str) -> SendOutcome | None:
     """Fold several pages to one contact method into one message, and send it."""
     with transaction.atomic():
         live: list[Message] = []
@@ -374,13 +474,14 @@ def _bundle_deliver(kind: str, messages: list[Message]) -> None:
             if status == Incident.Status.TRIGGERED:
                 live.append(message)
             else:
-                Message.objects.filter(pk=message.pk).update(
-                    status=Message.Status.CANCELLED, last_error=f"incident {status}"
+                _released(
+                    message,
+                    token=token,
+                    status=Message.Status.CANCELLED,
+                    last_error=f"incident {status}",
                 )
         if len(live) <= 1:
-            for message in live:
-                message_deliver(message)
-            return
+            return message_deliver(live[0], token) if live else None
         incidents = {
             i.pk: i
             for i in Incident.objects.filter(pk__in=[m.incident_id for m in live]).select_related(
@@ -401,32 +502,61 @@ def _bundle_deliver(kind: str, messages: list[Message]) -> None:
             subject=f"{len(incidents)} open incidents for {', '.join(services)}"[:255],
             body=f"{len(incidents)} open incidents for {', '.join(services)}: {titles}"[:1500],
             status=Message.Status.SENDING,
+            claim_token=token,
+            lease_expires_at=_lease_until(now),
             due_at=now,
             engineer_id=first.engineer_id,
             contact_method_id=first.contact_method_id,
         )
-        Message.objects.filter(pk__in=[m.pk for m in live]).update(
-            status=Message.Status.BUNDLED, bundled_into=bundle
+        folded = Message.objects.filter(pk__in=[m.pk for m in live], claim_token=token).update(
+            status=Message.Status.BUNDLED,
+            bundled_into=bundle,
+            claim_token="",
+            lease_expires_at=None,
         )
-        outcome = _send_and_record(bundle)
+        if folded != len(live):
+            # Some row is no longer ours: undo the bundle, its holders send the pages.
+            transaction.set_rollback(True)
+            return None
+        outcome = _send_and_record(bundle, token)
         for message in live:
             assert message.incident_id is not None
             _page_outcome_record(bundle, outcome, message.incident_id)
         if outcome.permanent:
             for message in live:
                 _fallback(message, outcome.error, outcome.disable_reason)
+    return outcome
 
 
-def dispatch_due(limit: int = 200) -> int:
-    """Send every due pending message (up to ``limit``); returns how many were tried."""
-    rows = _claim_due(limit)
+def deliveries_plan(rows: list[Message]) -> list[list[Message]]:
+    """Split claimed rows into units of work: one row, or all throttled pages to one
+    contact method (they are counted, bundled or deferred together)."""
     limits = throttle_limits()
+    units: list[list[Message]] = []
     throttled: dict[tuple[str, int], list[Message]] = {}
     for message in rows:
         if message.incident_id and message.contact_method_id and message.kind in limits:
-            throttled.setdefault((message.kind, message.contact_method_id), []).append(message)
+            key = (message.kind, message.contact_method_id)
+            if key not in throttled:
+                throttled[key] = []
+                units.append(throttled[key])
+            throttled[key].append(message)
         else:
-            message_deliver(message)
-    for (kind, _), messages in throttled.items():
-        _deliver_throttled(kind, limits[kind], messages)
-    return len(rows)
+            units.append([message])
+    return units
+
+
+def deliveries_send(unit: list[Message], token: str) -> list[SendOutcome | None]:
+    """Send one unit of ``deliveries_plan`` (rows claimed under ``token``)."""
+    limits = throttle_limits()
+    first = unit[0]
+    if first.incident_id and first.contact_method_id and first.kind in limits:
+        return _deliver_throttled(first.kind, limits[first.kind], unit, token)
+    return [message_deliver(message, token) for message in unit]
+
+
+def dispatch_due(wait_seconds: float | None = None) -> int:
+    """Claim and send what is due (see ``paging.dispatch``); returns how many rows were claimed."""
+    from paging.dispatch import dispatcher
+
+    return dispatcher.run(wait_seconds)

@@ -24,3 +24,8 @@ def channel_for(kind: str) -> Channel:
     factory = _FACTORIES.get(kind)
     channel = factory() if factory is not None else None
     return channel or _CONSOLE
+
+
+def registered_kinds() -> list[str]:
+    """Every kind a provider app registered a transport for."""
+    return list(_FACTORIES)

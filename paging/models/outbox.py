@@ -82,6 +82,16 @@ class Message(models.Model):
     bundled_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="bundled"
     )
+    # The dispatcher's lease on a row it is sending: every later write (and the provider
+    # call itself) is conditional on still holding ``claim_token``; a row whose lease
+    # expired belongs to a worker that died and is claimed again. db_default: the
+    # engine COPYs rows without these columns.
+    claim_token = models.CharField(max_length=32, blank=True, default="", db_default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set (and committed) before each provider call, cleared when the provider answered:
+    # a row that still has it when claimed again may have reached the provider already,
+    # so the dispatcher asks the provider (``find_sent``) before sending it again.
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]

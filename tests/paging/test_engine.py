@@ -364,7 +364,7 @@ def test_a_kick_already_covered_by_a_newer_tick_is_dropped(clock, channel) -> No
 
 
 def test_dispatch_drains_more_than_one_batch_per_tick(clock, channel, monkeypatch) -> None:
-    monkeypatch.setattr("paging.engine.DISPATCH_BATCH", 2)
+    monkeypatch.setattr("paging.dispatch.INLINE_BATCH", 2)
     alice = EngineerFactory()
     email = ContactMethodFactory(engineer=alice, kind="email", value="a@example.test")
     NotificationRuleFactory(engineer=alice, contact_method=email)

@@ -1,0 +1,311 @@
+"""The dispatcher: claims due outbox rows under per-row leases and sends them concurrently.
+
+- **Leases.** A claim writes each row's ``claim_token`` and ``lease_expires_at`` in one
+  transaction (``FOR UPDATE SKIP LOCKED``); a row whose lease ran out belongs to a worker
+  that died and is claimed again. Every later write, and the provider call itself, is
+  conditional on still holding the token (``paging.outbox.message_deliver``). Leases of
+  rows this process holds are renewed while it lives.
+- **Concurrency with isolation.** A process sends up to ``DISPATCH_CONCURRENCY`` units
+  at once, at most ``DISPATCH_PROVIDER_CONCURRENCY`` of them to one provider, and claims
+  only as many rows as it has free slots, so nothing waits in a local queue while its
+  lease runs. A provider that failed transiently ``DISPATCH_BREAKER_FAILURES`` times in a
+  row is left alone for ``DISPATCH_BREAKER_COOLDOWN_SECONDS`` (or its Retry-After): its
+  rows stay due in the database, then one row tries it again.
+- Inside a transaction (tests, ``simulate``) or with ``DISPATCH_CONCURRENCY=1`` the rows
+  are sent inline, one unit after another: other threads' connections could not see
+  uncommitted rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from paging import outbox
+from paging.channels.registry import registered_kinds
+from paging.models import Message
+
+logger = logging.getLogger(__name__)
+
+# How long one dispatch call keeps claiming while sends are in flight. Sends still
+# running then go on in the background; later calls claim around them.
+WAIT_SECONDS = 2.0
+# How often a waiting dispatch call looks for newly due rows while sends are in flight.
+POLL_SECONDS = 0.2
+# Inline mode: rows per claim, and claims per call (one call cannot run forever).
+INLINE_BATCH = 200
+INLINE_ROUNDS = 25
+
+
+def lease_until(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
+
+
+def claim_token() -> str:
+    return secrets.token_hex(16)
+
+
+def rows_claim(
+    limit: int, *, token: str, exclude_kinds: frozenset[str] = frozenset()
+) -> list[Message]:
+    """Claim up to ``limit`` due rows, and rows whose lease ran out, for ``token``."""
+    if limit <= 0:
+        return []
+    now = timezone.now()
+    claimable = Q(status=Message.Status.PENDING, due_at__lte=now) | Q(
+        status=Message.Status.SENDING, lease_expires_at__lt=now
+    )
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(claimable)
+            .exclude(kind__in=exclude_kinds)
+            .order_by("due_at", "id")[:limit]
+        )
+        if not rows:
+            return []
+        until = lease_until(now)
+        Message.objects.filter(pk__in=[row.pk for row in rows]).update(
+            status=Message.Status.SENDING, claim_token=token, lease_expires_at=until
+        )
+    for row in rows:
+        row.status, row.claim_token, row.lease_expires_at = Message.Status.SENDING, token, until
+    return rows
+
+
+def rows_release(rows: list[Message], token: str) -> None:
+    """Give claimed rows back unsent (due as they were), e.g. over a provider's limit."""
+    Message.objects.filter(pk__in=[row.pk for row in rows], claim_token=token).update(
+        status=Message.Status.PENDING, claim_token="", lease_expires_at=None
+    )
+
+
+def leases_renew(ids: list[int], token: str) -> int:
+    """Extend the leases of rows still held by ``token``. Rows locked by a send in flight
+    are skipped: their lock already keeps every other worker away."""
+    if not ids:
+        return 0
+    with transaction.atomic():
+        free = list(
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, claim_token=token, status=Message.Status.SENDING)
+            .values_list("pk", flat=True)
+        )
+        return Message.objects.filter(pk__in=free).update(
+            lease_expires_at=lease_until(timezone.now())
+        )
+
+
+@dataclass
+class Breaker:
+    """A provider's circuit: closed; open until ``open_until``; then half-open (one try)."""
+
+    failures: int = 0
+    open_until: float = 0.0
+
+    def allows(self, now: float, in_flight: int) -> bool:
+        if self.failures < settings.DISPATCH_BREAKER_FAILURES:
+            return True
+        return now >= self.open_until and in_flight == 0
+
+    def record(self, outcome: outbox.SendOutcome, now: float, provider: str) -> None:
+        # A permanent error is the provider answering (a bad number): not its fault.
+        if outcome.ok or outcome.permanent:
+            self.failures = 0
+            return
+        self.failures += 1
+        if self.failures >= settings.DISPATCH_BREAKER_FAILURES:
+            cooldown = max(settings.DISPATCH_BREAKER_COOLDOWN_SECONDS, outcome.retry_after or 0)
+            self.open_until = now + cooldown
+            logger.warning(
+                "provider %s failed %d times in a row: left alone for %.0f s (%s)",
+                provider,
+                self.failures,
+                cooldown,
+                outcome.error,
+            )
+
+
+@dataclass
+class _Flight:
+    provider: str
+    ids: list[int]
+    token: str
+
+
+class Dispatcher:
+    """One per process: a bounded pool of senders, per-provider limits and breakers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._flights: dict[Future[list[outbox.SendOutcome | None]], _Flight] = {}
+        self._breakers: dict[str, Breaker] = defaultdict(Breaker)
+        self._renewer: threading.Thread | None = None
+
+    # --- state ------------------------------------------------------------------------
+    def _executor(self) -> ThreadPoolExecutor:
+        # A forked child (celery prefork) has none of its parent's threads: start afresh.
+        if self._pool is None or self._pid != os.getpid():
+            self._pool = ThreadPoolExecutor(
+                settings.DISPATCH_CONCURRENCY, thread_name_prefix="dispatch"
+            )
+            self._flights = {}
+            self._breakers = defaultdict(Breaker)
+            self._pid = os.getpid()
+        return self._pool
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._flights)
+
+    def _providers_busy(self) -> Counter[str]:
+        with self._lock:
+            return Counter(flight.provider for flight in self._flights.values())
+
+    def _blocked_kinds(self, busy: Counter[str]) -> frozenset[str]:
+        """Kinds whose provider is at its limit or whose circuit is open."""
+        now = time.monotonic()
+        blocked = set()
+        for kind in registered_kinds():
+            provider = provider_of(kind)
+            full = busy[provider] >= settings.DISPATCH_PROVIDER_CONCURRENCY
+            if full or not self._breakers[provider].allows(now, busy[provider]):
+                blocked.add(kind)
+        return frozenset(blocked)
+
+    # --- one call -------------------------------------------------------------------
+    def run(self, wait_seconds: float | None = None) -> int:
+        """Claim and send what is due; returns how many rows were claimed."""
+        if settings.DISPATCH_CONCURRENCY <= 1 or connection.in_atomic_block:
+            return self._run_inline()
+        pool = self._executor()
+        deadline = time.monotonic() + (WAIT_SECONDS if wait_seconds is None else wait_seconds)
+        claimed_total = 0
+        while True:
+            claimed = self._claim_and_submit(pool)
+            claimed_total += claimed
+            with self._lock:
+                flights = list(self._flights)
+            if not flights and not claimed:
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            if flights:
+                wait(flights, timeout=min(POLL_SECONDS, remaining), return_when=FIRST_COMPLETED)
+        return claimed_total
+
+    def _run_inline(self) -> int:
+        token = claim_token()
+        total = 0
+        for _ in range(INLINE_ROUNDS):
+            rows = rows_claim(INLINE_BATCH, token=token)
+            for unit in outbox.deliveries_plan(rows):
+                outbox.deliveries_send(unit, token)
+            total += len(rows)
+            if len(rows) < INLINE_BATCH:
+                break
+        return total
+
+    def _claim_and_submit(self, pool: ThreadPoolExecutor) -> int:
+        free = settings.DISPATCH_CONCURRENCY - self.in_flight()
+        if free <= 0:
+            return 0
+        busy = self._providers_busy()
+        token = claim_token()
+        rows = rows_claim(free, token=token, exclude_kinds=self._blocked_kinds(busy))
+        over: list[Message] = []
+        for unit in outbox.deliveries_plan(rows):
+            provider = provider_of(unit[0].kind)
+            breaker_ok = self._breakers[provider].allows(time.monotonic(), busy[provider])
+            if busy[provider] >= settings.DISPATCH_PROVIDER_CONCURRENCY or not breaker_ok:
+                over.extend(unit)
+                continue
+            busy[provider] += 1
+            future = pool.submit(_fly, unit, token)
+            with self._lock:
+                self._flights[future] = _Flight(provider, [m.pk for m in unit], token)
+            future.add_done_callback(self._landed)
+        if over:
+            rows_release(over, token)
+        if len(rows) > len(over):
+            self._renewer_ensure()
+        return len(rows) - len(over)
+
+    def _landed(self, future: Future[list[outbox.SendOutcome | None]]) -> None:
+        with self._lock:
+            flight = self._flights.pop(future, None)
+        if flight is None:
+            return
+        try:
+            outcomes = future.result()
+        except Exception:
+            logger.exception("dispatch of messages %s failed", flight.ids)
+            return
+        now = time.monotonic()
+        for outcome in outcomes:
+            if outcome is not None:
+                self._breakers[flight.provider].record(outcome, now, flight.provider)
+
+    def _renewer_ensure(self) -> None:
+        with self._lock:
+            if self._renewer is not None and self._renewer.is_alive():
+                return
+            self._renewer = threading.Thread(
+                target=self._renew_loop, name="dispatch-leases", daemon=True
+            )
+            self._renewer.start()
+
+    def _renew_loop(self) -> None:
+        """While this process holds rows, keep their leases from running out."""
+        while True:
+            time.sleep(settings.DISPATCH_LEASE_SECONDS / 3)
+            with self._lock:
+                held = [(f.token, f.ids) for f in self._flights.values()]
+            if not held:
+                return
+            try:
+                for token, ids in held:
+                    leases_renew(ids, token)
+            except Exception:  # the next round tries again; the lease has slack
+                logger.exception("renewing dispatch leases failed")
+            finally:
+                close_old_connections()
+
+    def drain(self, timeout: float) -> None:
+        """Wait (up to ``timeout``) for the sends in flight, e.g. before the process exits."""
+        with self._lock:
+            flights = list(self._flights)
+        if flights:
+            wait(flights, timeout=timeout)
+
+
+def _fly(unit: list[Message], token: str) -> list[outbox.SendOutcome | None]:
+    """One unit of work in a pool thread, on that thread's own connection."""
+    close_old_connections()
+    try:
+        return outbox.deliveries_send(unit, token)
+    finally:
+        close_old_connections()
+
+
+def provider_of(kind: str) -> str:
+    """The provider behind a kind: ``twilio-sms`` and ``twilio-voice`` share Twilio."""
+    return outbox.channel_for(kind).name.split("-")[0]
+
+
+dispatcher = Dispatcher()
