@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
+from django.urls import get_resolver
 from django.utils import timezone
 
 from paging import outbox
@@ -129,13 +130,14 @@ class Breaker:
         if self.failures >= settings.DISPATCH_BREAKER_FAILURES:
             cooldown = max(settings.DISPATCH_BREAKER_COOLDOWN_SECONDS, outcome.retry_after or 0)
             self.open_until = now + cooldown
-            logger.warning(
-                "provider %s failed %d times in a row: left alone for %.0f s (%s)",
-                provider,
-                self.failures,
-                cooldown,
-                outcome.error,
-            )
+            if self.failures == settings.DISPATCH_BREAKER_FAILURES:
+                logger.warning(
+                    "provider %s failed %d times in a row: left alone for %.0f s (%s)",
+                    provider,
+                    self.failures,
+                    cooldown,
+                    outcome.error,
+                )
 
 
 @dataclass
@@ -157,9 +159,15 @@ class Dispatcher:
         self._renewer: threading.Thread | None = None
 
     # --- state ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the pool now (process start-up) rather than on the first due page."""
+        if settings.DISPATCH_CONCURRENCY > 1:
+            self._executor()
+
     def _executor(self) -> ThreadPoolExecutor:
         # A forked child (celery prefork) has none of its parent's threads: start afresh.
         if self._pool is None or self._pid != os.getpid():
+            _warm_up()
             self._pool = ThreadPoolExecutor(
                 settings.DISPATCH_CONCURRENCY, thread_name_prefix="dispatch"
             )
@@ -196,7 +204,7 @@ class Dispatcher:
         deadline = time.monotonic() + (WAIT_SECONDS if wait_seconds is None else wait_seconds)
         claimed_total = 0
         while True:
-            claimed = self._claim_and_submit(pool)
+            claimed, more = self._claim_and_submit(pool)
             claimed_total += claimed
             with self._lock:
                 flights = list(self._flights)
@@ -205,6 +213,8 @@ class Dispatcher:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
+            if more and len(flights) < settings.DISPATCH_CONCURRENCY:
+                continue  # rows were left behind and slots are free: claim again now
             if flights:
                 wait(flights, timeout=min(POLL_SECONDS, remaining), return_when=FIRST_COMPLETED)
         return claimed_total
@@ -221,10 +231,12 @@ class Dispatcher:
                 break
         return total
 
-    def _claim_and_submit(self, pool: ThreadPoolExecutor) -> int:
+    def _claim_and_submit(self, pool: ThreadPoolExecutor) -> tuple[int, bool]:
+        """Claim rows for the free slots and start them; also says whether due rows may
+        have been left behind (a full claim, or rows given back over a provider's limit)."""
         free = settings.DISPATCH_CONCURRENCY - self.in_flight()
         if free <= 0:
-            return 0
+            return 0, False
         busy = self._providers_busy()
         token = claim_token()
         rows = rows_claim(free, token=token, exclude_kinds=self._blocked_kinds(busy))
@@ -244,7 +256,7 @@ class Dispatcher:
             rows_release(over, token)
         if len(rows) > len(over):
             self._renewer_ensure()
-        return len(rows) - len(over)
+        return len(rows) - len(over), bool(over) or len(rows) == free
 
     def _landed(self, future: Future[list[outbox.SendOutcome | None]]) -> None:
         with self._lock:
@@ -292,6 +304,15 @@ class Dispatcher:
             flights = list(self._flights)
         if flights:
             wait(flights, timeout=timeout)
+
+
+def _warm_up() -> None:
+    """Import what the senders need before they run: the URLconf (reverse() for
+    callback URLs) and every transport. Threads that race to import one module wait
+    on each other's import locks (seen: seconds, with a pool of eight)."""
+    get_resolver().url_patterns  # noqa: B018 - loading is the point
+    for kind in registered_kinds():
+        outbox.channel_for(kind)
 
 
 def _fly(unit: list[Message], token: str) -> list[outbox.SendOutcome | None]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+# The client imports its API modules on first use; the dispatcher's send threads would
+# race on that import (and stall behind one another), so it happens here, once.
+import twilio.rest.api  # noqa: F401
 from django.conf import settings
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client

@@ -51,6 +51,9 @@ class FakeTwilio:
     _script: list[_Scripted] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
+    # Every answer waits this long (a slow or hanging provider); ``stop`` cuts it short.
+    latency: float = 0.0
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     # --- scripting ---------------------------------------------------------------
     def fail_next(self, status: int, *, code: int | None = None, message: str = "") -> None:
@@ -106,6 +109,8 @@ class FakeTwilio:
                     scripted = fake._script.pop(0) if fake._script else _Scripted()
                 if scripted.stall:
                     time.sleep(scripted.stall)
+                elif fake.latency:
+                    fake._stopping.wait(fake.latency)
                 if scripted.status:
                     self._answer(
                         scripted.status,
@@ -142,6 +147,7 @@ class FakeTwilio:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
