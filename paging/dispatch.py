@@ -145,6 +145,7 @@ class _Flight:
     provider: str
     ids: list[int]
     token: str
+    future: Future[None] | None = None
 
 
 class Dispatcher:
@@ -154,7 +155,8 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._pid = 0
         self._pool: ThreadPoolExecutor | None = None
-        self._flights: dict[Future[list[outbox.SendOutcome | None]], _Flight] = {}
+        self._flights: dict[int, _Flight] = {}
+        self._next_flight = 0
         self._breakers: dict[str, Breaker] = defaultdict(Breaker)
         self._renewer: threading.Thread | None = None
 
@@ -207,7 +209,7 @@ class Dispatcher:
             claimed, more = self._claim_and_submit(pool)
             claimed_total += claimed
             with self._lock:
-                flights = list(self._flights)
+                flights = [f.future for f in self._flights.values() if f.future is not None]
             if not flights and not claimed:
                 break
             remaining = deadline - time.monotonic()
@@ -248,30 +250,36 @@ class Dispatcher:
                 over.extend(unit)
                 continue
             busy[provider] += 1
-            future = pool.submit(_fly, unit, token)
+            flight = _Flight(provider, [m.pk for m in unit], token)
             with self._lock:
-                self._flights[future] = _Flight(provider, [m.pk for m in unit], token)
-            future.add_done_callback(self._landed)
+                self._next_flight += 1
+                number = self._next_flight
+                self._flights[number] = flight
+            flight.future = pool.submit(self._fly, number, unit)
         if over:
             rows_release(over, token)
         if len(rows) > len(over):
             self._renewer_ensure()
         return len(rows) - len(over), bool(over) or len(rows) == free
 
-    def _landed(self, future: Future[list[outbox.SendOutcome | None]]) -> None:
-        with self._lock:
-            flight = self._flights.pop(future, None)
-        if flight is None:
-            return
+    def _fly(self, number: int, unit: list[Message]) -> None:
+        """One unit of work in a pool thread, on that thread's own connection. The
+        outcome is recorded before the future completes, so a waiting ``run`` sees it."""
+        flight = self._flights[number]
+        outcomes: list[outbox.SendOutcome | None] = []
+        close_old_connections()
         try:
-            outcomes = future.result()
+            outcomes = outbox.deliveries_send(unit, flight.token)
         except Exception:
             logger.exception("dispatch of messages %s failed", flight.ids)
-            return
-        now = time.monotonic()
-        for outcome in outcomes:
-            if outcome is not None:
-                self._breakers[flight.provider].record(outcome, now, flight.provider)
+        finally:
+            close_old_connections()
+            now = time.monotonic()
+            with self._lock:
+                for outcome in outcomes:
+                    if outcome is not None:
+                        self._breakers[flight.provider].record(outcome, now, flight.provider)
+                self._flights.pop(number, None)
 
     def _renewer_ensure(self) -> None:
         with self._lock:
@@ -301,7 +309,7 @@ class Dispatcher:
     def drain(self, timeout: float) -> None:
         """Wait (up to ``timeout``) for the sends in flight, e.g. before the process exits."""
         with self._lock:
-            flights = list(self._flights)
+            flights = [f.future for f in self._flights.values() if f.future is not None]
         if flights:
             wait(flights, timeout=timeout)
 
@@ -313,15 +321,6 @@ def _warm_up() -> None:
     get_resolver().url_patterns  # noqa: B018 - loading is the point
     for kind in registered_kinds():
         outbox.channel_for(kind)
-
-
-def _fly(unit: list[Message], token: str) -> list[outbox.SendOutcome | None]:
-    """One unit of work in a pool thread, on that thread's own connection."""
-    close_old_connections()
-    try:
-        return outbox.deliveries_send(unit, token)
-    finally:
-        close_old_connections()
 
 
 def provider_of(kind: str) -> str:

@@ -8,6 +8,7 @@ import threading
 from django.conf import settings
 from django.db import close_old_connections
 
+from paging.dispatch import dispatcher
 from paging.engine import tick
 from paging.kick import embedded_wakeup
 
@@ -28,6 +29,7 @@ def _loop(stop: threading.Event) -> None:
 def start_engine_thread() -> threading.Event:
     """Start the loop; set the returned event to stop it."""
     stop = threading.Event()
+    dispatcher.start()
     thread = threading.Thread(target=_loop, args=(stop,), name="engine", daemon=True)
     thread.start()
     return stop

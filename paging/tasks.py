@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
+from celery.signals import worker_process_init, worker_process_shutdown
 
+from paging.dispatch import dispatcher
 from paging.engine import tick
 from paging.models import EngineHeartbeat
 
@@ -27,3 +29,16 @@ def engine_tick(kicked_at: float | None = None) -> int:
     if kicked_at is not None and tick_started_since(datetime.fromtimestamp(kicked_at, UTC)):
         return 0
     return tick()
+
+
+@worker_process_init.connect
+def _dispatcher_start(**_: object) -> None:
+    # Each worker process sends from its own pool; start it before the first page.
+    dispatcher.start()
+
+
+@worker_process_shutdown.connect
+def _dispatcher_drain(**_: object) -> None:
+    # Let sends in flight finish and record (a warm shutdown); a killed process's rows
+    # are claimed again when their leases run out.
+    dispatcher.drain(timeout=15)
