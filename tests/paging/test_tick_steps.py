@@ -25,7 +25,12 @@ from paging.ingest import alerts_ingest
 from paging.models import EngineStep, Incident, Message
 from paging.outbox import message_enqueue
 from tests.analytics.test_prometheus import metric_lines
-from tests.factories import ContactMethodFactory, EngineerFactory, NotificationRuleFactory
+from tests.factories import (
+    ContactMethodFactory,
+    EngineerFactory,
+    NotificationRuleFactory,
+    UserFactory,
+)
 from tests.paging.conftest import RecordingChannel
 from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
 
@@ -121,6 +126,14 @@ def test_a_failing_step_does_not_stop_pages_and_is_counted_and_shown(
     assert body["steps"]["broken"]["failures_total"] == 1
     assert body["steps"][DISPATCH] == {"status": "ok", "critical": True}
     assert SECRET not in response.content.decode()  # /healthz is public
+
+    staff = Client()
+    staff.force_login(UserFactory(is_staff=True, is_superuser=True))
+    row = EngineStep.objects.get(name="broken")
+    for url in ["/admin/paging/enginestep/", f"/admin/paging/enginestep/{row.pk}/change/"]:
+        page = staff.get(url)
+        assert page.status_code == 200, url
+    assert SECRET in page.content.decode()  # staff read the full text in the admin
 
     clock.shift(timedelta(seconds=2))
     tick()
