@@ -40,7 +40,7 @@ SECRET = "password=hunter2 in the error text"
 
 
 @pytest.fixture
-def steps(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+def steps(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Callable[[], int]]:
     """Register steps for one test only; the app's own steps stay registered."""
     monkeypatch.setattr(paging.engine, "_STEPS", dict(paging.engine._STEPS))
     return register_tick_step
@@ -189,6 +189,24 @@ def test_a_failing_paging_step_makes_healthz_503(
     assert page_status(incident) == [("sms", PHONE, "sent")]
     response = Client().get("/healthz")
     assert (response.status_code, response.json()["status"]) == (200, "ok")
+
+
+@pytest.mark.django_db
+def test_a_failure_recorded_by_another_process_during_a_good_tick_stays(clock, steps) -> None:
+    def other_worker_fails_escalation() -> int:
+        # Another process: its escalation run fails after this tick's run succeeded.
+        clock.shift(timedelta(seconds=1))
+        paging.engine._failure_record(ESCALATION, RuntimeError("db"))
+        return 0
+
+    steps("other_worker", other_worker_fails_escalation, order=90)
+    tick()
+    assert EngineStep.objects.get(name=ESCALATION).failing
+    assert Client().get("/healthz").status_code == 503
+    paging.engine.unregister_tick_step("other_worker")
+    tick()  # a good run after that failure clears it
+    assert not EngineStep.objects.get(name=ESCALATION).failing
+    assert Client().get("/healthz").status_code == 200
 
 
 @pytest.mark.django_db
