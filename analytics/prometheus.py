@@ -5,7 +5,8 @@ answers the same (no per-process registries, no multiprocess directory to manage
 and the project takes no new dependency for ~100 lines of text formatting.
 Counters count rows that are never un-set (incidents, their first acknowledgement and
 resolution, escalation-step timeline lines, outbox rows), so they only grow while rows
-are kept. Three scans per scrape: incidents, timeline, outbox.
+are kept; the engine step failure counter is a stored count (``EngineStep``). Three
+scans per scrape: incidents, timeline, outbox, plus the small heartbeat and step tables.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from django.utils import timezone
 
 from analytics.filters import ack_time
 from analytics.sqlfuncs import EpochSeconds
-from paging.models import EngineHeartbeat, Incident, IncidentEvent, Message
+from paging.engine import tick_steps
+from paging.models import EngineHeartbeat, EngineStep, Incident, IncidentEvent, Message
 
 # Seconds. Chosen around the targets (ack within 5 min, resolve within 30 min).
 TTA_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -151,4 +153,20 @@ def exposition() -> str:
             f'engine_tick_duration_seconds{{engine="{_escape(beat.name)}"}} '
             f"{_fmt(round(beat.last_tick_ms / 1000, 6))}"
         )
+    lines += _engine_step_failures()
     return "\n".join(lines) + "\n"
+
+
+def _engine_step_failures() -> list[str]:
+    """Every registered step (0 until it first fails), and any other step with a row."""
+    name = "oncall_engine_step_failures_total"
+    counts = {step.name: 0 for step in tick_steps()}
+    counts.update(EngineStep.objects.values_list("name", "failures_total"))
+    lines = _header(
+        name,
+        "counter",
+        "Exceptions raised by each engine tick step (logged; the tick went on without it).",
+    )
+    for step in sorted(counts):
+        lines.append(f'{name}{{step="{_escape(step)}"}} {counts[step]}')
+    return lines

@@ -7,7 +7,7 @@ class BridgesConfig(AppConfig):
     name = "bridges"
 
     def ready(self) -> None:
-        from bridges.events import incident_changes_step, slack_rate_holds_step
+        from bridges.events import incident_changes_forward, slack_rate_holds_apply
         from bridges.pagerduty.forwarding import KIND as PAGERDUTY_KIND
         from bridges.pagerduty.forwarding import pagerduty_transport_factory
         from bridges.slack.transport import KINDS as SLACK_KINDS
@@ -18,7 +18,9 @@ class BridgesConfig(AppConfig):
         for kind in SLACK_KINDS:
             register_transport(kind, slack_transport_factory)
         register_transport(PAGERDUTY_KIND, pagerduty_transport_factory)
-        # Both run before the dispatcher in each tick: updates and forwards written
-        # here leave in the same tick, and held Slack messages are moved first.
-        register_tick_step(incident_changes_step)
-        register_tick_step(slack_rate_holds_step)
+        # After the dispatcher: the engine runs dispatch once more when a later step
+        # wrote rows, so updates and forwards written here still leave in this tick.
+        # The Slack transport itself refuses a held destination, so the holds step
+        # only spares those messages an attempt.
+        register_tick_step("incident_changes", incident_changes_forward, order=30)
+        register_tick_step("slack_rate_holds", slack_rate_holds_apply, order=40)

@@ -15,11 +15,8 @@ no-op) until no transaction that began before them can still be running.
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -39,8 +36,6 @@ from bridges.pagerduty.forwarding import follow_event
 from bridges.slack.transport import KIND_UPDATE
 from bridges.slack.transport import KINDS as SLACK_KINDS
 from paging.models import IncidentEvent, Message
-
-logger = logging.getLogger(__name__)
 
 CURSOR_NAME = "bridges"
 SETTLE = timedelta(seconds=60)
@@ -132,21 +127,6 @@ def _outgoing_write(rows: list[Outgoing]) -> int:
     return len(new)
 
 
-def guarded(step: Callable[[], int]) -> Callable[[], int]:
-    """A tick step that logs its failure instead of stopping the tick: the paging
-    engine's own steps and the dispatcher run in the same loop."""
-
-    @functools.wraps(step)
-    def run() -> int:
-        try:
-            return step()
-        except Exception:
-            logger.exception("bridges tick step %s failed", step.__name__)
-            return 0
-
-    return run
-
-
 def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
     """The tick step: forward new incident state changes; returns outbox rows written."""
     EventCursor.objects.get_or_create(name=CURSOR_NAME)
@@ -194,8 +174,3 @@ def slack_rate_holds_apply() -> int:
         SlackRateHold.objects.filter(until__lte=now).delete()
         SlackRequestSeen.objects.filter(received_at__lt=now - SEEN_KEEP).delete()
     return moved
-
-
-# What the engine runs each tick (registered in BridgesConfig.ready).
-incident_changes_step = guarded(incident_changes_forward)
-slack_rate_holds_step = guarded(slack_rate_holds_apply)

@@ -18,4 +18,4 @@ class DeliveryConfig(AppConfig):
         register_transport("sms", sms_transport)
         register_transport("voice", voice_transport)
         register_transport("email", email_transport)
-        register_tick_step(shift_reminders_enqueue)
+        register_tick_step("shift_reminders", shift_reminders_enqueue, order=50)

@@ -14,6 +14,7 @@ from paging.admin_forms import IncidentNoteForm, IncidentReassignForm
 from paging.models import (
     Alert,
     EngineHeartbeat,
+    EngineStep,
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
@@ -276,3 +277,28 @@ class MessageAdmin(admin.ModelAdmin):
 @admin.register(EngineHeartbeat)
 class EngineHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["name", "last_tick_at", "last_tick_ms", "processed"]
+
+
+@admin.register(EngineStep)
+class EngineStepAdmin(admin.ModelAdmin):
+    """Read-only: the engine writes these rows; staff read the full error text here."""
+
+    list_display = ["name", "failing", "failures_total", "last_error_class", "last_failed_at"]
+    readonly_fields = [
+        "name",
+        "failures_total",
+        "last_error_class",
+        "last_error",
+        "last_failed_at",
+        "last_ok_at",
+    ]
+
+    @admin.display(boolean=True)
+    def failing(self, obj: EngineStep) -> bool:
+        return obj.failing
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: EngineStep | None = None) -> bool:
+        return False

@@ -5,9 +5,10 @@ class PagingConfig(AppConfig):
     name = "paging"
 
     def ready(self) -> None:
-        from paging.engine import register_tick_step
+        from paging.engine import DISPATCH, ESCALATION, dispatch_step, register_tick_step
         from paging.escalation import escalations_advance
 
-        # Escalations run before the dispatcher in each tick, so a step's
-        # immediate pages go out in the same tick.
-        register_tick_step(escalations_advance)
+        # Paging first: escalations, then the dispatcher (so a step's immediate pages
+        # go out in the same tick); other apps' steps use orders above 20.
+        register_tick_step(ESCALATION, escalations_advance, order=10)
+        register_tick_step(DISPATCH, dispatch_step, order=20)

@@ -2,46 +2,180 @@
 
 Celery beat calls it every few seconds (and a kick calls it right after a commit
 that created due work); in embedded mode a thread of the web process does.
+
+A tick runs the registered steps in their explicit order: escalation (10), dispatch
+(20), then everything else. Each step is isolated: its exception is logged with the
+step's name, counted durably (``EngineStep``, read by /metrics and /healthz) and the
+next step runs as if nothing happened, so a bug in swap expiry or reminders never
+stops paging.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
-from paging.models import EngineHeartbeat
-from paging.outbox import dispatch_due
+from paging.models import EngineHeartbeat, EngineStep
 
 logger = logging.getLogger(__name__)
 
-# Steps run by every tick, in order. Later features (escalations, reminders, swap
-# expiry) register theirs here so there stays one loop and one heartbeat.
-TICK_STEPS: list[Callable[[], int]] = []
+ESCALATION = "escalation"
+DISPATCH = "dispatch"
+# Paging itself: /healthz answers 503 while the last run of one of these failed.
+CRITICAL_STEPS = frozenset({ESCALATION, DISPATCH})
 
 
-def register_tick_step(step: Callable[[], int]) -> Callable[[], int]:
-    if step not in TICK_STEPS:
-        TICK_STEPS.append(step)
-    return step
+@dataclass(frozen=True)
+class TickStep:
+    name: str
+    fn: Callable[[], int]  # returns how many rows it processed
+    order: int
+
+
+_STEPS: dict[str, TickStep] = {}
+
+
+def register_tick_step(name: str, fn: Callable[[], int], *, order: int) -> Callable[[], int]:
+    """Run ``fn`` in every tick; lower ``order`` first (ties by name).
+
+    Registering a name again replaces it (``ready()`` may run more than once).
+    """
+    _STEPS[name] = TickStep(name=name, fn=fn, order=order)
+    return fn
+
+
+def unregister_tick_step(name: str) -> None:
+    _STEPS.pop(name, None)
+
+
+def tick_steps() -> list[TickStep]:
+    return sorted(_STEPS.values(), key=lambda step: (step.order, step.name))
+
+
+def dispatch_step() -> int:
+    """The "dispatch" step: claim and send what is due (``paging.dispatch``)."""
+    from paging.dispatch import dispatcher  # imported late: the dispatcher imports models
+
+    return dispatcher.run()
+
+
+@contextmanager
+def _isolated() -> Iterator[None]:
+    """A savepoint when the caller holds a transaction, else nothing.
+
+    In autocommit (the worker, the embedded loop) each step manages its own
+    transactions and an error rolls back only the step's own; wrapping a step in one
+    atomic would hold its row locks and its sent pages uncommitted until it ends. Inside
+    a caller's transaction (tests, a tick run in ``atomic``) a failed statement would
+    abort the whole transaction on PostgreSQL, so the step gets a savepoint.
+    """
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            yield
+    else:
+        yield
+
+
+def _run(step: TickStep) -> int | None:
+    """The step's count, or None when it raised (logged and recorded)."""
+    try:
+        with _isolated():
+            return step.fn()
+    except Exception as exc:  # isolation is the point: any error stays in its step
+        logger.exception("engine tick step %r failed", step.name)
+        if not connection.in_atomic_block:
+            # A step that broke the connection (or left autocommit off) must not take
+            # the next step down with it: drop it, the next query reconnects.
+            connection.close_if_unusable_or_obsolete()
+        _failure_record(step.name, exc)
+        return None
+
+
+def _failure_record(name: str, exc: Exception) -> None:
+    """One UPDATE (an INSERT the first time this step fails)."""
+    now = timezone.now()
+    fields = {
+        "failures_total": F("failures_total") + 1,
+        "last_error_class": type(exc).__name__[:120],
+        "last_error": "".join(traceback.format_exception_only(exc)).strip()[:2000],
+        "last_failed_at": now,
+    }
+    try:
+        with _isolated():
+            if EngineStep.objects.filter(name=name).update(**fields):
+                return
+            try:
+                with transaction.atomic():
+                    EngineStep.objects.create(
+                        name=name,
+                        failures_total=1,
+                        last_error_class=fields["last_error_class"],
+                        last_error=fields["last_error"],
+                        last_failed_at=now,
+                    )
+            except IntegrityError:  # another process recorded its first failure first
+                EngineStep.objects.filter(name=name).update(**fields)
+    except DatabaseError:  # the database is down: the log line above is all we have
+        logger.exception("could not record the failure of engine tick step %r", name)
+
+
+def _recoveries_record(names: set[str], *, tick_started: datetime, now: datetime) -> None:
+    """Steps that ran OK this tick and had failed before it started are OK again.
+
+    One UPDATE per tick that matches no row while nothing fails (no write per step per
+    tick). A failure recorded after this tick started (another process) stays.
+    """
+    if not names:
+        return
+    EngineStep.objects.filter(name__in=names, last_failed_at__lte=tick_started).filter(
+        Q(last_ok_at__isnull=True) | Q(last_ok_at__lt=F("last_failed_at"))
+    ).update(last_ok_at=now)
+
+
+def _heartbeat_write(*, elapsed_ms: float, processed: int) -> None:
+    values = {"last_tick_at": timezone.now(), "last_tick_ms": elapsed_ms, "processed": processed}
+    # One UPDATE per tick; the row is created by the very first tick only.
+    if not EngineHeartbeat.objects.filter(name="engine").update(**values):
+        EngineHeartbeat.objects.get_or_create(name="engine", defaults=values)
 
 
 def tick() -> int:
     """Advance everything that is due; returns the number of rows processed."""
     started = time.perf_counter()
+    tick_started = timezone.now()
     processed = 0
-    for step in TICK_STEPS:
-        processed += step()
-    processed += dispatch_due()
+    ok: set[str] = set()
+    failed: set[str] = set()
+    dispatch = _STEPS.get(DISPATCH)
+    work_after_dispatch = False
+    for step in tick_steps():
+        done = _run(step)
+        if done is None:
+            failed.add(step.name)
+            continue
+        ok.add(step.name)
+        processed += done
+        if dispatch is not None and step.order > dispatch.order and done:
+            work_after_dispatch = True
+    if work_after_dispatch and dispatch is not None:
+        # Steps after dispatch wrote outbox rows (Slack updates, reminders, swap
+        # notices): send them in this tick rather than the next. Costs nothing when
+        # they did nothing.
+        done = _run(dispatch)
+        if done is None:
+            failed.add(DISPATCH)
+        else:
+            processed += done
+    _recoveries_record(ok - failed, tick_started=tick_started, now=timezone.now())
     elapsed_ms = (time.perf_counter() - started) * 1000
-    EngineHeartbeat.objects.update_or_create(
-        name="engine",
-        defaults={
-            "last_tick_at": timezone.now(),
-            "last_tick_ms": elapsed_ms,
-            "processed": processed,
-        },
-    )
+    _heartbeat_write(elapsed_ms=elapsed_ms, processed=processed)
     return processed

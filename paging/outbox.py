@@ -553,10 +553,3 @@ def deliveries_send(unit: list[Message], token: str) -> list[SendOutcome | None]
     if first.incident_id and first.contact_method_id and first.kind in limits:
         return _deliver_throttled(first.kind, limits[first.kind], unit, token)
     return [message_deliver(message, token) for message in unit]
-
-
-def dispatch_due(wait_seconds: float | None = None) -> int:
-    """Claim and send what is due (see ``paging.dispatch``); returns how many rows were claimed."""
-    from paging.dispatch import dispatcher
-
-    return dispatcher.run(wait_seconds)

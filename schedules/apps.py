@@ -10,4 +10,4 @@ class SchedulesConfig(AppConfig):
         from schedules.swaps import swaps_expire
 
         # Pending swap requests expire when their start passes.
-        register_tick_step(swaps_expire)
+        register_tick_step("swaps_expire", swaps_expire, order=60)

@@ -1,5 +1,6 @@
 """Paging models, one module per concern; import them from ``paging.models``."""
 
+from paging.models.engine import EngineStep
 from paging.models.incidents import Alert, Incident, IncidentEvent
 from paging.models.outbox import EngineHeartbeat, Message
 from paging.models.policies import EscalationPolicy, EscalationStep, EscalationTarget
@@ -8,6 +9,7 @@ from paging.models.services import Integration, MaintenanceWindow, Service
 __all__ = [
     "Alert",
     "EngineHeartbeat",
+    "EngineStep",
     "EscalationPolicy",
     "EscalationStep",
     "EscalationTarget",
