@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 # How long one dispatch call keeps claiming while sends are in flight. Sends still
 # running then go on in the background; later calls claim around them.
-WAIT_SECONDS = 2.0
+WAIT_SECONDS = 1.0
 # How often a waiting dispatch call looks for newly due rows while sends are in flight.
 POLL_SECONDS = 0.2
 # Inline mode: rows per claim, and claims per call (one call cannot run forever).
