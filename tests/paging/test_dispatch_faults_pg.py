@@ -17,10 +17,14 @@ from django.db import connection
 from django.utils import timezone
 
 from paging.dispatch import Dispatcher
+from paging.escalation import escalations_advance
 from paging.models import Message
+from paging.services import incident_acknowledge
 from tests.delivery.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.twilio import FakeTwilio
+from tests.paging.factories import IncidentFactory, ServiceFactory, policy_with_steps
+from tests.paging.test_engine import engineer_with_ladder
 from tests.paging.test_reliability_pg import ROOT, subprocess_env, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -189,3 +193,55 @@ def test_a_hanging_provider_holds_only_its_own_messages(slow_twilio, settings) -
     assert (in_flight, waiting) == (4, 6)
     assert len({r.form["To"] for r in slow_twilio.requests}) == len(slow_twilio.requests) == 4
     assert len(sms) == 10
+
+
+def test_pages_to_one_incident_are_in_flight_together_and_an_ack_waits_for_them(
+    slow_twilio, settings
+) -> None:
+    """Sends to one incident share its lock (FOR SHARE): both engineers' SMS are at the
+    provider at the same moment, so an ack waits for one provider call, not a queue of
+    them; and it commits only after both are recorded: nothing leaves after it."""
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.TWILIO_FROM_NUMBER = FROM_NUMBER
+    settings.TWILIO_BASE_URL = slow_twilio.url
+    settings.TWILIO_TIMEOUT_SECONDS = 30
+    settings.TWILIO_ENABLED = True
+    settings.PUBLIC_BASE_URL = PUBLIC
+    settings.DISPATCH_CONCURRENCY = 8
+    slow_twilio.latency = 6.0
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    bob = engineer_with_ladder("Bob", "+14155550002")
+    incident = IncidentFactory(
+        service=ServiceFactory(escalation_policy=policy_with_steps([alice, bob])),
+        next_due_at=timezone.now(),
+    )
+    dispatcher = Dispatcher()
+    dispatcher.start()
+
+    def engine() -> None:
+        try:
+            escalations_advance()
+            dispatcher.run(wait_seconds=0.5)
+        finally:
+            connection.close()
+
+    loop = threading.Thread(target=engine)
+    loop.start()
+    try:
+        # Both arrive before the provider answers the first (6 s): not one after another.
+        wait_for(lambda: len(slow_twilio.requests) == 2, 4, "both SMS at the provider")
+        result = incident_acknowledge(incident_id=incident.pk, engineer_id=alice.pk)
+        assert result.changed
+        # The ack committed after both sends were recorded, not in between.
+        sms = Message.objects.filter(incident=incident, kind="sms")
+        assert sorted(sms.values_list("destination", "status")) == [
+            ("+14155550001", "sent"),
+            ("+14155550002", "sent"),
+        ]
+    finally:
+        loop.join(timeout=30)
+        dispatcher.drain(30)
+    assert sorted(r.form["To"] for r in slow_twilio.requests) == ["+14155550001", "+14155550002"]
+    calls = Message.objects.filter(incident=incident, kind="voice")
+    assert set(calls.values_list("status", flat=True)) == {"cancelled"}
