@@ -4,10 +4,17 @@ Plain ``urllib.request`` (no extra runtime dependency: ``pdpyras`` is only a tes
 dependency, and the ``pagerduty`` package refuses plain-http base URLs, which the
 loopback fake needs). Answers are classified like every transport's: 202 sent;
 400 (invalid event) and other 4xx permanent; 429, 5xx, timeouts transient.
+
+A lost answer (a read timeout, a dropped connection) raises with ``maybe_sent=True``.
+There is no lookup (the Events API has none) and none is needed: the Events API
+deduplicates by ``dedup_key``, so sending the same event again is safe. A repeated
+trigger for an alert PagerDuty already has (open) joins it (no second incident, no
+second notification); a repeated acknowledge or resolve changes nothing.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -15,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 
+from bridges.urllib_outcome import urllib_failure_maybe_sent
 from paging.channels import TransportError
 
 TIMEOUT_SECONDS = 5
@@ -68,8 +76,12 @@ def event_send(*, event: dict[str, Any]) -> str:
             raise PagerDutyRateLimited(
                 f"pagerduty: rate limited (429), retry after {seconds} s", retry_after=seconds
             ) from None
-    except (urllib.error.URLError, OSError) as exc:  # refused, DNS, timeout
-        raise TransportError(f"pagerduty: {exc}"[:500], permanent=False) from exc
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        # Refused, DNS, connect timeout: nothing left. A read timeout or a dropped
+        # connection: PagerDuty may have the event; resending it is safe (dedup_key).
+        raise TransportError(
+            f"pagerduty: {exc}"[:500], permanent=False, maybe_sent=urllib_failure_maybe_sent(exc)
+        ) from exc
     if 200 <= status < 300:
         try:
             doc = json.loads(body.decode("utf-8"))

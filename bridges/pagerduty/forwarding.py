@@ -70,6 +70,13 @@ def follow_event(*, action: str, dedup_key: str) -> dict[str, Any]:
 
 
 class PagerDutyTransport:
+    """Sends one Events API v2 event per outbox row.
+
+    Not ``Reconcilable`` on purpose: a send whose answer was lost raises with
+    ``maybe_sent=True``, and sending it again is safe because PagerDuty deduplicates
+    events by ``dedup_key`` (ours is per incident, see ``pagerduty_dedup_key``).
+    """
+
     name = "pagerduty"
 
     def send(self, message: Message) -> str:

@@ -2,6 +2,12 @@
 
 Pages carry signed acknowledge and resolve links per incident (templates beside this
 file); other messages (verification codes, swaps, reminders) send their body as is.
+
+A message whose end of data went out but whose answer never came (a timeout, a dropped
+connection: ``delivery.email.backend``) raises with ``maybe_sent=True``. SMTP has no
+way to ask a server what it queued, so there is no ``find_sent``: the outbox sends it
+again and says so on the timeline. Failing to connect, or any failure before the end
+of the data, sent nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from typing import NoReturn
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
+from delivery.email.backend import SmtpAnswerLost
 from delivery.links import link_url
 from delivery.page import incident_view, is_page, message_incidents
 from delivery.rendering import TemplateSet
@@ -22,7 +29,7 @@ from paging.channels import TransportError
 from paging.models import Message
 
 TEMPLATES = TemplateSet(Path(__file__).parent)
-SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+SMTP_BACKEND = "delivery.email.backend.EmailBackend"
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,12 @@ def _smtp_code(exc: smtplib.SMTPResponseException) -> int:
 
 
 def _raise_classified(exc: Exception) -> NoReturn:
+    if isinstance(exc, SmtpAnswerLost):
+        raise TransportError(
+            f"SMTP answer lost after the message was sent: {exc}",
+            permanent=False,
+            maybe_sent=True,
+        ) from exc
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         detail = "; ".join(
@@ -89,7 +102,8 @@ def _raise_classified(exc: Exception) -> NoReturn:
         # Django refuses header injection (a newline in the address): the address is bad.
         raise TransportError(f"invalid e-mail address or header: {exc}", permanent=True) from exc
     if isinstance(exc, smtplib.SMTPException | OSError):
-        # Connection refused, timeouts, disconnects: the server may be back soon.
+        # Connection refused, timeouts, disconnects before the end of the data (our
+        # backend marks a disconnect after it as SmtpAnswerLost): nothing was sent.
         raise TransportError(f"SMTP server unreachable: {exc}", permanent=False) from exc
     raise exc
 

@@ -1,9 +1,14 @@
-"""Classifying Twilio failures: transient (retry later) or permanent (next contact method)."""
+"""Classifying Twilio failures: transient (retry later) or permanent (next contact method),
+and, for a transient one, whether Twilio may have accepted the request anyway.
+"""
 
 from __future__ import annotations
 
+import socket
+
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
+from urllib3.exceptions import ConnectTimeoutError
 
 from paging.channels import TransportError
 
@@ -21,6 +26,36 @@ INVALID_NUMBER_CODES = {
 }
 
 
+def request_never_left(exc: BaseException) -> bool:
+    """True when ``exc`` shows that no connection to Twilio was made, so nothing was sent.
+
+    The twilio library sends through ``requests``/urllib3. A connect timeout, a refused
+    connection or a failed DNS lookup surface as ``requests.ConnectTimeout`` or a
+    ``requests.ConnectionError`` whose cause chain holds urllib3's
+    ``ConnectTimeoutError`` (``NewConnectionError`` and ``NameResolutionError`` are
+    subclasses). Anything else after the connection was made (a read timeout, "Connection
+    aborted", a reset) may have reached Twilio: only a lookup can tell.
+    """
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        err = stack.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(
+            err,
+            requests.ConnectTimeout
+            | ConnectTimeoutError
+            | ConnectionRefusedError
+            | socket.gaierror,
+        ):
+            return True
+        stack.extend([err.__cause__, err.__context__, getattr(err, "reason", None)])
+        stack.extend(arg for arg in err.args if isinstance(arg, BaseException))
+    return False
+
+
 def twilio_error_classify(exc: Exception) -> TransportError:
     """The TransportError to raise (with a ``disable_reason`` for a bad number)."""
     if isinstance(exc, TwilioRestException):
@@ -33,8 +68,13 @@ def twilio_error_classify(exc: Exception) -> TransportError:
             return TransportError(text, permanent=False)
         # Any other 4xx (bad credentials, bad request): the same request cannot succeed.
         return TransportError(text, permanent=True)
-    if isinstance(exc, requests.Timeout):
-        return TransportError(f"Twilio timed out: {exc}", permanent=False)
-    if isinstance(exc, requests.RequestException | TwilioException | OSError):
+    if isinstance(exc, requests.RequestException | OSError):
+        if request_never_left(exc):
+            return TransportError(f"Twilio unreachable: {exc}", permanent=False)
+        # The request went out and no answer came back (a read timeout, a dropped
+        # connection): Twilio may have accepted it. The outbox looks before resending.
+        what = "timed out" if isinstance(exc, requests.Timeout) else "connection lost"
+        return TransportError(f"Twilio {what}: {exc}", permanent=False, maybe_sent=True)
+    if isinstance(exc, TwilioException):
         return TransportError(f"Twilio unreachable: {exc}", permanent=False)
     raise exc

@@ -5,12 +5,21 @@ a reply code and a signed acknowledge link; a call whose TwiML is served by
 ``/twilio/voice/<message id>/`` (see ``delivery.twilio.views``). Other messages
 (verification codes, swaps, reminders) are sent with their body as is. Every send
 asks for a status callback at ``/twilio/status/<message id>/``.
+
+A send whose answer was lost (``TransportError(maybe_sent=True)``: a read timeout, a
+dropped connection) is looked up with ``find_sent`` before the outbox sends it again:
+Twilio lists the messages/calls it has to that number from our number (see
+``find_sent`` on each transport for exactly how a copy is recognised).
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.urls import reverse
@@ -26,6 +35,13 @@ from paging.models import Message
 
 TEMPLATES = TemplateSet(Path(__file__).parent)
 SMS_TITLE_CHARS = 80
+
+# Reconciling a lost answer. Twilio's times are whole seconds (RFC 2822) from Twilio's
+# clock, ``since`` is ours: a copy created up to this much before ``since`` still counts.
+RECONCILE_SKEW = timedelta(seconds=60)
+# How many rows one lookup reads at most (per list request; newest first).
+RECONCILE_LIMIT = 200
+RECONCILE_RECENT = 50
 
 
 def status_callback_url(message: Message) -> str:
@@ -77,6 +93,87 @@ def _raise_classified(exc: Exception) -> NoReturn:
     raise twilio_error_classify(exc) from exc
 
 
+# --- reconciling a send whose answer was lost ---------------------------------------
+
+# A signed action link's token ends in ``.<timestamp>.<signature>``: it differs between
+# two renderings of the same SMS a second apart. The part before names the incident,
+# the engineer and the action, and is kept.
+_LINK_SIGNATURE = re.compile(r"(\b\d{1,18}-\d{1,18}-[ar])\.[0-9A-Za-z]+\.[0-9A-Za-z_-]+")
+# What Twilio's "smart encoding" may have replaced (it swaps look-alike Unicode for GSM-7).
+_LOOKALIKES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u00a0": " ",
+    }
+)
+
+
+def sms_fingerprint(text: str) -> str:
+    """``text`` as compared when reconciling: signed-link timestamps and signatures cut,
+    Unicode folded (NFKC: "…" is "..."), look-alike quotes and dashes made ASCII,
+    whitespace collapsed."""
+    text = _LINK_SIGNATURE.sub(r"\1", text)
+    text = unicodedata.normalize("NFKC", text).translate(_LOOKALIKES)
+    return " ".join(text.split())
+
+
+def _digits(number: str | None) -> str:
+    return re.sub(r"[^0-9]", "", number or "")
+
+
+def _claimed_elsewhere(message: Message, sids: Iterable[str]) -> set[str]:
+    """The sids another outbox row already recorded as its own: never ours."""
+    return set(
+        Message.objects.filter(provider_id__in=list(sids))
+        .exclude(pk=message.pk)
+        .values_list("provider_id", flat=True)
+    )
+
+
+def _earliest_unclaimed(message: Message, rows: list[Any]) -> str | None:
+    """The sid of the earliest of ``rows`` that no other outbox row has claimed.
+
+    The earliest after ``since`` is the attempt's own copy: a later identical one belongs
+    to a later send (to this number, from us) that another row recorded, or will.
+    """
+    by_sid = {row.sid: row for row in rows if row.sid}
+    if not by_sid:
+        return None
+    taken = _claimed_elsewhere(message, by_sid)
+    # Oldest first (Twilio lists newest first), so that min() keeps the older of two
+    # copies created in the same second.
+    free = [row for sid, row in reversed(by_sid.items()) if sid not in taken]
+    if not free:
+        return None
+    return min(free, key=lambda row: row.date_created).sid
+
+
+def _lookup(what: str, fetch: Callable[[], list[Any]]) -> list[Any]:
+    try:
+        return fetch()
+    except Exception as exc:  # classified: the outbox retries the lookup later
+        error = twilio_error_classify(exc)
+        raise TransportError(
+            f"Twilio lookup of {what} failed: {error}", permanent=error.permanent
+        ) from exc
+
+
+def _lookup_window(since: datetime) -> tuple[datetime, str]:
+    """The earliest creation time that counts and the ``DateSent>``/``StartTime>``
+    filter for it: Twilio's filter takes a date (YYYY-MM-DD, UTC), not a time."""
+    after = since - RECONCILE_SKEW
+    return after, after.astimezone(UTC).date().isoformat()
+
+
 class TwilioSmsTransport:
     name = "twilio-sms"
 
@@ -98,6 +195,49 @@ class TwilioSmsTransport:
             raise TransportError("Twilio answered without a message sid", permanent=False)
         return sent.sid
 
+    def find_sent(self, message: Message, since: datetime) -> str | None:
+        """The sid of an SMS Twilio accepted for ``message`` at or after ``since``.
+
+        Two list requests, both filtered by Twilio on To (the destination) and From (our
+        number): those sent since the day of ``since - RECONCILE_SKEW`` (``DateSent>``,
+        date-granular) and the newest ``RECONCILE_RECENT`` (a message Twilio still queues
+        has no DateSent and would not pass that filter). A row matches when it is
+        outbound, its To/From digits are ours, its ``date_created`` (else ``date_sent``)
+        is at or after ``since - RECONCILE_SKEW``, and its body has the fingerprint of
+        the body we would send now (``sms_fingerprint``: equal, or ending with it, as
+        Twilio prefixes trial-account messages). Of the matches, the earliest that no
+        other outbox row has recorded as its provider id wins.
+        """
+        try:
+            expected = sms_fingerprint(sms_text(message))
+        except ReplyCodesExhausted as exc:
+            raise TransportError(str(exc), permanent=False) from exc
+        after, day = _lookup_window(since)
+        client = twilio_client()
+        query = {"to": message.destination, "from_": _from_number()}
+        rows = _lookup(
+            "messages",
+            lambda: [
+                *client.messages.list(**query, date_sent_after=day, limit=RECONCILE_LIMIT),
+                *client.messages.list(**query, limit=RECONCILE_RECENT),
+            ],
+        )
+
+        def matches(row: Any) -> bool:
+            created = row.date_created or row.date_sent
+            if not isinstance(created, datetime) or created < after:
+                return False
+            if not str(row.direction or "").startswith("outbound"):
+                return False
+            if _digits(row.to) != _digits(message.destination):
+                return False
+            if _digits(row.from_) != _digits(_from_number()):
+                return False
+            body = sms_fingerprint(row.body or "")
+            return bool(expected) and (body == expected or body.endswith(" " + expected))
+
+        return _earliest_unclaimed(message, [row for row in rows if matches(row)])
+
 
 class TwilioVoiceTransport:
     name = "twilio-voice"
@@ -118,6 +258,43 @@ class TwilioVoiceTransport:
         if not call.sid:
             raise TransportError("Twilio answered without a call sid", permanent=False)
         return call.sid
+
+    def find_sent(self, message: Message, since: datetime) -> str | None:
+        """The sid of a call Twilio accepted for ``message`` at or after ``since``.
+
+        Like the SMS lookup (``StartTime>`` for the day, plus the newest calls, as a
+        queued call has no start time yet), filtered by Twilio on To and From. A call
+        has no body, and Twilio's Call resource does not echo the TwiML url (which
+        names the message), so a row matches on: outbound, To/From digits ours,
+        ``date_created`` at or after ``since - RECONCILE_SKEW``. Of the matches, the
+        earliest that no other outbox row has recorded as its provider id wins: a later
+        call to the same number is another row's (which records its sid when it
+        leaves, or reconciles before this one takes it).
+        """
+        after, day = _lookup_window(since)
+        client = twilio_client()
+        query = {"to": message.destination, "from_": _from_number()}
+        rows = _lookup(
+            "calls",
+            lambda: [
+                *client.calls.list(**query, start_time_after=day, limit=RECONCILE_LIMIT),
+                *client.calls.list(**query, limit=RECONCILE_RECENT),
+            ],
+        )
+
+        def matches(row: Any) -> bool:
+            created = row.date_created
+            if not isinstance(created, datetime) or created < after:
+                return False
+            if not str(row.direction or "").startswith("outbound"):
+                return False
+            # CallInstance keeps "from" as ``_from`` (``from`` is a keyword).
+            from_number = getattr(row, "_from", None) or getattr(row, "from_", None)
+            if from_number is not None and _digits(from_number) != _digits(_from_number()):
+                return False
+            return _digits(row.to) == _digits(message.destination)
+
+        return _earliest_unclaimed(message, [row for row in rows if matches(row)])
 
 
 def sms_transport() -> TwilioSmsTransport | None:

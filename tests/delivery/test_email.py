@@ -15,6 +15,7 @@ from paging.channels import TransportError
 from paging.models import Message
 from paging.outbox import message_enqueue
 from tests.delivery.conftest import PUBLIC, T0, engineer_with, fire, tick_at
+from tests.fakes.net import refusing_url, unanswered_connect_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.delivery.urls")]
 
@@ -156,3 +157,47 @@ def test_transport_reports_a_refused_recipient_and_leaves_state_to_the_outbox(
     assert caught.value.permanent and "no such user" in caught.value.disable_reason
     method.refresh_from_db()
     assert (method.disabled_at, method.last_error) == (None, "")
+
+
+def _notice(carol) -> Message:
+    with transaction.atomic():
+        return message_enqueue(
+            idempotency_key="notice:lost",
+            purpose=Message.Purpose.NOTICE,
+            kind="email",
+            destination="carol@example.test",
+            subject="Shift",
+            body="Your shift starts in 1 hour.",
+            engineer_id=carol.pk,
+        )
+
+
+def test_answer_lost_after_the_data_is_maybe_sent(clock, carol, fake_smtp, settings) -> None:
+    settings.EMAIL_TIMEOUT = 0.3
+    fake_smtp.stall_next(1.0)  # the server queues the mail, answers too late
+    with pytest.raises(TransportError) as caught:
+        EmailTransport().send(_notice(carol))
+    assert (caught.value.maybe_sent, caught.value.permanent) == (True, False)
+    [mail] = fake_smtp.take()  # the server has it
+    assert mail.message["Subject"] == "Shift"
+
+
+def test_timeout_before_the_data_is_not_maybe_sent(clock, carol, fake_smtp, settings) -> None:
+    settings.EMAIL_TIMEOUT = 0.3
+    fake_smtp.stall_next(1.0, after_data=False)  # no answer to DATA: nothing sent
+    with pytest.raises(TransportError) as caught:
+        EmailTransport().send(_notice(carol))
+    assert (caught.value.maybe_sent, caught.value.permanent) == (False, False)
+    assert fake_smtp.take() == []
+
+
+def test_connect_failures_are_not_maybe_sent(clock, carol, settings) -> None:
+    settings.EMAIL_ENABLED, settings.EMAIL_TIMEOUT = True, 0.3
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    for unreachable in (refusing_url, unanswered_connect_url):
+        with unreachable() as url:
+            settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", int(url.rsplit(":", 1)[1])
+            with pytest.raises(TransportError) as caught:
+                EmailTransport().send(_notice(carol))
+        assert (caught.value.maybe_sent, caught.value.permanent) == (False, False)

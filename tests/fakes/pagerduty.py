@@ -1,11 +1,14 @@
 """A fake PagerDuty Events API v2 (``POST /v2/enqueue``) on 127.0.0.1.
 
 Records every event; ``take()`` removes the expected ones and the ``fake_pagerduty``
-fixture fails the test on any left over. ``reply(...)`` scripts the next answer.
+fixture fails the test on any left over. ``reply(...)`` scripts the next answer;
+``stall_next(seconds)`` records the next event as usual and answers only after
+``seconds`` (the client's answer is lost, PagerDuty has the event).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ class FakePagerDuty:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
         self.scripted: list[Scripted] = []
+        self.stall = 0.0
         self._lock = threading.Lock()
         fake = self
 
@@ -38,14 +42,19 @@ class FakePagerDuty:
                     status, body, headers = 404, {"status": "not found"}, {}
                 else:
                     status, body, headers = fake._answer(json.loads(raw))
+                with fake._lock:
+                    delay, fake.stall = fake.stall, 0.0
+                if delay:
+                    threading.Event().wait(delay)
                 data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                with contextlib.suppress(OSError):  # the client may have left (timeouts)
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(
@@ -67,6 +76,10 @@ class FakePagerDuty:
     ) -> None:
         with self._lock:
             self.scripted.append(Scripted(status, body or {"status": "error"}, headers or {}))
+
+    def stall_next(self, seconds: float) -> None:
+        with self._lock:
+            self.stall = seconds
 
     def _answer(self, event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:

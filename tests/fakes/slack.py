@@ -5,13 +5,24 @@ expect with ``take()``; the ``fake_slack`` fixture fails the test if any call wa
 left untaken, so a message nobody expected (a page after an ack) fails.
 Answers are Slack's shapes; ``reply(method, ...)`` queues a scripted answer (an
 error, a 429 with Retry-After, a 500) for the next call of that method.
+
+Posted messages (``chat.postMessage``, with their ``metadata``) are kept per channel in
+``posted`` and answered by ``conversations.history`` (newest first; ``oldest``/``latest``
+/``inclusive``, ``limit`` and ``cursor`` paging; the metadata only with
+``include_all_metadata``). Their ``ts`` follows the clock (time-machine in tests).
+"Maybe sent" cases: ``stall_next(method, seconds)`` does the call (a post is in
+``posted``) and answers only after ``seconds``; ``drop_next(method)`` does it and closes
+the connection without an answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import socket
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +43,9 @@ class Scripted:
     body: dict[str, Any] | str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Do the call as usual (a post is posted) and then delay or drop the answer.
+    accept: bool = False
+    drop: bool = False
 
 
 class FakeSlack:
@@ -39,6 +53,8 @@ class FakeSlack:
         self.calls: list[SlackCall] = []
         self.scripted: dict[str, list[Scripted]] = {}
         self.users_by_email: dict[str, str] = {}
+        # channel id -> messages posted there, oldest first (Slack's message objects).
+        self.posted: dict[str, list[dict[str, Any]]] = defaultdict(list)
         # Set when a call of that method arrives (for tests that race a send).
         self.arrived: dict[str, threading.Event] = defaultdict(threading.Event)
         self._ts = itertools.count(1)
@@ -68,9 +84,14 @@ class FakeSlack:
                 if isinstance(params.get("blocks"), str):
                     params["blocks"] = json.loads(params["blocks"])
                 token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-                status, body, headers, delay = fake._answer(method, params, token)
+                status, body, headers, delay, drop = fake._answer(method, params, token)
                 if delay:
                     threading.Event().wait(delay)
+                if drop:  # done, but the answer never reaches the client
+                    self.close_connection = True
+                    with contextlib.suppress(OSError):
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 data = body if isinstance(body, str) else json.dumps(body)
                 try:
                     self.send_response(status)
@@ -113,27 +134,94 @@ class FakeSlack:
                 Scripted(status, body, headers or {}, delay)
             )
 
+    def stall_next(self, method: str, seconds: float) -> None:
+        """Do the next call of ``method`` (a post is posted), answer after ``seconds``."""
+        with self._lock:
+            self.scripted.setdefault(method, []).append(Scripted(delay=seconds, accept=True))
+
+    def drop_next(self, method: str) -> None:
+        """Do the next call of ``method``, then close the connection without answering."""
+        with self._lock:
+            self.scripted.setdefault(method, []).append(Scripted(accept=True, drop=True))
+
     def _answer(
         self, method: str, params: dict[str, Any], token: str
-    ) -> tuple[int, dict[str, Any] | str, dict[str, str], float]:
+    ) -> tuple[int, dict[str, Any] | str, dict[str, str], float, bool]:
         with self._lock:
             self.calls.append(SlackCall(method, params, token))
             self.arrived[method].set()
             queue = self.scripted.get(method)
             if queue:
                 s = queue.pop(0)
+                if s.accept:
+                    return 200, self._default(method, params), {}, s.delay, s.drop
                 body = s.body if s.body is not None else {"ok": s.status == 200}
-                return s.status, body, s.headers, s.delay
-            return 200, self._default(method, params), {}, 0.0
+                return s.status, body, s.headers, s.delay, False
+            return 200, self._default(method, params), {}, 0.0, False
+
+    def _next_ts(self) -> str:
+        # Seconds from the (possibly frozen) clock, a counter for uniqueness and order.
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def _post(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params["channel"])
+        ts = self._next_ts()
+        posted: dict[str, Any] = {
+            "type": "message",
+            "subtype": "bot_message",
+            "ts": ts,
+            "text": params.get("text", ""),
+            "bot_id": "B0FAKEBOT",
+            "app_id": "A0FAKEAPP",
+        }
+        if params.get("blocks"):
+            posted["blocks"] = params["blocks"]
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        if metadata:
+            posted["metadata"] = metadata
+        self.posted[channel].append(posted)
+        return {"ok": True, "channel": channel, "ts": ts, "message": posted}
+
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        if channel not in self.posted and not channel.startswith(("C", "D", "G")):
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or "inf")
+        inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        rows = [
+            m
+            for m in reversed(self.posted.get(channel, []))
+            if (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"]))
+            and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)
+        ]
+        limit = max(1, min(int(params.get("limit") or 100), 999))
+        start = int(params.get("cursor") or 0)
+        page = rows[start : start + limit]
+        more = start + limit < len(rows)
+        messages = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"} for m in page
+        ]
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _default(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "chat.postMessage":
-            ts = f"1763609647.{next(self._ts):06d}"
-            return {"ok": True, "channel": params["channel"], "ts": ts, "message": {"ts": ts}}
+            return self._post(params)
+        if method == "conversations.history":
+            return self._history(params)
         if method == "chat.update":
             return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
         if method == "chat.postEphemeral":
-            return {"ok": True, "message_ts": f"1763609700.{next(self._ts):06d}"}
+            return {"ok": True, "message_ts": self._next_ts()}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(params["users"])[1:]}}
         if method == "users.lookupByEmail":

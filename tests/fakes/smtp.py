@@ -4,12 +4,18 @@ Speaks enough of RFC 5321 for ``smtplib`` (EHLO/HELO, MAIL, RCPT, DATA, RSET, NO
 QUIT). ``refuse[address] = (code, text)`` refuses that recipient (550 permanent, 450
 temporary). Received mail is in ``messages`` as ``email.message.EmailMessage``
 objects with the envelope; ``take()`` hands them to the test.
+
+``stall_next(seconds, after_data=True)``: the next message is received and kept, and
+its "250 queued" answer comes only after ``seconds`` (a client with a shorter timeout
+loses the answer to a mail the server has). ``after_data=False`` stalls the answer to
+DATA instead (before any of the message is sent): the mail is not kept.
 """
 
 from __future__ import annotations
 
 import socketserver
 import threading
+import time
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -33,8 +39,19 @@ class ReceivedMail:
 class FakeSmtp:
     messages: list[ReceivedMail] = field(default_factory=list)
     refuse: dict[str, tuple[int, str]] = field(default_factory=dict)
+    _stalls: list[tuple[float, bool]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: socketserver.ThreadingTCPServer | None = None
+
+    def stall_next(self, seconds: float, *, after_data: bool = True) -> None:
+        with self._lock:
+            self._stalls.append((seconds, after_data))
+
+    def _stall(self, *, after_data: bool) -> float:
+        with self._lock:
+            if self._stalls and self._stalls[0][1] == after_data:
+                return self._stalls.pop(0)[0]
+        return 0.0
 
     def take(self) -> list[ReceivedMail]:
         with self._lock:
@@ -85,11 +102,17 @@ class FakeSmtp:
                         if not rcpt:
                             self.reply("554 5.5.1 no valid recipients")
                             continue
+                        if stall := fake._stall(after_data=False):
+                            time.sleep(stall)
+                            return  # the client gave up waiting for 354
                         self.reply("354 end data with <CR><LF>.<CR><LF>")
                         data = self._read_data()
                         message = BytesParser(policy=policy.default).parsebytes(data)
                         with fake._lock:
                             fake.messages.append(ReceivedMail(mail_from, rcpt, message))
+                        if stall := fake._stall(after_data=True):
+                            time.sleep(stall)
+                            return  # queued; the client gave up waiting for the answer
                         self.reply("250 2.0.0 queued")
                     elif verb == "RSET":
                         mail_from, rcpt = "", []
