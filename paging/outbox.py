@@ -147,6 +147,8 @@ def _send_and_record(message: Message, token: str) -> SendOutcome:
                 message,
                 token=token,
                 status=Message.Status.SENT,
+                # The lost attempt: recorded already if it timed out, not if its worker died.
+                attempts=max(message.attempts, 1),
                 transport=channel.name,
                 provider_id=found,
                 sent_at=timezone.now(),
