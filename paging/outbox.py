@@ -109,7 +109,7 @@ def _released(message: Message, **fields: object) -> int:
     )
 
 
-def _reconciled(message: Message, token: str, channel: object) -> str | None:
+def _reconciled(message: Message, channel: object) -> str | None:
     """An earlier attempt's answer never came: ask the provider before sending again.
 
     Returns the provider id when the provider already has the message.
@@ -140,26 +140,36 @@ def _send_and_record(message: Message, token: str) -> SendOutcome:
     """Call the channel and write the result on the row, fenced by ``token``."""
     channel = channel_for(message.kind)
     attempts = message.attempts + 1
+    # When an attempt began that may have reached the provider (None: nothing in doubt).
+    # Kept on the row until a definite answer, so the next try asks the provider first.
+    in_doubt = message.attempt_started_at
     try:
-        found = _reconciled(message, token, channel) if message.attempt_started_at else None
-        if found is not None:
-            _released(
-                message,
-                token=token,
-                status=Message.Status.SENT,
-                # The lost attempt: recorded already if it timed out, not if its worker died.
-                attempts=max(message.attempts, 1),
-                transport=channel.name,
-                provider_id=found,
-                sent_at=timezone.now(),
-                attempt_started_at=None,
-                last_error="",
-            )
-            logger.info(
-                "message %s: the provider already had it (%s); not sent again", message.pk, found
-            )
-            return SendOutcome(ok=True, error="already accepted by the provider; not sent again")
-        provider_id = channel.send(message)
+        if in_doubt is not None:
+            found = _reconciled(message, channel)  # a failed lookup keeps the doubt
+            if found is not None:
+                _released(
+                    message,
+                    token=token,
+                    status=Message.Status.SENT,
+                    # The lost attempt: recorded already if it timed out, not if its
+                    # worker died.
+                    attempts=max(message.attempts, 1),
+                    transport=channel.name,
+                    provider_id=found,
+                    sent_at=timezone.now(),
+                    attempt_started_at=None,
+                    last_error="",
+                )
+                logger.info("message %s: the provider already had it (%s)", message.pk, found)
+                return SendOutcome(ok=True)
+            in_doubt = None  # not there (or the provider cannot be asked: on the timeline)
+        began = timezone.now()
+        try:
+            provider_id = channel.send(message)
+        except TransportError as exc:
+            if exc.maybe_sent:
+                in_doubt = began
+            raise
     except TransportError as exc:
         now = timezone.now()
         # A rate limit is the provider asking us to wait, not a failed try.
@@ -177,8 +187,7 @@ def _send_and_record(message: Message, token: str) -> SendOutcome:
             transport=channel.name,
             last_error=str(exc),
             due_at=now + delay,
-            # Kept while the provider may have the message: the next try asks first.
-            attempt_started_at=(message.attempt_started_at or now) if exc.maybe_sent else None,
+            attempt_started_at=in_doubt,
         )
         logger.warning("message %s failed (permanent=%s): %s", message.pk, permanent, exc)
         return SendOutcome(

@@ -78,9 +78,12 @@ class LookupChannel(RecordingChannel):
 
     accepted: dict[str, str] = field(default_factory=dict)
     asked: list[tuple[int, datetime]] = field(default_factory=list)
+    lookup_fails: bool = False
 
     def find_sent(self, message: Message, since: datetime) -> str | None:
         self.asked.append((message.pk, since))
+        if self.lookup_fails:
+            raise TransportError("history lookup: 503")
         return self.accepted.get(message.destination)
 
 
@@ -122,6 +125,23 @@ def test_an_unknown_outcome_not_found_is_sent_again(clock, lookup_channel) -> No
     message.refresh_from_db()
     assert [s.destination for s in lookup_channel.sent] == ["+14155550001"]
     assert (message.status, message.attempts) == ("sent", 2)
+
+
+def test_a_failed_lookup_sends_nothing_and_asks_again_next_time(clock, lookup_channel) -> None:
+    message, _ = page_with_unknown_outcome(lookup_channel, clock)
+    lookup_channel.lookup_fails = True
+    tick()
+    message.refresh_from_db()
+    assert lookup_channel.sent == []
+    assert (message.status, message.attempt_started_at) == ("pending", T0)  # still in doubt
+    lookup_channel.lookup_fails = False
+    lookup_channel.accepted["+14155550001"] = "SMfound"
+    clock.shift(timedelta(seconds=20))
+    tick()
+    message.refresh_from_db()
+    assert lookup_channel.sent == []
+    assert (message.status, message.provider_id) == ("sent", "SMfound")
+    assert len(lookup_channel.asked) == 2
 
 
 def test_without_a_lookup_the_retry_says_the_first_may_have_arrived(clock, channel) -> None:
