@@ -95,7 +95,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # (a 503 with Retry-After on inbound and API paths). Measured against connecting per
 # request (CONN_MAX_AGE=0, DATABASE_POOL=false): see README "Embedded server".
 DATABASE_POOL = env_bool("DATABASE_POOL", True)
-DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 2, minimum=0)
+DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0)
 DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)
 DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1)
 if DATABASE_POOL_MIN_SIZE > DATABASE_POOL_MAX_SIZE:
