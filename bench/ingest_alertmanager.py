@@ -546,10 +546,15 @@ def cpu_run(
     background = {k: idle[k] / idle_seconds * elapsed * 1000 / count for k in idle}
     total = sum(used.values())
     parts = ", ".join(f"{k} {v:.2f}" for k, v in used.items())
+    idle_total = sum(background.values())
+    # Net: what the alerts added over the idle rate (other sessions on the shared
+    # PostgreSQL, the engine's idle ticks). Noisy when the alerts' share is small.
     print(
         f"    {per_msg} alert(s)/request: {total:.2f} ms CPU per alert ({parts}); "
-        f"idle background over the same time {sum(background.values()):.2f} ms/alert "
-        f"(PostgreSQL {background['PostgreSQL']:.2f}); {phase.alerts} alerts in "
+        f"idle background over the same time {idle_total:.2f} ms/alert "
+        f"(PostgreSQL {background['PostgreSQL']:.2f}); net {total - idle_total:.2f} ms/alert"
+        f" (PostgreSQL {used['PostgreSQL'] - background['PostgreSQL']:.2f}); "
+        f"{phase.alerts} alerts in "
         f"{phase.accepted} requests (errors {phase.errors or 'none'}), {done} incidents, "
         f"{paged} paged, {elapsed:.1f} s"
     )
