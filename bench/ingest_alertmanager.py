@@ -24,10 +24,28 @@ What it does:
        client waiting) -> p50/p90/p99/max latency.
 Every message carries new alerts with a new group key: each alert opens an incident,
 the most expensive path (incident + alert + timeline rows), not a cheap repeat.
+
+5. (c) CPU milliseconds per alert, end to end, for 1 alert/message and 50 alerts/message:
+   a second service whose policy pages an engineer at once (console channel), so every
+   incident is escalated and paged. BENCH_CPU_ALERTS alerts (1000) at BENCH_CPU_RATE
+   alerts/s (50); the meter stops when every incident has its page sent. Measured per
+   topology (BENCH_CPU_TOPOLOGIES, "embedded,production"):
+   - embedded: ``manage.py oncall_run`` (waitress + the engine thread, one process);
+   - production: gunicorn (as above) + ``celery worker`` (BENCH_CELERY_CONCURRENCY, 2) +
+     ``celery beat``; needs BENCH_BROKER (e.g. redis://127.0.0.1:6379/9), skipped without.
+   CPU = utime + stime from /proc: the server processes and their children (web,
+   workers), and every process named ``postgres`` plus what the postmaster reaped
+   (backends that exited during the run: CONN_MAX_AGE=0 opens one per request). The
+   PostgreSQL server is shared, so the same sum over an idle period just before is shown
+   as "idle background" (other databases' work, the engine's idle ticks).
+BENCH_PHASES ("throughput,cpu") picks the phases. DATABASE_POOL=false (and the other
+DATABASE_POOL_* settings) pass through to every server process: compare pool vs
+connect-per-request with the same command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -177,40 +195,23 @@ def gunicorn_start(
     sys.exit("gunicorn did not start within 30 s")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def server_pids(server: subprocess.Popen, db_url: str) -> dict[str, list[int]]:
-    """gunicorn workers and the PostgreSQL backends connected to the bench database."""
-    import psycopg
-
-    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-    name = urlparse(db_url).path.lstrip("/")
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        ).fetchall()
-    return {"gunicorn": [int(p) for p in children], "postgres": [r[0] for r in rows]}
-
-
 class CpuMeter:
-    """CPU used by the server side (gunicorn workers, PostgreSQL backends) and this client."""
+    """CPU used by the server side (gunicorn, PostgreSQL) and this client, since creation.
 
-    def __init__(self, pids: dict[str, list[int]]) -> None:
-        self.pids = pids
+    PostgreSQL is every process named postgres plus the backends the postmaster reaped:
+    without the pool (DATABASE_POOL=false) a backend lives for one request only.
+    """
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
         self.start = self._sample()
 
     def _sample(self) -> dict[str, float]:
-        sample = {k: sum(_cpu_seconds(p) for p in v) for k, v in self.pids.items()}
-        sample["client"] = time.process_time()
-        return sample
+        return {
+            "gunicorn": tree_cpu_seconds(self.server_pid),
+            "postgres": postgres_cpu_seconds(),
+            "client": time.process_time(),
+        }
 
     def per_alert_ms(self, alerts: int) -> dict[str, float]:
         end = self._sample()
@@ -331,7 +332,268 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+# --- (c) CPU per alert, end to end --------------------------------------------------
+
+CPU_SETUP_SCRIPT = """
+from django.contrib.auth import get_user_model
+from oncall.models import ContactMethod, Engineer, NotificationRule, Team
+from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Integration, Service
+team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+user = get_user_model().objects.create(username="ada")
+ada = Engineer.objects.create(user=user, display_name="Ada")
+email = ContactMethod.objects.create(engineer=ada, kind="email", value="ada@example.test")
+NotificationRule.objects.create(engineer=ada, contact_method=email, delay_minutes=0)
+policy = EscalationPolicy.objects.create(name="bench")
+step = EscalationStep.objects.create(policy=policy, position=0, delay_minutes=30)
+EscalationTarget.objects.create(step=step, kind="engineer", engineer=ada)
+service = Service.objects.create(name="bench-paged", team=team, escalation_policy=policy)
+integration = Integration.objects.create(service=service, kind="alertmanager")
+print(service.pk)
+print(integration.token)
+"""
+
+
+def cpu_setup(db_url: str) -> tuple[int, str]:
+    """A service whose incidents page an engineer at once: (service id, token)."""
+    env = server_env(db_url)
+    subprocess.run(
+        [PYTHON, "manage.py", "setup_periodic_tasks", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    out = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", CPU_SETUP_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    *_, service_id, token = out.stdout.strip().splitlines()
+    return int(service_id), token
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    """/proc/<pid>/stat fields after the command name (index 0 = state), None if gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def _comm(pid: int | str) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """utime + stime of ``root`` and its live descendants, plus what ``root`` reaped."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, stack, first = 0, [root], True
+    while stack:
+        pid = stack.pop()
+        fields = _stat(pid)
+        if fields is None:
+            continue
+        total += int(fields[11]) + int(fields[12])
+        if first:  # children that exited and were waited for (gunicorn, celery pools)
+            total += int(fields[13]) + int(fields[14])
+            first = False
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                stack.extend(int(c) for c in task.read_text().split())
+    return total / tick
+
+
+def postgres_cpu_seconds() -> float:
+    """Every process named postgres, plus the postmaster's reaped children (backends)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or _comm(entry.name) != "postgres":
+            continue
+        fields = _stat(entry.name)
+        if fields is None:
+            continue
+        total += int(fields[11]) + int(fields[12])
+        if _comm(fields[1]) != "postgres":  # the postmaster: backends that have exited
+            total += int(fields[13]) + int(fields[14])
+    return total / tick
+
+
+class TopologyMeter:
+    """CPU seconds of named process trees and of PostgreSQL, between two samples."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+
+    def sample(self) -> dict[str, float]:
+        out = {name: sum(tree_cpu_seconds(p) for p in pids) for name, pids in self.groups.items()}
+        out["PostgreSQL"] = postgres_cpu_seconds()
+        return out
+
+
+def wait_http(port: int, proc: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"server exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"the server on port {port} did not answer within {seconds:.0f} s")
+
+
+def topology_start(
+    name: str, db_url: str, port: int, broker: str
+) -> tuple[list[subprocess.Popen], dict[str, list[int]]]:
+    """Start a topology: its processes and the groups its CPU is reported in."""
+    env = server_env(db_url)
+    if name == "embedded":
+        proc = subprocess.Popen(
+            [PYTHON, "manage.py", "oncall_run", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        wait_http(port, proc)
+        return [proc], {"web + engine thread (oncall_run)": [proc.pid]}
+    env["CELERY_BROKER_URL"] = broker
+    bin_dir = Path(PYTHON).parent
+    web = subprocess.Popen(
+        [str(bin_dir / "gunicorn"), "oncall.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(env_int("BENCH_WORKERS", 2)), "--worker-class", "gthread",
+         "--threads", str(env_int("BENCH_THREADS", 4)), "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    worker = subprocess.Popen(
+        [str(bin_dir / "celery"), "-A", "oncall", "worker", "-l", "error", "-c",
+         str(env_int("BENCH_CELERY_CONCURRENCY", 2)), "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    beat = subprocess.Popen(
+        [str(bin_dir / "celery"), "-A", "oncall", "beat", "-l", "error",
+         "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    procs = [web, worker, beat]
+    wait_http(port, web)
+    time.sleep(3)  # the worker connects to the broker before the first kick
+    return procs, {
+        "web (gunicorn)": [web.pid],
+        "workers (celery worker + beat)": [worker.pid, beat.pid],
+    }
+
+
+def topology_stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def paged_progress(db_url: str, service_id: int) -> tuple[int, int]:
+    """(incidents of the service, of which with a sent page)."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM paging_message m"
+            " WHERE m.incident_id = i.id AND m.status = 'sent'))"
+            " FROM paging_incident i WHERE i.service_id = %s",
+            (service_id,),
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def incidents_clear(db_url: str) -> None:
+    """Start each measured run from an empty incident table (no engine backlog)."""
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("TRUNCATE paging_incident CASCADE")
+
+
+def cpu_run(
+    db_url: str, port: int, path: str, service_id: int, per_msg: int, meter: TopologyMeter
+) -> None:
+    alerts = env_int("BENCH_CPU_ALERTS", 1000)
+    rate = env_int("BENCH_CPU_RATE", 50)
+    incidents_clear(db_url)
+    fixed_rate(port, path, 2, rate, per_msg, threads=4)  # warm-up: pools, caches, SQL
+    _wait_paged(db_url, service_id, 60)
+    incidents_clear(db_url)
+    idle_seconds = 5.0
+    before = meter.sample()
+    time.sleep(idle_seconds)
+    idle = {k: v - before[k] for k, v in meter.sample().items()}
+    start, started = meter.sample(), time.perf_counter()
+    phase = fixed_rate(port, path, alerts / rate, rate, per_msg, threads=8)
+    done, paged = _wait_paged(db_url, service_id, 120)
+    elapsed = time.perf_counter() - started
+    end = meter.sample()
+    count = max(phase.alerts, 1)
+    used = {k: (end[k] - start[k]) * 1000 / count for k in end}
+    background = {k: idle[k] / idle_seconds * elapsed * 1000 / count for k in idle}
+    total = sum(used.values())
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in used.items())
+    idle_total = sum(background.values())
+    # Net: what the alerts added over the idle rate (other sessions on the shared
+    # PostgreSQL, the engine's idle ticks). Noisy when the alerts' share is small.
+    print(
+        f"    {per_msg} alert(s)/request: {total:.2f} ms CPU per alert ({parts}); "
+        f"idle background over the same time {idle_total:.2f} ms/alert "
+        f"(PostgreSQL {background['PostgreSQL']:.2f}); net {total - idle_total:.2f} ms/alert"
+        f" (PostgreSQL {used['PostgreSQL'] - background['PostgreSQL']:.2f}); "
+        f"{phase.alerts} alerts in "
+        f"{phase.accepted} requests (errors {phase.errors or 'none'}), {done} incidents, "
+        f"{paged} paged, {elapsed:.1f} s"
+    )
+
+
+def _wait_paged(db_url: str, service_id: int, seconds: float) -> tuple[int, int]:
+    deadline = time.monotonic() + seconds
+    done, paged = paged_progress(db_url, service_id)
+    while paged < done and time.monotonic() < deadline:
+        time.sleep(0.25)
+        done, paged = paged_progress(db_url, service_id)
+    return done, paged
+
+
+def cpu_phase(db_url: str, port: int) -> None:
+    service_id, token = cpu_setup(db_url)
+    path = f"/integrations/alertmanager/{token}/"
+    broker = os.environ.get("BENCH_BROKER", "")
+    pool = os.environ.get("DATABASE_POOL", "true")
+    for name in os.environ.get("BENCH_CPU_TOPOLOGIES", "embedded,production").split(","):
+        if name == "production" and not broker:
+            print("(c) production topology skipped: set BENCH_BROKER=redis://…")
+            continue
+        print(
+            f"(c) CPU per alert, {name} topology (DATABASE_POOL={pool}), end to end"
+            " (ingest, escalation, page sent); load average "
+            f"{os.getloadavg()[0]:.1f}:"
+        )
+        procs, groups = topology_start(name, db_url, port, broker)
+        try:
+            meter = TopologyMeter(groups)
+            for per_msg in (1, 50):
+                cpu_run(db_url, port, path, service_id, per_msg, meter)
+        finally:
+            topology_stop(procs)
+
+
 def main() -> None:
+    phases = os.environ.get("BENCH_PHASES", "throughput,cpu").split(",")
     workers = env_int("BENCH_WORKERS", 2)
     threads = env_int("BENCH_THREADS", 4)
     seconds = env_int("BENCH_SECONDS", 20)
@@ -346,14 +608,33 @@ def main() -> None:
     database_recreate(db_url)
     token, queries = setup(db_url)
     print(f"queries per new alert (BEGIN and COMMIT included): {queries}")
-    path = f"/integrations/alertmanager/{token}/"
+    print(f"DATABASE_POOL={os.environ.get('DATABASE_POOL', 'true')}")
+    if "throughput" in phases:
+        path = f"/integrations/alertmanager/{token}/"
+        throughput_phases(db_url, path, port, workers, threads, worker_class, seconds,
+                          concurrency, rate, per_msg)  # fmt: skip
+    if "cpu" in phases:
+        cpu_phase(db_url, port)
+
+
+def throughput_phases(
+    db_url: str,
+    path: str,
+    port: int,
+    workers: int,
+    threads: int,
+    worker_class: str,
+    seconds: int,
+    concurrency: int,
+    rate: int,
+    per_msg: int,
+) -> None:
     print(f"gunicorn: {workers} {worker_class} workers x {threads} threads on 127.0.0.1:{port}")
     server = gunicorn_start(db_url, port, workers, threads, worker_class)
     try:
         saturate(port, path, 3, concurrency, per_msg)  # warm-up: connections, caches
-        pids = server_pids(server, db_url)
         print(f"load average before the measured phases: {os.getloadavg()[0]:.1f}")
-        meter = CpuMeter(pids)
+        meter = CpuMeter(server.pid)
         sat = saturate(port, path, seconds, concurrency, per_msg)
         cpu = meter.per_alert_ms(sat.alerts)
         throughput = sat.alerts / seconds

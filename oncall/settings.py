@@ -87,6 +87,37 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# --- embedded-server: bounded PostgreSQL connections -----------------------
+# Each process (gunicorn worker, celery worker, the embedded server) keeps a pool of at
+# most DATABASE_POOL_MAX_SIZE connections that its threads share: the number of server
+# connections never grows with the number of requests in flight. A thread that finds
+# the pool exhausted waits DATABASE_POOL_TIMEOUT seconds, then gets an OperationalError
+# (a 503 with Retry-After on inbound and API paths). Measured against connecting per
+# request (CONN_MAX_AGE=0, DATABASE_POOL=false): see README "Embedded server".
+DATABASE_POOL = env_bool("DATABASE_POOL", True)
+DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0)
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)
+DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1)
+if DATABASE_POOL_MIN_SIZE > DATABASE_POOL_MAX_SIZE:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOL_MIN_SIZE ({DATABASE_POOL_MIN_SIZE}) must not exceed"
+        f" DATABASE_POOL_MAX_SIZE ({DATABASE_POOL_MAX_SIZE})"
+    )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A pooled connection goes back to the pool at the end of each request or task;
+    # without the pool, one connection per request (no idle connections left behind by
+    # threads that are gone).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if DATABASE_POOL:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": DATABASE_POOL_MIN_SIZE,
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            "timeout": DATABASE_POOL_TIMEOUT,
+        }
+# Threads of the embedded server (`manage.py oncall_run`, waitress): requests served at
+# once; keep it below DATABASE_POOL_MAX_SIZE so the engine thread always finds a connection.
+EMBEDDED_THREADS = env_int("EMBEDDED_THREADS", 6, minimum=1)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -23,6 +23,10 @@ def _loop(stop: threading.Event) -> None:
             tick()
         except Exception:  # the loop must outlive any one bad tick
             logger.exception("engine tick failed")
+        finally:
+            # Give the connection back (to the pool) while waiting: the web threads of
+            # the same process share it.
+            close_old_connections()
         embedded_wakeup.wait(settings.ENGINE_TICK_SECONDS)
 
 

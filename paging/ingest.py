@@ -159,12 +159,22 @@ def _alert_refresh_details_sql() -> str:
     return f"UPDATE {table} SET {assign} WHERE id = %s"  # noqa: S608
 
 
+def _alert_refresh_by_key_sql() -> str:
+    # The firing alert of a key, by the key: for a delivery that lost the race to create
+    # it (its INSERT conflicted with a concurrent one that has committed since).
+    table = quoted(Alert._meta.db_table)
+    assign = "last_seen_at = %s, deliveries = deliveries + 1"
+    where = "WHERE service_id = %s AND alert_key = %s AND status = %s"
+    return f"UPDATE {table} SET {assign} {where}"  # noqa: S608
+
+
 _SQL_BUILDERS = {
     "firing_alert": _firing_alert_sql,
     "open_incident": _open_incident_sql,
     "in_maintenance": _in_maintenance_sql,
     "alert_refresh": _alert_refresh_sql,
     "alert_refresh_details": _alert_refresh_details_sql,
+    "alert_refresh_by_key": _alert_refresh_by_key_sql,
 }
 
 
@@ -303,7 +313,13 @@ def _trigger(*, delivery: _Delivery, event: AlertEvent, result: IngestResult) ->
         )
     )
     if inserted is None:
-        # The same alert delivered concurrently: the other delivery recorded it.
+        # The same alert delivered concurrently: the other delivery recorded it (and has
+        # committed: ON CONFLICT waited for it). Count this delivery on that row, with
+        # the same atomic increment as a repeat, or the counter misses every race loser.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _sql("alert_refresh_by_key"), [now, service.pk, alert_key, Alert.Status.FIRING]
+            )
         result._add(dedup_key=dedup_key, outcome="updated", incident_id=incident.id)
         return False
     timeline = delivery.timeline

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -68,6 +69,13 @@ def _check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"SECRET_KEY": "k", "CELERY_BROKER_URL": "http://x"}, "CELERY_BROKER_URL"),
         ({"SECRET_KEY": "k", "EMAIL_PORT": "smtp"}, "EMAIL_PORT"),
         ({"SECRET_KEY": "k", "ANALYTICS_PG_WORK_MEM": "lots"}, "ANALYTICS_PG_WORK_MEM"),
+        ({"SECRET_KEY": "k", "DATABASE_POOL": "perhaps"}, "DATABASE_POOL must be true or false"),
+        ({"SECRET_KEY": "k", "DATABASE_POOL_MAX_SIZE": "0"}, "DATABASE_POOL_MAX_SIZE"),
+        (
+            {"SECRET_KEY": "k", "DATABASE_POOL_MIN_SIZE": "5", "DATABASE_POOL_MAX_SIZE": "2"},
+            "DATABASE_POOL_MIN_SIZE (5) must not exceed DATABASE_POOL_MAX_SIZE (2)",
+        ),
+        ({"SECRET_KEY": "k", "EMBEDDED_THREADS": "0"}, "EMBEDDED_THREADS"),
     ],
 )
 def test_bad_environment_stops_startup_naming_the_variable(
@@ -82,3 +90,34 @@ def test_bad_environment_stops_startup_naming_the_variable(
 def test_good_environment_starts() -> None:
     result = _check({"SECRET_KEY": "k", "DATABASE_URL": "sqlite:////tmp/oncall-check.sqlite3"})
     assert result.returncode == 0, result.stderr
+
+
+def _database_settings(env: dict[str, str]) -> dict:
+    """settings.DATABASES["default"] as the real settings module builds it from ``env``."""
+    script = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        "d = settings.DATABASES['default']; "
+        "print(json.dumps({'pool': d.get('OPTIONS', {}).get('pool'),"
+        " 'max_age': d['CONN_MAX_AGE']}))"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "DJANGO"))}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "oncall.settings", "SECRET_KEY": "k", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgres_connections_come_from_a_bounded_pool_or_one_per_request() -> None:
+    url = "postgres://oncall@db.example:5432/oncall"
+    pooled = _database_settings({"DATABASE_URL": url, "DATABASE_POOL_MAX_SIZE": "7"})
+    assert pooled == {"pool": {"min_size": 1, "max_size": 7, "timeout": 10}, "max_age": 0}
+    unpooled = _database_settings({"DATABASE_URL": url, "DATABASE_POOL": "false"})
+    assert unpooled == {"pool": None, "max_age": 0}
+    sqlite = _database_settings({"DATABASE_URL": "sqlite:///x.sqlite3"})
+    assert sqlite == {"pool": None, "max_age": 0}

@@ -1,19 +1,44 @@
-"""Run the whole service in one process: web app + paging engine (embedded mode)."""
+"""Run the whole service in one process: web app + paging engine (embedded mode).
+
+The web app is served by waitress (a production WSGI server: a fixed pool of
+EMBEDDED_THREADS request threads, connections beyond those wait in the listen backlog
+instead of each getting a thread and a database connection), and the engine loop is a
+thread of the same process. Ctrl-C or SIGTERM stops both and closes the database pool.
+"""
 
 from __future__ import annotations
 
 import secrets
+import signal
+import sys
+import threading
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+
+
+def parse_addrport(addrport: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[V6]:PORT`` or ``PORT`` (on 127.0.0.1) -> (host, port)."""
+    host, sep, port = addrport.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", addrport
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(f"{addrport!r} is not HOST:PORT (e.g. 127.0.0.1:8000)")
+    return host, int(port)
 
 
 class Command(BaseCommand):
-    help = "Migrate, start the paging engine in a thread and serve the web app (embedded mode)."
+    help = (
+        "Migrate, start the paging engine in a thread and serve the web app with waitress"
+        " (embedded mode)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
@@ -24,20 +49,60 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, addrport: str, demo: bool, **options: Any) -> None:
+        from waitress.server import create_server
+
+        from oncall.wsgi import application
+
+        host, port = parse_addrport(addrport)
         call_command("migrate", interactive=False, verbosity=0)
         if demo:
             self._load_demo(addrport)
-        from paging.embedded import start_engine_thread
-
+        # Migrations and the demo ran on this thread's connection: give it back (to the
+        # pool) before the server's threads start taking theirs.
+        connections.close_all()
+        engine_stop: threading.Event | None = None
         if settings.EMBEDDED_MODE:
-            start_engine_thread()
+            from paging.embedded import start_engine_thread
+
+            engine_stop = start_engine_thread()
             self.stdout.write("Paging engine: running in this process (embedded mode).")
         else:
             self.stdout.write(
                 "CELERY_BROKER_URL is set: run `celery -A oncall worker` and"
                 " `celery -A oncall beat` for the engine."
             )
-        call_command("runserver", addrport, use_reloader=False, skip_checks=False)
+        threads = settings.EMBEDDED_THREADS
+        server = create_server(application, host=host, port=port, threads=threads, ident="oncall")
+        self.stdout.write(
+            f"Serving on http://{addrport} (waitress, {threads} threads). Ctrl-C to stop."
+        )
+        self.stdout.flush()
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            # Raised inside waitress's loop, which catches it and shuts its threads down.
+            raise SystemExit(0)
+
+        previous = signal.signal(signal.SIGTERM, stop)
+        try:
+            server.run()  # returns after Ctrl-C (KeyboardInterrupt) or SIGTERM
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            server.close()
+            if engine_stop is not None:
+                engine_stop.set()
+            self._close_database_pools()
+        self.stdout.write("Stopped.")
+
+    @staticmethod
+    def _close_database_pools() -> None:
+        for conn in connections.all(initialized_only=True):
+            conn.close()
+            close_pool = getattr(conn, "close_pool", None)
+            if close_pool is not None:
+                try:
+                    close_pool()
+                except Exception as exc:  # shutting down: say it, do not mask the exit
+                    sys.stderr.write(f"closing the database pool: {exc}\n")
 
     def _load_demo(self, addrport: str) -> None:
         example = Path(settings.BASE_DIR) / "examples" / "oncall.yaml"
