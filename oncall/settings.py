@@ -87,6 +87,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# --- Dispatch: how the outbox sends (see README "How pages leave") ------------
+# Sends in flight at once per process (a thread pool); 1 sends inline, one by one.
+DISPATCH_CONCURRENCY = env_int("DISPATCH_CONCURRENCY", 8, minimum=1)
+# At most this many of them to one provider (Twilio, Slack, SMTP, PagerDuty…), so a
+# slow or hanging provider holds only its own share of the pool.
+DISPATCH_PROVIDER_CONCURRENCY = env_int("DISPATCH_PROVIDER_CONCURRENCY", 4, minimum=1)
+# A claimed row's lease: renewed while its worker lives; a dead worker's rows are
+# claimed again this long after its last renewal.
+DISPATCH_LEASE_SECONDS = env_int("DISPATCH_LEASE_SECONDS", 30, minimum=2)
+# Circuit breaker per provider: after this many transient failures in a row, its rows
+# wait DISPATCH_BREAKER_COOLDOWN_SECONDS (or the provider's Retry-After), then one try.
+DISPATCH_BREAKER_FAILURES = env_int("DISPATCH_BREAKER_FAILURES", 5, minimum=1)
+DISPATCH_BREAKER_COOLDOWN_SECONDS = env_int("DISPATCH_BREAKER_COOLDOWN_SECONDS", 30, minimum=1)
+
 # --- embedded-server: bounded PostgreSQL connections -----------------------
 # Each process (gunicorn worker, celery worker, the embedded server) keeps a pool of at
 # most DATABASE_POOL_MAX_SIZE connections that its threads share: the number of server
@@ -96,7 +110,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # request (CONN_MAX_AGE=0, DATABASE_POOL=false): see README "Embedded server".
 DATABASE_POOL = env_bool("DATABASE_POOL", True)
 DATABASE_POOL_MIN_SIZE = env_int("DATABASE_POOL_MIN_SIZE", 1, minimum=0)
-DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=1)
+# Threads of the embedded server (`manage.py oncall_run`, waitress): requests served at once.
+EMBEDDED_THREADS = env_int("EMBEDDED_THREADS", 6, minimum=1)
+# Enough for every thread of a process to hold one at once: the web threads (or a
+# celery task), the engine, DISPATCH_CONCURRENCY senders and the lease renewer.
+DATABASE_POOL_MAX_SIZE = env_int(
+    "DATABASE_POOL_MAX_SIZE", EMBEDDED_THREADS + DISPATCH_CONCURRENCY + 2, minimum=1
+)
 DATABASE_POOL_TIMEOUT = env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1)
 if DATABASE_POOL_MIN_SIZE > DATABASE_POOL_MAX_SIZE:
     raise ImproperlyConfigured(
@@ -114,9 +134,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "max_size": DATABASE_POOL_MAX_SIZE,
             "timeout": DATABASE_POOL_TIMEOUT,
         }
-# Threads of the embedded server (`manage.py oncall_run`, waitress): requests served at
-# once; keep it below DATABASE_POOL_MAX_SIZE so the engine thread always finds a connection.
-EMBEDDED_THREADS = env_int("EMBEDDED_THREADS", 6, minimum=1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -177,20 +194,6 @@ CELERY_TIMEZONE = "UTC"
 ENGINE_TICK_SECONDS = env_int("ENGINE_TICK_SECONDS", 2, minimum=1)
 # /healthz reports 503 when the engine has not ticked for this long.
 ENGINE_STALE_SECONDS = env_int("ENGINE_STALE_SECONDS", 60, minimum=5)
-
-# --- Dispatch: how the outbox sends (see README "How pages leave") ------------
-# Sends in flight at once per process (a thread pool); 1 sends inline, one by one.
-DISPATCH_CONCURRENCY = env_int("DISPATCH_CONCURRENCY", 8, minimum=1)
-# At most this many of them to one provider (Twilio, Slack, SMTP, PagerDuty…), so a
-# slow or hanging provider holds only its own share of the pool.
-DISPATCH_PROVIDER_CONCURRENCY = env_int("DISPATCH_PROVIDER_CONCURRENCY", 4, minimum=1)
-# A claimed row's lease: renewed while its worker lives; a dead worker's rows are
-# claimed again this long after its last renewal.
-DISPATCH_LEASE_SECONDS = env_int("DISPATCH_LEASE_SECONDS", 30, minimum=2)
-# Circuit breaker per provider: after this many transient failures in a row, its rows
-# wait DISPATCH_BREAKER_COOLDOWN_SECONDS (or the provider's Retry-After), then one try.
-DISPATCH_BREAKER_FAILURES = env_int("DISPATCH_BREAKER_FAILURES", 5, minimum=1)
-DISPATCH_BREAKER_COOLDOWN_SECONDS = env_int("DISPATCH_BREAKER_COOLDOWN_SECONDS", 30, minimum=1)
 
 # --- Providers: each is off until its credentials are set ------------------
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
