@@ -2,13 +2,19 @@
 
 from paging.models.incidents import Alert, Incident, IncidentEvent
 from paging.models.outbox import EngineHeartbeat, Message
-from paging.models.policies import EscalationPolicy, EscalationStep, EscalationTarget
+from paging.models.policies import (
+    EscalationPolicy,
+    EscalationPolicyVersion,
+    EscalationStep,
+    EscalationTarget,
+)
 from paging.models.services import Integration, MaintenanceWindow, Service
 
 __all__ = [
     "Alert",
     "EngineHeartbeat",
     "EscalationPolicy",
+    "EscalationPolicyVersion",
     "EscalationStep",
     "EscalationTarget",
     "Incident",
