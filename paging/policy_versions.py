@@ -150,8 +150,10 @@ def policy_version_apply_to_open(
     """Move the policy's open incidents that run an older version to the current one.
 
     Each keeps its position: the next step to run keeps its index, clamped to the new
-    version's last step (an exhausted incident stays exhausted), its due time, loop and
-    repeat count. Incidents whose escalation has not started yet (held by a maintenance
+    version's last step (an incident past its old version's last step stays past the
+    end: it repeats or is exhausted as the new version says), its due time and repeat
+    count; a clamp back to an index that already ran starts a new loop. Incidents
+    whose escalation has not started yet (not ticked yet, or held by a maintenance
     window) take the current version when it starts anyway and are left alone.
     """
     with transaction.atomic():
@@ -177,8 +179,15 @@ def policy_version_apply_to_open(
             step = incident.escalation_step
             if not exhausted:
                 step = min(step, last_index)
+            # Clamped back to a step index that already ran in this loop: a fresh loop,
+            # so the new step's page keys cannot match the old step's (a page is
+            # deduplicated by incident, step, loop, engineer).
+            loop = incident.escalation_loop + (1 if step < incident.escalation_step else 0)
             Incident.objects.filter(pk=incident.pk).update(
-                escalation_version=version, escalation_step=step, updated_at=now
+                escalation_version=version,
+                escalation_step=step,
+                escalation_loop=loop,
+                updated_at=now,
             )
             next_text = "policy exhausted" if exhausted else f"next: step {step + 1}"
             event_record(
