@@ -378,7 +378,6 @@ def escalations_advance_batch(*, limit: int = BATCH_SIZE, cache: TickCache | Non
         plan.save()
         ctx.rr_cursors_save()
         _incidents_save(incidents)
-        _starts_save(incidents)
         _assignees_replace(incidents)
     return len(incidents)
 
@@ -387,30 +386,25 @@ def _incidents_save(incidents: list[Incident]) -> None:
     """Write the advanced state: one UPDATE per distinct set of values (usually a few).
 
     Faster than bulk_update's CASE per row, since most incidents of a batch end in the
-    same state (triggered, next step, same due time).
+    same state (triggered, next step, same due time). The version and start time are
+    written only for incidents whose escalation started (or that took a new policy) in
+    this batch: for the others a per-incident start time would split the groups.
     """
     groups: dict[tuple, list[int]] = {}
     for incident in incidents:
         values = tuple(getattr(incident, f.attname) for f in _ADVANCED_FIELD_OBJECTS)
-        groups.setdefault(values, []).append(incident.pk)
-    names = [f.attname for f in _ADVANCED_FIELD_OBJECTS]
-    for values, ids in groups.items():
-        Incident.objects.filter(pk__in=ids).update(**dict(zip(names, values, strict=True)))
-
-
-def _starts_save(incidents: list[Incident]) -> None:
-    """Write the version and start time of incidents whose escalation started (or that
-    took a new policy) in this batch: kept out of ``_incidents_save``'s groups, where
-    a per-incident start time would split the batch into one UPDATE per incident."""
-    groups: dict[tuple, list[int]] = {}
-    for incident in incidents:
-        if getattr(incident, "start_changed", False):
-            key = (incident.escalation_version_id, incident.escalation_started_at)
-            groups.setdefault(key, []).append(incident.pk)
-    for (version_id, started_at), ids in groups.items():
-        Incident.objects.filter(pk__in=ids).update(
-            escalation_version_id=version_id, escalation_started_at=started_at
+        started = (
+            (incident.escalation_version_id, incident.escalation_started_at)
+            if getattr(incident, "start_changed", False)
+            else None
         )
+        groups.setdefault((values, started), []).append(incident.pk)
+    names = [f.attname for f in _ADVANCED_FIELD_OBJECTS]
+    for (values, started), ids in groups.items():
+        fields = dict(zip(names, values, strict=True))
+        if started is not None:
+            fields["escalation_version_id"], fields["escalation_started_at"] = started
+        Incident.objects.filter(pk__in=ids).update(**fields)
 
 
 def _assignees_replace(incidents: list[Incident]) -> None:

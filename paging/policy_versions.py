@@ -108,23 +108,22 @@ def policy_version_current(
     """The policy's current version, written first if its rows changed since the last one.
 
     Runs in the caller's transaction (or its own). Writing a version locks the policy
-    row, so two workers (or an edit and the engine) cannot both write number n+1.
+    row, so two workers (or an edit and the engine) cannot both write number n+1; on
+    SQLite, writers are serialized anyway.
     """
+    # Read first without a lock (the common case: nothing changed, no write, no savepoint).
+    policy = EscalationPolicy.objects.select_related("current_version").get(pk=policy_id)
+    if _same(policy.current_version, policy_snapshot(policy)):
+        assert policy.current_version is not None
+        return policy.current_version
     with transaction.atomic():
-        policy = EscalationPolicy.objects.select_related("current_version").get(pk=policy_id)
+        policy = EscalationPolicy.objects.select_for_update().get(pk=policy_id)
+        # Again under the lock, in new statements: on PostgreSQL they see a version
+        # that the worker we waited for has committed.
+        current = EscalationPolicyVersion.objects.filter(pk=policy.current_version_id).first()
         snapshot = policy_snapshot(policy)
-        if _same(policy.current_version, snapshot):
-            assert policy.current_version is not None
-            return policy.current_version
-        policy = (
-            EscalationPolicy.objects.select_for_update()
-            .select_related("current_version")
-            .get(pk=policy_id)
-        )
-        snapshot = policy_snapshot(policy)  # again, under the lock
-        if _same(policy.current_version, snapshot):
-            assert policy.current_version is not None
-            return policy.current_version
+        if current is not None and _same(current, snapshot):
+            return current
         last = policy.versions.order_by("-number").values_list("number", flat=True).first()
         version = EscalationPolicyVersion.objects.create(
             policy=policy,

@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 import time_machine
 import yaml
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from paging.engine import tick
+from paging.escalation import escalations_advance
 from paging.models import (
     EscalationPolicy,
     EscalationPolicyVersion,
@@ -382,3 +385,27 @@ def test_apply_to_open_leaves_resolved_and_unstarted_incidents(clock, channel) -
     assert result.moved == 1
     versions = dict(Incident.objects.values_list("dedup_key", "escalation_version__number"))
     assert versions == {"started": 2, "done": 1, "unstarted": None}
+
+
+def _start_incidents(service, count: int, prefix: str) -> None:
+    for i in range(count):
+        fire(service, key=f"{prefix}{i}")
+
+
+def test_starting_incidents_costs_no_query_per_incident(clock) -> None:
+    """The version is resolved once per policy per tick (3 reads when unchanged), and
+    written with the incident's other state: the same count for 5 or 40 incidents."""
+    alice = responder("Alice", "+14155550001")
+    one = [StepSpec(delay_minutes=10, targets=[TargetSpec(kind="engineer", engineer_id=alice.pk)])]
+    policy = policy_save(policy=None, fields={"name": "p"}, steps=one)
+    service = ServiceFactory(escalation_policy=policy)
+    _start_incidents(service, 2, "warm")
+    escalations_advance()
+    counts = []
+    for n in (5, 40):
+        _start_incidents(service, n, f"n{n}-")
+        with CaptureQueriesContext(connection) as queries:
+            assert escalations_advance() == n
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1]
+    assert Incident.objects.filter(escalation_version__number=1).count() == 47
