@@ -409,3 +409,28 @@ def test_starting_incidents_costs_no_query_per_incident(clock) -> None:
         counts.append(len(queries.captured_queries))
     assert counts[0] == counts[1]
     assert Incident.objects.filter(escalation_version__number=1).count() == 47
+
+
+def test_admin_add_policy_with_a_step(admin_client_: Client) -> None:
+    response = admin_client_.post(
+        "/admin/paging/escalationpolicy/add/",
+        {
+            "name": "New",
+            "repeat": "1",
+            "steps-TOTAL_FORMS": "1",
+            "steps-INITIAL_FORMS": "0",
+            "steps-MIN_NUM_FORMS": "0",
+            "steps-MAX_NUM_FORMS": "1000",
+            "steps-0-position": "0",
+            "steps-0-delay_minutes": "7",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    policy = EscalationPolicy.objects.get(name="New")
+    assert list(policy.steps.values_list("position", "delay_minutes")) == [(0, 7)]
+    version = policy.current_version
+    assert (version.number, version.repeat, version.steps) == (
+        1,
+        1,
+        [{"delay_minutes": 7, "targets": []}],
+    )
