@@ -288,6 +288,12 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
             f" (repeat {incident.escalation_repeat})" if incident.escalation_repeat else ""
         )
         plan.cache.load(engineer_ids, incident.urgency)
+        # A version outlives its rows: an engineer deleted since it was written is
+        # skipped (loaded names say who still exists; no query of its own).
+        gone = [e for e in engineer_ids if e not in plan.cache.names]
+        if gone:
+            engineer_ids = [e for e in engineer_ids if e in plan.cache.names]
+            notes.extend(f"engineer {e} no longer exists" for e in gone)
         names = plan.names_for(engineer_ids) + _channel_targets_post(
             incident, step, incident.escalation_step, notes
         )

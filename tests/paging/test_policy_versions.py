@@ -434,3 +434,27 @@ def test_admin_add_policy_with_a_step(admin_client_: Client) -> None:
         1,
         [{"delay_minutes": 7, "targets": []}],
     )
+
+
+def test_an_engineer_deleted_after_the_version_was_written_is_skipped(clock, channel) -> None:
+    alice, bob = responder("Alice", "+14155550001"), responder("Bob", "+14155550002")
+    steps = [
+        StepSpec(delay_minutes=10, targets=[TargetSpec(kind="engineer", engineer_id=alice.pk)]),
+        StepSpec(delay_minutes=10, targets=[TargetSpec(kind="engineer", engineer_id=bob.pk)]),
+    ]
+    policy = policy_save(policy=None, fields={"name": "p"}, steps=steps)
+    incident = fire(ServiceFactory(escalation_policy=policy))
+    tick()
+    bob.user.delete()  # cascades to the engineer and the policy's target row
+    clock.shift(10 * MIN)
+    tick()  # v1's step 2 names an engineer who is gone: nobody is paged, nothing breaks
+    assert paged(incident) == ["Alice"]
+    step_lines = texts(incident, "escalation_step")
+    bob_id = policy.current_version.steps[1]["targets"][0]["engineer"]
+    assert step_lines[-1] == f"step 2: nobody to page (engineer {bob_id} no longer exists)"
+    policy.refresh_from_db()
+    assert policy.current_version.number == 1  # the rows change with the next start
+    fire(ServiceFactory(escalation_policy=policy), key="later")
+    tick()
+    policy.refresh_from_db()
+    assert policy.current_version.number == 2
