@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
@@ -126,6 +127,13 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._save(request, self.get_object(), partial=kwargs.get("partial", False))
 
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "PolicyApplyToOpen",
+            {"version": serializers.IntegerField(), "moved": serializers.IntegerField()},
+        ),
+    )
     @action(detail=True, methods=["post"], url_path="apply-to-open")
     def apply_to_open(self, request: Request, pk: str | None = None) -> Response:
         """Move open incidents on older versions of this policy to the current one."""
