@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -25,12 +27,21 @@ from paging.models import (
     Message,
     Service,
 )
+from paging.policy_versions import policy_version_apply_to_open
 from paging.services import (
     incident_acknowledge,
     incident_add_note,
     incident_escalate_now,
     incident_reassign,
     incident_resolve,
+)
+from paging.services_config import (
+    REFERENCE_FOR_KIND,
+    StepSpec,
+    TargetSpec,
+    maintenance_window_delete,
+    maintenance_window_save,
+    policy_save,
 )
 
 
@@ -78,6 +89,18 @@ class ServiceAdmin(admin.ModelAdmin):
     search_fields = ["name"]
     inlines = [IntegrationInline, MaintenanceWindowInline]
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not MaintenanceWindow:
+            super().save_formset(request, form, formset, change)
+            return
+        # Windows go through the service: one shortened or deleted releases the
+        # incidents it held.
+        windows = formset.save(commit=False)
+        for window in formset.deleted_objects:
+            maintenance_window_delete(window=window)
+        for window in windows:
+            maintenance_window_save(window=window, fields={})
+
 
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin):
@@ -89,6 +112,28 @@ class IntegrationAdmin(admin.ModelAdmin):
     @admin.display(description="Inbound URL (copy into the alert source)")
     def inbound(self, obj: Integration) -> str:
         return _copyable_url(obj)
+
+
+def _target_spec(target: EscalationTarget) -> TargetSpec:
+    # Only the reference the kind uses: a stray value in another column is dropped.
+    needed = REFERENCE_FOR_KIND[EscalationTarget.Kind(target.kind)]
+    return TargetSpec(kind=target.kind, **{needed: getattr(target, needed)})
+
+
+def _specs_from_rows(policy: EscalationPolicy) -> dict[int, StepSpec]:
+    """The policy's steps as they are saved, by step id."""
+    return {
+        step.pk: StepSpec(
+            delay_minutes=step.delay_minutes,
+            targets=[_target_spec(t) for t in step.targets.order_by("id")],
+        )
+        for step in policy.steps.order_by("position")
+    }
+
+
+def _formset_done(formset: Any) -> None:
+    # The admin's change message reads what formset.save() would have set.
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
 
 class EscalationStepInline(admin.TabularInline):
@@ -105,8 +150,54 @@ class EscalationStepInline(admin.TabularInline):
 
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(admin.ModelAdmin):
-    list_display = ["name", "team", "repeat"]
+    """Edits go through ``policy_save`` (a new version for new incidents); open incidents
+    keep their version until the "apply to open incidents" action."""
+
+    list_display = ["name", "team", "repeat", "current_version"]
+    readonly_fields = ["current_version"]
     inlines = [EscalationStepInline]
+    actions = ["apply_to_open"]
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        pass  # saved with its steps by save_related, through policy_save
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        policy = form.instance
+        saved = _specs_from_rows(policy) if policy.pk else {}
+        steps: list[tuple[int, StepSpec]] = []
+        for formset in formsets:
+            for step_form in formset.forms:
+                step = step_form.instance
+                if formset._should_delete_form(step_form) or not (
+                    step.pk or step_form.has_changed()
+                ):
+                    continue
+                targets = saved[step.pk].targets if step.pk in saved else []
+                spec = StepSpec(
+                    delay_minutes=step_form.cleaned_data["delay_minutes"], targets=targets
+                )
+                steps.append((step_form.cleaned_data["position"], spec))
+            _formset_done(formset)
+        steps.sort(key=lambda item: item[0])
+        policy_save(
+            policy=policy,
+            fields={},
+            steps=[spec for _, spec in steps],
+            actor_id=_engineer_id(request),
+        )
+
+    @admin.action(description="Apply the current version to open incidents")
+    def apply_to_open(self, request: HttpRequest, queryset: QuerySet[EscalationPolicy]) -> None:
+        for policy in queryset:
+            result = policy_version_apply_to_open(
+                policy_id=policy.pk, actor_id=_engineer_id(request), via="admin"
+            )
+            self.message_user(
+                request,
+                f"{policy.name}: {result.moved} open incident(s) moved to "
+                f"v{result.version.number}.",
+                messages.SUCCESS,
+            )
 
 
 class EscalationTargetInline(admin.TabularInline):
@@ -117,8 +208,47 @@ class EscalationTargetInline(admin.TabularInline):
 
 @admin.register(EscalationStep)
 class EscalationStepAdmin(admin.ModelAdmin):
+    """A step's targets; steps are added, moved and removed on their policy's page."""
+
     list_display = ["__str__", "delay_minutes"]
+    fields = ["policy", "position", "delay_minutes"]
+    readonly_fields = ["policy", "position"]
     inlines = [EscalationTargetInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        pass  # saved with the whole policy by save_related, through policy_save
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        step = form.instance
+        specs = _specs_from_rows(step.policy)
+        targets: list[TargetSpec] = []
+        for formset in formsets:
+            for target_form in formset.forms:
+                target = target_form.instance
+                if formset._should_delete_form(target_form) or not (
+                    target.pk or target_form.has_changed()
+                ):
+                    continue
+                targets.append(_target_spec(target))
+            _formset_done(formset)
+        delay = form.cleaned_data["delay_minutes"]
+        specs[step.pk] = StepSpec(delay_minutes=delay, targets=targets)
+        actor_id = _engineer_id(request)
+        policy_save(policy=step.policy, fields={}, steps=list(specs.values()), actor_id=actor_id)
+
+    def delete_model(self, request: HttpRequest, obj: EscalationStep) -> None:
+        specs = _specs_from_rows(obj.policy)
+        specs.pop(obj.pk)
+        policy_save(
+            policy=obj.policy, fields={}, steps=list(specs.values()), actor_id=_engineer_id(request)
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EscalationStep]) -> None:
+        for step in queryset.select_related("policy"):
+            self.delete_model(request, step)
 
 
 class IncidentEventInline(admin.TabularInline):

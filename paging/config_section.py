@@ -30,7 +30,7 @@ from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.models import Engineer, Team
 from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
 from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
-from paging.services_config import StepSpec, TargetSpec, policy_steps_replace
+from paging.services_config import StepSpec, TargetSpec, policy_save
 
 POLICY_FIELDS = {
     "name": Field(str, required=True),
@@ -166,18 +166,20 @@ def policies_apply(value: Any, ctx: ApplyContext) -> None:
         if policy is None:
             policy = EscalationPolicy(name=name, **wanted)
             clean_model(ctx, policy, path)
-            policy.save()
-            policy_steps_replace(policy=policy, steps=specs)
+            policy_save(policy=policy, fields={}, steps=specs)
             ctx.record("create", label, f"{len(specs)} step(s)")
             continue
         changes = diff(policy, wanted)
+        steps_changed = _steps_state(policy) != _specs_state(specs)
         if changes:
             for field_name, (_old, new) in changes.items():
                 setattr(policy, field_name, new)
             clean_model(ctx, policy, path)
-            policy.save()
-        if _steps_state(policy) != _specs_state(specs):
-            policy_steps_replace(policy=policy, steps=specs)
+        if changes or steps_changed:
+            # Through the one write path: a new version for new incidents, open ones
+            # keep theirs.
+            policy_save(policy=policy, fields={}, steps=specs if steps_changed else None)
+        if steps_changed:
             changes["steps"] = ("…", f"{len(specs)} step(s)")
         if changes:
             ctx.record("update", label, describe_diff(changes))

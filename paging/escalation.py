@@ -4,6 +4,12 @@ A batch of due incidents is claimed with ``select_for_update(skip_locked=True)``
 is advanced (next policy step, repeat, ack timeout) and the pages it needs are
 written to the outbox in the same transaction. A worker that dies before commit
 leaves nothing behind: the rows unlock and the next tick runs the step once.
+
+An incident runs the policy version it was bound to when its escalation started
+(``paging/policy_versions.py``), never the step rows being edited. An incident opened
+during a maintenance window is due when the window ends: if the service is still in
+a window it waits for that one, else its escalation starts then ("maintenance ended,
+still firing"); one resolved meanwhile is not due any more and pages nobody.
 """
 
 from __future__ import annotations
@@ -12,14 +18,28 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 
 from oncall.models import TeamMembership
 from paging.bulk import rows_insert
-from paging.models import EscalationStep, EscalationTarget, Incident, IncidentEvent
+from paging.models import (
+    EscalationPolicyVersion,
+    EscalationTarget,
+    Incident,
+    IncidentEvent,
+    MaintenanceWindow,
+)
 from paging.notify import PagePlan, RulesCache, business_hours_start, pages_plan
+from paging.policy_versions import (
+    VersionStep,
+    policy_version_current,
+    version_label,
+    version_steps,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +57,14 @@ def _schedule_oncall(schedule_id: int, at: datetime) -> list[int]:
 
 @dataclass
 class TickCache:
-    """What stays valid for one tick (several batches): policies, teams, ladders."""
+    """What stays valid for one tick (several batches): versions, teams, ladders."""
 
-    steps: dict[int, list[EscalationStep]] = field(default_factory=dict)
+    # version id -> (version, its steps); versions never change once written.
+    versions: dict[int, tuple[EscalationPolicyVersion, list[VersionStep]]] = field(
+        default_factory=dict
+    )
+    # policy id -> its current version id, for incidents starting in this tick.
+    current: dict[int, int] = field(default_factory=dict)
     team_members: dict[int, list[int]] = field(default_factory=dict)
     rules: RulesCache = field(default_factory=RulesCache)
 
@@ -55,16 +80,44 @@ class AdvanceContext:
     business_hours: dict[int, bool] = field(default_factory=dict)
     # Round-robin cursors read (and row-locked) once per batch, written back at the end.
     rr_cursors: dict[int, int] = field(default_factory=dict)
+    # service id -> end of the maintenance window it is in now (None: not in one).
+    maintenance_ends: dict[int, datetime | None] = field(default_factory=dict)
 
-    def policy_steps(self, policy_id: int) -> list[EscalationStep]:
-        steps = self.cache.steps
-        if policy_id not in steps:
-            steps[policy_id] = list(
-                EscalationStep.objects.filter(policy_id=policy_id)
-                .prefetch_related("targets")
-                .order_by("position")
+    def versions_load(self, version_ids: set[int]) -> None:
+        missing = version_ids - set(self.cache.versions)
+        for version in EscalationPolicyVersion.objects.filter(pk__in=missing):
+            self.cache.versions[version.pk] = (version, version_steps(version))
+
+    def version(self, version_id: int) -> tuple[EscalationPolicyVersion, list[VersionStep]]:
+        if version_id not in self.cache.versions:
+            self.versions_load({version_id})
+        return self.cache.versions[version_id]
+
+    def current_version_id(self, policy_id: int) -> int:
+        """The policy's current version (written now if its rows changed), once per tick."""
+        current = self.cache.current
+        if policy_id not in current:
+            version = policy_version_current(policy_id=policy_id, now=self.now)
+            current[policy_id] = version.pk
+            self.cache.versions[version.pk] = (version, version_steps(version))
+        return current[policy_id]
+
+    def maintenance_load(self, service_ids: set[int]) -> None:
+        """Where each service's current maintenance window ends (chained windows: the
+        engine looks again at that end)."""
+        missing = service_ids - set(self.maintenance_ends)
+        if not missing:
+            return
+        ends = dict(
+            MaintenanceWindow.objects.filter(
+                service_id__in=missing, starts_at__lte=self.now, ends_at__gt=self.now
             )
-        return steps[policy_id]
+            .values("service_id")
+            .annotate(end=Max("ends_at"))
+            .values_list("service_id", "end")
+        )
+        for service_id in missing:
+            self.maintenance_ends[service_id] = ends.get(service_id)
 
     def members(self, team_id: int) -> list[int]:
         members = self.cache.team_members
@@ -81,12 +134,15 @@ class AdvanceContext:
 
     def round_robin_next(self, target: EscalationTarget, members: list[int]) -> int:
         if target.pk not in self.rr_cursors:
-            # Locked until commit: concurrent workers take turns, each member once.
+            # Locked until commit: concurrent workers take turns, each member once. A
+            # target removed from the policy since this incident's version was written
+            # has no cursor left: the team starts from its first member.
             self.rr_cursors[target.pk] = (
                 EscalationTarget.objects.select_for_update()
+                .filter(pk=target.pk)
                 .values_list("rr_cursor", flat=True)
-                .get(pk=target.pk)
-            )
+                .first()
+            ) or 0
         cursor = self.rr_cursors[target.pk]
         self.rr_cursors[target.pk] = cursor + 1
         return members[cursor % len(members)]
@@ -101,11 +157,11 @@ class AdvanceContext:
         return self.oncall[schedule_id]
 
 
-def step_targets(step: EscalationStep, ctx: AdvanceContext) -> tuple[list[int], list[str]]:
+def step_targets(step: VersionStep, ctx: AdvanceContext) -> tuple[list[int], list[str]]:
     """Engineer ids a step pages now (in order, no repeats), and notes for the timeline."""
     engineer_ids: list[int] = []
     notes: list[str] = []
-    for target in step.targets.all():
+    for target in step.targets:
         kind = target.kind
         if kind == EscalationTarget.Kind.ENGINEER:
             found = [target.engineer_id] if target.engineer_id else []
@@ -138,13 +194,13 @@ CHANNEL_KINDS = (EscalationTarget.Kind.SLACK_CHANNEL, EscalationTarget.Kind.PAGE
 
 
 def _channel_targets_post(
-    incident: Incident, step: EscalationStep, step_index: int, notes: list[str]
+    incident: Incident, step: VersionStep, step_index: int, notes: list[str]
 ) -> list[str]:
     """Queue posts for a step's Slack-channel / PagerDuty-service targets (bridges app).
 
     Returns what was paged, for the step's timeline line.
     """
-    targets = [t for t in step.targets.all() if t.kind in CHANNEL_KINDS]
+    targets = [t for t in step.targets if t.kind in CHANNEL_KINDS]
     if not targets:
         return []
     try:
@@ -174,20 +230,45 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
         incident.escalation_loop += 1
         incident.escalation_repeat = 0
         _event(incident, IncidentEvent.Kind.ACK_TIMEOUT, "not resolved in time", ctx, plan)
-    elif incident.status != Incident.Status.TRIGGERED or incident.in_maintenance:
+    elif incident.status != Incident.Status.TRIGGERED:
         incident.next_due_at = None
         return
 
+    if incident.escalation_started_at is None:
+        if incident.in_maintenance:
+            # Opened during a maintenance window: due when it ends.
+            end = ctx.maintenance_ends.get(incident.service_id)
+            if end is not None:  # still (or again) in a window: wait for this one
+                incident.next_due_at = end
+                return
+            text = "maintenance ended, still firing"
+            _event(incident, IncidentEvent.Kind.MAINTENANCE_ENDED, text, ctx, plan)
+        incident.escalation_started_at = now
+        incident.start_changed = True  # type: ignore[attr-defined]
     policy = incident.escalation_policy
-    steps = ctx.policy_steps(policy.pk) if policy else []
-    if not steps:
+    if policy is None:
         _event(incident, IncidentEvent.Kind.NO_CONTACT, "no escalation policy", ctx, plan)
         incident.next_due_at = None
         return
+    if incident.escalation_version_id is None:
+        # The escalation starts (or a reassignment chose another policy): the incident
+        # runs the policy's current version from now on, whatever edits come later.
+        incident.escalation_version_id = ctx.current_version_id(policy.pk)
+        incident.version_bound = True  # type: ignore[attr-defined]
+        version, _ = ctx.version(incident.escalation_version_id)
+        text = f"following {version_label(policy.name, version.number)}"
+        _event(incident, IncidentEvent.Kind.POLICY_VERSION, text, ctx, plan)
+        incident.start_changed = True  # type: ignore[attr-defined]
+    version, steps = ctx.version(incident.escalation_version_id)
+    if not steps:
+        text = f"{version_label(policy.name, version.number)} has no steps"
+        _event(incident, IncidentEvent.Kind.NO_CONTACT, text, ctx, plan)
+        incident.next_due_at = None
+        return
     # Steps that page nobody are skipped at once; the loop is bounded by the passes.
-    for _ in range((len(steps) + 1) * ((policy.repeat if policy else 0) + 2)):
+    for _ in range((len(steps) + 1) * (version.repeat + 2)):
         if incident.escalation_step >= len(steps):
-            if policy is not None and incident.escalation_repeat < policy.repeat:
+            if incident.escalation_repeat < version.repeat:
                 incident.escalation_repeat += 1
                 incident.escalation_loop += 1
                 incident.escalation_step = 0
@@ -207,6 +288,12 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
             f" (repeat {incident.escalation_repeat})" if incident.escalation_repeat else ""
         )
         plan.cache.load(engineer_ids, incident.urgency)
+        # A version outlives its rows: an engineer deleted since it was written is
+        # skipped (loaded names say who still exists; no query of its own).
+        gone = [e for e in engineer_ids if e not in plan.cache.names]
+        if gone:
+            engineer_ids = [e for e in engineer_ids if e in plan.cache.names]
+            notes.extend(f"engineer {e} no longer exists" for e in gone)
         names = plan.names_for(engineer_ids) + _channel_targets_post(
             incident, step, incident.escalation_step, notes
         )
@@ -222,6 +309,7 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
                 "step": incident.escalation_step,
                 "loop": incident.escalation_loop,
                 "engineer_ids": engineer_ids,
+                "policy_version": version.number,
             },
         )
         step_index = incident.escalation_step
@@ -266,6 +354,7 @@ ADVANCED_FIELDS = [
     "updated_at",
 ]
 _ADVANCED_FIELD_OBJECTS = [Incident._meta.get_field(name) for name in ADVANCED_FIELDS]
+_VERSION_FIELD = models.BigIntegerField()
 
 
 def escalations_advance_batch(*, limit: int = BATCH_SIZE, cache: TickCache | None = None) -> int:
@@ -283,6 +372,10 @@ def escalations_advance_batch(*, limit: int = BATCH_SIZE, cache: TickCache | Non
         if after_claim_hook is not None:
             after_claim_hook([i.pk for i in incidents])
         ctx = AdvanceContext(now=now, cache=cache or TickCache())
+        ctx.versions_load({i.escalation_version_id for i in incidents if i.escalation_version_id})
+        ctx.maintenance_load(
+            {i.service_id for i in incidents if i.in_maintenance and not i.escalation_started_at}
+        )
         plan = PagePlan(cache=ctx.cache.rules)
         for incident in incidents:
             ctx.service_names[incident.service_id] = incident.service.name
@@ -302,15 +395,34 @@ def _incidents_save(incidents: list[Incident]) -> None:
     """Write the advanced state: one UPDATE per distinct set of values (usually a few).
 
     Faster than bulk_update's CASE per row, since most incidents of a batch end in the
-    same state (triggered, next step, same due time).
+    same state (triggered, next step, same due time). The start time and version are
+    written only for incidents whose escalation started (or that took a new policy) in
+    this batch, the version as a CASE over their policies (every incident of a policy
+    bound in one tick takes the same version), so that incidents of 20 policies still
+    share one UPDATE.
     """
-    groups: dict[tuple, list[int]] = {}
+    groups: dict[tuple, list[Incident]] = {}
     for incident in incidents:
         values = tuple(getattr(incident, f.attname) for f in _ADVANCED_FIELD_OBJECTS)
-        groups.setdefault(values, []).append(incident.pk)
+        started = (
+            (incident.escalation_started_at, getattr(incident, "version_bound", False))
+            if getattr(incident, "start_changed", False)
+            else None
+        )
+        groups.setdefault((values, started), []).append(incident)
     names = [f.attname for f in _ADVANCED_FIELD_OBJECTS]
-    for values, ids in groups.items():
-        Incident.objects.filter(pk__in=ids).update(**dict(zip(names, values, strict=True)))
+    for (values, started), members in groups.items():
+        fields: dict[str, Any] = dict(zip(names, values, strict=True))
+        if started is not None:
+            fields["escalation_started_at"], bound = started
+            if bound:
+                versions = {i.escalation_policy_id: i.escalation_version_id for i in members}
+                fields["escalation_version_id"] = Case(
+                    *(When(escalation_policy_id=p, then=Value(v)) for p, v in versions.items()),
+                    default=F("escalation_version_id"),
+                    output_field=_VERSION_FIELD,
+                )
+        Incident.objects.filter(pk__in=[i.pk for i in members]).update(**fields)
 
 
 def _assignees_replace(incidents: list[Incident]) -> None:

@@ -147,6 +147,13 @@ def _in_maintenance_sql() -> str:
     return f"EXISTS (SELECT 1 FROM {table} {where})"  # noqa: S608
 
 
+def _maintenance_end_sql() -> str:
+    # Where the window the service is in now ends (NULL: not in one).
+    table = quoted(MaintenanceWindow._meta.db_table)
+    where = "WHERE service_id = %s AND starts_at <= %s AND ends_at > %s"
+    return f"(SELECT MAX(ends_at) FROM {table} {where})"  # noqa: S608
+
+
 def _alert_refresh_sql() -> str:
     table = quoted(Alert._meta.db_table)
     assign = "last_seen_at = %s, deliveries = deliveries + 1"
@@ -172,6 +179,7 @@ _SQL_BUILDERS = {
     "firing_alert": _firing_alert_sql,
     "open_incident": _open_incident_sql,
     "in_maintenance": _in_maintenance_sql,
+    "maintenance_end": _maintenance_end_sql,
     "alert_refresh": _alert_refresh_sql,
     "alert_refresh_details": _alert_refresh_details_sql,
     "alert_refresh_by_key": _alert_refresh_by_key_sql,
@@ -207,7 +215,9 @@ def _incident_insert(
     """Open a new incident unless one is open for the key: (incident, in maintenance).
 
     Whether the service is in a maintenance window is decided by the INSERT itself (a
-    sub-select), so the common case costs no query of its own.
+    sub-select), so the common case costs no query of its own. An incident opened in a
+    window is due when the window ends: the engine then starts its escalation if it
+    is still firing (``paging/escalation.py``).
     """
     service, now = delivery.service, delivery.now
     urgency = service.urgency_for(event.severity)
@@ -232,7 +242,10 @@ def _incident_insert(
         returning=("id", "in_maintenance"),
         expressions={
             "in_maintenance": (window, window_params),
-            "next_due_at": (f"CASE WHEN {window} THEN NULL ELSE %s END", [*window_params, due]),
+            "next_due_at": (
+                f"COALESCE({_sql('maintenance_end')}, %s)",
+                [*window_params, due],
+            ),
         },
     )
     if row is None:

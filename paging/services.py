@@ -114,12 +114,18 @@ def incident_escalate_now(
         now = timezone.now()
         incident = (
             Incident.objects.select_for_update(of=("self",))
-            .select_related("escalation_policy")
+            .select_related("escalation_policy", "escalation_version")
             .get(pk=incident_id)
         )
         if not incident.is_open:
             return ActionResult(incident=incident, changed=False)
-        steps = incident.escalation_policy.steps.count() if incident.escalation_policy_id else 0
+        if incident.escalation_version is not None:
+            steps = len(incident.escalation_version.steps)
+        else:  # not started yet: it will take the policy's current steps
+            steps = incident.escalation_policy.steps.count() if incident.escalation_policy_id else 0
+        if incident.escalation_started_at is None:
+            # A person escalating an incident held by a maintenance window pages now.
+            incident.escalation_started_at = now
         if incident.escalation_step >= steps:
             # Past the last step (policy exhausted): start a fresh pass.
             incident.escalation_step = 0
@@ -137,6 +143,7 @@ def incident_escalate_now(
                 "escalation_step",
                 "escalation_loop",
                 "escalation_repeat",
+                "escalation_started_at",
             ]
         )
         event_record(
@@ -181,9 +188,13 @@ def incident_reassign(
         was_acked = incident.status == Incident.Status.ACKNOWLEDGED
         incident.status = Incident.Status.TRIGGERED
         incident.updated_at = now
+        if incident.escalation_started_at is None:
+            incident.escalation_started_at = now  # a person took it out of maintenance
         if policy_id:
             policy = EscalationPolicy.objects.get(pk=policy_id)
             incident.escalation_policy = policy
+            # The engine binds the new policy's current version when it runs step 1.
+            incident.escalation_version = None
             incident.escalation_step = 0
             incident.escalation_loop += 1
             incident.escalation_repeat = 0

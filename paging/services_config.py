@@ -1,12 +1,21 @@
-"""Writing escalation policies with their steps and targets (API and config file)."""
+"""Writing escalation policies (API, admin, config file) and maintenance windows (API, admin)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils import timezone
 
-from paging.models import EscalationPolicy, EscalationStep, EscalationTarget
+from paging.kick import kick_engine
+from paging.models import (
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTarget,
+    Incident,
+    MaintenanceWindow,
+)
+from paging.policy_versions import policy_version_current
 
 
 @dataclass(frozen=True)
@@ -52,42 +61,80 @@ def target_spec_check(spec: TargetSpec, path: str) -> None:
             raise PolicyError(f"{path}.{other}", f"not allowed for a {spec.kind} target")
 
 
-def policy_steps_replace(*, policy: EscalationPolicy, steps: list[StepSpec]) -> None:
-    """Replace the policy's steps and targets with ``steps``, in one transaction.
-
-    Round-robin positions survive when the same team target stays at the same step.
-    """
+def _spec_check(steps: list[StepSpec]) -> None:
     for i, step in enumerate(steps):
         if step.delay_minutes < 0:
             raise PolicyError(f"steps[{i}].delay_minutes", "must be zero or more")
         for j, target in enumerate(step.targets):
             target_spec_check(target, f"steps[{i}].targets[{j}]")
-    with transaction.atomic():
-        cursors = {
-            (t.step.position, t.team_id): t.rr_cursor
-            for t in EscalationTarget.objects.filter(
-                step__policy=policy, kind=EscalationTarget.Kind.TEAM_ROUND_ROBIN
-            ).select_related("step")
-        }
-        policy.steps.all().delete()
-        for position, spec in enumerate(steps):
+
+
+def _identity(t: EscalationTarget | TargetSpec) -> tuple:
+    if isinstance(t, TargetSpec):
+        return (t.kind, t.engineer_id or None, t.team_id or None, t.schedule_id or None, t.address)
+    return (t.kind, t.engineer_id, t.team_id, t.schedule_id, t.address)
+
+
+def _steps_write(*, policy: EscalationPolicy, steps: list[StepSpec]) -> None:
+    """Make the policy's step and target rows say ``steps``, changing only what differs.
+
+    Rows are updated in place (a step keeps its row at its position; targets that stay
+    keep their rows, so round-robin cursors survive). Open incidents do not read these
+    rows (they run their version), so nothing here moves an incident in flight.
+    """
+    existing = {
+        s.position: s
+        for s in EscalationStep.objects.filter(policy=policy).prefetch_related("targets")
+    }
+    removed: list[EscalationTarget] = []
+    new_targets: list[tuple[EscalationStep, TargetSpec]] = []
+    for position, spec in enumerate(steps):
+        step = existing.pop(position, None)
+        if step is None:
             step = EscalationStep.objects.create(
                 policy=policy, position=position, delay_minutes=spec.delay_minutes
             )
-            EscalationTarget.objects.bulk_create(
-                [
-                    EscalationTarget(
-                        step=step,
-                        kind=t.kind,
-                        engineer_id=t.engineer_id,
-                        team_id=t.team_id,
-                        schedule_id=t.schedule_id,
-                        address=t.address,
-                        rr_cursor=cursors.get((position, t.team_id), 0),
-                    )
-                    for t in spec.targets
-                ]
+            old: list[EscalationTarget] = []
+        else:
+            if step.delay_minutes != spec.delay_minutes:
+                step.delay_minutes = spec.delay_minutes
+                step.save(update_fields=["delay_minutes"])
+            old = list(step.targets.all())
+        # Keep the longest common prefix: the targets keep their order (rows are ordered
+        # by id), and an unchanged step keeps all of its rows.
+        keep = 0
+        while (
+            keep < len(old)
+            and keep < len(spec.targets)
+            and _identity(old[keep]) == _identity(spec.targets[keep])
+        ):
+            keep += 1
+        removed.extend(old[keep:])
+        new_targets.extend((step, t) for t in spec.targets[keep:])
+    for step in existing.values():  # positions past the new last step
+        removed.extend(step.targets.all())
+    # A round-robin over a team that moved to another step keeps its place in the team.
+    cursors = {
+        t.team_id: t.rr_cursor for t in removed if t.kind == EscalationTarget.Kind.TEAM_ROUND_ROBIN
+    }
+    EscalationTarget.objects.filter(pk__in=[t.pk for t in removed]).delete()
+    EscalationStep.objects.filter(pk__in=[s.pk for s in existing.values()]).delete()
+    EscalationTarget.objects.bulk_create(
+        [
+            EscalationTarget(
+                step=step,
+                kind=t.kind,
+                engineer_id=t.engineer_id,
+                team_id=t.team_id,
+                schedule_id=t.schedule_id,
+                address=t.address,
+                rr_cursor=cursors.get(t.team_id, 0)
+                if t.kind == EscalationTarget.Kind.TEAM_ROUND_ROBIN
+                else 0,
             )
+            for step, t in new_targets
+        ]
+    )
 
 
 def policy_save(
@@ -95,15 +142,25 @@ def policy_save(
     policy: EscalationPolicy | None,
     fields: dict[str, object],
     steps: list[StepSpec] | None,
+    actor_id: int | None = None,
 ) -> EscalationPolicy:
-    """Create or update a policy (name, description, team, repeat) and, if given, its steps."""
+    """Create or update a policy (name, description, team, repeat) and, if given, its steps.
+
+    The one write path of a policy (API, admin, config file). When the steps or
+    ``repeat`` change, a new version is written: new incidents take it, open ones keep
+    theirs (``paging.policy_versions``).
+    """
+    if steps is not None:
+        _spec_check(steps)
     with transaction.atomic():
         policy = policy or EscalationPolicy()
         for name, value in fields.items():
             setattr(policy, name, value)
         policy.save()
         if steps is not None:
-            policy_steps_replace(policy=policy, steps=steps)
+            _steps_write(policy=policy, steps=steps)
+        policy_version_current(policy_id=policy.pk, actor_id=actor_id)
+        policy.refresh_from_db(fields=["current_version"])
     return policy
 
 
@@ -125,3 +182,39 @@ def step_specs_from_data(data: list[dict]) -> list[StepSpec]:
         )
         for step in data
     ]
+
+
+def _held_incidents_recheck(service_ids: set[int]) -> None:
+    """Incidents held by a maintenance window of these services are due now: the engine
+    looks again (a window shortened or deleted releases them; one still running holds
+    them until its end)."""
+    held = Incident.objects.filter(
+        service_id__in=service_ids,
+        status=Incident.Status.TRIGGERED,
+        in_maintenance=True,
+        escalation_started_at__isnull=True,
+        next_due_at__isnull=False,
+    ).update(next_due_at=timezone.now())
+    if held:
+        kick_engine()
+
+
+def maintenance_window_save(
+    *, window: MaintenanceWindow | None, fields: dict[str, object]
+) -> MaintenanceWindow:
+    """Create or change a maintenance window (API, admin)."""
+    with transaction.atomic():
+        window = window or MaintenanceWindow()
+        services = {window.service_id} if window.service_id else set()
+        for name, value in fields.items():
+            setattr(window, name, value)
+        window.save()
+        _held_incidents_recheck(services | {window.service_id})
+    return window
+
+
+def maintenance_window_delete(*, window: MaintenanceWindow) -> None:
+    with transaction.atomic():
+        service_id = window.service_id
+        window.delete()
+        _held_incidents_recheck({service_id})

@@ -156,10 +156,14 @@ class EscalationPolicySerializer(serializers.ModelSerializer):
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(), allow_null=True, required=False
     )
+    # The version new incidents take (open ones keep theirs); null before any.
+    version = serializers.IntegerField(
+        source="current_version.number", read_only=True, default=None
+    )
 
     class Meta:
         model = EscalationPolicy
-        fields = ["id", "name", "description", "team", "repeat", "steps", "created_at"]
+        fields = ["id", "name", "description", "team", "repeat", "steps", "version", "created_at"]
         read_only_fields = ["created_at"]
 
 
@@ -206,12 +210,18 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 class IncidentDetailSerializer(IncidentSerializer):
     timeline = IncidentEventSerializer(source="events", many=True)
+    # The policy version the incident runs (null until its escalation starts).
+    escalation_policy_version = serializers.IntegerField(
+        source="escalation_version.number", read_only=True, default=None
+    )
     alerts = serializers.SerializerMethodField()
     assigned_to = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 
     class Meta(IncidentSerializer.Meta):
         fields = [
             *IncidentSerializer.Meta.fields,
+            "escalation_policy_version",
+            "escalation_started_at",
             "details",
             "links",
             "assigned_to",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
@@ -23,6 +24,7 @@ from paging.models import (
     MaintenanceWindow,
     Service,
 )
+from paging.policy_versions import policy_version_apply_to_open
 from paging.services import (
     IncidentActionError,
     incident_acknowledge,
@@ -31,7 +33,13 @@ from paging.services import (
     incident_reassign,
     incident_resolve,
 )
-from paging.services_config import PolicyError, policy_save, step_specs_from_data
+from paging.services_config import (
+    PolicyError,
+    maintenance_window_delete,
+    maintenance_window_save,
+    policy_save,
+    step_specs_from_data,
+)
 
 
 def _engineer_id(request: Request) -> int | None:
@@ -52,6 +60,20 @@ class MaintenanceWindowViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
     queryset = MaintenanceWindow.objects.order_by("-starts_at")
 
+    # Through the service: a window shortened or deleted releases the incidents it held.
+    def perform_create(self, serializer: s.MaintenanceWindowSerializer) -> None:
+        serializer.instance = maintenance_window_save(
+            window=None, fields=dict(serializer.validated_data)
+        )
+
+    def perform_update(self, serializer: s.MaintenanceWindowSerializer) -> None:
+        serializer.instance = maintenance_window_save(
+            window=serializer.instance, fields=dict(serializer.validated_data)
+        )
+
+    def perform_destroy(self, instance: MaintenanceWindow) -> None:
+        maintenance_window_delete(window=instance)
+
 
 class IntegrationViewSet(viewsets.ModelViewSet):
     """Integrations hold secret tokens: staff only."""
@@ -68,12 +90,18 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
     permission_classes = [IsStaffOrReadOnly]
 
     def get_queryset(self) -> QuerySet[EscalationPolicy]:
-        return EscalationPolicy.objects.prefetch_related(
-            Prefetch(
-                "steps",
-                queryset=EscalationStep.objects.order_by("position").prefetch_related("targets"),
+        return (
+            EscalationPolicy.objects.select_related("current_version")
+            .prefetch_related(
+                Prefetch(
+                    "steps",
+                    queryset=EscalationStep.objects.order_by("position").prefetch_related(
+                        "targets"
+                    ),
+                )
             )
-        ).order_by("name")
+            .order_by("name")
+        )
 
     def _save(self, request: Request, instance: EscalationPolicy | None, partial: bool) -> Response:
         serializer = self.get_serializer(instance, data=request.data, partial=partial)
@@ -85,6 +113,7 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
                 policy=instance,
                 fields=data,
                 steps=step_specs_from_data(steps) if steps is not None else None,
+                actor_id=_engineer_id(request),
             )
         except PolicyError as exc:
             return Response({exc.path: [exc.problem]}, status=status.HTTP_400_BAD_REQUEST)
@@ -97,6 +126,22 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._save(request, self.get_object(), partial=kwargs.get("partial", False))
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "PolicyApplyToOpen",
+            {"version": serializers.IntegerField(), "moved": serializers.IntegerField()},
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="apply-to-open")
+    def apply_to_open(self, request: Request, pk: str | None = None) -> Response:
+        """Move open incidents on older versions of this policy to the current one."""
+        policy = self.get_object()
+        result = policy_version_apply_to_open(
+            policy_id=policy.pk, actor_id=_engineer_id(request), via="api"
+        )
+        return Response({"version": result.version.number, "moved": result.moved})
 
 
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -127,7 +172,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             if "created_before" in f:
                 qs = qs.filter(created_at__lt=f["created_before"])
             return qs
-        return qs.prefetch_related(
+        return qs.select_related("escalation_version").prefetch_related(
             "alerts",
             "assigned_to",
             Prefetch("events", queryset=IncidentEvent.objects.select_related("actor")),

@@ -3,7 +3,12 @@
 from paging.models.engine import EngineStep
 from paging.models.incidents import Alert, Incident, IncidentEvent
 from paging.models.outbox import EngineHeartbeat, Message
-from paging.models.policies import EscalationPolicy, EscalationStep, EscalationTarget
+from paging.models.policies import (
+    EscalationPolicy,
+    EscalationPolicyVersion,
+    EscalationStep,
+    EscalationTarget,
+)
 from paging.models.services import Integration, MaintenanceWindow, Service
 
 __all__ = [
@@ -11,6 +16,7 @@ __all__ = [
     "EngineHeartbeat",
     "EngineStep",
     "EscalationPolicy",
+    "EscalationPolicyVersion",
     "EscalationStep",
     "EscalationTarget",
     "Incident",

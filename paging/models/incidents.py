@@ -58,6 +58,18 @@ class Incident(models.Model):
         on_delete=models.SET_NULL,
         related_name="incidents",
     )
+    # The policy version the incident runs (bound when its escalation starts; moved only
+    # by ``policy_version_apply_to_open`` or a reassignment).
+    escalation_version = models.ForeignKey(
+        "paging.EscalationPolicyVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="incidents",
+    )
+    # When paging started: the first step, or the end of the maintenance window that
+    # held the incident (None while held, and on incidents from before this field).
+    escalation_started_at = models.DateTimeField(null=True, blank=True)
     escalation_step = models.PositiveIntegerField(default=0)
     escalation_loop = models.PositiveIntegerField(default=0)
     escalation_repeat = models.PositiveIntegerField(default=0)
@@ -140,6 +152,8 @@ class IncidentEvent(models.Model):
         ALERT_RECEIVED = "alert_received", "Alert received"
         ALERT_RESOLVED = "alert_resolved", "Alert resolved"
         MAINTENANCE = "maintenance", "Maintenance window: nobody paged"
+        MAINTENANCE_ENDED = "maintenance_ended", "Maintenance window ended"
+        POLICY_VERSION = "policy_version", "Escalation policy version"
         ESCALATION_STEP = "escalation_step", "Escalation step"
         ESCALATION_EXHAUSTED = "escalation_exhausted", "Escalation policy exhausted"
         NOTIFICATION_QUEUED = "notification_queued", "Notification queued"

@@ -19,6 +19,16 @@ class EscalationPolicy(models.Model):
     # Run the whole policy again this many times after the last step (0 = once).
     repeat = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The version new incidents start with (``paging.policy_versions``); None until the
+    # policy is first saved through ``policy_save`` or first used by the engine.
+    current_version = models.ForeignKey(
+        "paging.EscalationPolicyVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["name"]
@@ -26,6 +36,36 @@ class EscalationPolicy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class EscalationPolicyVersion(models.Model):
+    """An immutable snapshot of a policy's steps, shared by every incident started under it.
+
+    The step and target rows are the policy as it is edited now; the engine runs an
+    incident from the snapshot it started with, so an edit cannot move an incident in
+    flight (``paging/policy_versions.py``). A new version is written only when the
+    steps or ``repeat`` change.
+    """
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    repeat = models.PositiveIntegerField(default=0)
+    # [{"delay_minutes": 15, "targets": [{"id", "kind", "engineer", "team", "schedule",
+    #   "address"}]}]; "id" is the EscalationTarget row (its round-robin cursor).
+    steps = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        "oncall.Engineer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["policy", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "number"], name="uniq_policy_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} v{self.number}"
 
 
 class EscalationStep(models.Model):

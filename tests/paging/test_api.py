@@ -207,7 +207,7 @@ def test_ack_via_api_records_who_and_cancels_pages(as_alice: APIClient, alice) -
     again = as_alice.post(f"/api/v1/incidents/{incident.pk}/acknowledge/").json()
     assert again["changed"] is False and again["acknowledged_by"] == alice.pk
     kinds = [e["kind"] for e in data["timeline"]]
-    assert kinds[:3] == ["triggered", "alert_received", "escalation_step"]
+    assert kinds[:4] == ["triggered", "alert_received", "policy_version", "escalation_step"]
     assert kinds[-1] == "acknowledged"
 
 

@@ -131,7 +131,8 @@ def test_maintenance_window_records_but_pages_nobody() -> None:
     alerts_ingest(integration=integration, events=[trig("a1")])
     incident = Incident.objects.get()
     assert incident.in_maintenance is True
-    assert incident.next_due_at is None
+    assert incident.next_due_at == window.ends_at  # the engine looks again when it ends
+    assert incident.escalation_started_at is None
     assert incident.events.filter(kind="maintenance").exists()
 
 

@@ -1,0 +1,204 @@
+"""Escalation policy versions: an incident keeps the policy it started with.
+
+The step and target rows of a policy are what people edit (API, admin, config file,
+all through ``services_config.policy_save``). The engine never runs an incident from
+those rows: when an incident's escalation starts it is bound to the policy's current
+``EscalationPolicyVersion``, an immutable JSON snapshot of the steps, their targets and
+delays and the policy's ``repeat``, shared by every incident started under it. An edit
+writes a new version (only when the snapshot differs), which new incidents take; open
+incidents keep theirs until an admin moves them with ``policy_version_apply_to_open``.
+
+``policy_version_current`` compares the rows with the current version and writes a new
+one when they differ, so rows changed outside ``policy_save`` (a shell, factories, an
+old database) still become a version before an incident runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from paging.kick import kick_engine
+from paging.models import (
+    EscalationPolicy,
+    EscalationPolicyVersion,
+    EscalationStep,
+    EscalationTarget,
+    Incident,
+    IncidentEvent,
+)
+from paging.timeline import event_record
+
+
+@dataclass
+class VersionStep:
+    """One step of a version, in the shape the engine uses (targets are unsaved rows
+    whose pk is the target row they were copied from, for the round-robin cursor)."""
+
+    position: int
+    delay_minutes: int
+    targets: list[EscalationTarget]
+
+
+def policy_snapshot(policy: EscalationPolicy) -> dict[str, Any]:
+    """The rows of ``policy`` as a version's content: {"repeat", "steps"}."""
+    steps = EscalationStep.objects.filter(policy=policy).prefetch_related("targets")
+    return {
+        "repeat": policy.repeat,
+        "steps": [
+            {
+                "delay_minutes": step.delay_minutes,
+                "targets": [
+                    {
+                        "id": t.pk,
+                        "kind": t.kind,
+                        "engineer": t.engineer_id,
+                        "team": t.team_id,
+                        "schedule": t.schedule_id,
+                        "address": t.address,
+                    }
+                    for t in step.targets.all()
+                ],
+            }
+            for step in steps.order_by("position")
+        ],
+    }
+
+
+def version_steps(version: EscalationPolicyVersion) -> list[VersionStep]:
+    return [
+        VersionStep(
+            position=position,
+            delay_minutes=step["delay_minutes"],
+            targets=[
+                EscalationTarget(
+                    id=t["id"],
+                    kind=t["kind"],
+                    engineer_id=t["engineer"],
+                    team_id=t["team"],
+                    schedule_id=t["schedule"],
+                    address=t["address"],
+                )
+                for t in step["targets"]
+            ],
+        )
+        for position, step in enumerate(version.steps)
+    ]
+
+
+def version_label(policy_name: str, number: int) -> str:
+    return f"escalation policy '{policy_name}' v{number}"
+
+
+def _same(version: EscalationPolicyVersion | None, snapshot: dict[str, Any]) -> bool:
+    return (
+        version is not None
+        and version.repeat == snapshot["repeat"]
+        and version.steps == snapshot["steps"]
+    )
+
+
+def policy_version_current(
+    *, policy_id: int, actor_id: int | None = None, now: datetime | None = None
+) -> EscalationPolicyVersion:
+    """The policy's current version, written first if its rows changed since the last one.
+
+    Runs in the caller's transaction (or its own). Writing a version locks the policy
+    row, so two workers (or an edit and the engine) cannot both write number n+1; on
+    SQLite, writers are serialized anyway.
+    """
+    # Read first without a lock (the common case: nothing changed, no write, no savepoint).
+    policy = EscalationPolicy.objects.select_related("current_version").get(pk=policy_id)
+    if _same(policy.current_version, policy_snapshot(policy)):
+        assert policy.current_version is not None
+        return policy.current_version
+    with transaction.atomic():
+        policy = EscalationPolicy.objects.select_for_update().get(pk=policy_id)
+        # Again under the lock, in new statements: on PostgreSQL they see a version
+        # that the worker we waited for has committed.
+        current = EscalationPolicyVersion.objects.filter(pk=policy.current_version_id).first()
+        snapshot = policy_snapshot(policy)
+        if current is not None and _same(current, snapshot):
+            return current
+        last = policy.versions.order_by("-number").values_list("number", flat=True).first()
+        version = EscalationPolicyVersion.objects.create(
+            policy=policy,
+            number=(last or 0) + 1,
+            repeat=snapshot["repeat"],
+            steps=snapshot["steps"],
+            created_at=now or timezone.now(),
+            created_by_id=actor_id,
+        )
+        EscalationPolicy.objects.filter(pk=policy.pk).update(current_version=version)
+        return version
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    version: EscalationPolicyVersion
+    moved: int
+
+
+def policy_version_apply_to_open(
+    *, policy_id: int, actor_id: int | None = None, via: str = "api"
+) -> ApplyResult:
+    """Move the policy's open incidents that run an older version to the current one.
+
+    Each keeps its position: the next step to run keeps its index, clamped to the new
+    version's last step (an incident past its old version's last step stays past the
+    end: it repeats or is exhausted as the new version says), its due time and repeat
+    count; a clamp back to an index that already ran starts a new loop. Incidents
+    whose escalation has not started yet (not ticked yet, or held by a maintenance
+    window) take the current version when it starts anyway and are left alone.
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        version = policy_version_current(policy_id=policy_id, actor_id=actor_id, now=now)
+        name = EscalationPolicy.objects.values_list("name", flat=True).get(pk=policy_id)
+        incidents = list(
+            Incident.objects.select_for_update(of=("self",))
+            .select_related("escalation_version")
+            .filter(
+                escalation_policy_id=policy_id,
+                status__in=Incident.OPEN_STATUSES,
+                escalation_version__isnull=False,
+            )
+            .exclude(escalation_version=version)
+            .order_by("id")
+        )
+        last_index = max(len(version.steps) - 1, 0)
+        for incident in incidents:
+            was = incident.escalation_version
+            assert was is not None
+            exhausted = incident.escalation_step >= len(was.steps)
+            step = incident.escalation_step
+            if not exhausted:
+                step = min(step, last_index)
+            # Clamped back to a step index that already ran in this loop: a fresh loop,
+            # so the new step's page keys cannot match the old step's (a page is
+            # deduplicated by incident, step, loop, engineer).
+            loop = incident.escalation_loop + (1 if step < incident.escalation_step else 0)
+            Incident.objects.filter(pk=incident.pk).update(
+                escalation_version=version,
+                escalation_step=step,
+                escalation_loop=loop,
+                updated_at=now,
+            )
+            next_text = "policy exhausted" if exhausted else f"next: step {step + 1}"
+            event_record(
+                incident_id=incident.pk,
+                kind=IncidentEvent.Kind.POLICY_VERSION,
+                at=now,
+                actor_id=actor_id,
+                via=via,
+                text=f"moved to {version_label(name, version.number)} (was v{was.number}); "
+                + next_text,
+                data={"version": version.number, "was": was.number, "step": step},
+            )
+        if incidents:
+            kick_engine()
+    return ApplyResult(version=version, moved=len(incidents))
