@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from paging.channels import TransportError
@@ -61,3 +63,13 @@ def channel(monkeypatch: pytest.MonkeyPatch) -> RecordingChannel:
     # Patched where it is used: the outbox module.
     monkeypatch.setattr("paging.outbox.channel_for", lambda kind: recording)
     return recording
+
+
+# The paging tests' frozen "now": a Monday 03:00 UTC (a night page).
+T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller

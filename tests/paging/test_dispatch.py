@@ -22,14 +22,6 @@ from tests.paging.test_engine import T0, engineer_with_ladder, fire
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def clock():
-    import time_machine
-
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
-
-
 def notice(n: int = 0, kind: str = "sms") -> Message:
     return Message.objects.create(
         idempotency_key=f"notice:{kind}:{n}",

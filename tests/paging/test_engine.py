@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.db import transaction
 
 from oncall.models import ContactMethod
@@ -23,7 +22,7 @@ from tests.factories import (
     NotificationRuleFactory,
     TeamFactory,
 )
-from tests.paging.conftest import RecordingChannel
+from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import (
     EscalationPolicyFactory,
     EscalationStepFactory,
@@ -34,8 +33,6 @@ from tests.paging.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 
 
 def engineer_with_ladder(name: str, phone: str):
@@ -59,12 +56,6 @@ def fire(service, key: str = "k1", severity: str = "critical") -> Incident:
         ],
     )
     return Incident.objects.get(pk=result.incident_ids[0])
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def test_two_step_policy_pages_by_rules_until_ack(clock, channel: RecordingChannel) -> None:

@@ -8,10 +8,9 @@ pages nobody.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from paging.alert_event import AlertEvent
@@ -20,7 +19,7 @@ from paging.ingest import IngestResult, alerts_ingest
 from paging.models import Incident, Integration, Message
 from paging.services import incident_escalate_now
 from tests.factories import UserFactory
-from tests.paging.conftest import RecordingChannel
+from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import (
     IntegrationFactory,
     MaintenanceWindowFactory,
@@ -31,14 +30,7 @@ from tests.paging.test_policy_versions import paged, responder
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

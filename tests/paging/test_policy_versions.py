@@ -7,11 +7,10 @@ nothing for it until ``policy_version_apply_to_open`` moves it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import time_machine
 import yaml
 from django.db import connection
 from django.test import Client
@@ -39,21 +38,14 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
-from tests.paging.conftest import RecordingChannel
+from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import ServiceFactory
 from tests.paging.test_config_section import DOC, apply
 from tests.paging.test_engine import fire
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

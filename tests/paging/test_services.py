@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from paging.engine import tick
 from paging.models import Alert, Incident, Message
@@ -22,14 +21,6 @@ from tests.paging.factories import ServiceFactory, policy_with_steps
 from tests.paging.test_engine import engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
-
-T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def test_escalate_now_runs_the_next_step_at_once(clock, channel: RecordingChannel) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -31,10 +30,9 @@ from tests.factories import (
     NotificationRuleFactory,
     UserFactory,
 )
-from tests.paging.conftest import RecordingChannel
+from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
 
-T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 PHONE = "+14155550001"
 SECRET = "password=hunter2 in the error text"
 
@@ -44,12 +42,6 @@ def steps(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Callable[[], int]]:
     """Register steps for one test only; the app's own steps stay registered."""
     monkeypatch.setattr(paging.engine, "_STEPS", dict(paging.engine._STEPS))
     return register_tick_step
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def failing(exc: Exception) -> Callable[[], int]:
