@@ -68,15 +68,30 @@ def slow_twilio() -> Iterator[FakeTwilio]:
     server.stop()
 
 
-def twilio_env(fake: FakeTwilio, **extra: str) -> dict[str, str]:
+def twilio_env(fake: FakeTwilio, *, concurrency: int) -> dict[str, str]:
+    """A dispatcher process on the fake Twilio, with a lease (3 s) shorter than a send."""
     return subprocess_env(
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
         TWILIO_FROM_NUMBER=FROM_NUMBER,
         TWILIO_BASE_URL=fake.url,
         PUBLIC_BASE_URL=PUBLIC,
-        **extra,
+        TWILIO_TIMEOUT_SECONDS="20",
+        DISPATCH_CONCURRENCY=str(concurrency),
+        DISPATCH_PROVIDER_CONCURRENCY=str(concurrency),
+        DISPATCH_LEASE_SECONDS="3",
     )
+
+
+def use_twilio(settings, fake: FakeTwilio, *, timeout: int) -> None:
+    """This process sends through the fake Twilio (a client timeout past its latency)."""
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
+    settings.TWILIO_FROM_NUMBER = FROM_NUMBER
+    settings.TWILIO_BASE_URL = fake.url
+    settings.TWILIO_TIMEOUT_SECONDS = timeout
+    settings.TWILIO_ENABLED = True
+    settings.PUBLIC_BASE_URL = PUBLIC
 
 
 def start_dispatcher(env: dict[str, str], seconds: float = 120) -> subprocess.Popen[bytes]:
@@ -94,13 +109,7 @@ def test_two_dispatchers_and_a_5s_provider_send_each_message_once(slow_twilio) -
     shorter than one send: no row is claimed twice, each number gets one request."""
     slow_twilio.latency = 5.0
     messages = notices(60)
-    env = twilio_env(
-        slow_twilio,
-        TWILIO_TIMEOUT_SECONDS="20",
-        DISPATCH_CONCURRENCY="16",
-        DISPATCH_PROVIDER_CONCURRENCY="16",
-        DISPATCH_LEASE_SECONDS="3",
-    )
+    env = twilio_env(slow_twilio, concurrency=16)
     workers = [start_dispatcher(env), start_dispatcher(env)]
     for worker in workers:
         assert worker.wait(timeout=150) == 0
@@ -117,13 +126,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(slow_twilio
     rest: every number gets exactly one SMS, every row ends sent."""
     slow_twilio.latency = 3.0
     messages = notices(20)
-    env = twilio_env(
-        slow_twilio,
-        TWILIO_TIMEOUT_SECONDS="20",
-        DISPATCH_CONCURRENCY="8",
-        DISPATCH_PROVIDER_CONCURRENCY="8",
-        DISPATCH_LEASE_SECONDS="3",
-    )
+    env = twilio_env(slow_twilio, concurrency=8)
     doomed = start_dispatcher(env)
     wait_for(lambda: len(slow_twilio.requests) >= 8, 30, "the first 8 sends in flight")
     doomed.send_signal(signal.SIGKILL)
@@ -145,12 +148,8 @@ def test_a_hanging_provider_holds_only_its_own_messages(slow_twilio, settings) -
     """Twilio hangs for 30 s; the e-mails due at the same moment leave within 1 s, while
     every SMS is still waiting on Twilio (no more than Twilio's share of the pool)."""
     smtp = FakeSmtp().start()
-    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
-    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
-    settings.TWILIO_FROM_NUMBER = FROM_NUMBER
-    settings.TWILIO_BASE_URL = slow_twilio.url
-    settings.TWILIO_TIMEOUT_SECONDS = 60
-    settings.TWILIO_ENABLED = settings.EMAIL_ENABLED = True
+    use_twilio(settings, slow_twilio, timeout=60)
+    settings.EMAIL_ENABLED = True
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", smtp.port
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     settings.EMAIL_USE_TLS, settings.EMAIL_TIMEOUT = False, 5
@@ -201,13 +200,7 @@ def test_pages_to_one_incident_are_in_flight_together_and_an_ack_waits_for_them(
     """Sends to one incident share its lock (FOR SHARE): both engineers' SMS are at the
     provider at the same moment, so an ack waits for one provider call, not a queue of
     them; and it commits only after both are recorded: nothing leaves after it."""
-    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
-    settings.TWILIO_AUTH_TOKEN = AUTH_TOKEN
-    settings.TWILIO_FROM_NUMBER = FROM_NUMBER
-    settings.TWILIO_BASE_URL = slow_twilio.url
-    settings.TWILIO_TIMEOUT_SECONDS = 30
-    settings.TWILIO_ENABLED = True
-    settings.PUBLIC_BASE_URL = PUBLIC
+    use_twilio(settings, slow_twilio, timeout=30)
     settings.DISPATCH_CONCURRENCY = 8
     slow_twilio.latency = 6.0
     alice = engineer_with_ladder("Alice", "+14155550001")
