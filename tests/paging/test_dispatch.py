@@ -196,10 +196,11 @@ def test_rows_over_a_providers_limit_go_back_due_and_the_breaker_holds_them(
     dispatcher = dispatch.Dispatcher()
     try:
         dispatcher.run(wait_seconds=5)
-        statuses = sorted(Message.objects.values_list("status", "attempts"))
-        # Two tries failed (the limit was two at once), the circuit opened, nothing else
-        # was tried: the other rows are still pending, untouched.
-        assert statuses == [("pending", 0), ("pending", 0), ("pending", 1), ("pending", 1)]
+        tried = Message.objects.filter(attempts=1).count()
+        # Two at a time; the circuit opened on the second failure in a row, so at most
+        # one more try had started: the rest were never tried (without a breaker: all 4).
+        assert 2 <= tried <= 3
+        assert Message.objects.filter(status="pending", attempts=0).count() == 4 - tried
         assert Message.objects.filter(claim_token="").count() == 4
         Message.objects.update(due_at=timezone.now())
         channel.errors.clear()
