@@ -19,6 +19,7 @@ import pytest
 from django.db import OperationalError, connection
 from rest_framework.test import APIClient
 
+from oncall import broker  # noqa: F401 - imported here, not inside a timed request
 from oncall.celery import app
 from paging import kick
 from paging.engine import tick
@@ -58,16 +59,21 @@ def _reset_producers() -> None:
 
 
 @pytest.fixture
-def broker_at(settings):
+def broker_at(settings, monkeypatch):
     """Point the kicks at ``redis://127.0.0.1:<port>`` (celery mode) for one test."""
     saved = app.conf.broker_url
 
     def use(port: int) -> None:
         settings.EMBEDDED_MODE = False
-        app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
+        url = f"redis://127.0.0.1:{port}/0"
+        # Celery reads the environment variable before its configuration.
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
+        settings.CELERY_BROKER_URL = app.conf.broker_url = url
         _reset_producers()
+        assert app.connection_for_write().port == port
 
     yield use
+    monkeypatch.undo()
     app.conf.broker_url = saved
     _reset_producers()
 
