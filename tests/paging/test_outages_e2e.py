@@ -319,6 +319,7 @@ def test_redis_killed_twice_while_pages_are_in_flight(tmp_path: Path) -> None:
         time.sleep(4)  # more ticks: nothing may go out twice
         alive = procs.alive()
         worker_log = procs.log("worker")
+    print(f"inbound answers around the Redis restarts: {dict(answers)}")
     assert set(answers) <= {202, 503}, answers
     assert answers[202] >= 1
     assert alive == {"web": True, "worker": True, "beat": True}, fail_with_logs(procs, str(alive))
