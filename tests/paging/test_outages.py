@@ -52,8 +52,8 @@ def free_port() -> int:
 
 
 def _reset_producers() -> None:
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # Forget (do not close: kombu's global producer registry keeps the pool of each URL,
+    # and the next test publishing to the real broker gets that one back).
     app._pool = None
     app.amqp._producer_pool = None
 
