@@ -3,8 +3,14 @@
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
+
+# Redis URLs use our subclass of kombu's transport, which survives a broker restart with a
+# task in flight (see oncall/broker.py). Set before any connection resolves its transport.
+for _scheme in ("redis", "rediss"):
+    TRANSPORT_ALIASES[_scheme] = "oncall.broker:Transport"
 
 app = Celery("oncall")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # outages: a database error in a view is a 503 with Retry-After, not a 500.
+    "oncall.db_unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "oncall.urls"
@@ -189,6 +191,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# --- outages: the broker may vanish at any time --------------------------------
+# Worker and beat retry the broker forever (a restarted Redis is found again; systemd
+# restarts whatever still exits, deploy/). Bounded socket waits, so that a kick to a
+# broker whose host does not answer cannot hold a request (paging/kick.py) and a dead
+# connection is noticed; the BRPOP of the worker waits 1 s, well below socket_timeout.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 ENGINE_TICK_SECONDS = env_int("ENGINE_TICK_SECONDS", 2, minimum=1)

@@ -5,6 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oncall.api_root import api_root
 from oncall.health import healthz
 
+# A database error outside a view is a 503 too (oncall/db_unavailable.py).
+handler500 = "oncall.db_unavailable.server_error"
+
 # Each app owns its own URL module; features add their routes there.
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -12,7 +12,8 @@ The trigger path is the hot one (every alert of every delivery) and runs hand-bu
 SQL (``paging/ingest_sql.py``): a new alert costs BEGIN, one look-up of the alert,
 INSERT … ON CONFLICT DO NOTHING for the incident (whose maintenance flag is a sub-select
 of that INSERT) and for the alert, one INSERT of the timeline lines, COMMIT — 6 round
-trips instead of 13 through the ORM with savepoints. Incidents opened or locked earlier
+trips instead of 13 through the ORM with savepoints, plus one per delivery that confirms
+the (cached) integration still has its token. Incidents opened or locked earlier
 in the same delivery are remembered, so the other alerts of a group cost no incident
 query. Ack and resolve are rare and stay on the ORM and the service functions.
 """
@@ -43,6 +44,10 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 KEY_MAX = 255
 TITLE_MAX = 1024
 VIA = "integration"
+
+
+class IntegrationGone(Exception):
+    """The delivery's integration was deleted, or its token changed, before it committed."""
 
 
 @dataclass
@@ -154,6 +159,27 @@ def _maintenance_end_sql() -> str:
     return f"(SELECT MAX(ends_at) FROM {table} {where})"  # noqa: S608
 
 
+def _integration_sql() -> str:
+    # FOR KEY SHARE (PostgreSQL), the lock the alert's foreign key takes anyway: deliveries
+    # do not block each other, and a concurrent delete waits for this transaction.
+    table = quoted(Integration._meta.db_table)
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    return f"SELECT 1 FROM {table} WHERE id = %s AND token = %s{lock}"  # noqa: S608
+
+
+def _integration_confirm(integration: Integration) -> None:
+    """Raise IntegrationGone unless the integration still exists with the token it had.
+
+    The web processes cache integrations by token for a few seconds
+    (``paging/inbound/integrations.py``): this statement makes a deleted or rotated token
+    a 404 from every process at once, instead of an IntegrityError at commit.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("integration"), [integration.pk, integration.token])
+        if cursor.fetchone() is None:
+            raise IntegrationGone(integration.pk)
+
+
 def _alert_refresh_sql() -> str:
     table = quoted(Alert._meta.db_table)
     assign = "last_seen_at = %s, deliveries = deliveries + 1"
@@ -176,6 +202,7 @@ def _alert_refresh_by_key_sql() -> str:
 
 
 _SQL_BUILDERS = {
+    "integration": _integration_sql,
     "firing_alert": _firing_alert_sql,
     "open_incident": _open_incident_sql,
     "in_maintenance": _in_maintenance_sql,
@@ -420,12 +447,17 @@ def _resolve(
 
 
 def alerts_ingest(*, integration: Integration, events: list[AlertEvent]) -> IngestResult:
-    """Apply one delivery's events in one transaction; kick the engine after commit."""
+    """Apply one delivery's events in one transaction; kick the engine after commit.
+
+    Raises IntegrationGone (and writes nothing) when ``integration`` was deleted or its
+    token changed since it was loaded.
+    """
     result = IngestResult(dedup_keys=[""] * len(events), outcomes=[""] * len(events))
     # Row locks (alert, incident) are taken in alert-key order, so two deliveries of the
     # same alerts listed in different orders cannot deadlock each other.
     order = sorted(range(len(events)), key=lambda i: events[i].alert_key)
     with transaction.atomic():
+        _integration_confirm(integration)
         now = timezone.now()
         delivery = _Delivery(integration=integration, service=integration.service, now=now)
         due = False

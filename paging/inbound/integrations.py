@@ -3,10 +3,12 @@
 The lookup (integration + service, one query) costs about as much CPU as a fifth of a
 whole ingest, and alert sources post to the same few tokens all day, so each process
 keeps found integrations for ``TTL_SECONDS``. Saving or deleting an Integration or a
-Service clears this process' cache at once; other processes see the change within
-TTL_SECONDS (a revoked token keeps working that long; a changed urgency rule or policy
-applies that much later). Unknown tokens are never cached, so random tokens cannot
-fill memory.
+Service clears this process' cache at once. A deleted or rotated token stops working in
+every process at once all the same: the ingest transaction confirms the integration
+still has that token (``paging/ingest.py``, ``IntegrationGone``), and the view answers
+404 and forgets the entry. Other changes (a changed urgency rule or policy) reach the
+other processes within TTL_SECONDS. Unknown tokens are never cached, so random tokens
+cannot fill memory.
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ def integration_for_token(token: Any, kind: str) -> Integration | None:
                 _cache.clear()
             _cache[key] = (now + TTL_SECONDS, integration)
     return integration
+
+
+def integration_forget(token: str, kind: str) -> None:
+    """Drop one entry (its integration turned out to be deleted or rotated)."""
+    with _lock:
+        _cache.pop((token, kind), None)
 
 
 def integration_cache_clear() -> None:

@@ -9,7 +9,9 @@ Answers (JSON):
   ``"Invalid routing key"`` as PagerDuty does;
 - 405 anything but POST; 413 a body over ``INBOUND_MAX_BODY_BYTES`` (512 KiB);
 - 503 (with Retry-After) when the database is unavailable, so senders retry
-  (Alertmanager and PagerDuty clients retry 5xx, and drop 4xx).
+  (Alertmanager and PagerDuty clients retry 5xx, and drop 4xx): the token lookup and
+  the ingest alike. A token deleted or rotated since this process cached it is a 404
+  (400 for ``/v2/enqueue``) as soon as the change committed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DataError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -27,10 +29,10 @@ from paging.alert_event import AlertEvent
 from paging.inbound.alertmanager import alertmanager_parse
 from paging.inbound.body import BodyInvalid, BodyTooLarge, body_read, json_object_decode
 from paging.inbound.fields import InvalidPayload
-from paging.inbound.integrations import integration_for_token
+from paging.inbound.integrations import integration_for_token, integration_forget
 from paging.inbound.pagerduty_events import pagerduty_event_parse
 from paging.inbound.webhook import webhook_parse
-from paging.ingest import alerts_ingest
+from paging.ingest import IntegrationGone, alerts_ingest
 from paging.models import Integration
 
 logger = logging.getLogger(__name__)
@@ -63,25 +65,45 @@ def _body_object(request: HttpRequest) -> dict[str, Any]:
         raise Rejected(400, "Request body is invalid", [str(exc)]) from None
 
 
+def _unknown() -> Rejected:
+    return Rejected(404, "Unknown integration", ["no integration of this kind has this token"])
+
+
+def _unavailable() -> Rejected:
+    return Rejected(503, "Temporarily unavailable", ["try again later"])
+
+
+def _lookup(token: Any, kind: str) -> Integration | None:
+    try:
+        return integration_for_token(token, kind)
+    except (OperationalError, InterfaceError):
+        logger.warning("inbound token lookup failed: database unavailable", exc_info=True)
+        raise _unavailable() from None
+
+
 def _integration(token: str, kind: str) -> Integration:
-    integration = integration_for_token(token, kind)
+    integration = _lookup(token, kind)
     if integration is None:
-        raise Rejected(404, "Unknown integration", ["no integration of this kind has this token"])
+        raise _unknown()
     return integration
 
 
 def _ingest(integration: Integration, events: list[AlertEvent]) -> Any:
     try:
         return alerts_ingest(integration=integration, events=events)
+    except IntegrationGone:
+        # Deleted or rotated in another process since this one cached it.
+        integration_forget(integration.token, integration.kind)
+        raise _unknown() from None
     except ValidationError as exc:
         raise Rejected(400, "Event object is invalid", list(exc.messages)) from None
     except DataError:
         # A value the database refused (out of range): the sender's data, not our outage.
         logger.warning("inbound event refused by the database", exc_info=True)
         raise Rejected(400, "Event object is invalid", ["a value is out of range"]) from None
-    except OperationalError:
-        logger.exception("inbound event could not be stored")
-        raise Rejected(503, "Temporarily unavailable", ["try again later"]) from None
+    except (OperationalError, InterfaceError):
+        logger.warning("inbound event could not be stored: database unavailable", exc_info=True)
+        raise _unavailable() from None
 
 
 def _error(exc: Rejected) -> JsonResponse:
@@ -178,13 +200,15 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
         parsed = pagerduty_event_parse(body)
     except InvalidPayload as exc:
         return _pagerduty_error(400, "Event object is invalid", exc.errors)
-    integration = integration_for_token(parsed.routing_key, Integration.Kind.PAGERDUTY)
-    if integration is None:
-        # PagerDuty answers a well-formed but unknown key with 400, not 404.
-        return _pagerduty_error(400, "Event object is invalid", ["Invalid routing key"])
     try:
+        integration = _lookup(parsed.routing_key, Integration.Kind.PAGERDUTY)
+        if integration is None:
+            raise _unknown()
         _ingest(integration, [parsed.event])
     except Rejected as exc:
+        if exc.status == 404:
+            # PagerDuty answers a well-formed but unknown key with 400, not 404.
+            return _pagerduty_error(400, "Event object is invalid", ["Invalid routing key"])
         message = "Event object is invalid" if exc.status == 400 else exc.message
         return _pagerduty_error(exc.status, message, exc.errors)
     return JsonResponse(
