@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,14 +84,16 @@ def connections_free() -> tuple[int, int]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('max_connections')::int, count(*) FROM pg_stat_activity")
+        cursor.execute(
+            "SELECT current_setting('max_connections')::int, count(*) FROM pg_stat_activity"
+        )
         limit, used = cursor.fetchone()
     return limit, used
 
 
-def cast_create(engineers: int, kinds: tuple[str, ...]) -> list[object]:
+def cast_create(engineers: int, kinds: tuple[str, ...], group: int = GROUP) -> list[object]:
     """``engineers`` engineers, each with one contact method per kind and a rule at 0
-    minutes for each; one service per ``GROUP`` engineers whose first step pages them all.
+    minutes for each; one service per ``group`` engineers whose first step pages them all.
     Returns the services."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
@@ -118,14 +121,14 @@ def cast_create(engineers: int, kinds: tuple[str, ...]) -> list[object]:
         [NotificationRule(engineer_id=m.engineer_id, contact_method=m) for m in methods]
     )
     services = []
-    for n in range(0, engineers, GROUP):
-        policy = EscalationPolicy.objects.create(name=f"bench policy {n // GROUP}")
+    for n in range(0, engineers, group):
+        policy = EscalationPolicy.objects.create(name=f"bench policy {n // group}")
         step = EscalationStep.objects.create(policy=policy, position=0, delay_minutes=60)
         EscalationTarget.objects.bulk_create(
-            EscalationTarget(step=step, kind="engineer", engineer=e) for e in people[n : n + GROUP]
+            EscalationTarget(step=step, kind="engineer", engineer=e) for e in people[n : n + group]
         )
         services.append(
-            Service.objects.create(name=f"bench {n // GROUP}", team=team, escalation_policy=policy)
+            Service.objects.create(name=f"bench {n // group}", team=team, escalation_policy=policy)
         )
     return services
 
@@ -162,21 +165,22 @@ def pages_create(services: list[object], tag: str) -> int:
     return Message.objects.filter(status="pending").update(due_at=now + timedelta(days=1))
 
 
-def pages_release(due: list[datetime] | datetime) -> None:
-    """Make the parked pages due: all at one moment, or row by row (in id order)."""
-    from paging.models import Message
-
-    if isinstance(due, datetime):
-        Message.objects.filter(status="pending").update(due_at=due)
-        return
-    ids = list(Message.objects.filter(status="pending").order_by("id").values_list("id", flat=True))
+def pages_release(start: datetime, *, per_second: float | None = None) -> None:
+    """Make the parked pages due: all at ``start``, or one incident's pages after another
+    at ``per_second`` incidents a second from ``start`` (in incident order)."""
     from django.db import connection
 
+    from paging.models import Message
+
+    if per_second is None:
+        Message.objects.filter(status="pending").update(due_at=start)
+        return
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE paging_message m SET due_at = v.due FROM unnest(%s::bigint[],"
-            " %s::timestamptz[]) AS v(id, due) WHERE m.id = v.id",
-            [ids, [due[i % len(due)] for i in range(len(ids))]],
+            "UPDATE paging_message m SET due_at = %s + (r.n - 1) * interval '1 second' / %s"
+            " FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM paging_incident) r"
+            " WHERE m.incident_id = r.id AND m.status = 'pending'",
+            [start, per_second],
         )
 
 
@@ -187,7 +191,8 @@ class Workers:
     count: int
     env: dict[str, str]
     procs: list[subprocess.Popen[str]] = field(default_factory=list)
-    log: IO[str] = field(default_factory=lambda: tempfile.TemporaryFile("w+"))
+    # Closed with the process that ran the benchmark.
+    log: IO[str] = field(default_factory=lambda: tempfile.TemporaryFile("w+"))  # noqa: SIM115
     cpu_seconds: float = 0.0
 
     def start(self) -> Workers:
@@ -211,10 +216,13 @@ class Workers:
                 sys.exit(f"a dispatcher process did not start:\n{self.stderr()}")
         return self
 
-    def stop(self) -> None:
+    def stop(self, then: Callable[[], None] | None = None) -> None:
+        """Ask every process to stop claiming (``then`` runs after that), wait for them."""
         for proc in self.procs:
-            if proc.stdin is not None:
+            if proc.stdin is not None and not proc.stdin.closed:
                 proc.stdin.close()
+        if then is not None:
+            then()
         for proc in self.procs:
             try:
                 proc.wait(timeout=90)  # its stdout is a few lines: the pipe cannot fill
@@ -246,7 +254,7 @@ def worker_env(url: str, **settings: object) -> dict[str, str]:
     return env
 
 
-def wait_until(predicate, seconds: float, poll: float = 0.1) -> bool:  # noqa: ANN001
+def wait_until(predicate: Callable[[], bool], seconds: float, poll: float = 0.1) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():

@@ -104,7 +104,9 @@ class LoopbackTwilio(_Gauge):
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
-        """Answer every held request now and stop listening."""
+        """Answer every held request now and stop listening (again: nothing)."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()

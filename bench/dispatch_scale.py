@@ -98,8 +98,7 @@ def _run(url: str, services: list[object], *, concurrency: int, workers: int, la
             poll=0.25,
         )
     finally:
-        procs.stop()
-        twilio.stop()
+        procs.stop(then=twilio.stop)
     rows = list(Message.objects.values_list("status", "due_at", "sent_at"))
     latencies = [(sent - d).total_seconds() for status, d, sent in rows if status == "sent"]
     last = max((sent for status, _, sent in rows if status == "sent"), default=due)
