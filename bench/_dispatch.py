@@ -91,6 +91,28 @@ def connections_free() -> tuple[int, int]:
     return limit, used
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU seconds (from /proc) of the server processes serving this database, other than
+    this process's own connection: the dispatchers' backends, while they are connected."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # not on this machine's /proc, or gone
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def cast_create(engineers: int, kinds: tuple[str, ...], group: int = GROUP) -> list[object]:
     """``engineers`` engineers, each with one contact method per kind and a rule at 0
     minutes for each; one service per ``group`` engineers whose first step pages them all.

@@ -12,8 +12,11 @@ see ``bench/_dispatch.py``); every destination is paged once per run. For each
 concurrency and worker count: starts the dispatcher processes, makes every page due at
 once, waits until all are sent; prints pages/s (pages / (last sent_at - due)), p50/p99
 due->sent (``sent_at - due_at``), the doubles (destinations that received more than one
-request: must be 0), the most requests the provider held at once, and the dispatcher
-processes' CPU per page. A configuration that would need more PostgreSQL connections
+request: must be 0), the most requests the provider held at once, CPU per page of the
+dispatcher processes and of their PostgreSQL backends (from /proc), and "pool discards":
+urllib3's "Connection pool is full, discarding connection" warnings (the twilio client's
+HTTP pool is smaller than the sends in flight: each discard is a connection opened and
+thrown away; against api.twilio.com, a TLS handshake). A configuration that would need more PostgreSQL connections
 than the server has free is skipped (each send in flight holds its own connection).
 """
 
@@ -36,6 +39,7 @@ from bench._dispatch import (
     pages_create,
     pages_release,
     percentile,
+    postgres_cpu_seconds,
     wait_until,
     worker_env,
 )
@@ -60,6 +64,7 @@ class Result:
     requests: int
     peak: int
     cpu_ms_per_page: float
+    pg_cpu_ms_per_page: float
     load: float
     statuses: Counter[str]
     pool_discards: int
@@ -97,6 +102,7 @@ def _run(url: str, services: list[object], *, concurrency: int, workers: int, la
             seconds=max(120.0, 4 * pages * latency / concurrency / workers),
             poll=0.25,
         )
+        pg_cpu = postgres_cpu_seconds()  # before the workers (and their backends) exit
     finally:
         procs.stop(then=twilio.stop)
     rows = list(Message.objects.values_list("status", "due_at", "sent_at"))
@@ -116,6 +122,7 @@ def _run(url: str, services: list[object], *, concurrency: int, workers: int, la
         requests=sum(twilio.received.values()),
         peak=twilio.peak,
         cpu_ms_per_page=procs.cpu_seconds * 1000 / max(len(latencies), 1),
+        pg_cpu_ms_per_page=pg_cpu * 1000 / max(len(latencies), 1),
         load=load,
         statuses=Counter(status for status, _, _ in rows),
         pool_discards=stderr.count("Connection pool is full"),
@@ -180,14 +187,15 @@ def _print_row(r: Result, *, header: bool) -> None:
     if header:
         print(
             "| DISPATCH_CONCURRENCY | workers | pages/s | per worker | p50 due->sent |"
-            " p99 due->sent | max | doubles | provider peak in flight | worker CPU ms/page |"
-            " pool discards | load |"
+            " p99 due->sent | max | doubles | provider peak in flight | CPU ms/page dispatcher |"
+            " CPU ms/page PostgreSQL | pool discards | load |"
         )
-        print("| ---: " * 12 + "|")
+        print("| ---: " * 13 + "|")
     print(
         f"| {r.concurrency} | {r.workers} | {r.rate:.1f} | {r.rate / r.workers:.1f} |"
         f" {r.p50:.2f} s | {r.p99:.2f} s | {r.worst:.2f} s | {r.doubles} | {r.peak} |"
-        f" {r.cpu_ms_per_page:.1f} | {r.pool_discards} | {r.load:.1f} |",
+        f" {r.cpu_ms_per_page:.1f} | {r.pg_cpu_ms_per_page:.1f} | {r.pool_discards} |"
+        f" {r.load:.1f} |",
         flush=True,
     )
 
