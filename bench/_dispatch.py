@@ -26,21 +26,31 @@ from typing import IO
 ROOT = Path(__file__).resolve().parent.parent
 GROUP = 10  # engineers paged by one incident (one escalation step, 10 engineer targets)
 
-# A dispatcher worker process: what the engine's dispatch step does, back to back
-# (``dispatcher.run`` claims for free slots and waits up to 1 s on sends in flight).
-# Stops when its stdin closes; prints its CPU seconds since it was ready (start-up left out).
+# A dispatcher worker process. BENCH_LOOP=run (default): what the engine's dispatch
+# step does, back to back (``dispatcher.run`` claims for free slots and waits up to 1 s
+# on sends in flight). BENCH_LOOP=tick: what a celery worker does, a whole engine tick
+# every ENGINE_TICK_SECONDS (beat's cadence, no kicks). Stops when its stdin closes;
+# prints its CPU seconds since it was ready (start-up left out).
 WORKER = """
-import json, resource, sys, threading, django
+import json, os, resource, sys, threading, time, django
 django.setup()
+from django.conf import settings
 from paging.dispatch import dispatcher
+from paging.engine import tick
 dispatcher.start()
 ready = resource.getrusage(resource.RUSAGE_SELF)
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
 print("ready", flush=True)
-while not stop.is_set():
-    if not dispatcher.run(wait_seconds=1.0) and not dispatcher.in_flight():
-        stop.wait(0.02)  # nothing due, nothing in flight: look again shortly
+if os.environ.get("BENCH_LOOP", "run") == "tick":
+    while not stop.is_set():
+        started = time.monotonic()
+        tick()
+        stop.wait(max(0.0, started + settings.ENGINE_TICK_SECONDS - time.monotonic()))
+else:
+    while not stop.is_set():
+        if not dispatcher.run(wait_seconds=1.0) and not dispatcher.in_flight():
+            stop.wait(0.02)  # nothing due, nothing in flight: look again shortly
 dispatcher.drain(60)
 usage = resource.getrusage(resource.RUSAGE_SELF)
 busy = usage.ru_utime + usage.ru_stime - ready.ru_utime - ready.ru_stime

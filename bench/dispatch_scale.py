@@ -4,7 +4,9 @@
 
 Knobs: BENCH_PAGES (2000), BENCH_LATENCY_MS (300), BENCH_WORKERS ("1,2,4"),
 BENCH_CONCURRENCY ("8,16,32": DISPATCH_CONCURRENCY values; DISPATCH_PROVIDER_CONCURRENCY
-is set to the same value so the provider limit is not the cap).
+is set to the same value so the provider limit is not the cap), BENCH_LOOP ("run": each
+process calls ``dispatcher.run`` back to back; "tick": a whole engine tick every
+ENGINE_TICK_SECONDS, as a celery worker driven by beat alone).
 
 Creates (and drops at the end) the database ``<name>_dispatch``: BENCH_PAGES / 10
 incidents, each paging 10 engineers by SMS (real pages written by the escalation engine,
@@ -16,8 +18,9 @@ request: must be 0), the most requests the provider held at once, CPU per page o
 dispatcher processes and of their PostgreSQL backends (from /proc), and "pool discards":
 urllib3's "Connection pool is full, discarding connection" warnings (the twilio client's
 HTTP pool is smaller than the sends in flight: each discard is a connection opened and
-thrown away; against api.twilio.com, a TLS handshake). A configuration that would need more PostgreSQL connections
-than the server has free is skipped (each send in flight holds its own connection).
+thrown away; against api.twilio.com, a TLS handshake). A configuration that would need
+more PostgreSQL connections than the server has free is skipped (each send in flight
+holds its own connection).
 """
 
 from __future__ import annotations
@@ -153,7 +156,12 @@ def main() -> None:
             f"settings: loopback Twilio (real twilio client, HTTP keep-alive) answering in "
             f"{latency * 1000:.0f} ms; TWILIO_TIMEOUT_SECONDS={TIMEOUT_SECONDS}; "
             "DISPATCH_PROVIDER_CONCURRENCY = DISPATCH_CONCURRENCY; DISPATCH_LEASE_SECONDS, "
-            "breaker: defaults; each worker loops dispatcher.run(wait_seconds=1.0)"
+            "breaker: defaults; "
+            + (
+                "each worker runs a whole engine tick every ENGINE_TICK_SECONDS (BENCH_LOOP=tick)"
+                if os.environ.get("BENCH_LOOP") == "tick"
+                else "each worker loops dispatcher.run(wait_seconds=1.0)"
+            )
         )
         results: list[Result] = []
         for concurrency in concurrencies:
