@@ -131,8 +131,9 @@ def main() -> None:
         )
     print(
         f"hanging provider (Twilio at {hang:.0f} s): at most {twilio.peak} requests held at"
-        f" the provider, at most {sending_peak} SMS rows in 'sending' (bound: {workers} workers"
-        f" x DISPATCH_PROVIDER_CONCURRENCY {per_provider} = {workers * per_provider});"
+        f" the provider (bound: {workers} workers x DISPATCH_PROVIDER_CONCURRENCY"
+        f" {per_provider} = {workers * per_provider}); at most {sending_peak} SMS rows seen in"
+        " 'sending' (this also counts rows claimed over the limit and given back at once);"
         f" {statuses[('sms', 'sent')]} SMS sent, {statuses[('sms', 'pending')]} still waiting"
         f" when the last e-mail left"
     )
