@@ -30,13 +30,22 @@ GROUP = 10  # engineers paged by one incident (one escalation step, 10 engineer 
 # step does, back to back (``dispatcher.run`` claims for free slots and waits up to 1 s
 # on sends in flight). BENCH_LOOP=tick: what a celery worker does, a whole engine tick
 # every ENGINE_TICK_SECONDS (beat's cadence, no kicks). Stops when its stdin closes;
-# prints its CPU seconds since it was ready (start-up left out).
+# prints its CPU seconds since it was ready (start-up left out) and its claims.
 WORKER = """
 import json, os, resource, sys, threading, time, django
 django.setup()
 from django.conf import settings
+from paging import dispatch
 from paging.dispatch import dispatcher
 from paging.engine import tick
+claims = [0, 0]  # claim transactions that found rows, rows they claimed
+def counted(limit, **kwargs):
+    rows = claim(limit, **kwargs)
+    if rows:
+        claims[0] += 1
+        claims[1] += len(rows)
+    return rows
+claim, dispatch.rows_claim = dispatch.rows_claim, counted
 dispatcher.start()
 ready = resource.getrusage(resource.RUSAGE_SELF)
 stop = threading.Event()
@@ -54,7 +63,7 @@ else:
 dispatcher.drain(60)
 usage = resource.getrusage(resource.RUSAGE_SELF)
 busy = usage.ru_utime + usage.ru_stime - ready.ru_utime - ready.ru_stime
-print(json.dumps({"cpu": busy}), flush=True)
+print(json.dumps({"cpu": busy, "claims": claims[0], "claimed": claims[1]}), flush=True)
 """
 
 
@@ -226,6 +235,8 @@ class Workers:
     # Closed with the process that ran the benchmark.
     log: IO[str] = field(default_factory=lambda: tempfile.TemporaryFile("w+"))  # noqa: SIM115
     cpu_seconds: float = 0.0
+    claims: int = 0  # claim transactions that found rows
+    claimed: int = 0  # rows they claimed
 
     def start(self) -> Workers:
         for _ in range(self.count):
@@ -264,7 +275,10 @@ class Workers:
             assert proc.stdout is not None
             for line in proc.stdout.read().splitlines():
                 if line.startswith("{"):
-                    self.cpu_seconds += json.loads(line)["cpu"]
+                    figures = json.loads(line)
+                    self.cpu_seconds += figures["cpu"]
+                    self.claims += figures["claims"]
+                    self.claimed += figures["claimed"]
 
     def stderr(self) -> str:
         self.log.seek(0)

@@ -15,7 +15,9 @@ concurrency and worker count: starts the dispatcher processes, makes every page 
 once, waits until all are sent; prints pages/s (pages / (last sent_at - due)), p50/p99
 due->sent (``sent_at - due_at``), the doubles (destinations that received more than one
 request: must be 0), the most requests the provider held at once, CPU per page of the
-dispatcher processes and of their PostgreSQL backends (from /proc), and "pool discards":
+dispatcher processes and of their PostgreSQL backends (from /proc), rows per claim transaction
+(``rows_claim`` calls that found rows; the rows given back over a provider's limit
+count too), and "pool discards":
 urllib3's "Connection pool is full, discarding connection" warnings (the twilio client's
 HTTP pool is smaller than the sends in flight: each discard is a connection opened and
 thrown away; against api.twilio.com, a TLS handshake). A configuration that would need
@@ -71,6 +73,7 @@ class Result:
     load: float
     statuses: Counter[str]
     pool_discards: int
+    rows_per_claim: float
     errors: int
 
     @property
@@ -129,6 +132,7 @@ def _run(url: str, services: list[object], *, concurrency: int, workers: int, la
         load=load,
         statuses=Counter(status for status, _, _ in rows),
         pool_discards=stderr.count("Connection pool is full"),
+        rows_per_claim=procs.claimed / max(procs.claims, 1),
         errors=stderr.count("Traceback"),
     )
 
@@ -196,13 +200,14 @@ def _print_row(r: Result, *, header: bool) -> None:
         print(
             "| DISPATCH_CONCURRENCY | workers | pages/s | per worker | p50 due->sent |"
             " p99 due->sent | max | doubles | provider peak in flight | CPU ms/page dispatcher |"
-            " CPU ms/page PostgreSQL | pool discards | load |"
+            " CPU ms/page PostgreSQL | rows per claim | pool discards | load |"
         )
-        print("| ---: " * 13 + "|")
+        print("| ---: " * 14 + "|")
     print(
         f"| {r.concurrency} | {r.workers} | {r.rate:.1f} | {r.rate / r.workers:.1f} |"
         f" {r.p50:.2f} s | {r.p99:.2f} s | {r.worst:.2f} s | {r.doubles} | {r.peak} |"
-        f" {r.cpu_ms_per_page:.1f} | {r.pg_cpu_ms_per_page:.1f} | {r.pool_discards} |"
+        f" {r.cpu_ms_per_page:.1f} | {r.pg_cpu_ms_per_page:.1f} | {r.rows_per_claim:.1f} |"
+        f" {r.pool_discards} |"
         f" {r.load:.1f} |",
         flush=True,
     )
