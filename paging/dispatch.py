@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 WAIT_SECONDS = 1.0
 # How often a waiting dispatch call looks for newly due rows while sends are in flight.
 POLL_SECONDS = 0.2
+# How often a dispatcher also looks for rows whose lease ran out (a dead worker's).
+EXPIRED_CHECK_SECONDS = 5.0
 # Inline mode: rows per claim, and claims per call (one call cannot run forever).
 INLINE_BATCH = 200
 INLINE_ROUNDS = 25
@@ -59,15 +61,24 @@ def claim_token() -> str:
 
 
 def rows_claim(
-    limit: int, *, token: str, exclude_kinds: frozenset[str] = frozenset()
+    limit: int,
+    *,
+    token: str,
+    exclude_kinds: frozenset[str] = frozenset(),
+    expired: bool = True,
 ) -> list[Message]:
-    """Claim up to ``limit`` due rows, and rows whose lease ran out, for ``token``."""
+    """Claim up to ``limit`` due rows, and (``expired``) rows whose lease ran out.
+
+    Without ``expired`` the query is a plain walk of the (status, due_at) index that stops
+    at ``limit``; with it, PostgreSQL sorts the whole due backlog (the OR), so the
+    dispatcher looks for dead workers' rows only every few seconds.
+    """
     if limit <= 0:
         return []
     now = timezone.now()
-    claimable = Q(status=Message.Status.PENDING, due_at__lte=now) | Q(
-        status=Message.Status.SENDING, lease_expires_at__lt=now
-    )
+    claimable = Q(status=Message.Status.PENDING, due_at__lte=now)
+    if expired:
+        claimable |= Q(status=Message.Status.SENDING, lease_expires_at__lt=now)
     with transaction.atomic():
         rows = list(
             Message.objects.select_for_update(skip_locked=True)
@@ -159,6 +170,12 @@ class Dispatcher:
         self._next_flight = 0
         self._breakers: dict[str, Breaker] = defaultdict(Breaker)
         self._renewer: threading.Thread | None = None
+        # One claim at a time per process; ``run`` calls in progress; when expired
+        # leases were last looked for; set by ``drain`` (no more background claims).
+        self._claiming = threading.Lock()
+        self._runs = 0
+        self._expired_checked_at = float("-inf")
+        self._closing = False
 
     # --- state ------------------------------------------------------------------------
     def start(self) -> None:
@@ -204,9 +221,20 @@ class Dispatcher:
             return self._run_inline()
         pool = self._executor()
         deadline = time.monotonic() + (WAIT_SECONDS if wait_seconds is None else wait_seconds)
+        with self._lock:
+            self._runs += 1
+            self._closing = False
+        try:
+            return self._run_until(pool, deadline)
+        finally:
+            with self._lock:
+                self._runs -= 1
+
+    def _run_until(self, pool: ThreadPoolExecutor, deadline: float) -> int:
         claimed_total = 0
         while True:
-            claimed, more = self._claim_and_submit(pool)
+            with self._claiming:
+                claimed, more = self._claim_and_submit(pool)
             claimed_total += claimed
             with self._lock:
                 flights = [f.future for f in self._flights.values() if f.future is not None]
@@ -241,7 +269,13 @@ class Dispatcher:
             return 0, False
         busy = self._providers_busy()
         token = claim_token()
-        rows = rows_claim(free, token=token, exclude_kinds=self._blocked_kinds(busy))
+        now = time.monotonic()
+        expired = now - self._expired_checked_at >= EXPIRED_CHECK_SECONDS
+        if expired:
+            self._expired_checked_at = now
+        rows = rows_claim(
+            free, token=token, exclude_kinds=self._blocked_kinds(busy), expired=expired
+        )
         over: list[Message] = []
         for unit in outbox.deliveries_plan(rows):
             provider = provider_of(unit[0].kind)
@@ -280,6 +314,22 @@ class Dispatcher:
                     if outcome is not None:
                         self._breakers[flight.provider].record(outcome, now, flight.provider)
                 self._flights.pop(number, None)
+                refill = self._runs == 0 and not self._closing
+        if refill:
+            self._refill()
+
+    def _refill(self) -> None:
+        """A slot freed between ticks: claim what is due now instead of waiting for the
+        next tick (a worker's throughput does not hang on beat's cadence)."""
+        if self._pool is None or not self._claiming.acquire(blocking=False):
+            return  # another thread is claiming already
+        try:
+            self._claim_and_submit(self._pool)
+        except Exception:  # the next tick claims again
+            logger.exception("claiming between ticks failed")
+        finally:
+            self._claiming.release()
+            close_old_connections()
 
     def _renewer_ensure(self) -> None:
         with self._lock:
@@ -307,8 +357,10 @@ class Dispatcher:
                 close_old_connections()
 
     def drain(self, timeout: float) -> None:
-        """Wait (up to ``timeout``) for the sends in flight, e.g. before the process exits."""
+        """Wait (up to ``timeout``) for the sends in flight, e.g. before the process exits;
+        no more claims between ticks until the next ``run``."""
         with self._lock:
+            self._closing = True
             flights = [f.future for f in self._flights.values() if f.future is not None]
         if flights:
             wait(flights, timeout=timeout)

@@ -208,3 +208,23 @@ def test_rows_over_a_providers_limit_go_back_due_and_the_breaker_holds_them(
         assert Message.objects.filter(status="sent").count() == 0  # still open (30 s)
     finally:
         dispatcher.drain(10)
+
+
+@pytest.mark.postgres  # threads on SQLite's shared-cache test database lock whole tables
+@pytest.mark.django_db(transaction=True)
+def test_a_freed_slot_claims_the_next_row_without_waiting_for_a_tick(settings, channel) -> None:
+    """Two slots, six due rows, one ``run`` that returns at once: as each send lands the
+    worker claims the next, so all six leave before any further tick."""
+    from tests.paging.test_reliability_pg import wait_for
+
+    settings.DISPATCH_CONCURRENCY = 2
+    settings.DISPATCH_PROVIDER_CONCURRENCY = 2
+    for n in range(6):
+        notice(n)
+    dispatcher = dispatch.Dispatcher()
+    try:
+        assert dispatcher.run(wait_seconds=0) == 2
+        wait_for(lambda: Message.objects.filter(status="sent").count() == 6, 10, "all six sent")
+    finally:
+        dispatcher.drain(10)
+    assert sorted(s.destination for s in channel.sent) == [f"+1415555{n:04d}" for n in range(6)]
