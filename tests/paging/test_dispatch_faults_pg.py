@@ -177,6 +177,8 @@ def test_a_hanging_provider_holds_only_its_own_messages(slow_twilio, settings) -
             10,
             "the e-mails",
         )
+        # Twilio's share of the pool reached it (each request hangs there for 30 s).
+        wait_for(lambda: len(slow_twilio.requests) >= 4, 10, "4 SMS at Twilio")
         in_flight = Message.objects.filter(kind="sms", status="sending").count()
         waiting = Message.objects.filter(kind="sms", status="pending").count()
     finally:
