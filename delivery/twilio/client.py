@@ -9,6 +9,7 @@ from functools import lru_cache
 # race on that import (and stall behind one another), so it happens here, once.
 import twilio.rest.api  # noqa: F401
 from django.conf import settings
+from requests.adapters import HTTPAdapter
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -32,6 +33,13 @@ def _client(account_sid: str, auth_token: str, base_url: str, timeout: float) ->
     # One pooled HTTP session per configuration; the timeout bounds every request so
     # a hanging provider turns into a transient error instead of a stuck dispatcher.
     http = TwilioHttpClient(timeout=timeout, logger=_http_logger)
+    # The library keeps min(32, cores + 4) connections (6 on two cores); the dispatcher
+    # may have DISPATCH_PROVIDER_CONCURRENCY sends to Twilio in flight, and each one
+    # over the pool would open (and throw away) a TLS connection.
+    keep = HTTPAdapter(pool_maxsize=max(10, settings.DISPATCH_PROVIDER_CONCURRENCY))
+    if http.session is not None:
+        http.session.mount("https://", keep)
+        http.session.mount("http://", keep)
     client = Client(account_sid, auth_token, http_client=http)
     client.api.base_url = base_url.rstrip("/")
     return client
