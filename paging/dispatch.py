@@ -26,7 +26,7 @@ import time
 from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -50,10 +50,6 @@ EXPIRED_CHECK_SECONDS = 5.0
 # Inline mode: rows per claim, and claims per call (one call cannot run forever).
 INLINE_BATCH = 200
 INLINE_ROUNDS = 25
-
-
-def lease_until(now: datetime) -> datetime:
-    return now + timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
 
 
 def claim_token() -> str:
@@ -90,7 +86,7 @@ def rows_claim(
         )
         if not rows:
             return []
-        until = lease_until(now)
+        until = outbox.lease_until(now)
         Message.objects.filter(pk__in=[row.pk for row in rows]).update(
             status=Message.Status.SENDING, claim_token=token, lease_expires_at=until
         )
@@ -106,7 +102,7 @@ def _rows_claim_pg(
     RETURNING): a third of the ORM's round trips and CPU on the hot path."""
     table = Message._meta.db_table
     columns = ", ".join(f'"{f.column}"' for f in Message._meta.concrete_fields)
-    until = lease_until(now)
+    until = outbox.lease_until(now)
     where = "(status = %s AND due_at <= %s)"
     params: list[object] = [Message.Status.PENDING, now]
     if expired:
@@ -143,7 +139,7 @@ def leases_renew(ids: list[int], token: str) -> int:
             .values_list("pk", flat=True)
         )
         return Message.objects.filter(pk__in=free).update(
-            lease_expires_at=lease_until(timezone.now())
+            lease_expires_at=outbox.lease_until(timezone.now())
         )
 
 
@@ -230,16 +226,18 @@ class Dispatcher:
         with self._lock:
             return Counter(flight.provider for flight in self._flights.values())
 
+    def _provider_takes(self, provider: str, busy: Counter[str]) -> bool:
+        """Whether ``provider`` may get one more send now: under its limit, circuit closed
+        (or half-open and idle)."""
+        if busy[provider] >= settings.DISPATCH_PROVIDER_CONCURRENCY:
+            return False
+        return self._breakers[provider].allows(time.monotonic(), busy[provider])
+
     def _blocked_kinds(self, busy: Counter[str]) -> frozenset[str]:
         """Kinds whose provider is at its limit or whose circuit is open."""
-        now = time.monotonic()
-        blocked = set()
-        for kind in registered_kinds():
-            provider = provider_of(kind)
-            full = busy[provider] >= settings.DISPATCH_PROVIDER_CONCURRENCY
-            if full or not self._breakers[provider].allows(now, busy[provider]):
-                blocked.add(kind)
-        return frozenset(blocked)
+        return frozenset(
+            kind for kind in registered_kinds() if not self._provider_takes(provider_of(kind), busy)
+        )
 
     # --- one call -------------------------------------------------------------------
     def run(self, wait_seconds: float | None = None) -> int:
@@ -306,8 +304,7 @@ class Dispatcher:
         over: list[Message] = []
         for unit in outbox.deliveries_plan(rows):
             provider = provider_of(unit[0].kind)
-            breaker_ok = self._breakers[provider].allows(time.monotonic(), busy[provider])
-            if busy[provider] >= settings.DISPATCH_PROVIDER_CONCURRENCY or not breaker_ok:
+            if not self._provider_takes(provider, busy):
                 over.extend(unit)
                 continue
             busy[provider] += 1

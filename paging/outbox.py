@@ -77,7 +77,8 @@ class SendOutcome:
     retry_after: float | None = None
 
 
-def _lease_until(now: datetime) -> datetime:
+def lease_until(now: datetime) -> datetime:
+    """When a lease taken (or renewed) at ``now`` runs out."""
     return now + timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
 
 
@@ -94,7 +95,7 @@ def _attempt_begin(message: Message, token: str) -> bool:
     now = timezone.now()
     started = message.attempt_started_at or now
     changed = _held(message, token).update(
-        lease_expires_at=_lease_until(now), attempt_started_at=started
+        lease_expires_at=lease_until(now), attempt_started_at=started
     )
     if changed != 1:
         logger.warning("message %s: lease lost before sending; left to its new holder", message.pk)
@@ -514,7 +515,7 @@ def _bundle_deliver(kind: str, messages: list[Message], token: str) -> SendOutco
             body=f"{len(incidents)} open incidents for {', '.join(services)}: {titles}"[:1500],
             status=Message.Status.SENDING,
             claim_token=token,
-            lease_expires_at=_lease_until(now),
+            lease_expires_at=lease_until(now),
             due_at=now,
             engineer_id=first.engineer_id,
             contact_method_id=first.contact_method_id,
