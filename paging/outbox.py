@@ -420,13 +420,18 @@ def _throttle_free_at(sent_times: list[datetime], limit: int) -> datetime:
 def _deliver_throttled(
     kind: str, limit: int, messages: list[Message], token: str
 ) -> list[SendOutcome | None]:
-    """Send pages to one contact method within its limit; bundle or defer the excess."""
+    """Send pages to one contact method within its limit; bundle or defer the excess.
+
+    Only pages (bundles included) count: a verification code, a reminder or a notice
+    to the same number must not use up the calls left for paging.
+    """
     now = timezone.now()
     cm_id = messages[0].contact_method_id
     sent_times = list(
         Message.objects.filter(
             contact_method_id=cm_id,
             kind=kind,
+            purpose=Message.Purpose.PAGE,
             sent_at__gt=now - THROTTLE_WINDOW,
             status__in=[Message.Status.SENT, Message.Status.DELIVERED],
         )
