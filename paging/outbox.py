@@ -176,9 +176,12 @@ def _send_and_record(message: Message, token: str) -> SendOutcome:
         # A rate limit is the provider asking us to wait, not a failed try.
         rate_limited = message.rate_limited + (1 if exc.rate_limited else 0)
         permanent = exc.permanent or attempts - rate_limited >= MAX_ATTEMPTS
-        delay = retry_delay(attempts - rate_limited)
-        if exc.retry_after is not None:
-            delay = max(delay, timedelta(seconds=exc.retry_after))
+        if exc.rate_limited:
+            # The provider said when (Retry-After): then, not after our backoff's 10 s
+            # floor. Transports give their own default when the provider gave no header.
+            delay = timedelta(seconds=exc.retry_after or 0)
+        else:
+            delay = retry_delay(attempts - rate_limited)
         _released(
             message,
             token=token,
