@@ -76,6 +76,9 @@ class ContactMethod(models.Model):
     engineer = models.ForeignKey(Engineer, on_delete=models.CASCADE, related_name="contact_methods")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     value = models.CharField(max_length=254)
+    # Slack only: the e-mail address the member id in ``value`` was looked up by
+    # (``users.lookupByEmail``), when the method was added by e-mail.
+    slack_email = models.EmailField(blank=True, default="")
     label = models.CharField(max_length=64, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
