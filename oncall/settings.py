@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "oncall.apps.OncallConfig",
     "schedules.apps.SchedulesConfig",
@@ -179,6 +180,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "On-call and paging API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from our own static files: /api/docs/ works offline and
+    # under a self-only Content-Security-Policy (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Engine and Celery ----------------------------------------------------
