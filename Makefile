@@ -21,7 +21,7 @@ var/secret_key:
 	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
 run: install var/secret_key
-	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/python manage.py oncall_run $(ADDR) $(if $(DEMO),--demo,)
+	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/python manage.py oncall_run $(ADDR) $(if $(filter reset,$(DEMO)),--demo-reset,$(if $(DEMO),--demo,))
 
 test: install
 	$(BIN)/pytest
