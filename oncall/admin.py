@@ -385,14 +385,7 @@ class ContactMethodAdmin(admin.ModelAdmin):
         "engineer__user__username",
     ]
     autocomplete_fields = ["engineer"]
-    readonly_fields = [
-        "slack_email",
-        "verified_at",
-        "disabled_at",
-        "disabled_reason",
-        "last_error",
-        "created_at",
-    ]
+    readonly_fields = list(ContactMethod.SET_BY_SERVICES)
     actions = ["send_verification_code", "disable_methods", "enable_methods"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ContactMethod | None = None):

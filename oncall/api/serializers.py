@@ -133,14 +133,7 @@ class ContactMethodSerializer(serializers.ModelSerializer):
             "is_pageable",
             "created_at",
         ]
-        read_only_fields = [
-            "slack_email",
-            "verified_at",
-            "disabled_at",
-            "disabled_reason",
-            "last_error",
-            "created_at",
-        ]
+        read_only_fields = list(ContactMethod.SET_BY_SERVICES)
         validators: list = []
         extra_kwargs = {"label": {"required": False}}
 
