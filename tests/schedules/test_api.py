@@ -211,6 +211,16 @@ def test_layer_edit_via_api_keeps_the_past(world, traveller):
         format="json",
     )
     assert r.status_code == 400 and "effective_from" in r.data
+    # A client clock two minutes behind: its "now" is read as now, the past stays.
+    behind = T0 + timedelta(days=3) - timedelta(minutes=2)
+    r = admin.patch(
+        f"/api/v1/layers/{layer_id}/",
+        {"members": [world["bob"].id, world["alice"].id], "effective_from": behind.isoformat()},
+        format="json",
+    )
+    assert r.status_code == 200, r.data
+    latest = LayerVersion.objects.filter(layer_id=layer_id).latest("effective_from")
+    assert latest.effective_from == T0 + timedelta(days=3)
     r = admin.post(
         "/api/v1/restrictions/",
         {
