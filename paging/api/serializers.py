@@ -202,6 +202,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "acknowledged_by",
             "acknowledged_via",
             "first_acknowledged_at",
+            "first_acknowledged_by",
             "resolved_at",
             "resolved_by",
             "resolved_via",
