@@ -348,15 +348,13 @@ class Simulation:
         )
 
     def facts(self, hidden: Hidden | None) -> RunFacts:
-        services = sorted(self.services)
         return RunFacts(
             scenario=self.scenario,
             incident_ids=self.incident_ids,
             sends=self.channel.sends,
             logs=self.log.lines,
             hidden=hidden,
-            zone=local_zone(scenario=self.scenario, services=services),
-            services=services,
+            zone=local_zone(scenario=self.scenario, services=sorted(self.services)),
         )
 
 

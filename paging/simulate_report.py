@@ -9,7 +9,7 @@ reminders, notices, verification codes and swap messages are listed apart, by pu
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from io import StringIO
 from zoneinfo import ZoneInfo
@@ -65,7 +65,6 @@ class RunFacts:
     logs: list[LogLine]
     hidden: Hidden | None
     zone: LocalZone
-    services: list[str] = field(default_factory=list)
 
 
 PURPOSE_TITLES = {
@@ -165,31 +164,35 @@ def _who(event: IncidentEvent) -> str:
     return f" via {event.via}" if event.via else ""
 
 
+_Kind = IncidentEvent.Kind
+# The timeline lines an outcome is told by ({who}: " by <name>" or " via <channel>").
+OUTCOME_PHRASES = {
+    _Kind.ACKNOWLEDGED: "acknowledged{who} at {at}",
+    _Kind.ACK_TIMEOUT: "re-triggered after ack timeout at {at}",
+    _Kind.ESCALATED: "escalated{who} at {at}",
+    _Kind.REASSIGNED: "reassigned{who} at {at}",
+    _Kind.MAINTENANCE: "held by a maintenance window at {at}",
+    _Kind.MAINTENANCE_ENDED: "maintenance window ended at {at}",
+    _Kind.ESCALATION_EXHAUSTED: "policy exhausted at {at} (nobody acknowledged)",
+    _Kind.NO_CONTACT: "nobody reachable at {at} ({text})",
+    _Kind.RESOLVED: "resolved{who} at {at}",
+}
+
+
 def incident_outcome(incident: Incident, *, start: datetime, end: datetime, pages: int) -> str:
     """What happened to the incident, in order: "3 page(s); acknowledged by … at …;
     re-triggered after ack timeout at …; policy exhausted at …; still triggered at the end"."""
-    parts = [f"{pages} page(s)"]
-    for event in incident.events.filter(at__gte=start).select_related("actor").order_by("at", "id"):
-        at = fmt_offset(event.at - start)
-        kind = event.kind
-        if kind == IncidentEvent.Kind.ACKNOWLEDGED:
-            parts.append(f"acknowledged{_who(event)} at {at}")
-        elif kind == IncidentEvent.Kind.ACK_TIMEOUT:
-            parts.append(f"re-triggered after ack timeout at {at}")
-        elif kind == IncidentEvent.Kind.ESCALATED:
-            parts.append(f"escalated{_who(event)} at {at}")
-        elif kind == IncidentEvent.Kind.REASSIGNED:
-            parts.append(f"reassigned{_who(event)} at {at}")
-        elif kind == IncidentEvent.Kind.MAINTENANCE:
-            parts.append(f"held by a maintenance window at {at}")
-        elif kind == IncidentEvent.Kind.MAINTENANCE_ENDED:
-            parts.append(f"maintenance window ended at {at}")
-        elif kind == IncidentEvent.Kind.ESCALATION_EXHAUSTED:
-            parts.append(f"policy exhausted at {at} (nobody acknowledged)")
-        elif kind == IncidentEvent.Kind.NO_CONTACT:
-            parts.append(f"nobody reachable at {at} ({event.text})")
-        elif kind == IncidentEvent.Kind.RESOLVED:
-            parts.append(f"resolved{_who(event)} at {at}")
+    events = (
+        incident.events.filter(at__gte=start, kind__in=OUTCOME_PHRASES)
+        .select_related("actor")
+        .order_by("at", "id")
+    )
+    parts = [f"{pages} page(s)"] + [
+        OUTCOME_PHRASES[event.kind].format(
+            who=_who(event), at=fmt_offset(event.at - start), text=event.text
+        )
+        for event in events
+    ]
     if incident.is_open:
         still = f"still {incident.status} at the end ({fmt_offset(end - start)})"
         if incident.next_due_at is not None:

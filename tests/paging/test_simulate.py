@@ -120,6 +120,15 @@ def test_dash_uses_the_database_as_it_is(tmp_path: Path) -> None:
 ROTA = DATA / "sim_config_rota.yaml"
 
 
+# Paged, resolved a minute later: Marcus (off duty until 03:30 UTC) is never paged.
+RESOLVED_AT_ONCE = (
+    "start: 2026-03-02T03:00:00Z\nuntil: 30m\n"
+    "events:\n"
+    "  - {at: 0m, alert: {service: payments-api, key: k}}\n"
+    "  - {at: 1m, resolve: {service: payments-api, key: k, by: lena}}\n"
+)
+
+
 @pytest.fixture
 def reminders_rescan(monkeypatch: pytest.MonkeyPatch) -> None:
     # The reminder scan runs at most once a minute per process; another test's scan at
@@ -195,13 +204,7 @@ def test_include_existing_lets_the_database_take_part(tmp_path: Path, channel) -
 
 
 def test_shift_reminders_are_listed_apart_from_pages(tmp_path: Path, reminders_rescan) -> None:
-    scenario = scenario_file(
-        tmp_path,
-        "start: 2026-03-02T03:00:00Z\nuntil: 30m\n"
-        "events:\n"
-        "  - {at: 0m, alert: {service: payments-api, key: k}}\n"
-        "  - {at: 1m, resolve: {service: payments-api, key: k, by: lena}}\n",
-    )
+    scenario = scenario_file(tmp_path, RESOLVED_AT_ONCE)
     out = run(ROTA, scenario)
     pages = section(out, "Pages sent")
     assert len(pages) == 1 and "Lena Fischer" in pages[0] and "#1" in pages[0]
@@ -275,13 +278,7 @@ def test_an_at_before_start_is_an_error(tmp_path: Path) -> None:
 def test_json_format_gives_timeline_and_pages(tmp_path: Path, reminders_rescan) -> None:
     import json
 
-    scenario = scenario_file(
-        tmp_path,
-        "start: 2026-03-02T03:00:00Z\nuntil: 30m\n"
-        "events:\n"
-        "  - {at: 0m, alert: {service: payments-api, key: k}}\n"
-        "  - {at: 1m, resolve: {service: payments-api, key: k, by: lena}}\n",
-    )
+    scenario = scenario_file(tmp_path, RESOLVED_AT_ONCE)
     out = StringIO()
     call_command("simulate", str(ROTA), str(scenario), "--format", "json", stdout=out)
     report = json.loads(out.getvalue())
