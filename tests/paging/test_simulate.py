@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 from pathlib import Path
 
@@ -186,7 +187,7 @@ def test_include_existing_lets_the_database_take_part(tmp_path: Path, channel) -
     from tests.paging.test_engine import fire
 
     call_command("oncall_apply", str(DATA / "sim_config.yaml"), stdout=StringIO())
-    fire(Service.objects.get(name="payments-api"), "db-down")
+    existing = fire(Service.objects.get(name="payments-api"), "db-down")
     scenario = scenario_file(
         tmp_path,
         "until: 1m\nevents:\n  - {at: 0m, alert: {service: payments-api, key: db-down}}\n",
@@ -196,7 +197,7 @@ def test_include_existing_lets_the_database_take_part(tmp_path: Path, channel) -
     # The alert joins the incident already open for that key (titled by fire()), whose
     # queued SMS goes out in the run; hidden, a new incident "db-down" would open.
     assert section(out.getvalue(), "Incidents") == [
-        "  #1 DB down: triggered — 1 page(s); still triggered at the end (+00:01:00),"
+        f"  #{existing.pk} DB down: triggered — 1 page(s); still triggered at the end (+00:01:00),"
         " next step due at +00:10:00"
     ]
     assert "hidden" not in out.getvalue()
@@ -207,7 +208,7 @@ def test_shift_reminders_are_listed_apart_from_pages(tmp_path: Path, reminders_r
     scenario = scenario_file(tmp_path, RESOLVED_AT_ONCE)
     out = run(ROTA, scenario)
     pages = section(out, "Pages sent")
-    assert len(pages) == 1 and "Lena Fischer" in pages[0] and "#1" in pages[0]
+    assert len(pages) == 1 and "Lena Fischer" in pages[0] and re.search(r"#\d+$", pages[0])
     # Marcus takes over at 04:30 Berlin (03:30 UTC): his reminder is not a page.
     reminders = section(out, "Shift reminders")
     assert len(reminders) == 1
@@ -242,7 +243,7 @@ def test_a_scenario_longer_than_the_step_limit_is_an_error(
     call_command(
         "simulate", str(DATA / "sim_config.yaml"), str(scenario), "--max-steps", "1000", stdout=out
     )
-    assert "#10 k9" in out.getvalue()
+    assert " k9: triggered" in out.getvalue()
 
 
 def test_at_takes_iso_times_and_the_report_shows_utc_and_local_time(
@@ -293,7 +294,7 @@ def test_json_format_gives_timeline_and_pages(tmp_path: Path, reminders_rescan) 
             "kind": "sms",
             "engineer": "Lena Fischer",
             "destination": "+12025550101",
-            "incidents": [1],
+            "incidents": [report["incidents"][0]["id"]],
         }
     ]
     assert [m["purpose"] for m in report["messages"]] == ["reminder"]
@@ -313,7 +314,7 @@ def test_the_outcome_says_what_happened(tmp_path: Path, reminders_rescan) -> Non
     )
     out = run(ROTA, scenario)
     (outcome,) = section(out, "Incidents")
-    assert outcome.startswith("  #1 k: triggered")
+    assert re.match(r"  #\d+ k: triggered — 3 page\(s\); ", outcome)
     assert (
         "acknowledged by Lena Fischer at +00:01:00; re-triggered after ack timeout at +00:06:00;"
         " policy exhausted at +00:26:00 (nobody acknowledged)" in outcome
