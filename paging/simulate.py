@@ -56,6 +56,7 @@ from django.db.models import CharField, Max, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from delivery.reminders import reminder_lead, reminder_scan_every
 from oncall.models import ContactMethod, Engineer
 from paging.alert_event import AlertEvent
 from paging.channels import TransportError
@@ -86,6 +87,9 @@ from paging.simulate_scenario import (
     parse_duration,
     scenario_load,
 )
+from schedules.models import Schedule
+from schedules.resolver import resolve
+from schedules.selectors import schedule_definitions
 
 __all__ = ["MAX_STEPS", "ScenarioError", "SimulationError", "parse_duration", "simulate"]
 
@@ -199,6 +203,25 @@ def _bridge_cursor_skip() -> None:
     top = IncidentEvent.objects.aggregate(top=Max("pk"))["top"]
     if top is not None:
         EventCursor.objects.update_or_create(name=CURSOR_NAME, defaults={"last_event_id": top})
+
+
+def reminder_wakeups(*, start: datetime, end: datetime) -> list[datetime]:
+    """When the real engine's reminder scan (once a minute) would write a shift reminder
+    between ``start`` and ``end``: the first instant a shift is within the lead, and a
+    scan interval later (the scan skips a tick less than an interval after the last).
+    The virtual clock stops there too; otherwise it moves only to due rows and events,
+    and an idle stretch would skip reminders the real engine sends."""
+    lead = reminder_lead()
+    if lead <= timedelta(0):
+        return []
+    times: set[datetime] = set()
+    definitions = schedule_definitions(Schedule.objects.values_list("id", flat=True))
+    for definition in definitions.values():
+        for shift in resolve(definition, start, end + lead):
+            if start < shift.start:
+                first = max(shift.start - lead, start)
+                times.update(t for t in (first, first + reminder_scan_every()) if t < shift.start)
+    return sorted(t for t in times if t <= end)
 
 
 class Simulation:
@@ -329,11 +352,13 @@ class Simulation:
         start = self.scenario.start
         end = start + self.scenario.until
         pending = list(self.scenario.events)
+        wakeups = reminder_wakeups(start=start, end=end)
         for _ in range(self.max_steps):
             while pending and start + pending[0].offset <= self.clock.now:
                 self.apply(pending.pop(0))
             self._tick_until_quiet()
             candidates = [start + e.offset for e in pending[:1]]
+            candidates += [t for t in wakeups if t > self.clock.now][:1]
             due = self._next_due()
             if due is not None:
                 candidates.append(max(due, self.clock.now + timedelta(seconds=1)))

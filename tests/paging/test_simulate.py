@@ -216,6 +216,23 @@ def test_shift_reminders_are_listed_apart_from_pages(tmp_path: Path, reminders_r
     assert "bundle" not in out
 
 
+def test_a_reminder_due_while_nothing_else_happens_is_sent(
+    tmp_path: Path, reminders_rescan
+) -> None:
+    # Nothing is due between +00:01 and the end; Marcus's 03:30 UTC shift is reminded an
+    # hour ahead, at 02:30 (+01:30), as the real engine's minutely scan would.
+    scenario = scenario_file(
+        tmp_path,
+        "start: 2026-03-02T01:00:00Z\nuntil: 2h\n"
+        "events:\n"
+        "  - {at: 0m, alert: {service: payments-api, key: k}}\n"
+        "  - {at: 1m, resolve: {service: payments-api, key: k, by: lena}}\n",
+    )
+    out = run(ROTA, scenario)
+    (reminder,) = section(out, "Shift reminders")
+    assert reminder.split()[0] == "+01:30:00" and "Marcus Reed" in reminder
+
+
 def test_an_event_after_until_is_an_error(tmp_path: Path) -> None:
     scenario = scenario_file(
         tmp_path,
