@@ -84,14 +84,13 @@ from paging.simulate_scenario import (
     ScenarioError,
     ScenarioEvent,
     fmt_offset,
-    parse_duration,
     scenario_load,
 )
 from schedules.models import Schedule
 from schedules.resolver import resolve
 from schedules.selectors import schedule_definitions
 
-__all__ = ["MAX_STEPS", "ScenarioError", "SimulationError", "parse_duration", "simulate"]
+__all__ = ["MAX_STEPS", "ScenarioError", "SimulationError", "simulate"]
 
 # Clock steps a run may take (each step plays the events due and ticks the engine); a
 # scenario that needs more is an error, not a report cut short.
