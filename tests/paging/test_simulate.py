@@ -121,13 +121,18 @@ def test_dash_uses_the_database_as_it_is(tmp_path: Path) -> None:
 ROTA = DATA / "sim_config_rota.yaml"
 
 
+def alert_then(action: str, *, start: str = "03:00", until: str = "30m") -> str:
+    """Alert ``k`` on payments-api at 0m, then Lena's ``action`` (ack, resolve) at 1m."""
+    return (
+        f"start: 2026-03-02T{start}:00Z\nuntil: {until}\n"
+        "events:\n"
+        "  - {at: 0m, alert: {service: payments-api, key: k}}\n"
+        f"  - {{at: 1m, {action}: {{service: payments-api, key: k, by: lena}}}}\n"
+    )
+
+
 # Paged, resolved a minute later: Marcus (off duty until 03:30 UTC) is never paged.
-RESOLVED_AT_ONCE = (
-    "start: 2026-03-02T03:00:00Z\nuntil: 30m\n"
-    "events:\n"
-    "  - {at: 0m, alert: {service: payments-api, key: k}}\n"
-    "  - {at: 1m, resolve: {service: payments-api, key: k, by: lena}}\n"
-)
+RESOLVED_AT_ONCE = alert_then("resolve")
 
 
 @pytest.fixture
@@ -221,13 +226,7 @@ def test_a_reminder_due_while_nothing_else_happens_is_sent(
 ) -> None:
     # Nothing is due between +00:01 and the end; Marcus's 03:30 UTC shift is reminded an
     # hour ahead, at 02:30 (+01:30), as the real engine's minutely scan would.
-    scenario = scenario_file(
-        tmp_path,
-        "start: 2026-03-02T01:00:00Z\nuntil: 2h\n"
-        "events:\n"
-        "  - {at: 0m, alert: {service: payments-api, key: k}}\n"
-        "  - {at: 1m, resolve: {service: payments-api, key: k, by: lena}}\n",
-    )
+    scenario = scenario_file(tmp_path, alert_then("resolve", start="01:00", until="2h"))
     out = run(ROTA, scenario)
     (reminder,) = section(out, "Shift reminders")
     assert reminder.split()[0] == "+01:30:00" and "Marcus Reed" in reminder
@@ -322,13 +321,7 @@ def test_json_format_gives_timeline_and_pages(tmp_path: Path, reminders_rescan) 
 
 
 def test_the_outcome_says_what_happened(tmp_path: Path, reminders_rescan) -> None:
-    scenario = scenario_file(
-        tmp_path,
-        "start: 2026-03-02T03:00:00Z\nuntil: 1h\n"
-        "events:\n"
-        "  - {at: 0m, alert: {service: payments-api, key: k}}\n"
-        "  - {at: 1m, ack: {service: payments-api, key: k, by: lena}}\n",
-    )
+    scenario = scenario_file(tmp_path, alert_then("ack", until="1h"))
     out = run(ROTA, scenario)
     (outcome,) = section(out, "Incidents")
     assert re.match(r"  #\d+ k: triggered — 3 page\(s\); ", outcome)
