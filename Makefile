@@ -4,6 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 ADDR ?= 127.0.0.1:8000
+VAR_DIR ?= var
 
 .PHONY: run test lint bench install
 
@@ -16,12 +17,12 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed
 
-var/secret_key:
-	mkdir -p var
+$(VAR_DIR)/secret_key:
+	mkdir -p $(VAR_DIR)
 	$(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
-run: install var/secret_key
-	SECRET_KEY="$${SECRET_KEY:-$$(cat var/secret_key)}" $(BIN)/python manage.py oncall_run $(ADDR) $(if $(DEMO),--demo,)
+run: install $(VAR_DIR)/secret_key
+	VAR_DIR=$(VAR_DIR) $(BIN)/python manage.py oncall_run $(ADDR) $(if $(filter reset,$(DEMO)),--demo-reset,$(if $(DEMO),--demo,))
 
 test: install
 	$(BIN)/pytest

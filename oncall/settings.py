@@ -12,14 +12,21 @@ from django.core.exceptions import ImproperlyConfigured
 from oncall.env import env_bool, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+# Local state of `make run`: the SQLite file, the generated secret key, the demo login.
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", False)
+# SECRET_KEY, else the file SECRET_KEY_FILE names (default var/secret_key, which `make run`
+# writes): so `manage.py …` pasted from the README works after `make run` as it is.
+SECRET_KEY_FILE = Path(env_str("SECRET_KEY_FILE", str(VAR_DIR / "secret_key")))
 SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY and SECRET_KEY_FILE.is_file():
+    SECRET_KEY = SECRET_KEY_FILE.read_text().strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off (make run generates one in var/secret_key)"
+            f"SECRET_KEY must be set when DEBUG is off (or put one in {SECRET_KEY_FILE};"
+            " make run generates var/secret_key)"
         )
     SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - only ever used with DEBUG on
 
@@ -37,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "oncall.apps.OncallConfig",
     "schedules.apps.SchedulesConfig",
@@ -179,6 +187,11 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "On-call and paging API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from our own static files: /api/docs/ works offline and
+    # under a self-only Content-Security-Policy (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Engine and Celery ----------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -16,6 +17,7 @@ from oncall.config.loader import load_sections
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.management.commands.oncall_run import Command as RunCommand
 from oncall.models import ContactMethod, Engineer, Team
+from paging.models import Incident, Integration
 from tests.config.conftest import EXAMPLE, row_counts, run_apply, run_export
 
 pytestmark = pytest.mark.django_db
@@ -151,15 +153,50 @@ def test_dry_run_result_lists_the_plan_without_writing() -> None:
     assert Team.objects.count() == 0
 
 
-def test_oncall_run_demo_loads_the_example() -> None:
+def test_oncall_run_demo_loads_the_example_once_and_keeps_edits_and_password(
+    settings, tmp_path
+) -> None:
+    settings.VAR_DIR = tmp_path
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8123"
     out = StringIO()
     command = RunCommand(stdout=out)
-    command._load_demo("127.0.0.1:8000")
+    command._load_demo(reset=False)
 
-    assert "Demo ready: http://127.0.0.1:8000/admin/  user: admin" in out.getvalue()
+    first = out.getvalue()
+    password = (tmp_path / "demo_admin_password").read_text().strip()
+    assert f"Demo ready: http://127.0.0.1:8123/admin/  user: admin  password: {password}" in first
+    assert (tmp_path / "demo_admin_password").stat().st_mode & 0o777 == 0o600
+    integration = Integration.objects.get(kind="alertmanager")
+    assert (
+        "--data @examples/alerts/alertmanager.json "
+        f"http://127.0.0.1:8123/integrations/alertmanager/{integration.token}/" in first
+    )
+    # Demo phones are verified: SMS and calls are not held back.
+    assert not ContactMethod.objects.filter(verified_at__isnull=True).exists()
     assert Engineer.objects.count() == 4
-    state = run_export()
-    # Loading the demo again is harmless: the applied state is unchanged.
-    command._load_demo("127.0.0.1:8000")
-    assert Engineer.objects.count() == 4
-    assert run_export() == state
+
+    # The user edits the demo; a second start keeps the edit and the password.
+    Engineer.objects.filter(user__username="lena").update(time_zone="Asia/Tokyo")
+    out.truncate(0)
+    command._load_demo(reset=False)
+    assert "Demo kept from an earlier start" in out.getvalue()
+    assert password not in out.getvalue()
+    assert Engineer.objects.get(user__username="lena").time_zone == "Asia/Tokyo"
+    assert get_user_model().objects.get(username="admin").check_password(password)
+
+    # DEMO=reset applies the example again, with a new password.
+    command._load_demo(reset=True)
+    assert Engineer.objects.get(user__username="lena").time_zone == "Europe/Berlin"
+    assert not get_user_model().objects.get(username="admin").check_password(password)
+
+
+def test_demo_alert_sample_pages_the_demo_on_call(settings, tmp_path, client) -> None:
+    settings.VAR_DIR = tmp_path
+    RunCommand(stdout=StringIO())._load_demo(reset=False)
+    integration = Integration.objects.get(kind="alertmanager")
+    sample = (EXAMPLE.parent / "alerts" / "alertmanager.json").read_text()
+    response = client.post(integration.inbound_path, data=sample, content_type="application/json")
+    assert response.status_code == 202, response.content
+    incident = Incident.objects.get()
+    assert incident.service.name == "kubernetes"
+    assert incident.status == Incident.Status.TRIGGERED

@@ -85,12 +85,12 @@ class Server:
             raise
 
 
-def _start(database_url: str, log: Path, **extra_env: str) -> Server:
+def _start(database_url: str, log: Path, *args: str, **extra_env: str) -> Server:
     port = _free_port()
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "DEBUG")
+        if k not in ("CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "PUBLIC_BASE_URL")
     }
     env.update(
         DJANGO_SETTINGS_MODULE="oncall.settings",
@@ -99,11 +99,11 @@ def _start(database_url: str, log: Path, **extra_env: str) -> Server:
         ALLOWED_HOSTS="127.0.0.1",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
-        **extra_env,
     )
+    env.update(extra_env)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "manage.py", "oncall_run", f"127.0.0.1:{port}"],
+            [sys.executable, "manage.py", "oncall_run", f"127.0.0.1:{port}", *args],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -148,6 +148,49 @@ def test_serves_the_app_and_static_files_with_the_engine_and_stops_cleanly(
     assert "Paging engine: running in this process" in output
     assert output.rstrip().endswith("Stopped.")
     assert "Traceback" not in output
+
+
+def test_demo_try_it_pages_the_console_through_the_printed_curl(tmp_path: Path) -> None:
+    """README "Try it": the printed curl line, as pasted, pages the demo's on-call engineer."""
+    server = _start(
+        f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        tmp_path / "server.log",
+        "--demo",
+        VAR_DIR=str(tmp_path),
+        LOG_LEVEL="INFO",
+    )
+    try:
+        curl = next(
+            line.strip()
+            for line in server.output().splitlines()
+            if line.strip().startswith("curl ")
+        )
+        # The URL names the port actually served (no PUBLIC_BASE_URL set), not 8000.
+        assert f"http://127.0.0.1:{server.port}/integrations/alertmanager/" in curl
+        pasted = subprocess.run(
+            ["bash", "-c", curl + " -o /dev/null -w '%{http_code}'"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert pasted.stdout == "202", pasted
+        deadline = time.monotonic() + 20
+        while (
+            "worker-3 has been NotReady" not in _console_pages(server)
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.2)
+    finally:
+        server.stop()
+    output = server.output()
+    assert "worker-3 has been NotReady" in _console_pages(server), output
+    password = (tmp_path / "demo_admin_password").read_text().strip()
+    assert f"user: admin  password: {password}" in output
+
+
+def _console_pages(server: Server) -> str:
+    return "\n".join(line for line in server.output().splitlines() if "[console" in line)
 
 
 # --- PostgreSQL: 300 concurrent deliveries (issue 9, test 8(g)) -------------------------

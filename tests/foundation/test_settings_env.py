@@ -62,7 +62,10 @@ def _check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"DEBUG": "false"}, "SECRET_KEY must be set when DEBUG is off"),
+        (
+            {"DEBUG": "false", "SECRET_KEY_FILE": "/nonexistent/secret_key"},
+            "SECRET_KEY must be set when DEBUG is off",
+        ),
         ({"SECRET_KEY": "k", "DEBUG": "maybe"}, "DEBUG must be true or false"),
         ({"SECRET_KEY": "k", "DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
         ({"SECRET_KEY": "k", "PUBLIC_BASE_URL": "oncall.example"}, "PUBLIC_BASE_URL"),
@@ -90,6 +93,33 @@ def test_bad_environment_stops_startup_naming_the_variable(
 def test_good_environment_starts() -> None:
     result = _check({"SECRET_KEY": "k", "DATABASE_URL": "sqlite:////tmp/oncall-check.sqlite3"})
     assert result.returncode == 0, result.stderr
+
+
+def test_secret_key_is_read_from_the_key_file_when_unset(tmp_path) -> None:
+    # What `make run` leaves behind: manage.py commands pasted from the README then work.
+    key_file = tmp_path / "secret_key"
+    key_file.write_text("from-the-file\n")
+    script = (
+        "import django; django.setup(); from django.conf import settings;"
+        " print(settings.SECRET_KEY)"
+    )
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE")
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "oncall.settings",
+            "SECRET_KEY_FILE": str(key_file),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "from-the-file"
 
 
 def _database_settings(env: dict[str, str]) -> dict:

@@ -8,16 +8,14 @@ thread of the same process. Ctrl-C or SIGTERM stops both and closes the database
 
 from __future__ import annotations
 
-import secrets
+import os
 import signal
 import sys
 import threading
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
@@ -45,18 +43,31 @@ class Command(BaseCommand):
         parser.add_argument(
             "--demo",
             action="store_true",
-            help="load examples/oncall.yaml and an admin user, and print the login",
+            help="load examples/oncall.yaml and an admin user on the first start, print the login",
+        )
+        parser.add_argument(
+            "--demo-reset",
+            action="store_true",
+            help="load the demo again over any edits, with a new admin password",
         )
 
-    def handle(self, *args: Any, addrport: str, demo: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, addrport: str, demo: bool, demo_reset: bool, **options: Any
+    ) -> None:
         from waitress.server import create_server
 
         from oncall.wsgi import application
 
         host, port = parse_addrport(addrport)
+        if not os.environ.get("PUBLIC_BASE_URL"):
+            # Links in pages, feeds and integration URLs name the address served here.
+            wildcard = host in ("0.0.0.0", "::", "")  # noqa: S104 - only names the address
+            shown = "127.0.0.1" if wildcard else host
+            shown = f"[{shown}]" if ":" in shown else shown
+            settings.PUBLIC_BASE_URL = f"http://{shown}:{port}"
         call_command("migrate", interactive=False, verbosity=0)
-        if demo:
-            self._load_demo(addrport)
+        if demo or demo_reset:
+            self._load_demo(reset=demo_reset)
         # Migrations and the demo ran on this thread's connection: give it back (to the
         # pool) before the server's threads start taking theirs.
         connections.close_all()
@@ -104,20 +115,28 @@ class Command(BaseCommand):
                 except Exception as exc:  # shutting down: say it, do not mask the exit
                     sys.stderr.write(f"closing the database pool: {exc}\n")
 
-    def _load_demo(self, addrport: str) -> None:
-        example = Path(settings.BASE_DIR) / "examples" / "oncall.yaml"
-        if example.exists():
-            call_command("oncall_apply", str(example), verbosity=0)
-        user_model = get_user_model()
-        password = secrets.token_urlsafe(12)
-        admin, _ = user_model.objects.get_or_create(
-            username="admin", defaults={"email": "admin@example.com"}
-        )
-        admin.is_staff = admin.is_superuser = True
-        admin.set_password(password)
-        admin.save()
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo ready: http://{addrport}/admin/  user: admin  password: {password}"
+    def _load_demo(self, *, reset: bool) -> None:
+        from oncall.demo import demo_load
+
+        login = demo_load(reset=reset)
+        base = settings.PUBLIC_BASE_URL.rstrip("/")
+        if login.loaded:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo ready: {base}/admin/  user: admin  password: {login.password}"
+                    f"  (kept in {login.password_file})"
+                )
             )
-        )
+        else:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo kept from an earlier start (DEMO=reset loads it again): {base}/admin/"
+                    f"  user: admin  password: in {login.password_file}"
+                )
+            )
+        if login.alert_url:
+            self.stdout.write(
+                "Fire a test alert (the page shows on this console):\n"
+                "  curl -sS -H 'Content-Type: application/json'"
+                f" --data @examples/alerts/alertmanager.json {login.alert_url}"
+            )
