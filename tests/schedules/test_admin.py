@@ -3,7 +3,6 @@ preview (names per hour, gaps highlighted) and swap actions."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
