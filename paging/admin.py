@@ -88,7 +88,8 @@ class CopyMedia:
     js = ["paging/copy.js"]
 
 
-class IntegrationInline(admin.TabularInline):
+class IntegrationInline(admin.StackedInline):
+    # Stacked: the full URL wraps under its label instead of a cell off to the right.
     model = Integration
     extra = 0
     fields = ["kind", "name", "grouping", "inbound"]

@@ -27,7 +27,7 @@ from oncall.models import Engineer
 from schedules import feeds, services, swaps
 from schedules.admin_layer import LayerInlineForm
 from schedules.admin_timeline import timeline_context
-from schedules.admin_zone import ZonedAdminMixin, ZonedFieldsMixin, pk_or_none
+from schedules.admin_zone import ZonedAdminMixin, ZonedFieldsMixin, ZonedMedia, pk_or_none
 from schedules.holidays import (
     holiday_calendar_import_ical,
     holiday_calendar_import_url,
@@ -116,7 +116,7 @@ class ScheduleAdmin(ZonedAdminMixin, admin.ModelAdmin):
     actions = ["issue_feed_url", "revoke_feed_urls"]
 
     class Media:
-        css = {"all": ["schedules/timeline.css"]}
+        css = {"all": ["schedules/timeline.css", "schedules/zoned.css"]}
         js = ["schedules/timeline.js"]
 
     def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
@@ -275,6 +275,8 @@ class OverrideAdmin(ZonedAdminMixin, admin.ModelAdmin):
     """Single overrides, in their schedule's zone: the timeline's "add override" opens
     this form prefilled with the shift clicked (``?schedule=&start=&end=``)."""
 
+    Media = ZonedMedia
+
     list_display = ["engineer", "schedule", "start_local", "end_local", "replace_engineer"]
     list_filter = ["schedule"]
     fields = ["schedule", "engineer", "replace_engineer", "start", "end", "note"]
@@ -396,6 +398,8 @@ class LayerVersionAdmin(admin.ModelAdmin):
 class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
     """Swap requests in the schedule's zone (add: ``?schedule=<id>`` picks it; else UTC)."""
 
+    Media = ZonedMedia
+
     list_display = ["id", "schedule", "requester", "teammate", "start_local", "end_local", "status"]
     list_filter = ["status", "schedule"]
     readonly_fields = ["status", "override", "decided_by", "decided_at", "created_at"]
@@ -457,6 +461,8 @@ class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
 class TimeOffAdmin(ZonedAdminMixin, admin.ModelAdmin):
     """Time off belongs to an engineer, not a schedule: typed and shown in the engineer's
     zone (add: ``?engineer=<id>`` picks it; else UTC), named next to the fields."""
+
+    Media = ZonedMedia
 
     list_display = ["engineer", "kind", "start_local", "end_local", "note"]
     list_filter = ["kind"]

@@ -15,9 +15,15 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from oncall.models import Engineer
-from schedules.edit_impact import NEXT_HANDOFF, NOW, layer_edit_impact, layer_next_handoff
+from schedules.edit_impact import (
+    NEXT_HANDOFF,
+    NOW,
+    layer_edit_impact,
+    layer_next_handoff,
+    version_from_fields,
+)
 from schedules.models import Layer
-from schedules.resolver import LayerVersionDef, RestrictionDef, ScheduleDefinition
+from schedules.resolver import ScheduleDefinition
 from schedules.restriction_text import restriction_text, restrictions_parse
 from schedules.selectors import schedule_definition
 from schedules.zoned import DST_RULE, ZonedSplitDateTimeField, zone_label
@@ -152,7 +158,16 @@ class LayerInlineForm(forms.ModelForm):
             layer_id=layer_id,
             name=data.get("name") or "",
             level=data.get("level") or 0,
-            version=self._version(data, when, definition.time_zone),
+            version=version_from_fields(
+                {
+                    **data,
+                    "members": data.get("members_text"),
+                    "restrictions": data.get("restrictions_text"),
+                },
+                effective_from=when,
+                zone=definition.time_zone,
+                active=not data.get("retire"),
+            ),
             now=now,
             names={e.pk: e.display_name for e in data.get("members_text") or []},
         )
@@ -165,25 +180,3 @@ class LayerInlineForm(forms.ModelForm):
                     code="changes_oncall",
                 )
         return data
-
-    @staticmethod
-    def _version(data: dict[str, Any], when: Any, zone: str) -> LayerVersionDef:
-        return LayerVersionDef(
-            effective_from=when,
-            active=not data.get("retire"),
-            members=tuple(e.pk for e in data.get("members_text") or []),
-            start_date=data["start_date"],
-            handoff_time=data["handoff_time"],
-            shift_length=data["shift_length"],
-            shift_unit=data["shift_unit"],
-            time_zone=zone,
-            restrictions=tuple(
-                RestrictionDef(
-                    weekdays=frozenset(int(d) for d in r.weekdays),
-                    start=r.start_time,
-                    end=r.end_time,
-                    business_hours=r.business_hours,
-                )
-                for r in data.get("restrictions_text") or []
-            ),
-        )

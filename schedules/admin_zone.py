@@ -14,6 +14,10 @@ from django.utils.text import capfirst
 from schedules.zoned import ZonedSplitDateTimeField, zone_label, zone_or_utc
 
 
+class ZonedMedia:
+    css = {"all": ["schedules/zoned.css"]}
+
+
 def request_zone(request: HttpRequest) -> str:
     return getattr(request, "page_zone", "UTC")
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from schedules.resolver import (
     LayerDef,
     LayerVersionDef,
+    RestrictionDef,
     ScheduleDefinition,
     next_handoff,
     oncall_at,
@@ -51,6 +53,33 @@ def layer_next_handoff(
             return max(after, next_handoff(upcoming[0], after))
         return after
     return next_handoff(version, after)
+
+
+def version_from_fields(
+    fields: dict[str, Any], *, effective_from: datetime, zone: str, active: bool = True
+) -> LayerVersionDef:
+    """A layer version from the fields a form or the config file gives: ``members``
+    (engineers), ``restrictions`` (``RestrictionSpec``), ``start_date``, ``handoff_time``,
+    ``shift_length``, ``shift_unit``."""
+    return LayerVersionDef(
+        effective_from=effective_from,
+        active=active,
+        members=tuple(e.pk for e in fields.get("members") or []),
+        start_date=fields["start_date"],
+        handoff_time=fields["handoff_time"],
+        shift_length=fields["shift_length"],
+        shift_unit=fields["shift_unit"],
+        time_zone=zone,
+        restrictions=tuple(
+            RestrictionDef(
+                weekdays=frozenset(int(d) for d in r.weekdays),
+                start=r.start_time,
+                end=r.end_time,
+                business_hours=r.business_hours,
+            )
+            for r in fields.get("restrictions") or []
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -59,11 +59,14 @@ def test_policy_page_edits_steps_and_targets_inline(admin_client_: Client) -> No
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     policy.refresh_from_db()
+
+    def ref(t: dict) -> object:
+        return t["schedule"] or t["engineer"] or t["team"] or t["address"]
+
     steps = [
-        (s["delay_minutes"], [(t["kind"], t["schedule"] or t["engineer"] or t["team"] or t["address"])
-                              for t in s["targets"]])
+        (s["delay_minutes"], [(t["kind"], ref(t)) for t in s["targets"]])
         for s in policy.current_version.steps
-    ]  # fmt: skip
+    ]
     assert steps == [
         (5, [("schedule", schedule.pk), ("engineer", alice.pk)]),
         (30, [("team_all", team.pk), ("slack_channel", "C123")]),

@@ -84,7 +84,7 @@ def test_timeline_month_override_in_berlin_and_layer_warning(live_server, world)
         page.wait_for_selector("#schedule-timeline[data-placed='1']")
         page.screenshot(path="var/screenshots/schedule-timeline-week.png", full_page=True)
 
-        # Click Alice's Monday evening shift (30 November, from 17:00) in the final row: "add override".
+        # "Add override" from Alice's Monday evening shift (30 November, from 17:00).
         page.goto(f"{base}?tl_range=week&tl_day=2026-11-30")
         shift = page.locator("[data-row='final'] a.tl-bar").filter(has_text="Alice").first
         shift.click()

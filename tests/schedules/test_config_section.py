@@ -165,3 +165,24 @@ def test_errors_name_the_path_and_change_nothing(old, new, path):
         apply(DOC.replace(old, new, 1))
     assert exc.value.path == path, str(exc.value)
     assert Schedule.objects.count() == 0
+
+
+def test_dry_run_says_when_an_edit_changes_who_is_on_call_now(capsys, tmp_path):
+    from django.core.management import call_command
+
+    with time_machine.travel(T0, tick=False):
+        apply(DOC)
+    edited = DOC.replace("members: [marcus]\n", "members: [lena]\n")
+    # Thursday 5 March 22:00 Berlin: the Nights layer (Marcus) is on call.
+    night = datetime(2026, 3, 5, 21, tzinfo=UTC)
+    with time_machine.travel(night, tick=False):
+        result = apply(edited, dry_run=True)
+        [change] = [c for c in result.changes if c.action == "update"]
+        assert change.detail.endswith(
+            "On call now changes from Marcus to Lena at Thu 05 Mar 2026, 22:00 CET (Europe/Berlin)."
+        )
+        path = tmp_path / "oncall.yaml"
+        path.write_text(edited)
+        call_command("oncall_apply", str(path), "--dry-run")
+    assert "On call now changes from Marcus to Lena" in capsys.readouterr().out
+    assert LayerVersion.objects.filter(layer__name="Nights").count() == 1  # a dry run
