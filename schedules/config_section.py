@@ -30,7 +30,7 @@ from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.models import Engineer, Team
 from oncall.validators import validate_time_zone
 from schedules import services
-from schedules.edit_impact import layer_edit_impact, version_from_fields
+from schedules.edit_impact import layer_edit_impact, layer_next_handoff, version_from_fields
 from schedules.holidays import holidays_set
 from schedules.models import Holiday, HolidayCalendar, Layer, Override, Schedule, ShiftUnit, TimeOff
 from schedules.resolver import ScheduleDefinition
@@ -321,6 +321,8 @@ def _layer_effective(
     ctx: ApplyContext, definition: ScheduleDefinition, layer: Layer, now: datetime
 ) -> datetime | None:
     """When a layer edit of this apply takes effect (None: now)."""
+    if ctx.next_handoff:
+        return layer_next_handoff(definition, layer_id=layer.pk, after=now)
     return None
 
 

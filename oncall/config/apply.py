@@ -37,12 +37,13 @@ class ApplyResult:
 
 
 def config_apply(
-    *, file: str, text: str, dry_run: bool = False, prune: bool = False
+    *, file: str, text: str, dry_run: bool = False, prune: bool = False, next_handoff: bool = False
 ) -> ApplyResult:
     """Apply every section in the file in one transaction; any error changes nothing.
 
     ``file`` names the file in error messages. Sections absent from the file are not touched.
     On a dry run the transaction is rolled back after the plan is recorded.
+    ``next_handoff``: layer edits take effect at each layer's next handoff, not now.
     """
     load_sections()
     document = config_parse(file=file, text=text)
@@ -50,7 +51,7 @@ def config_apply(
         if key not in SECTIONS:
             known = ", ".join(s.key for s in sections_in_order())
             raise ConfigError(file, str(key), f"unknown section (known sections: {known})")
-    ctx = ApplyContext(file=file, prune=prune, dry_run=dry_run)
+    ctx = ApplyContext(file=file, prune=prune, dry_run=dry_run, next_handoff=next_handoff)
     current = "(document)"
     try:
         with transaction.atomic():

@@ -49,6 +49,9 @@ class ApplyContext:
     # Identities each section declared in this file, e.g. {"teams": {"platform": "teams[0]"}}.
     # Later sections check references against it (a schedule naming an engineer, ...).
     declared: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Layer edits take effect at each layer's next handoff (``--effective next-handoff``)
+    # instead of now.
+    next_handoff: bool = False
 
     def fail(self, path: str, problem: str) -> NoReturn:
         raise ConfigError(self.file, path, problem)

@@ -1,4 +1,5 @@
-"""`manage.py oncall_apply FILE.yaml [--dry-run] [--prune]`: declare on-call config as code."""
+"""`manage.py oncall_apply FILE.yaml [--dry-run] [--prune] [--effective now|next-handoff]`:
+declare on-call config as code."""
 
 from __future__ import annotations
 
@@ -27,15 +28,29 @@ class Command(BaseCommand):
             action="store_true",
             help="delete objects that are in the database but not in the file",
         )
+        parser.add_argument(
+            "--effective",
+            default="now",
+            choices=["now", "next-handoff"],
+            help="when layer edits take effect: now (default) or at each layer's next handoff",
+        )
 
-    def handle(self, *args: Any, file: str, dry_run: bool, prune: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, file: str, dry_run: bool, prune: bool, effective: str, **options: Any
+    ) -> None:
         path = Path(file)
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise CommandError(f"{file}: cannot read: {exc.strerror or exc}") from None
         try:
-            result = config_apply(file=file, text=text, dry_run=dry_run, prune=prune)
+            result = config_apply(
+                file=file,
+                text=text,
+                dry_run=dry_run,
+                prune=prune,
+                next_handoff=effective == "next-handoff",
+            )
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
         if options.get("verbosity", 1) >= 1:
