@@ -65,5 +65,6 @@ def check_viewports(page, url: str, name: str, ready: str = "#content") -> None:
         page.goto(url)
         page.wait_for_selector(ready)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}-first-screen.png"))
         sizes = overflow(page)
         assert sizes["page"] <= 0 and sizes["content"] <= 0, (name, label, sizes)

@@ -12,7 +12,7 @@ import time_machine
 from schedules import services
 from schedules.models import Override
 from schedules.restriction_text import restrictions_parse
-from tests.browser import HAS_CHROMIUM, admin_browser, check_viewports
+from tests.browser import HAS_CHROMIUM, admin_browser, check_viewports, overflow
 from tests.factories import EngineerFactory, MembershipFactory, TeamFactory, UserFactory
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -37,7 +37,17 @@ def world(monkeypatch):
     for engineer in people:
         MembershipFactory(team=team, engineer=engineer)
     with time_machine.travel(NOW - timedelta(days=30), tick=False):
-        schedule = services.schedule_create(team=team, name="Primary", time_zone="Europe/Berlin")
+        calendar = services.holiday_calendar_save(
+            name="Germany", holidays=[(date(2026, 11, 18), "Buß- und Bettag")]
+        )
+        schedule = services.schedule_create(
+            team=team, name="Primary", time_zone="Europe/Berlin", holiday_calendars=[calendar]
+        )
+        services.time_off_create(
+            engineer=people[1],
+            start=datetime(2026, 11, 10, tzinfo=UTC),
+            end=datetime(2026, 11, 13, tzinfo=UTC),
+        )
         services.layer_create(
             schedule=schedule,
             name="Weekly",
@@ -76,6 +86,8 @@ def test_timeline_month_override_in_berlin_and_layer_warning(live_server, world)
         box = page.locator("[data-row='layer'] .tl-bar").first.bounding_box()
         assert box and box["width"] > 20
         assert page.locator(".tl-now").count() == 5  # one per row
+        assert page.locator(".tl-holiday").count() == 6  # 18 November, across the rows and axis
+        assert page.locator("[data-row='off'] .tl-bar").inner_text() == "Bob off"
         for label in ("1 day", "1 week", "2 weeks", "1 month"):
             assert page.get_by_role("link", name=label).count() == 1
         page.get_by_role("link", name="Next →").click()
@@ -96,6 +108,10 @@ def test_timeline_month_override_in_berlin_and_layer_warning(live_server, world)
         page.fill("#id_end_0", "2026-12-01")
         page.fill("#id_end_1", "09:00")
         page.screenshot(path="var/screenshots/override-add-berlin.png", full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path="var/screenshots/override-add-berlin-phone.png", full_page=True)
+        assert overflow(page) == {"page": 0, "content": 0}
+        page.set_viewport_size({"width": 1280, "height": 800})
         page.get_by_role("button", name="Save", exact=True).click()
         page.wait_for_selector("#schedule-timeline")
         assert "Override added" in page.inner_text("ul.messagelist")
