@@ -517,9 +517,14 @@ class HolidayFormSet(forms.BaseInlineFormSet):
 class HolidayInline(admin.TabularInline):
     model = Holiday
     formset = HolidayFormSet
-    fields = ["date", "name", "added_at"]
-    readonly_fields = ["added_at"]
+    fields = ["date", "name", "added"]
+    readonly_fields = ["added"]
     extra = 0
+
+    @admin.display(description="On the calendar since")
+    def added(self, obj: Holiday) -> str:
+        # A calendar serves schedules in many zones: its own times are shown in UTC.
+        return local_display(obj.added_at, "UTC") if obj.pk else ""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Holiday]:
         # Only the current holidays; removed ones stay in the database for the past.

@@ -11,7 +11,7 @@ from django.test import Client
 
 from oncall.models import TeamMembership
 from schedules import services
-from schedules.models import Layer, LayerVersion, Override, SwapRequest
+from schedules.models import Layer, LayerVersion, Override, SwapRequest, TimeOff
 from schedules.restriction_text import restrictions_parse
 from schedules.selectors import oncall_engineer_ids
 from schedules.swaps import swap_request
@@ -327,3 +327,48 @@ def test_add_schedule_with_a_layer_in_the_admin(setup):
     at = datetime(2026, 3, 2, 15, tzinfo=UTC)  # 10:00 in New York
     assert oncall_engineer_ids(schedule_id=created.pk, at=at) == [alice.pk]
     assert oncall_engineer_ids(schedule_id=created.pk, at=at + timedelta(days=7)) == [bob.pk]
+
+
+def test_swap_and_time_off_pages_read_times_in_the_schedule_and_engineer_zone(setup):
+    schedule, alice, bob, client = setup
+    bob.time_zone = "America/New_York"
+    bob.save()
+    with time_machine.travel(T0, tick=False):
+        page = client.get(f"/admin/schedules/swaprequest/add/?schedule={schedule.pk}")
+        assert "in Europe/Berlin (CET)" in page.content.decode()
+        response = client.post(
+            f"/admin/schedules/swaprequest/add/?schedule={schedule.pk}",
+            {
+                "schedule": schedule.pk,
+                "requester": alice.pk,
+                "teammate": bob.pk,
+                "start_0": "2026-03-10",
+                "start_1": "09:00",
+                "end_0": "2026-03-10",
+                "end_1": "17:00",
+                "note": "",
+            },
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+        response = client.post(
+            f"/admin/schedules/timeoff/add/?engineer={bob.pk}",
+            {
+                "engineer": bob.pk,
+                "kind": "vacation",
+                "start_0": "2026-03-20",
+                "start_1": "00:00",
+                "end_0": "2026-03-21",
+                "end_1": "00:00",
+                "note": "",
+            },
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+        listing = client.get("/admin/schedules/timeoff/").content.decode()
+    swap = SwapRequest.objects.get()
+    assert (swap.start, swap.end) == (
+        datetime(2026, 3, 10, 8, tzinfo=UTC),
+        datetime(2026, 3, 10, 16, tzinfo=UTC),
+    )
+    off = TimeOff.objects.get(engineer=bob)
+    assert off.start == datetime(2026, 3, 20, 4, tzinfo=UTC)  # midnight in New York (EDT)
+    assert "Fri 20 Mar 2026, 00:00 EDT" in listing
