@@ -220,20 +220,6 @@ class ScheduleAdmin(ZonedAdminMixin, admin.ModelAdmin):
                 )
                 formset.changed_objects.append((override, f.changed_data))
 
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> Any:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
-            # A service refused (e.g. an override starting in the past): say why.
-            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
     def change_view(
         self,
         request: HttpRequest,
@@ -351,26 +337,8 @@ class OverrideAdmin(ZonedAdminMixin, admin.ModelAdmin):
         day = obj.start.astimezone(ZoneInfo(zone)).date().isoformat()
         return HttpResponseRedirect(f"{url}?tl_day={day}")
 
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> Any:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
-            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    @admin.display(description="Start", ordering="start")
-    def start_local(self, obj: Override) -> str:
-        return local_display(obj.start, obj.schedule.time_zone)
-
-    @admin.display(description="End", ordering="end")
-    def end_local(self, obj: Override) -> str:
-        return local_display(obj.end, obj.schedule.time_zone)
+    def zone_of(self, obj: Override) -> str:
+        return obj.schedule.time_zone
 
 
 @admin.register(LayerVersion)
@@ -413,13 +381,8 @@ class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
             )
         return _zone_of_schedule(request.GET.get("schedule"))
 
-    @admin.display(description="Start", ordering="start")
-    def start_local(self, obj: SwapRequest) -> str:
-        return local_display(obj.start, obj.schedule.time_zone)
-
-    @admin.display(description="End", ordering="end")
-    def end_local(self, obj: SwapRequest) -> str:
-        return local_display(obj.end, obj.schedule.time_zone)
+    def zone_of(self, obj: SwapRequest) -> str:
+        return obj.schedule.time_zone
 
     def save_model(self, request: HttpRequest, obj: SwapRequest, form: Any, change: bool) -> None:
         if change:
@@ -479,13 +442,8 @@ class TimeOffAdmin(ZonedAdminMixin, admin.ModelAdmin):
             return None
         return Engineer.objects.filter(pk=engineer_id).values_list("time_zone", flat=True).first()
 
-    @admin.display(description="Start", ordering="start")
-    def start_local(self, obj: TimeOff) -> str:
-        return local_display(obj.start, obj.engineer.time_zone)
-
-    @admin.display(description="End", ordering="end")
-    def end_local(self, obj: TimeOff) -> str:
-        return local_display(obj.end, obj.engineer.time_zone)
+    def zone_of(self, obj: TimeOff) -> str:
+        return obj.engineer.time_zone
 
     def save_model(self, request: HttpRequest, obj: TimeOff, form: Any, change: bool) -> None:
         data = {k: form.cleaned_data[k] for k in ("kind", "start", "end", "note")}

@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from schedules.zoned import ZonedSplitDateTimeField, zone_label, zone_or_utc
+from schedules.zoned import ZonedSplitDateTimeField, local_display, zone_label, zone_or_utc
 
 
 class ZonedMedia:
@@ -44,6 +46,18 @@ class ZonedAdminMixin(ZonedFieldsMixin):
     def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
         raise NotImplementedError
 
+    def zone_of(self, obj: Any) -> str:
+        """The zone a row of the list shows its times in."""
+        return "UTC"
+
+    @admin.display(description="Start", ordering="start")
+    def start_local(self, obj: Any) -> str:
+        return local_display(obj.start, self.zone_of(obj))
+
+    @admin.display(description="End", ordering="end")
+    def end_local(self, obj: Any) -> str:
+        return local_display(obj.end, self.zone_of(obj))
+
     def changeform_view(
         self,
         request: HttpRequest,
@@ -55,9 +69,14 @@ class ZonedAdminMixin(ZonedFieldsMixin):
         request.page_zone = zone  # type: ignore[attr-defined]
         extra = {**(extra_context or {}), "page_zone": zone, "page_zone_label": zone_label(zone)}
         with timezone.override(ZoneInfo(zone)):
-            response = super().changeform_view(  # type: ignore[misc]
-                request, object_id, form_url, extra
-            )
+            try:
+                response = super().changeform_view(  # type: ignore[misc]
+                    request, object_id, form_url, extra
+                )
+            except ValidationError as exc:
+                # A service refused (e.g. an override starting in the past): say why.
+                self.message_user(request, "; ".join(exc.messages), messages.ERROR)  # type: ignore[attr-defined]
+                return HttpResponseRedirect(request.get_full_path())
             # Rendered here: a TemplateResponse renders after the view, outside the zone.
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()
