@@ -104,6 +104,12 @@ class MaintenanceWindowInline(admin.TabularInline):
     model = MaintenanceWindow
     extra = 0
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in ("starts_at", "ends_at"):
+            field.help_text = "UTC"  # a service has no zone of its own
+        return field
+
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):

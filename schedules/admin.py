@@ -370,8 +370,29 @@ class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
 
     list_display = ["id", "schedule", "requester", "teammate", "start_local", "end_local", "status"]
     list_filter = ["status", "schedule"]
-    readonly_fields = ["status", "override", "decided_by", "decided_at", "created_at"]
+    fields = [
+        "schedule",
+        "requester",
+        "teammate",
+        "start",
+        "end",
+        "note",
+        "status",
+        "override",
+        "decided_by",
+        "decided",
+        "created",
+    ]
+    readonly_fields = ["status", "override", "decided_by", "decided", "created"]
     actions = ["accept_swaps", "decline_swaps"]
+
+    @admin.display(description="Decided at")
+    def decided(self, obj: SwapRequest) -> str:
+        return local_display(obj.decided_at, self.zone_of(obj)) if obj.pk else ""
+
+    @admin.display(description="Created at")
+    def created(self, obj: SwapRequest) -> str:
+        return local_display(obj.created_at, self.zone_of(obj)) if obj.pk else ""
 
     def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
         pk = pk_or_none(object_id)
