@@ -165,7 +165,8 @@ class EscalationStepInline(admin.StackedInline):
     model = EscalationStep
     form = StepForm
     extra = 0
-    fields = [("number", "delay_minutes"), "targets", ("slack_channels", "pagerduty_services")]
+    # One field a line: side by side, the help texts were cut off on phones.
+    fields = ["number", "delay_minutes", "targets", "slack_channels", "pagerduty_services"]
     verbose_name = "step"
     verbose_name_plural = "Steps (each pages its targets, then waits for an acknowledgement)"
 

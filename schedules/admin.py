@@ -61,7 +61,8 @@ class LayerInline(admin.StackedInline):
         ("start_date", "handoff_time", "shift_length", "shift_unit"),
         "members_text",
         "restrictions_text",
-        ("effective", "effective_at"),
+        "effective",
+        "effective_at",
         "retire",
         "confirm_change",
     ]

@@ -43,6 +43,8 @@ def test_policy_and_service_pages(live_server, monkeypatch):
         summary = page.locator("ol.policy-steps").inner_text()
         assert "Step 1 — page Alice; wait 10 min, then step 2" in summary
         assert "Step 2 — page Bob; wait 15 min, then stop" in summary
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.locator("#steps-0").screenshot(path="var/screenshots/policy-step-phone.png")
         check_viewports(page, service_url, "service-page")
         page.set_viewport_size({"width": 1280, "height": 800})
         page.goto(service_url)

@@ -77,6 +77,7 @@ def test_timeline_month_override_in_berlin_and_layer_warning(live_server, world)
     with time_machine.travel(NOW, tick=True), admin_browser(live_server.url, admin) as page:
         check_viewports(page, f"{base}?tl_range=month", "schedule-timeline-month",
                         "#schedule-timeline[data-placed='1']")  # fmt: skip
+        page.locator("#layers-0").screenshot(path="var/screenshots/schedule-layer-phone.png")
         page.set_viewport_size({"width": 1280, "height": 800})
         page.goto(f"{base}?tl_range=month")
         assert "November 2026 (1 month, Europe/Berlin)" in page.inner_text("#tl-title")
