@@ -265,6 +265,7 @@ class OverrideAdmin(ZonedAdminMixin, admin.ModelAdmin):
     Media = ZonedMedia
 
     list_display = ["engineer", "schedule", "start_local", "end_local", "replace_engineer"]
+    list_select_related = ["engineer", "schedule__team", "replace_engineer"]
     list_filter = ["schedule"]
     fields = ["schedule", "engineer", "replace_engineer", "start", "end", "note"]
 
@@ -370,6 +371,7 @@ class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
     Media = ZonedMedia
 
     list_display = ["id", "schedule", "requester", "teammate", "start_local", "end_local", "status"]
+    list_select_related = ["schedule__team", "requester", "teammate"]
     list_filter = ["status", "schedule"]
     fields = [
         "schedule",
@@ -450,6 +452,7 @@ class TimeOffAdmin(ZonedAdminMixin, admin.ModelAdmin):
     Media = ZonedMedia
 
     list_display = ["engineer", "kind", "start_local", "end_local", "note"]
+    list_select_related = ["engineer"]
     list_filter = ["kind"]
     search_fields = ["engineer__display_name"]
 
