@@ -32,9 +32,12 @@ from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.models import Engineer, Team
 from oncall.validators import validate_time_zone
 from schedules import services
+from schedules.edit_impact import layer_edit_impact, layer_next_handoff, version_from_fields
 from schedules.holidays import holidays_set
 from schedules.models import Holiday, HolidayCalendar, Layer, Override, Schedule, ShiftUnit, TimeOff
+from schedules.resolver import ScheduleDefinition
 from schedules.restriction_text import restriction_text, restrictions_parse
+from schedules.selectors import schedule_definition
 
 CALENDAR_FIELDS = {
     "name": Field(str, required=True),
@@ -304,24 +307,56 @@ def _apply_layers(ctx: ApplyContext, schedule: Schedule, raw_layers: list, path:
         changes = {key: (before[key], after[key]) for key in after if before[key] != after[key]}
         if changes:
             fields.pop("name")
+            when, impact = _layer_edit_plan(ctx, schedule, layer, wanted)
             _wrap(
                 ctx,
                 lpath,
-                lambda la=layer, w=wanted, f=fields: services.layer_update(
+                lambda la=layer, w=wanted, f=fields, t=when: services.layer_update(
                     layer=la,
+                    effective_from=t,
                     members=w["members"],
                     restrictions=w["restrictions"],
-                    effective_from=ctx.effective_at,
                     **f,
                 ),
             )
-            ctx.record("update", llabel, f"{describe_diff(changes)} ({_from(ctx)})")
+            ctx.record("update", llabel, describe_diff(changes) + impact)
     for layer in schedule.layers.filter(deleted_at=None).exclude(name__in=seen):
         ctx.not_in_file(
             f"{label}.layers[{layer.name}]",
             lambda la=layer: services.layer_delete(layer=la, effective_from=ctx.effective_at),
             f"retired {_from(ctx)}; past shifts stay",
         )
+
+
+def _layer_effective(ctx: ApplyContext, definition: ScheduleDefinition, layer: Layer) -> datetime:
+    """When a layer edit of this apply takes effect: the apply's instant, or with
+    ``--effective next-handoff`` the layer's first handoff after it."""
+    if ctx.next_handoff:
+        return layer_next_handoff(definition, layer_id=layer.pk, after=ctx.effective_at)
+    return ctx.effective_at
+
+
+def _layer_edit_plan(
+    ctx: ApplyContext, schedule: Schedule, layer: Layer, wanted: dict[str, Any]
+) -> tuple[datetime, str]:
+    """When the edit takes effect, and the plan's words for it: "(from now on)" plus
+    "on call now changes from X to Y at T" when the edit moves who is on call."""
+    now = ctx.effective_at
+    definition = schedule_definition(schedule.pk)
+    when = _layer_effective(ctx, definition, layer)
+    impact = layer_edit_impact(
+        definition,
+        layer_id=layer.pk,
+        name=wanted["name"],
+        level=wanted["level"],
+        version=version_from_fields(wanted, effective_from=when, zone=schedule.time_zone),
+        now=now,
+        names={e.pk: e.display_name for e in wanted["members"]},
+    )
+    text = f" (from {_iso(when)})" if when != ctx.effective_at else f" ({_from(ctx)})"
+    if impact.changes:
+        text += "; " + impact.message()
+    return when, text
 
 
 def _apply_overrides(ctx: ApplyContext, schedule: Schedule, raw: list, path: str, label: str):

@@ -49,12 +49,14 @@ def config_apply(
     dry_run: bool = False,
     prune: bool = False,
     effective_at: datetime | None = None,
+    next_handoff: bool = False,
 ) -> ApplyResult:
     """Apply every section in the file in one transaction; any error changes nothing.
 
     ``file`` names the file in error messages. Sections absent from the file are not touched.
     On a dry run the transaction is rolled back after the plan is recorded. Every change
     takes effect at ``effective_at`` (default: now, when the apply starts).
+    ``next_handoff``: layer edits take effect at each layer's next handoff after that.
     """
     now = timezone.now()
     if effective_at is None:
@@ -69,7 +71,13 @@ def config_apply(
         if key not in SECTIONS:
             known = ", ".join(s.key for s in sections_in_order())
             raise ConfigError(file, str(key), f"unknown section (known sections: {known})")
-    ctx = ApplyContext(file=file, prune=prune, dry_run=dry_run, effective_at=effective_at)
+    ctx = ApplyContext(
+        file=file,
+        prune=prune,
+        dry_run=dry_run,
+        effective_at=effective_at,
+        next_handoff=next_handoff,
+    )
     current = "(document)"
     try:
         with transaction.atomic():

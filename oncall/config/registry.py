@@ -57,6 +57,9 @@ class ApplyContext:
     # The one instant the whole apply takes effect at (the apply's start, or --effective),
     # so that history never shows a state halfway through the file.
     effective_at: datetime = field(default_factory=timezone.now)
+    # Layer edits take effect at each layer's next handoff (``--effective next-handoff``)
+    # instead of now.
+    next_handoff: bool = False
 
     def fail(self, path: str, problem: str) -> NoReturn:
         raise ConfigError(self.file, path, problem)

@@ -222,3 +222,46 @@ def test_effective_option_sets_the_instant_and_refuses_the_past(tmp_path):
         plan = apply(edited, dry_run=True, effective_at=datetime(2026, 3, 16, 8, tzinfo=UTC))
     [change] = [c for c in plan.changes if c.action == "update"]
     assert change.detail.endswith("(from 2026-03-16T08:00:00Z)")
+
+
+def test_dry_run_says_when_an_edit_changes_who_is_on_call_now(capsys, tmp_path):
+    from django.core.management import call_command
+
+    with time_machine.travel(T0, tick=False):
+        apply(DOC)
+    edited = DOC.replace("members: [marcus]\n", "members: [lena]\n")
+    # Thursday 5 March 22:00 Berlin: the Nights layer (Marcus) is on call.
+    night = datetime(2026, 3, 5, 21, tzinfo=UTC)
+    with time_machine.travel(night, tick=False):
+        result = apply(edited, dry_run=True)
+        [change] = [c for c in result.changes if c.action == "update"]
+        assert change.detail.endswith(
+            "On call now changes from Marcus to Lena at Thu 05 Mar 2026, 22:00 CET (Europe/Berlin)."
+        )
+        path = tmp_path / "oncall.yaml"
+        path.write_text(edited)
+        call_command("oncall_apply", str(path), "--dry-run")
+    assert "On call now changes from Marcus to Lena" in capsys.readouterr().out
+    assert LayerVersion.objects.filter(layer__name="Nights").count() == 1  # a dry run
+
+
+def test_effective_next_handoff_keeps_the_current_shift(tmp_path, capsys):
+    from django.core.management import call_command
+
+    with time_machine.travel(T0, tick=False):
+        apply(DOC)
+    edited = DOC.replace("members: [marcus]\n", "members: [lena]\n")
+    path = tmp_path / "oncall.yaml"
+    path.write_text(edited)
+    night = datetime(2026, 3, 5, 21, tzinfo=UTC)  # Thursday 22:00 Berlin, Marcus's week
+    with time_machine.travel(night, tick=False):
+        call_command("oncall_apply", str(path), "--effective", "next-handoff")
+    out = capsys.readouterr().out
+    # Weekly handoff: Monday 9 March 09:00 Berlin = 08:00Z.
+    assert "(from 2026-03-09T08:00:00Z)" in out
+    schedule = Schedule.objects.get(name="Primary")
+    lena = Layer.objects.get(name="Nights").layer_members.get().engineer
+    at_night = oncall_engineer_ids(schedule_id=schedule.pk, at=night)
+    after = oncall_engineer_ids(schedule_id=schedule.pk, at=datetime(2026, 3, 9, 21, tzinfo=UTC))
+    assert at_night != [lena.pk]  # Marcus keeps his week
+    assert after == [lena.pk]

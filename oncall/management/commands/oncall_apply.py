@@ -34,14 +34,16 @@ class Command(BaseCommand):
             "--effective",
             default="now",
             metavar="WHEN",
-            help="when the whole file takes effect: 'now' (default, the apply's start) or an"
-            " ISO 8601 time with offset, e.g. 2026-12-01T09:00:00+01:00; never in the past",
+            help="when the whole file takes effect: 'now' (default, the apply's start), an"
+            " ISO 8601 time with offset (e.g. 2026-12-01T09:00:00+01:00; never in the past), or"
+            " 'next-handoff': layer edits wait for each layer's next handoff",
         )
 
     def handle(
         self, *args: Any, file: str, dry_run: bool, prune: bool, effective: str, **options: Any
     ) -> None:
-        effective_at = _effective_option(effective)
+        next_handoff = effective.strip().lower() == "next-handoff"
+        effective_at = None if next_handoff else _effective_option(effective)
         path = Path(file)
         try:
             text = path.read_text(encoding="utf-8")
@@ -49,7 +51,12 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: cannot read: {exc.strerror or exc}") from None
         try:
             result = config_apply(
-                file=file, text=text, dry_run=dry_run, prune=prune, effective_at=effective_at
+                file=file,
+                text=text,
+                dry_run=dry_run,
+                prune=prune,
+                effective_at=effective_at,
+                next_handoff=next_handoff,
             )
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
@@ -99,7 +106,9 @@ def _effective_option(raw: str) -> datetime | None:
     except ValueError:
         value = None
     if value is None:
-        raise CommandError(f"--effective: {raw!r} is not 'now' or an ISO 8601 date-time")
+        raise CommandError(
+            f"--effective: {raw!r} is not 'now', 'next-handoff' or an ISO 8601 date-time"
+        )
     if value.tzinfo is None:
         raise CommandError(f"--effective: {raw!r} needs a UTC offset (e.g. Z or +01:00)")
     return value
