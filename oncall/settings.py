@@ -244,6 +244,8 @@ SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET")
 SLACK_BASE_URL = env_url("SLACK_BASE_URL", "https://slack.com/api")
 PAGERDUTY_EVENTS_URL = env_url("PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com")
 PAGERDUTY_WEBHOOK_SECRET = env_str("PAGERDUTY_WEBHOOK_SECRET")
+# A webhook event that occurred longer ago than this is refused (a replay).
+PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS = env_int("PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS", 300, minimum=30)
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
