@@ -322,15 +322,18 @@ PERMISSIONS_POLICY = (
     " microphone=(), payment=(), usb=()"
 )
 
-# Login lock-out (django-axes, stored in the database so every worker sees it): after
-# LOGIN_FAILURE_LIMIT failures from one address, or for one username, within
-# LOGIN_LOCKOUT_MINUTES, further attempts answer 429 with Retry-After until that long
-# after the last one. Failed API tokens count against the address too.
+# Login lock-out (django-axes, stored in the database so every worker sees it): the
+# LOGIN_FAILURE_LIMIT-th failure from one address, or for one username, within
+# LOGIN_LOCKOUT_MINUTES answers 429 with Retry-After, and so does every attempt until
+# that long after it. Failed API tokens count against the address too.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = "oncall.security.lockout.lockout_parameters"
 AXES_LOCKOUT_CALLABLE = "oncall.security.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True
+# The lock-out ends LOGIN_LOCKOUT_MINUTES after the failure that caused it; refused
+# tries do not extend it (else Retry-After would never come true under attack).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
 # The client address: REMOTE_ADDR, or the given header set by a trusted proxy.
