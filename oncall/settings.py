@@ -270,6 +270,8 @@ ACK_LINK_MAX_AGE_SECONDS = env_int("ACK_LINK_MAX_AGE_SECONDS", 86400, minimum=60
 SHIFT_REMINDER_MINUTES = env_int("SHIFT_REMINDER_MINUTES", 60, minimum=0)
 SMS_ERROR_REPLY_LIMIT = env_int("SMS_ERROR_REPLY_LIMIT", 3, minimum=0)
 SMS_ERROR_REPLY_WINDOW_SECONDS = env_int("SMS_ERROR_REPLY_WINDOW_SECONDS", 600, minimum=1)
+# GET /healthz shows its checks to staff and to "Authorization: Bearer <token>" only.
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN")
 # When set, GET /metrics needs "Authorization: Bearer <token>".
 ANALYTICS_METRICS_TOKEN = env_str("ANALYTICS_METRICS_TOKEN")
 # PostgreSQL work_mem for analytics queries, so percentile sorts stay in memory.

@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from paging.admin_forms import IncidentNoteForm, IncidentReassignForm
+from paging.integration_tokens import integration_token_rotate
 from paging.models import (
     Alert,
     EngineHeartbeat,
@@ -108,6 +109,18 @@ class IntegrationAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     fields = ["service", "kind", "name", "grouping", "inbound", "token", "created_at"]
     readonly_fields = ["inbound", "token", "created_at"]
+    actions = ["rotate_token"]
+
+    @admin.action(description="Rotate the token (the old one stops working at once)")
+    def rotate_token(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
+        for integration in queryset:
+            integration_token_rotate(integration_id=integration.pk, actor_id=request.user.pk)
+        self.message_user(
+            request,
+            f"New token for {queryset.count()} integration(s): give the alert sources the new"
+            " URL or routing key.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="Inbound URL (copy into the alert source)")
     def inbound(self, obj: Integration) -> str:

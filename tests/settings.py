@@ -21,3 +21,6 @@ DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
 # Throttle counters per test process, cleared before each test (tests/conftest.py),
 # whatever broker the run points at.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# /healthz details for callers with this bearer token (tests that read the checks).
+HEALTHZ_TOKEN = "test-healthz-token"

@@ -19,16 +19,24 @@ def secret_mask(value: str) -> str:
     return f"…{value[-VISIBLE_TAIL:]}"
 
 
-def secrets_visible(user: Any, *, team_id: int | None) -> bool:
-    """May ``user`` read the full secrets of an object of team ``team_id``?"""
+def secrets_visible(user: Any, *, team_id: int | None, cache: Any = None) -> bool:
+    """May ``user`` read the full secrets of an object of team ``team_id``? ``cache``
+    (e.g. the request) keeps the user's admin teams for the next call."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if user.is_staff:
         return True
     if team_id is None:
         return False
-    from oncall.models import TeamMembership
+    teams = getattr(cache, "_oncall_admin_team_ids", None)
+    if teams is None:
+        from oncall.models import TeamMembership
 
-    return TeamMembership.objects.filter(
-        team_id=team_id, engineer__user=user, role=TeamMembership.Role.ADMIN
-    ).exists()
+        teams = set(
+            TeamMembership.objects.filter(
+                engineer__user=user, role=TeamMembership.Role.ADMIN
+            ).values_list("team_id", flat=True)
+        )
+        if cache is not None:
+            cache._oncall_admin_team_ids = teams
+    return team_id in teams

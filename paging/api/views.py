@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from oncall.api.permissions import IsStaffOrReadOnly
 from paging.api import serializers as s
+from paging.integration_tokens import integration_token_rotate
 from paging.models import (
     EscalationPolicy,
     EscalationStep,
@@ -78,6 +79,15 @@ class IntegrationViewSet(viewsets.ModelViewSet):
     serializer_class = s.IntegrationSerializer
     permission_classes = [IsAdminUser]
     queryset = Integration.objects.select_related("service").order_by("id")
+
+    @extend_schema(request=None, responses=s.IntegrationSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-token")
+    def rotate_token(self, request: Request, pk: str | None = None) -> Response:
+        """A new token; the old one stops working at once, in every process."""
+        integration = integration_token_rotate(
+            integration_id=self.get_object().pk, actor_id=request.user.pk
+        )
+        return Response(self.get_serializer(integration).data)
 
 
 class EscalationPolicyViewSet(viewsets.ModelViewSet):
