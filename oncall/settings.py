@@ -173,7 +173,11 @@ warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarn
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Tokens in URLs and configured secrets are masked in every line (README "Security").
+    "filters": {"redact_secrets": {"()": "oncall.security.log_redact.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
 }
 
