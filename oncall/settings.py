@@ -194,6 +194,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "oncall.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     # One parser set for every API view: JSON with depth, size and number limits (400).
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "oncall.api.renderers.CspBrowsableAPIRenderer",
+    ],
     "DEFAULT_PARSER_CLASSES": [
         "oncall.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
@@ -211,6 +215,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" choice set: name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "paging.models.Incident.Status",
+        "SwapStatusEnum": "schedules.models.SwapRequest.Status",
+        "MessageStatusEnum": "paging.models.Message.Status",
+    },
 }
 
 # --- Engine and Celery ----------------------------------------------------

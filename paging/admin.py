@@ -61,15 +61,22 @@ def _copyable_url(integration: Integration) -> str:
         else ""
     )
     return format_html(
-        '<input type="text" readonly value="{}" size="80" onclick="this.select()">{}',
+        '<input type="text" readonly value="{}" size="80" class="oncall-copy">{}',
         url,
         routing,
     )
 
 
+class CopyUrlMedia:
+    """Selects an inbound URL on click (paging/static/paging/copy_url.js)."""
+
+    js = ["paging/copy_url.js"]
+
+
 class IntegrationInline(admin.TabularInline):
     model = Integration
     extra = 0
+    Media = CopyUrlMedia
     fields = ["kind", "name", "grouping", "inbound"]
     readonly_fields = ["inbound"]
 
@@ -110,6 +117,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     fields = ["service", "kind", "name", "grouping", "inbound", "token", "created_at"]
     readonly_fields = ["inbound", "token", "created_at"]
     actions = ["rotate_token"]
+    Media = CopyUrlMedia
 
     @admin.action(description="Rotate the token (the old one stops working at once)")
     def rotate_token(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
