@@ -33,7 +33,8 @@ SHOTS = Path("/tmp/h12a-csp-shots")
 LISTEN = """
 window.__csp = [];
 document.addEventListener('securitypolicyviolation', e => {
-  window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`);
+  window.__csp.push(
+    `${e.violatedDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`);
 });
 """
 
