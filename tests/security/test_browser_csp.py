@@ -4,27 +4,19 @@ browsable API and an ack link page load and work, with no CSP violation reported
 
 from __future__ import annotations
 
-import shutil
 from datetime import time
 from pathlib import Path
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from delivery.links import link_token
 from schedules import services
+from tests.browser import BROWSER_MARKS, signed_in_page
 from tests.factories import EngineerFactory, TeamFactory, UserFactory
 from tests.paging.factories import IncidentFactory, IntegrationFactory
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 SHOTS = Path("/tmp/h12a-csp-shots")
 
@@ -43,29 +35,12 @@ document.addEventListener('securitypolicyviolation', e => {
 def browser_page(live_server, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     admin = UserFactory(is_staff=True, is_superuser=True, username="root")
-    client = Client()
-    client.force_login(admin)
     console: list[str] = []
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.add_cookies(
-            [
-                {
-                    "name": "sessionid",
-                    "value": client.cookies["sessionid"].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
-        page = context.new_page()
+    with signed_in_page(live_server, admin, viewport={"width": 1280, "height": 800}) as page:
         page.add_init_script(LISTEN)
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
         yield page, console
-        browser.close()
 
 
 def visit(page, console: list[str], url: str, *, ready: str, shot: str) -> None:
