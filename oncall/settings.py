@@ -352,10 +352,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
-# The client address: REMOTE_ADDR, or the given header set by a trusted proxy.
-AXES_IPWARE_META_PRECEDENCE_ORDER = [env_str("CLIENT_IP_HEADER") or "REMOTE_ADDR"]
-if env_str("CLIENT_IP_HEADER"):
-    AXES_IPWARE_META_PRECEDENCE_ORDER.append("REMOTE_ADDR")
+# The client address: REMOTE_ADDR, or behind a proxy the header it sets (e.g.
+# HTTP_X_FORWARDED_FOR: its last entry, the one the proxy itself appended).
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER")
+AXES_CLIENT_IP_CALLABLE = "oncall.security.lockout.client_address"
 
 # The cache holds the API throttle's counters: shared by all processes when it is
 # Redis (CACHE_URL, else the broker's Redis), per process in embedded mode.

@@ -11,7 +11,7 @@ import logging
 import math
 from typing import Any
 
-from axes.helpers import get_client_ip_address, get_client_username
+from axes.helpers import get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Max, Q
@@ -19,6 +19,19 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The client's address: ``REMOTE_ADDR``, or behind a proxy the last entry of the
+    header named by ``CLIENT_IP_HEADER`` (earlier entries come from the client and can be
+    forged)."""
+    header = getattr(settings, "CLIENT_IP_HEADER", "")
+    if header:
+        forwarded = request.META.get(header, "")
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last
+    return request.META.get("REMOTE_ADDR")
 
 
 def lockout_parameters(request: Any, credentials: dict[str, Any] | None) -> list[str]:
@@ -45,7 +58,7 @@ def lockout_seconds_left(*, ip_address: str | None, username: str | None) -> int
 def lockout_response(
     request: HttpRequest, original_response: HttpResponse | None, credentials: Any
 ) -> HttpResponse:
-    ip_address = getattr(request, "axes_ip_address", None) or get_client_ip_address(request)
+    ip_address = getattr(request, "axes_ip_address", None) or client_address(request)
     username = get_client_username(request, credentials)
     seconds = lockout_seconds_left(ip_address=ip_address, username=username)
     # The address and username only: never the password or token that was tried.

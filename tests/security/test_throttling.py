@@ -75,6 +75,23 @@ def test_the_address_is_locked_for_every_username(clock, root) -> None:
     assert admin_login("right-pw-1", address="192.0.2.50").status_code == 302
 
 
+def test_behind_a_proxy_the_forwarded_address_is_counted(clock, root, settings) -> None:
+    settings.CLIENT_IP_HEADER = "HTTP_X_FORWARDED_FOR"
+
+    def via_proxy(client_address: str, password: str):
+        return Client(REMOTE_ADDR="10.0.0.2").post(
+            ADMIN_LOGIN,
+            {"username": f"guess-{password}", "password": password},
+            # The client may send its own X-Forwarded-For: only the proxy's entry counts.
+            HTTP_X_FORWARDED_FOR=f"1.2.3.{len(password)}, {client_address}",
+        )
+
+    for n in range(5):
+        via_proxy("198.51.100.1", "x" * (n + 1))
+    assert via_proxy("198.51.100.1", "again").status_code == 429
+    assert via_proxy("198.51.100.2", "other").status_code == 200  # another client
+
+
 def test_drf_login_view_is_limited_too(clock, root) -> None:
     client = Client(REMOTE_ADDR="203.0.113.8")
     for _ in range(5):
