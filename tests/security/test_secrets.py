@@ -179,3 +179,20 @@ def test_rotation_from_the_admin(db) -> None:
     assert "New token for 1 integration(s)" in response.content.decode()
     assert Integration.objects.get(pk=integration.pk).token != old
     assert alert(Client(), old).status_code == 404
+
+
+def test_celery_worker_log_handlers_mask_secrets_too() -> None:
+    import io
+    import logging
+
+    from celery.signals import after_setup_logger
+
+    import oncall.celery  # noqa: F401 - connects the signal handlers
+
+    stream = io.StringIO()
+    logger = logging.getLogger("tests.celery-worker")
+    logger.propagate = False
+    logger.addHandler(logging.StreamHandler(stream))
+    after_setup_logger.send(sender=None, logger=logger, loglevel=20, logfile=None)
+    logger.warning("POST /integrations/webhook/0123456789abcdef0123456789abcdef/ failed")
+    assert stream.getvalue() == "POST /integrations/webhook/…cdef/ failed\n"
