@@ -145,3 +145,20 @@ def test_authenticated_api_use_is_throttled(clock, db, settings) -> None:
     assert api_get(other).status_code == 200
     clock.shift(timedelta(seconds=61))
     assert api_get(token).status_code == 200
+
+
+def test_the_api_throttle_fails_open_when_redis_is_down(db, settings, caplog, monkeypatch) -> None:
+    from oncall.security import throttling
+
+    monkeypatch.setattr(throttling, "_last_warning", 0.0)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    token = Token.objects.create(user=EngineerFactory().user).key
+    with caplog.at_level(logging.WARNING, logger="oncall.security.throttling"):
+        assert api_get(token).status_code == 200
+    assert "API throttle skipped: the cache is unreachable" in caplog.text
