@@ -4,7 +4,7 @@
 # through beat and the worker) and the admin and schema answer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export SECRET_KEY="ci-smoke-secret" PORT="${SMOKE_PORT:-18765}"
+export SECRET_KEY="ci-smoke-secret" PORT="${SMOKE_PORT:-18765}" HEALTHZ_TOKEN="ci-smoke-healthz"
 BIN=.venv/bin
 DBNAME="${DATABASE_URL##*/}"
 psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname='$DBNAME'" | grep -q 1 \
@@ -23,7 +23,8 @@ trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 
 status=""
 for _ in $(seq 60); do
-  status=$(curl -s -o "$LOG/health.json" -w '%{http_code}' "http://127.0.0.1:$PORT/healthz" || true)
+  status=$(curl -s -o "$LOG/health.json" -w '%{http_code}' \
+    -H "Authorization: Bearer $HEALTHZ_TOKEN" "http://127.0.0.1:$PORT/healthz" || true)
   [ "$status" = "200" ] && break
   sleep 1
 done

@@ -154,7 +154,30 @@ def exposition() -> str:
             f"{_fmt(round(beat.last_tick_ms / 1000, 6))}"
         )
     lines += _engine_step_failures()
+    lines += _auth_failures()
     return "\n".join(lines) + "\n"
+
+
+def _auth_failures() -> list[str]:
+    """Failed logins and API tokens, and lock-outs, from django-axes' failure log."""
+    from axes.models import AccessFailureLog
+
+    counts = AccessFailureLog.objects.aggregate(
+        failures=Count("id"), lockouts=Count("id", filter=Q(locked_out=True))
+    )
+    lines = _header(
+        "oncall_auth_failures_total",
+        "counter",
+        "Failed logins (admin, API login) and failed API tokens.",
+    )
+    lines.append(f"oncall_auth_failures_total {counts['failures']}")
+    lines += _header(
+        "oncall_auth_lockouts_total",
+        "counter",
+        "Failures that locked a client address or username out (then 429 until it expires).",
+    )
+    lines.append(f"oncall_auth_lockouts_total {counts['lockouts']}")
+    return lines
 
 
 def _engine_step_failures() -> list[str]:

@@ -9,7 +9,8 @@
 - ``PagerDutyForward``: an incident triggered on a PagerDuty service (routing key)
   with our dedup key, so our ack/resolve can follow it there.
 - ``PagerDutyWebhookDelivery``: one PagerDuty webhook delivery, unique by its
-  ``X-Webhook-Id`` (deliveries are at-least-once).
+  ``X-Webhook-Id`` and by its signed event id (deliveries are at-least-once, and a
+  captured body must not act twice).
 - ``EventCursor``: how far the bridges have read the incident timeline.
 """
 
@@ -91,7 +92,14 @@ class PagerDutyForward(models.Model):
 
 class PagerDutyWebhookDelivery(models.Model):
     webhook_id = models.CharField(max_length=128, unique=True)
+    # The signed ``event.id``: a replay with a new (unsigned) X-Webhook-Id is still a
+    # duplicate. Null only on rows from before it was recorded.
+    event_id = models.CharField(max_length=128, unique=True, null=True, blank=True)
     event_type = models.CharField(max_length=64, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    # PagerDuty's incident id (``event.data.id``): once one of its events acted on one
+    # of our incidents, its later events act on that incident only.
+    pagerduty_incident_id = models.CharField(max_length=64, blank=True, db_index=True)
     incident = models.ForeignKey(
         "paging.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

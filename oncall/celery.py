@@ -1,8 +1,10 @@
 """Celery app. The broker only carries "look at the database now"; every deadline is a row."""
 
+import logging
 import os
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
@@ -15,3 +17,13 @@ for _scheme in ("redis", "rediss"):
 app = Celery("oncall")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redact_worker_logs(logger: logging.Logger, **_: object) -> None:
+    """Celery sets up its own handlers in worker and beat: they mask secrets too."""
+    from oncall.security.log_redact import RedactSecretsFilter
+
+    for handler in logger.handlers:
+        handler.addFilter(RedactSecretsFilter())

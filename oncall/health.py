@@ -1,12 +1,15 @@
 """GET /healthz: database, engine tick age, each tick step and (when configured) the broker.
 
 Three answers: "ok" (200), "degraded" (200: paging works, something needs a look) and
-"unhealthy" (503: pages may not go out). ``reasons`` says why in plain words. Errors
-show only the exception's class name (the endpoint is public); the text goes to the log.
+"unhealthy" (503: pages may not go out). Anonymous callers (load balancers) get the
+status only; staff (signed in) and callers with ``Authorization: Bearer <HEALTHZ_TOKEN>``
+also get ``reasons`` in plain words and each check. Even then errors show only the
+exception's class name; the text goes to the log.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 from typing import Any
 
@@ -132,6 +135,15 @@ def _broker(report: Report) -> dict[str, object] | None:
         return {"ok": False, "error": error}
 
 
+def _details_allowed(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    token = getattr(settings, "HEALTHZ_TOKEN", "")
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
+
+
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     report = Report()
@@ -140,8 +152,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     broker = _broker(report)
     if broker is not None:
         checks["broker"] = broker
+    status = 503 if report.status == UNHEALTHY else 200
+    if not _details_allowed(request):
+        return JsonResponse({"status": report.status}, status=status)
     mode = "embedded" if settings.EMBEDDED_MODE else "celery"
     return JsonResponse(
         {"status": report.status, "reasons": report.reasons, "mode": mode, **checks},
-        status=503 if report.status == UNHEALTHY else 200,
+        status=status,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "django_celery_beat",
     "oncall.apps.OncallConfig",
     "schedules.apps.SchedulesConfig",
@@ -63,6 +65,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "oncall.security.headers.SecurityHeadersMiddleware",
+    # Last: turns a locked-out login (too many failures) into a 429 with Retry-After.
+    "axes.middleware.AxesMiddleware",
     # outages: a database error in a view is a 503 with Retry-After, not a 500.
     "oncall.db_unavailable.DatabaseUnavailableMiddleware",
 ]
@@ -145,6 +151,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": DATABASE_POOL_TIMEOUT,
         }
 
+# Axes first: it refuses a locked-out client before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -168,30 +180,54 @@ warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarn
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Tokens in URLs and configured secrets are masked in every line (README "Security").
+    "filters": {"redact_secrets": {"()": "oncall.security.log_redact.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
 }
 
 # --- REST API -------------------------------------------------------------
+# Larger API request bodies answer 400 (oncall/api/parsers.py).
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Token failures count towards the per-address lock-out (oncall/security/).
+        "oncall.security.token_auth.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "oncall.api.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # One parser set for every API view: JSON with depth, size and number limits (400).
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "oncall.api.renderers.CspBrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "oncall.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["oncall.security.throttling.AuthenticatedApiThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"api_user": env_str("API_THROTTLE_RATE", "1200/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "On-call and paging API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Swagger UI and Redoc from our own static files: /api/docs/ works offline and
-    # under a self-only Content-Security-Policy (no CDN).
+    # Swagger UI from this server (not a CDN), so /api/docs/ works under the CSP.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" choice set: name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "paging.models.Incident.Status",
+        "SwapStatusEnum": "schedules.models.SwapRequest.Status",
+        "MessageStatusEnum": "paging.models.Message.Status",
+    },
 }
 
 # --- Engine and Celery ----------------------------------------------------
@@ -229,6 +265,8 @@ SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET")
 SLACK_BASE_URL = env_url("SLACK_BASE_URL", "https://slack.com/api")
 PAGERDUTY_EVENTS_URL = env_url("PAGERDUTY_EVENTS_URL", "https://events.pagerduty.com")
 PAGERDUTY_WEBHOOK_SECRET = env_str("PAGERDUTY_WEBHOOK_SECRET")
+# A webhook event that occurred longer ago than this is refused (a replay).
+PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS = env_int("PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS", 300, minimum=30)
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
@@ -253,6 +291,8 @@ ACK_LINK_MAX_AGE_SECONDS = env_int("ACK_LINK_MAX_AGE_SECONDS", 86400, minimum=60
 SHIFT_REMINDER_MINUTES = env_int("SHIFT_REMINDER_MINUTES", 60, minimum=0)
 SMS_ERROR_REPLY_LIMIT = env_int("SMS_ERROR_REPLY_LIMIT", 3, minimum=0)
 SMS_ERROR_REPLY_WINDOW_SECONDS = env_int("SMS_ERROR_REPLY_WINDOW_SECONDS", 600, minimum=1)
+# GET /healthz shows its checks to staff and to "Authorization: Bearer <token>" only.
+HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN")
 # When set, GET /metrics needs "Authorization: Bearer <token>".
 ANALYTICS_METRICS_TOKEN = env_str("ANALYTICS_METRICS_TOKEN")
 # PostgreSQL work_mem for analytics queries, so percentile sorts stay in memory.
@@ -262,6 +302,79 @@ if not re.fullmatch(r"\d+(kB|MB|GB)", ANALYTICS_PG_WORK_MEM):
         f"ANALYTICS_PG_WORK_MEM must look like 32MB (kB, MB or GB), got {ANALYTICS_PG_WORK_MEM!r}"
     )
 
-if env_bool("SECURE_COOKIES", False):
+# --- Security (README "Security") -------------------------------------------
+# Behind HTTPS: secure cookies, HSTS and a redirect of plain HTTP. Behind a proxy that
+# terminates TLS, set SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO so Django knows.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_HTTPONLY = True
+if SECURE_COOKIES:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # /healthz stays reachable over plain HTTP for load balancers' probes.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+_proxy_header = env_str("SECURE_PROXY_SSL_HEADER")
+if _proxy_header:
+    SECURE_PROXY_SSL_HEADER = (_proxy_header, "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): this origin only. Images may also be data: URIs
+# (the admin's and Swagger UI's icons are inline SVG in their style sheets).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Powerful browser features this service never uses.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(),"
+    " microphone=(), payment=(), usb=()"
+)
+
+# Login lock-out (django-axes, stored in the database so every worker sees it): the
+# LOGIN_FAILURE_LIMIT-th failure from one address, or for one username, within
+# LOGIN_LOCKOUT_MINUTES answers 429 with Retry-After, and so does every attempt until
+# that long after it. Failed API tokens count against the address too.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = "oncall.security.lockout.lockout_parameters"
+AXES_LOCKOUT_CALLABLE = "oncall.security.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# The lock-out ends LOGIN_LOCKOUT_MINUTES after the failure that caused it; refused
+# tries do not extend it (else Retry-After would never come true under attack).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False
+# The client address: REMOTE_ADDR, or behind a proxy the header it sets (e.g.
+# HTTP_X_FORWARDED_FOR: its last entry, the one the proxy itself appended).
+CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER")
+AXES_CLIENT_IP_CALLABLE = "oncall.security.lockout.client_address"
+
+# The cache holds the API throttle's counters: shared by all processes when it is
+# Redis (CACHE_URL, else the broker's Redis), per process in embedded mode.
+_cache_url = env_url("CACHE_URL", schemes=("redis", "rediss"))
+if not _cache_url and CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    _cache_url = CELERY_BROKER_URL
+if _cache_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+            "KEY_PREFIX": "oncall",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }

@@ -20,6 +20,7 @@ from paging.admin_policy_forms import (
     StepForm,
     step_sentence,
 )
+from paging.integration_tokens import integration_token_rotate
 from paging.models import (
     Alert,
     EngineHeartbeat,
@@ -145,9 +146,21 @@ class ServiceAdmin(admin.ModelAdmin):
 class IntegrationAdmin(admin.ModelAdmin):
     list_display = ["__str__", "kind", "grouping", "inbound"]
     list_filter = ["kind"]
-    fields = ["service", "kind", "name", "grouping", "inbound", "created_at"]
-    readonly_fields = ["inbound", "created_at"]
+    fields = ["service", "kind", "name", "grouping", "inbound", "token", "created_at"]
+    readonly_fields = ["inbound", "token", "created_at"]
+    actions = ["rotate_token"]
     Media = CopyMedia
+
+    @admin.action(description="Rotate the token (the old one stops working at once)")
+    def rotate_token(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
+        for integration in queryset:
+            integration_token_rotate(integration_id=integration.pk, actor_id=request.user.pk)
+        self.message_user(
+            request,
+            f"New token for {queryset.count()} integration(s): give the alert sources the new"
+            " URL or routing key.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="Inbound URL (paste into the alert source)")
     def inbound(self, obj: Integration) -> str:

@@ -1,5 +1,6 @@
-"""Shared by the admin browser tests: a logged-in headless Chromium page, screenshots
-under var/screenshots/, and the "no horizontal overflow" check of UI.md."""
+"""Shared by the browser tests: headless Chromium (Debian's ``chromium``, driven by
+Playwright) signed in to the live server as a given user, screenshots under
+var/screenshots/, and the "no horizontal overflow" check of UI.md."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import pytest
 from django.conf import settings
 from django.test import Client
 
@@ -16,15 +19,24 @@ HAS_CHROMIUM = os.path.exists(CHROMIUM)
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not HAS_CHROMIUM, reason=f"{CHROMIUM} is absent: apt-get install chromium"),
+]
+
 
 @contextmanager
-def admin_browser(live_server_url: str, user) -> Iterator:
-    """A Playwright page logged in as ``user`` (create users before: no ORM in here)."""
+def signed_in_page(live_server_url: str, user: Any, **context_options: Any) -> Iterator[Any]:
+    """A Playwright page carrying ``user``'s session (create users before: no ORM in here).
+
+    Errors thrown by the page's scripts are collected in ``page.errors``."""
     from playwright.sync_api import sync_playwright
 
     client = Client()
     client.force_login(user)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context_options.setdefault("viewport", {"width": 1280, "height": 800})
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
@@ -32,7 +44,7 @@ def admin_browser(live_server_url: str, user) -> Iterator:
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            context = browser.new_context(**context_options)
             context.add_cookies(
                 [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server_url}]
             )
@@ -44,7 +56,7 @@ def admin_browser(live_server_url: str, user) -> Iterator:
             browser.close()
 
 
-def overflow(page) -> dict:
+def overflow(page: Any) -> dict:
     """How far the page and the admin's content area are wider than the viewport."""
     return page.evaluate(
         """() => {
@@ -57,7 +69,7 @@ def overflow(page) -> dict:
     )
 
 
-def check_viewports(page, url: str, name: str, ready: str = "#content") -> None:
+def check_viewports(page: Any, url: str, name: str, ready: str = "#content") -> None:
     """Load ``url`` at 1280x800 and 390x844: no horizontal overflow; a screenshot each."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for label, (width, height) in VIEWPORTS.items():

@@ -17,3 +17,10 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # the test database at the end: no pool here. The pool itself is exercised by the
 # embedded-server tests, which start `manage.py oncall_run` with the real settings.
 DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
+
+# Throttle counters per test process, cleared before each test (tests/conftest.py),
+# whatever broker the run points at.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# /healthz details for callers with this bearer token (tests that read the checks).
+HEALTHZ_TOKEN = "test-healthz-token"

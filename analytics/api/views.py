@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -34,6 +36,7 @@ class MetricView(APIView):
     def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
         raise NotImplementedError
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         flt, by = metric_params(request.query_params)
         by = by if self.takes_breakdown else "none"
@@ -105,6 +108,7 @@ class IncidentReviewView(APIView):
     permission_classes = [IsAuthenticated]
     renderer_classes = [MarkdownRenderer, JSONRenderer]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: str) -> Response:
         if not pk.isdigit():
             return Response({"detail": "incident id must be a number"}, status=400)

@@ -5,6 +5,16 @@ several appear while a secret is being rotated, and any one matching is enough
 (compared in constant time). Deliveries are at-least-once: each ``X-Webhook-Id`` is
 handled once (``PagerDutyWebhookDelivery`` is unique on it, written in the same
 transaction as the action).
+
+Replays: the signature covers the body, not the headers, so a captured body may come
+back with a new ``X-Webhook-Id``. Hence also:
+- the signed ``event.id`` is unique too: a second delivery of it changes nothing;
+- ``event.occurred_at`` must lie within ``PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS`` (5 min)
+  before now and at most ``CLOCK_SKEW_SECONDS`` after (the view refuses it otherwise);
+- the event acts only on the incident it is about: once PagerDuty's incident
+  (``event.data.id``) has acted on one of ours, its events act on that one only; and an
+  incident of ours opened after the event occurred is never it (a later incident with
+  the same dedup key).
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -24,6 +35,20 @@ from paging.services import incident_acknowledge, incident_resolve
 
 VIA = "pagerduty"
 MAX_SIGNATURES = 10
+# PagerDuty's clock and ours may disagree a little.
+CLOCK_SKEW_SECONDS = 60
+DEFAULT_MAX_AGE_SECONDS = 300
+
+
+def pagerduty_event_age_problem(occurred_at: datetime) -> str:
+    """Why an event that occurred then is refused now ("" when it is not)."""
+    max_age = int(getattr(settings, "PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS", DEFAULT_MAX_AGE_SECONDS))
+    age = (timezone.now() - occurred_at).total_seconds()
+    if age > max_age:
+        return f"older than {max_age} seconds: a replay or a very late delivery"
+    if age < -CLOCK_SKEW_SECONDS:
+        return "in the future"
+    return ""
 
 
 def pagerduty_signature_valid(*, body: bytes, header: str) -> bool:
@@ -54,6 +79,31 @@ def _incident_for_key(incident_key: str) -> Incident | None:
     return matches[0] if len(matches) == 1 else None
 
 
+def _incident_for_event(
+    *, pagerduty_incident_id: str, incident_key: str | None, occurred_at: datetime
+) -> Incident | None:
+    """The incident this event is about, or None (see the module docstring)."""
+    if pagerduty_incident_id:
+        bound = (
+            PagerDutyWebhookDelivery.objects.filter(
+                pagerduty_incident_id=pagerduty_incident_id, incident__isnull=False
+            )
+            .order_by("received_at", "id")
+            .values_list("incident_id", flat=True)
+            .first()
+        )
+        if bound is not None:
+            return Incident.objects.filter(pk=bound).first()
+    if not incident_key:
+        return None
+    incident = _incident_for_key(incident_key)
+    if incident is not None and incident.created_at > occurred_at + timedelta(
+        seconds=CLOCK_SKEW_SECONDS
+    ):
+        return None  # opened after the event happened: a later incident with that key
+    return incident
+
+
 @dataclass(frozen=True)
 class WebhookOutcome:
     outcome: str
@@ -64,20 +114,40 @@ HANDLED = {"incident.acknowledged": "acknowledge", "incident.resolved": "resolve
 
 
 def pagerduty_webhook_handle(
-    *, webhook_id: str, event_type: str, incident_key: str | None
+    *,
+    webhook_id: str,
+    event_id: str,
+    event_type: str,
+    occurred_at: datetime,
+    pagerduty_incident_id: str,
+    incident_key: str | None,
 ) -> WebhookOutcome:
-    """Apply one verified delivery once; a repeated ``webhook_id`` changes nothing."""
+    """Apply one verified, fresh delivery once; a repeated ``webhook_id`` or ``event_id``
+    changes nothing."""
     now = timezone.now()
     with transaction.atomic():
         try:
             with transaction.atomic():
                 delivery = PagerDutyWebhookDelivery.objects.create(
-                    webhook_id=webhook_id, event_type=event_type[:64], received_at=now
+                    webhook_id=webhook_id,
+                    event_id=event_id,
+                    event_type=event_type[:64],
+                    occurred_at=occurred_at,
+                    pagerduty_incident_id=pagerduty_incident_id,
+                    received_at=now,
                 )
         except IntegrityError:
             return WebhookOutcome("duplicate delivery")
         action = HANDLED.get(event_type)
-        incident = _incident_for_key(incident_key) if action and incident_key else None
+        incident = (
+            _incident_for_event(
+                pagerduty_incident_id=pagerduty_incident_id,
+                incident_key=incident_key,
+                occurred_at=occurred_at,
+            )
+            if action
+            else None
+        )
         if action is None:
             outcome = WebhookOutcome("ignored: event type not handled")
         elif incident is None:

@@ -11,8 +11,6 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
-from oncall.api.parsers import API_PARSERS
-
 
 class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
@@ -22,9 +20,6 @@ class Conflict(exceptions.APIException):
 
 class ServiceErrorsMixin:
     """Services raise Django's exceptions: answer 400 naming the field, 403, or 409."""
-
-    # Bodies too: a JSON number like 1e999 is a 400 here, not an overflow further down.
-    parser_classes = API_PARSERS
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, DjangoValidationError):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from oncall.models import Engineer, Team
+from oncall.security.secrets import secret_mask, secrets_visible
 from paging.channels.registry import registered_kinds
 from paging.models import (
     EscalationPolicy,
@@ -130,12 +131,17 @@ class TargetSerializer(serializers.Serializer):
         return attrs
 
     def to_representation(self, instance: EscalationTarget) -> dict[str, Any]:
+        address = instance.address
+        if instance.kind == EscalationTarget.Kind.PAGERDUTY_SERVICE and not self.context.get(
+            "secrets_visible", False
+        ):
+            address = secret_mask(address)  # a routing key: anyone holding it can page
         return {
             "kind": instance.kind,
             "engineer": instance.engineer_id,
             "team": instance.team_id,
             "schedule": instance.schedule_id,
-            "address": instance.address,
+            "address": address,
         }
 
 
@@ -151,7 +157,10 @@ class StepSerializer(serializers.Serializer):
         return {
             "position": instance.position,
             "delay_minutes": instance.delay_minutes,
-            "targets": [TargetSerializer().to_representation(t) for t in instance.targets.all()],
+            "targets": [
+                TargetSerializer(context=self.context).to_representation(t)
+                for t in instance.targets.all()
+            ],
         }
 
 
@@ -169,6 +178,14 @@ class EscalationPolicySerializer(serializers.ModelSerializer):
         model = EscalationPolicy
         fields = ["id", "name", "description", "team", "repeat", "steps", "version", "created_at"]
         read_only_fields = ["created_at"]
+
+    def to_representation(self, instance: EscalationPolicy) -> dict[str, Any]:
+        # Routing keys in full for staff and the policy's team admins only.
+        request = self.context.get("request")
+        self.context["secrets_visible"] = secrets_visible(
+            getattr(request, "user", None), team_id=instance.team_id, cache=request
+        )
+        return super().to_representation(instance)
 
 
 class IncidentEventSerializer(serializers.ModelSerializer):

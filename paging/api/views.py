@@ -12,9 +12,9 @@ from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from oncall.api.parsers import API_PARSERS
 from oncall.api.permissions import IsStaffOrReadOnly
 from paging.api import serializers as s
+from paging.integration_tokens import integration_token_rotate
 from paging.models import (
     EscalationPolicy,
     EscalationStep,
@@ -49,14 +49,12 @@ def _engineer_id(request: Request) -> int | None:
 
 
 class ServiceViewSet(viewsets.ModelViewSet):
-    parser_classes = API_PARSERS
     serializer_class = s.ServiceSerializer
     permission_classes = [IsStaffOrReadOnly]
     queryset = Service.objects.select_related("team", "escalation_policy").order_by("name")
 
 
 class MaintenanceWindowViewSet(viewsets.ModelViewSet):
-    parser_classes = API_PARSERS
     serializer_class = s.MaintenanceWindowSerializer
     permission_classes = [IsStaffOrReadOnly]
     queryset = MaintenanceWindow.objects.order_by("-starts_at")
@@ -79,14 +77,21 @@ class MaintenanceWindowViewSet(viewsets.ModelViewSet):
 class IntegrationViewSet(viewsets.ModelViewSet):
     """Integrations hold secret tokens: staff only."""
 
-    parser_classes = API_PARSERS
     serializer_class = s.IntegrationSerializer
     permission_classes = [IsAdminUser]
     queryset = Integration.objects.select_related("service").order_by("id")
 
+    @extend_schema(request=None, responses=s.IntegrationSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-token")
+    def rotate_token(self, request: Request, pk: str | None = None) -> Response:
+        """A new token; the old one stops working at once, in every process."""
+        integration = integration_token_rotate(
+            integration_id=self.get_object().pk, actor_id=request.user.pk
+        )
+        return Response(self.get_serializer(integration).data)
+
 
 class EscalationPolicyViewSet(viewsets.ModelViewSet):
-    parser_classes = API_PARSERS
     serializer_class = s.EscalationPolicySerializer
     permission_classes = [IsStaffOrReadOnly]
 
@@ -148,7 +153,6 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Incidents are created by alerts; people act on them through the actions below."""
 
-    parser_classes = API_PARSERS
     permission_classes = [IsAuthenticated]
 
     def get_serializer_class(self) -> type[s.IncidentSerializer]:

@@ -15,9 +15,10 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+# The API's limit (one for every JSON body): deeper is not an alert either.
+from oncall.api.parsers import MAX_JSON_DEPTH
+
 DEFAULT_MAX_BODY_BYTES = 512 * 1024
-# Deeper JSON than this is not an alert; refusing it keeps every walk cheap.
-MAX_JSON_DEPTH = 64
 
 
 class BodyTooLarge(Exception):

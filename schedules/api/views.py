@@ -20,7 +20,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -517,7 +516,6 @@ class SwapViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
 class HolidayCalendarViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     serializer_class = HolidayCalendarSerializer
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self) -> QuerySet[HolidayCalendar]:
         # Only current calendars and holidays; archived/removed ones are kept for the past.

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from bridges.events import incident_changes_forward
 from bridges.models import PagerDutyWebhookDelivery, SlackPost
@@ -33,6 +34,7 @@ def test_concurrent_duplicate_webhook_deliveries_apply_once(cast, pd_secret) -> 
             "event": {
                 "id": "E1",
                 "event_type": "incident.acknowledged",
+                "occurred_at": timezone.now().isoformat(),
                 "data": {"incident_key": incident.dedup_key},
             }
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -160,10 +161,20 @@ def test_errors_400_permanent_5xx_and_429_retried(clock, cast, fake_pagerduty) -
 # --- webhooks ----------------------------------------------------------------------
 
 
-def webhook_body(event_type: str = "incident.acknowledged", incident_key: str = "") -> bytes:
+def webhook_body(
+    event_type: str = "incident.acknowledged",
+    incident_key: str = "",
+    *,
+    event_id: str | None = None,
+    pagerduty_incident: str = "Q1ABCDEF",
+) -> bytes:
+    """The contract's sample as PagerDuty would send it now: a new event id, occurred now."""
     doc = json.loads((SAMPLES / "pagerduty_webhook_v3_acknowledged.json").read_text())
+    doc["event"]["id"] = event_id or uuid.uuid4().hex
+    doc["event"]["occurred_at"] = timezone.now().isoformat().replace("+00:00", "Z")
     doc["event"]["event_type"] = event_type
     doc["event"]["data"]["incident_key"] = incident_key
+    doc["event"]["data"]["id"] = pagerduty_incident
     return json.dumps(doc).encode()
 
 
@@ -208,7 +219,11 @@ def test_webhook_ack_and_resolve_apply_once_and_are_not_echoed(
     again = post_webhook(body)
     assert (again.status_code, again.json()["status"]) == (200, "duplicate delivery")
     assert PagerDutyWebhookDelivery.objects.count() == 1
-    # A new delivery of the same change: idempotent, reported.
+    # The same signed body with a new X-Webhook-Id (not signed): the event id says duplicate.
+    again = post_webhook(body, webhook_id="wh-replayed")
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate delivery")
+    # A new event of the same change: idempotent, reported.
+    body = webhook_body(incident_key=f"oncall-{forwarded.pk}")
     response = post_webhook(body, webhook_id="wh-2")
     assert response.json()["status"] == "acknowledge: no change"
 
@@ -283,6 +298,11 @@ def test_webhook_unknown_types_and_keys_are_ignored(clock, cast, pd_secret) -> N
     assert Incident.objects.get(pk=incident.pk).status == "triggered"
 
 
+ACK_E1 = b'{"event": {"event_type": "incident.acknowledged", "id": "E1", ' + (
+    b'"occurred_at": "2026-11-20T03:14:07Z", '
+)
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -293,9 +313,31 @@ def test_webhook_unknown_types_and_keys_are_ignored(clock, cast, pd_secret) -> N
         (b'{"event": "x"}', "event"),
         (b'{"event": {}}', "event.event_type"),
         (b'{"event": {"event_type": 5}}', "event.event_type"),
-        (b'{"event": {"event_type": "incident.acknowledged", "data": []}}', "event.data"),
+        (b'{"event": {"event_type": "incident.acknowledged"}}', "event.id"),
+        (b'{"event": {"event_type": "incident.acknowledged", "id": "a b"}}', "event.id"),
+        (b'{"event": {"event_type": "incident.acknowledged", "id": "E1"}}', "event.occurred_at"),
         (
-            b'{"event": {"event_type": "incident.acknowledged", "data": {"incident_key": 7}}}',
+            b'{"event": {"event_type": "x", "id": "E1", "occurred_at": "2026-11-20T03:14:07"}}',
+            "event.occurred_at",
+        ),
+        (
+            b'{"event": {"event_type": "x", "id": "E1", "occurred_at": "2026-11-20T03:08:00Z"}}',
+            "event.occurred_at",
+        ),
+        (
+            b'{"event": {"event_type": "x", "id": "E1", "occurred_at": "2026-11-20T03:16:00Z"}}',
+            "event.occurred_at",
+        ),
+        (
+            ACK_E1 + b'"data": []}}',
+            "event.data",
+        ),
+        (
+            ACK_E1 + b'"data": {"id": 5}}}',
+            "event.data.id",
+        ),
+        (
+            ACK_E1 + b'"data": {"incident_key": 7}}}',
             "event.data.incident_key",
         ),
         (b'{"event": {"event_type": "a\\u0000b"}}', "body"),

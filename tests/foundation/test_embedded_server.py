@@ -99,6 +99,7 @@ def _start(database_url: str, log: Path, *args: str, **extra_env: str) -> Server
         ALLOWED_HOSTS="127.0.0.1",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
+        HEALTHZ_TOKEN="embedded-healthz-token",
     )
     env.update(extra_env)
     with log.open("wb") as out:
@@ -131,7 +132,12 @@ def test_serves_the_app_and_static_files_with_the_engine_and_stops_cleanly(
 ) -> None:
     server = _start(f"sqlite:///{tmp_path / 'embedded.sqlite3'}", tmp_path / "server.log")
     try:
-        status, body = _request(server.port, "GET", "/healthz")
+        status, body = _request(
+            server.port,
+            "GET",
+            "/healthz",
+            headers={"Authorization": "Bearer embedded-healthz-token"},
+        )
         health = json.loads(body)
         assert status == 200
         assert health["mode"] == "embedded"

@@ -13,17 +13,19 @@ from paging.engine import tick
 from paging.models import EngineHeartbeat, Message
 from paging.outbox import message_enqueue
 
+HEALTHZ_AUTH = "Bearer test-healthz-token"  # tests/settings.py HEALTHZ_TOKEN
+
 pytestmark = pytest.mark.django_db
 
 
 def test_healthz_is_503_before_the_engine_ticks_and_200_after(client: Client) -> None:
-    response = client.get("/healthz")
+    response = client.get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH)
     assert response.status_code == 503
     assert response.json()["engine"]["ok"] is False
     assert response.json()["database"] == {"ok": True}
 
     tick()
-    response = client.get("/healthz")
+    response = client.get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -35,9 +37,9 @@ def test_healthz_turns_503_when_the_engine_stalls(client: Client, settings) -> N
     with time_machine.travel(timezone.now(), tick=False) as traveller:
         tick()
         traveller.shift(timedelta(seconds=59))
-        assert client.get("/healthz").status_code == 200
+        assert client.get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH).status_code == 200
         traveller.shift(timedelta(seconds=2))
-        response = client.get("/healthz")
+        response = client.get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH)
     assert response.status_code == 503
     assert response.json()["engine"]["last_tick_age_seconds"] == pytest.approx(61, abs=0.01)
 

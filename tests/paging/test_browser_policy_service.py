@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from paging.services_config import StepSpec, TargetSpec, policy_save
-from tests.browser import HAS_CHROMIUM, admin_browser, check_viewports
+from tests.browser import HAS_CHROMIUM, check_viewports, signed_in_page
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import IntegrationFactory, ServiceFactory
 
@@ -37,7 +37,7 @@ def test_policy_and_service_pages(live_server, monkeypatch):
     admin = UserFactory(is_staff=True, is_superuser=True)
     policy_url = f"{live_server.url}/admin/paging/escalationpolicy/{policy.pk}/change/"
     service_url = f"{live_server.url}/admin/paging/service/{service.pk}/change/"
-    with admin_browser(live_server.url, admin) as page:
+    with signed_in_page(live_server.url, admin) as page:
         page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         check_viewports(page, policy_url, "policy-page")
         summary = page.locator("ol.policy-steps").inner_text()

@@ -33,6 +33,8 @@ from tests.factories import (
 from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
 
+HEALTHZ_AUTH = "Bearer test-healthz-token"  # tests/settings.py HEALTHZ_TOKEN
+
 PHONE = "+14155550001"
 SECRET = "password=hunter2 in the error text"
 
@@ -108,7 +110,7 @@ def test_a_failing_step_does_not_stop_pages_and_is_counted_and_shown(
     assert m['oncall_engine_step_failures_total{step="dispatch"}'] == "0"
     assert m['oncall_engine_step_failures_total{step="escalation"}'] == "0"
 
-    response = Client().get("/healthz")
+    response = Client().get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"
@@ -138,7 +140,7 @@ def test_a_failing_step_does_not_stop_pages_and_is_counted_and_shown(
     row = EngineStep.objects.get(name="broken")
     assert (row.failures_total, row.failing) == (2, False)
     assert row.last_ok_at == T0 + timedelta(seconds=4)
-    body = Client().get("/healthz").json()
+    body = Client().get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH).json()
     assert (body["status"], body["reasons"], body["steps"]["broken"]["status"]) == ("ok", [], "ok")
     assert metrics()['oncall_engine_step_failures_total{step="broken"}'] == "2"
 
@@ -152,7 +154,7 @@ def test_a_failing_paging_step_makes_healthz_503(
     steps(critical, failing(ValueError(SECRET)), order=real.order)
     tick()
 
-    response = Client().get("/healthz")
+    response = Client().get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH)
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unhealthy"
@@ -179,7 +181,7 @@ def test_a_failing_paging_step_makes_healthz_503(
     clock.shift(timedelta(seconds=2))
     tick()
     assert page_status(incident) == [("sms", PHONE, "sent")]
-    response = Client().get("/healthz")
+    response = Client().get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH)
     assert (response.status_code, response.json()["status"]) == (200, "ok")
 
 
@@ -194,11 +196,11 @@ def test_a_failure_recorded_by_another_process_during_a_good_tick_stays(clock, s
     steps("other_worker", other_worker_fails_escalation, order=90)
     tick()
     assert EngineStep.objects.get(name=ESCALATION).failing
-    assert Client().get("/healthz").status_code == 503
+    assert Client().get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH).status_code == 503
     paging.engine.unregister_tick_step("other_worker")
     tick()  # a good run after that failure clears it
     assert not EngineStep.objects.get(name=ESCALATION).failing
-    assert Client().get("/healthz").status_code == 200
+    assert Client().get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH).status_code == 200
 
 
 @pytest.mark.django_db
@@ -261,11 +263,11 @@ def test_healthz_degraded_after_two_missed_ticks_then_503_when_stale(clock, sett
     settings.ENGINE_STALE_SECONDS = 60
     tick()
     clock.shift(timedelta(seconds=4))
-    response = Client().get("/healthz")
+    response = Client().get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH)
     assert (response.status_code, response.json()["status"]) == (200, "ok")
 
     clock.shift(timedelta(seconds=1))  # 5 s > 2 x 2 s
-    response = Client().get("/healthz")
+    response = Client().get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"
@@ -275,7 +277,7 @@ def test_healthz_degraded_after_two_missed_ticks_then_503_when_stale(clock, sett
     assert body["engine"]["ok"] is True
 
     clock.shift(timedelta(seconds=56))  # 61 s
-    response = Client().get("/healthz")
+    response = Client().get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH)
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "unhealthy"
@@ -283,7 +285,7 @@ def test_healthz_degraded_after_two_missed_ticks_then_503_when_stale(clock, sett
     assert body["engine"]["ok"] is False
 
     tick()  # the worker is back
-    response = Client().get("/healthz")
+    response = Client().get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH)
     assert (response.status_code, response.json()["status"]) == (200, "ok")
 
 
@@ -337,4 +339,4 @@ def test_a_db_error_in_a_step_in_autocommit_does_not_break_the_next_steps(
     row = EngineStep.objects.get(name="bad_db")
     assert row.failures_total == 1
     assert row.last_error_class == ("ProgrammingError" if kind == "bad_sql" else "OperationalError")
-    assert Client().get("/healthz").json()["status"] == "degraded"
+    assert Client().get("/healthz", HTTP_AUTHORIZATION=HEALTHZ_AUTH).json()["status"] == "degraded"

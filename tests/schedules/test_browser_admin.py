@@ -4,12 +4,10 @@ swap is accepted with the admin action."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from oncall.models import TeamMembership
@@ -17,16 +15,10 @@ from schedules import services
 from schedules.models import SwapRequest
 from schedules.restriction_text import restrictions_parse
 from schedules.swaps import swap_request
+from tests.browser import BROWSER_MARKS, signed_in_page
 from tests.factories import EngineerFactory, MembershipFactory, TeamFactory, UserFactory
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed"),
-]
+pytestmark = BROWSER_MARKS
 
 TZ = ZoneInfo("Europe/Berlin")
 
@@ -37,24 +29,8 @@ def page(live_server, monkeypatch):
     # test itself are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     admin = UserFactory(is_staff=True, is_superuser=True, username="root")
-    client = Client()
-    client.force_login(admin)
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        context = browser.new_context()
-        context.add_cookies(
-            [
-                {
-                    "name": "sessionid",
-                    "value": client.cookies["sessionid"].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
-        yield context.new_page()
-        browser.close()
+    with signed_in_page(live_server.url, admin) as page:
+        yield page
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import time_machine
 from schedules import services
 from schedules.models import Override
 from schedules.restriction_text import restrictions_parse
-from tests.browser import HAS_CHROMIUM, admin_browser, check_viewports, overflow
+from tests.browser import HAS_CHROMIUM, check_viewports, overflow, signed_in_page
 from tests.factories import EngineerFactory, MembershipFactory, TeamFactory, UserFactory
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -74,7 +74,7 @@ def test_timeline_month_override_in_berlin_and_layer_warning(live_server, world)
     schedule, (alice, bob, carol), admin = world
     base = f"{live_server.url}/admin/schedules/schedule/{schedule.pk}/change/"
     # The page's clock is the server's: frozen, so "now" is inside the month shown.
-    with time_machine.travel(NOW, tick=True), admin_browser(live_server.url, admin) as page:
+    with time_machine.travel(NOW, tick=True), signed_in_page(live_server.url, admin) as page:
         check_viewports(page, f"{base}?tl_range=month", "schedule-timeline-month",
                         "#schedule-timeline[data-placed='1']")  # fmt: skip
         page.locator("#layers-0").screenshot(path="var/screenshots/schedule-layer-phone.png")
