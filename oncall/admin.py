@@ -19,6 +19,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit.admin_mixins import DeleteEachMixin
 from oncall import services
 from oncall.models import (
     ContactMethod,
@@ -125,7 +126,7 @@ class EngineerMembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(ServiceInlinesMixin, admin.ModelAdmin):
+class TeamAdmin(DeleteEachMixin, ServiceInlinesMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "member_count", "created_at"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
@@ -152,6 +153,9 @@ class TeamAdmin(ServiceInlinesMixin, admin.ModelAdmin):
                 name=obj.name, slug=obj.slug, description=obj.description
             )
             _adopt(obj, created)
+
+    def delete_model(self, request: HttpRequest, obj: Team) -> None:
+        services.team_delete(team=obj)
 
 
 # --- engineers ----------------------------------------------------------------------
@@ -250,7 +254,7 @@ class TeamListFilter(admin.SimpleListFilter):
 
 
 @admin.register(Engineer)
-class EngineerAdmin(ServiceInlinesMixin, admin.ModelAdmin):
+class EngineerAdmin(DeleteEachMixin, ServiceInlinesMixin, admin.ModelAdmin):
     list_display = ["display_name", "username", "email", "time_zone", "team_names"]
     list_select_related = ["user"]
     search_fields = [
@@ -331,6 +335,9 @@ class EngineerAdmin(ServiceInlinesMixin, admin.ModelAdmin):
         )
         _adopt(obj, created)
 
+    def delete_model(self, request: HttpRequest, obj: Engineer) -> None:
+        services.engineer_delete(engineer=obj)
+
 
 # --- contact methods -------------------------------------------------------------------
 
@@ -364,7 +371,7 @@ class ContactMethodAdminForm(ContactMethodInlineForm):
 
 
 @admin.register(ContactMethod)
-class ContactMethodAdmin(admin.ModelAdmin):
+class ContactMethodAdmin(DeleteEachMixin, admin.ModelAdmin):
     form = ContactMethodAdminForm
     list_display = [
         "value",
@@ -442,7 +449,7 @@ class ContactMethodAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationRule)
-class NotificationRuleAdmin(admin.ModelAdmin):
+class NotificationRuleAdmin(DeleteEachMixin, admin.ModelAdmin):
     list_display = ["engineer", "urgency", "delay_minutes", "contact_method"]
     list_select_related = ["engineer", "contact_method"]
     list_filter = ["urgency", "contact_method__kind"]

@@ -18,13 +18,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.utils import timezone
 
+from audit.admin_mixins import DeleteEachMixin
 from oncall.models import Engineer
 from schedules import feeds, services, swaps
 from schedules.holidays import (
+    holiday_add,
     holiday_calendar_import_ical,
     holiday_calendar_import_url,
     holiday_move,
     holiday_remove,
+    holiday_rename,
 )
 from schedules.models import (
     FeedToken,
@@ -140,7 +143,7 @@ class ScheduleAdminForm(forms.ModelForm):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(DeleteEachMixin, admin.ModelAdmin):
     form = ScheduleAdminForm
     list_display = ["name", "team", "time_zone"]
     list_filter = ["team"]
@@ -169,6 +172,9 @@ class ScheduleAdmin(admin.ModelAdmin):
             description=data.get("description", ""),
             holiday_calendars=list(data.get("holiday_calendars") or []),
         )
+
+    def delete_model(self, request: HttpRequest, obj: Schedule) -> None:
+        services.schedule_delete(schedule=obj)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         schedule = form.instance
@@ -324,6 +330,9 @@ class SwapRequestAdmin(admin.ModelAdmin):
         obj.pk = created.pk
         obj._state.adding = False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a decided request is the record of who took whose shifts
+
     def _decide(self, request: HttpRequest, queryset: QuerySet[SwapRequest], decide: Any) -> None:
         for swap in queryset.select_related("schedule", "requester", "teammate"):
             try:
@@ -347,7 +356,7 @@ class SwapRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(admin.ModelAdmin):
+class TimeOffAdmin(DeleteEachMixin, admin.ModelAdmin):
     list_display = ["engineer", "kind", "start", "end", "note"]
     list_filter = ["kind"]
     search_fields = ["engineer__display_name"]
@@ -375,8 +384,12 @@ class HolidayFormSet(forms.BaseInlineFormSet):
 
     def save_existing(self, form: forms.ModelForm, obj: Holiday, commit: bool = True) -> Holiday:
         if "date" not in form.changed_data:
-            return super().save_existing(form, obj, commit=commit)
+            return holiday_rename(holiday=obj, name=obj.name)
         return holiday_move(holiday=obj, day=obj.date, name=obj.name)
+
+    def save_new(self, form: forms.ModelForm, commit: bool = True) -> Holiday:
+        holiday = form.instance
+        return holiday_add(calendar=self.instance, day=holiday.date, name=holiday.name)
 
 
 class HolidayInline(admin.TabularInline):
@@ -401,6 +414,14 @@ class HolidayCalendarForm(forms.ModelForm):
         model = HolidayCalendar
         fields = ["name", "description"]
 
+    def clean_name(self) -> str:
+        # The rule holiday_calendar_save enforces, shown on the field instead of a 500.
+        name = self.cleaned_data["name"]
+        clash = HolidayCalendar.objects.current().filter(name=name).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError("a holiday calendar with this name exists")
+        return name
+
 
 @admin.register(HolidayCalendar)
 class HolidayCalendarAdmin(admin.ModelAdmin):
@@ -411,6 +432,16 @@ class HolidayCalendarAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[HolidayCalendar]:
         # Archived calendars are kept for the past only.
         return super().get_queryset(request).current()
+
+    def save_model(self, request: HttpRequest, obj: HolidayCalendar, form: Any, change: bool):
+        data = form.cleaned_data
+        saved = services.holiday_calendar_save(
+            calendar=HolidayCalendar.objects.get(pk=obj.pk) if change else None,
+            name=data["name"],
+            description=data.get("description", ""),
+        )
+        obj.pk, obj.created_at = saved.pk, saved.created_at
+        obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: HolidayCalendar) -> None:
         services.holiday_calendar_archive(calendar=obj)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from audit.actors import Kind, audit_actor
 from oncall.config.apply import ApplyResult, config_apply
 from oncall.config.registry import ConfigError
 
@@ -35,7 +36,8 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"{file}: cannot read: {exc.strerror or exc}") from None
         try:
-            result = config_apply(file=file, text=text, dry_run=dry_run, prune=prune)
+            with audit_actor(Kind.CONFIG, f"config file {file} via oncall_apply"):
+                result = config_apply(file=file, text=text, dry_run=dry_run, prune=prune)
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
         if options.get("verbosity", 1) >= 1:
