@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 
 class DeleteEachMixin:
-    """"Delete selected" deletes row by row through ``delete_model`` (which calls the
+    """ "Delete selected" deletes row by row through ``delete_model`` (which calls the
     model's delete service), instead of one bulk DELETE that bypasses the audit trail."""
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:

@@ -23,7 +23,7 @@ DROP FUNCTION IF EXISTS audit_entry_append_only();
 def _on_postgres(sql: str):  # type: ignore[no-untyped-def]
     def run(apps, schema_editor):  # type: ignore[no-untyped-def]
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, params=None)
 
     return run
 
