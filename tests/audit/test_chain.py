@@ -132,9 +132,12 @@ def test_entries_cannot_be_changed_or_deleted_through_the_orm(five) -> None:
 @pytest.mark.postgres
 def test_postgres_refuses_update_and_delete_of_entries(five) -> None:
     for sql in ("UPDATE audit_auditentry SET note = 'x'", "DELETE FROM audit_auditentry"):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
     assert verify().startswith("ok 5 entries")
 
 
