@@ -31,12 +31,15 @@ def is_secret(name: str) -> bool:
     return name in SECRET_EXACT or any(part in name for part in SECRET_NAMES)
 
 
-def mask(value: Any) -> Any:
-    """A secret as the audit shows it: long tokens keep their last 4 characters."""
+def mask(value: Any, name: str = "") -> Any:
+    """A secret as the audit shows it: long tokens keep their last 4 characters (as the
+    admin shows them), passwords and codes nothing."""
     if value in (None, ""):
         return value
     text = str(value)
-    return f"****{text[-4:]}" if len(text) >= 16 else "****"
+    if len(text) < 16 or "password" in name or "code" in name:
+        return "****"
+    return f"****{text[-4:]}"
 
 
 def jsonable(value: Any) -> Any:
@@ -151,7 +154,7 @@ def snapshot_of(obj: models.Model) -> Snapshot:
         if name in SKIPPED or (only is not None and name not in only):
             continue
         value = getattr(obj, name)
-        out[name] = mask(value) if is_secret(name) else jsonable(value)
+        out[name] = mask(value, name) if is_secret(name) else jsonable(value)
     if label == "paging.incident":
         out["assigned_to"] = sorted(obj.assigned_to.values_list("pk", flat=True))  # type: ignore[attr-defined]
     if label in EXTRAS:
@@ -174,6 +177,6 @@ def changes_masked(changes: dict[str, Any]) -> dict[str, list[Any]]:
     for name, pair in changes.items():
         old, new = pair
         if is_secret(name):
-            old, new = mask(old), mask(new)
+            old, new = mask(old, name), mask(new, name)
         out[name] = [jsonable(old), jsonable(new)]
     return out

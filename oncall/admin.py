@@ -13,6 +13,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -498,3 +500,18 @@ class VerificationCodeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- users: Django's user pages, saved through the services ------------------------------
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class AuditedUserAdmin(DeleteEachMixin, UserAdmin):
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool):
+        services.user_save(user=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.user_delete(user=obj)

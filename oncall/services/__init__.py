@@ -18,6 +18,8 @@ from oncall.services.people import (
     team_membership_remove,
     team_membership_set,
     team_update,
+    user_delete,
+    user_save,
 )
 from oncall.services.tokens import user_token_rotate
 from oncall.services.verification import (
@@ -46,6 +48,8 @@ __all__ = [
     "team_create",
     "engineer_delete",
     "team_delete",
+    "user_delete",
+    "user_save",
     "team_membership_remove",
     "team_membership_set",
     "team_update",

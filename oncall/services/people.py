@@ -133,6 +133,23 @@ def engineer_update(
     return engineer
 
 
+def user_save(*, user: AbstractUser) -> AbstractUser:
+    """Save a user edited in the admin's user pages (staff and active flags, names,
+    groups, password hash), recorded with what changed (the password only as changed)."""
+    with transaction.atomic():
+        before = audit_snapshot(user)
+        user.save()
+        audit_record("update" if before else "create", user, before=before)
+    return user
+
+
+def user_delete(*, user: AbstractUser) -> None:
+    """Delete a user and, with it, their engineer profile."""
+    with transaction.atomic():
+        audit_record("delete", user)
+        user.delete()
+
+
 # --- teams ------------------------------------------------------------------
 
 

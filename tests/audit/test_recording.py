@@ -203,3 +203,33 @@ def test_a_rolled_back_change_leaves_no_entry() -> None:
     with pytest.raises(Exception, match="already exists"):
         team_update(team=team, name="Taken")  # refused inside the service
     assert AuditEntry.objects.count() == 1
+
+
+def test_user_admin_changes_are_recorded_with_the_password_masked(boss, boss_admin) -> None:
+    carol = EngineerFactory(user__username="carol").user
+    form = {
+        "username": "carol",
+        "first_name": "",
+        "last_name": "",
+        "email": "carol.new@example.test",
+        "is_active": "on",
+        "is_staff": "on",
+        "last_login_0": "",
+        "last_login_1": "",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+    response = boss_admin.post(f"/admin/auth/user/{carol.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    (entry,) = entries("auth.user", carol.pk)
+    assert entry.actor_label == "boss (admin)"
+    assert entry.changes["is_staff"] == [False, True]
+    assert entry.changes["email"] == [carol.email, "carol.new@example.test"]
+    assert "password" not in entry.changes
+    new = boss_admin.post(
+        "/admin/auth/user/add/",
+        {"username": "erin", "password1": "x-Very-long-pw-1", "password2": "x-Very-long-pw-1"},
+    )
+    assert new.status_code == 302
+    (created,) = entries("auth.user", AuditEntry.objects.filter(action="create").get().object_id)
+    assert created.changes["password"] == [None, "****"]
