@@ -41,19 +41,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["actor_label", "object_repr", "object_id", "note"]
     date_hierarchy = "at"
     readonly_fields = [
-        "seq",
-        "at",
-        "actor_kind",
-        "actor_label",
-        "actor_user",
-        "object_type",
-        "object_id",
-        "object_repr",
-        "action",
-        "changes_shown",
-        "note",
-        "prev_hash",
-        "hash",
+        name if name != "changes" else "changes_shown" for name in AuditEntry.COLUMNS
     ]
     fields = readonly_fields
 

@@ -20,21 +20,7 @@ from rest_framework.response import Response
 from analytics.api.renderers import CSVRenderer
 from audit.models import AuditEntry
 
-CSV_COLUMNS = [
-    "seq",
-    "at",
-    "actor_kind",
-    "actor_label",
-    "actor_user",
-    "object_type",
-    "object_id",
-    "object_repr",
-    "action",
-    "changes",
-    "note",
-    "prev_hash",
-    "hash",
-]
+CSV_COLUMNS = list(AuditEntry.COLUMNS)
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):

@@ -59,6 +59,23 @@ class AuditEntry(models.Model):
 
     objects = AuditEntryQuerySet.as_manager()
 
+    # What the API, the CSV export and the admin page show, in this order.
+    COLUMNS = (
+        "seq",
+        "at",
+        "actor_kind",
+        "actor_label",
+        "actor_user",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "action",
+        "changes",
+        "note",
+        "prev_hash",
+        "hash",
+    )
+
     class Meta:
         ordering = ["-seq"]
         verbose_name_plural = "audit entries"

@@ -13,7 +13,7 @@ entry and a committed one always has its entry:
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -29,6 +29,8 @@ from audit.snapshots import (
     snapshot,
     snapshot_of,
 )
+
+M = TypeVar("M", bound=models.Model)
 
 audit_snapshot = snapshot
 # The state of an instance just read in this transaction (saves a query).
@@ -87,3 +89,20 @@ def audit_record(
     )
     with transaction.atomic(savepoint=False):
         return chain_append(entry)
+
+
+def audited_save(obj: M, fields: dict[str, object] | None = None) -> M:
+    """Set ``fields`` on ``obj`` (new, or already edited in memory by a form), save it and
+    record the create or update. Call inside the change's transaction."""
+    before = snapshot(obj)
+    for name, value in (fields or {}).items():
+        setattr(obj, name, value)
+    obj.save()
+    audit_record("update" if before else "create", obj, before=before)
+    return obj
+
+
+def audited_delete(obj: models.Model) -> None:
+    """Record the deletion of ``obj``, then delete it. Call inside the change's transaction."""
+    audit_record("delete", obj)
+    obj.delete()

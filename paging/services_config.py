@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record, audit_snapshot
+from audit.services import audit_record, audit_snapshot, audited_delete, audited_save
 from paging.kick import kick_engine
 from paging.models import (
     EscalationPolicy,
@@ -173,46 +173,31 @@ def policy_save(
 def policy_delete(*, policy: EscalationPolicy) -> None:
     """Delete a policy (its services keep running without one; incidents keep their version)."""
     with transaction.atomic():
-        audit_record("delete", policy)
-        policy.delete()
+        audited_delete(policy)
 
 
 def service_save(*, service: Service | None, fields: dict[str, object]) -> Service:
     """Create or change a service (API, admin, config file)."""
     with transaction.atomic():
-        service = service or Service()
-        before = audit_snapshot(service)
-        for name, value in fields.items():
-            setattr(service, name, value)
-        service.save()
-        audit_record("update" if before else "create", service, before=before)
-    return service
+        return audited_save(service or Service(), fields)
 
 
 def service_delete(*, service: Service) -> None:
     with transaction.atomic():
-        audit_record("delete", service)
-        service.delete()
+        audited_delete(service)
 
 
 def integration_save(*, integration: Integration | None, fields: dict[str, object]) -> Integration:
     """Create or change an integration; its token is made on creation (the audit shows
     only its last 4 characters)."""
     with transaction.atomic():
-        integration = integration or Integration()
-        before = audit_snapshot(integration)
-        for name, value in fields.items():
-            setattr(integration, name, value)
-        integration.save()
-        audit_record("update" if before else "create", integration, before=before)
-    return integration
+        return audited_save(integration or Integration(), fields)
 
 
 def integration_delete(*, integration: Integration) -> None:
     """Delete an integration: its URL (or routing key) stops taking alerts at once."""
     with transaction.atomic():
-        audit_record("delete", integration)
-        integration.delete()
+        audited_delete(integration)
 
 
 def step_specs_from_data(data: list[dict]) -> list[StepSpec]:

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record, audit_snapshot
+from audit.services import audit_record, audit_snapshot, audited_delete
 from oncall.models import Engineer, Team
 from oncall.validators import validate_time_zone
 from schedules.holidays import holidays_set
@@ -206,8 +206,7 @@ def schedule_calendars_set(*, schedule: Schedule, calendars: Sequence[HolidayCal
 @transaction.atomic
 def schedule_delete(*, schedule: Schedule) -> None:
     """Delete a schedule with its layers, versions, overrides and swaps (its history too)."""
-    audit_record("delete", schedule)
-    schedule.delete()
+    audited_delete(schedule)
 
 
 @transaction.atomic

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from audit.services import audit_record, audit_snapshot
+from audit.services import audit_record, audit_snapshot, audited_delete, audited_save
 from oncall.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership, Urgency
 from oncall.validators import validate_contact_value
 
@@ -137,17 +137,13 @@ def user_save(*, user: AbstractUser) -> AbstractUser:
     """Save a user edited in the admin's user pages (staff and active flags, names,
     groups, password hash), recorded with what changed (the password only as changed)."""
     with transaction.atomic():
-        before = audit_snapshot(user)
-        user.save()
-        audit_record("update" if before else "create", user, before=before)
-    return user
+        return audited_save(user)
 
 
 def user_delete(*, user: AbstractUser) -> None:
     """Delete a user and, with it, their engineer profile."""
     with transaction.atomic():
-        audit_record("delete", user)
-        user.delete()
+        audited_delete(user)
 
 
 # --- teams ------------------------------------------------------------------
@@ -331,8 +327,7 @@ def contact_method_enable(*, contact_method: ContactMethod) -> ContactMethod:
 def contact_method_delete(*, contact_method: ContactMethod) -> None:
     """Delete a contact method and the notification rules that use it."""
     with transaction.atomic():
-        audit_record("delete", contact_method)
-        contact_method.delete()
+        audited_delete(contact_method)
 
 
 # --- notification rules -------------------------------------------------------
@@ -408,19 +403,16 @@ def notification_rule_update(
 
 def notification_rule_delete(*, rule: NotificationRule) -> None:
     with transaction.atomic():
-        audit_record("delete", rule)
-        rule.delete()
+        audited_delete(rule)
 
 
 def engineer_delete(*, engineer: Engineer) -> None:
     """Delete an engineer profile with its contact methods and rules (the user stays)."""
     with transaction.atomic():
-        audit_record("delete", engineer)
-        engineer.delete()
+        audited_delete(engineer)
 
 
 def team_delete(*, team: Team) -> None:
     """Delete a team and its memberships (``ProtectedError`` if something still needs it)."""
     with transaction.atomic():
-        audit_record("delete", team)
-        team.delete()
+        audited_delete(team)
