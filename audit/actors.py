@@ -44,6 +44,7 @@ CALLBACK_VIEWS = {
     "bridges.slack": "provider callback slack",
     "bridges.pagerduty": "provider callback pagerduty",
     "delivery": "signed link",
+    "paging.inbound": "alert source",
 }
 
 
@@ -64,7 +65,9 @@ def _callback_label(request: HttpRequest) -> str:
     for prefix, label in CALLBACK_VIEWS.items():
         if module == prefix or module.startswith(prefix + "."):
             return label
-    return f"anonymous request {request.method} {request.path}"
+    # Never the path: inbound alert URLs and signed links carry secrets.
+    name = getattr(match, "url_name", None) or "unknown view"
+    return f"anonymous request ({name})"
 
 
 def _request_actor(request: HttpRequest) -> Actor:

@@ -96,13 +96,17 @@ def _target_text(target: Any) -> str:
     return f"{target.kind}:{ref}"
 
 
+def _by_id(row: Any) -> int:
+    return row.pk
+
+
 def _policy_extra(obj: Any) -> Snapshot:
     steps = obj.steps.order_by("position").prefetch_related("targets")
     return {
         "steps": [
             {
                 "delay_minutes": step.delay_minutes,
-                "targets": [_target_text(t) for t in step.targets.order_by("id")],
+                "targets": [_target_text(t) for t in sorted(step.targets.all(), key=_by_id)],
             }
             for step in steps
         ]
