@@ -119,7 +119,9 @@ EXTRAS: dict[str, Callable[[Any], Snapshot]] = {
     "schedules.schedule": _schedule_extra,
     "paging.escalationpolicy": _policy_extra,
 }
-# Models whose audit shows only these fields (the rest is engine bookkeeping).
+# Models whose audit shows only these fields (the rest is engine bookkeeping). An
+# incident's snapshot reads nothing more than its row: acks are on the paging hot path
+# (who it was reassigned to is in the reassign entry's note).
 ONLY: dict[str, tuple[str, ...]] = {
     "paging.incident": (
         "status",
@@ -159,8 +161,6 @@ def snapshot_of(obj: models.Model) -> Snapshot:
             continue
         value = getattr(obj, name)
         out[name] = mask(value, name) if is_secret(name) else jsonable(value)
-    if label == "paging.incident":
-        out["assigned_to"] = sorted(obj.assigned_to.values_list("pk", flat=True))  # type: ignore[attr-defined]
     if label in EXTRAS:
         out.update(EXTRAS[label](obj))
     return out
