@@ -37,7 +37,13 @@ def _text(pair: Any, index: int) -> str:
 @admin.register(AuditEntry)
 class AuditEntryAdmin(admin.ModelAdmin):
     list_display = ["seq", "at", "actor_label", "action", "object_type", "object_repr"]
-    list_filter = ["actor_kind", "action", "object_type", "at"]
+    list_filter = [
+        "actor_kind",
+        ("actor_user", admin.RelatedOnlyFieldListFilter),
+        "action",
+        "object_type",
+        "at",
+    ]
     search_fields = ["actor_label", "object_repr", "object_id", "note"]
     date_hierarchy = "at"
     readonly_fields = [

@@ -71,10 +71,12 @@ def test_csv_export_has_every_matching_entry(boss_api, trail, url) -> None:
     assert len(rows[0]["hash"]) == 64
 
 
-def test_admin_is_read_only(boss_admin, trail) -> None:
+def test_admin_is_read_only(boss, boss_admin, trail) -> None:
     entry = AuditEntry.objects.get(seq=2)
     listing = boss_admin.get("/admin/audit/auditentry/", {"actor_kind__exact": "token"})
     assert listing.status_code == 200 and "boss (API token)" in listing.content.decode()
+    by_user = boss_admin.get("/admin/audit/auditentry/", {"actor_user__id__exact": boss.pk})
+    assert by_user.status_code == 200 and "1 audit entry" in by_user.content.decode()
     assert boss_admin.get("/admin/audit/auditentry/add/").status_code == 403
     page = boss_admin.get(f"/admin/audit/auditentry/{entry.pk}/change/")
     assert page.status_code == 200
