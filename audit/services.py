@@ -29,6 +29,7 @@ from audit.snapshots import (
     snapshot,
     snapshot_of,
 )
+from oncall.models import Engineer
 
 M = TypeVar("M", bound=models.Model)
 
@@ -37,11 +38,7 @@ audit_snapshot = snapshot
 audit_snapshot_of = snapshot_of
 
 
-def _engineer_user(engineer_id: int | None) -> tuple[int | None, str]:
-    if engineer_id is None:
-        return None, ""
-    from oncall.models import Engineer  # the people app depends on nothing of ours
-
+def _engineer_user(engineer_id: int) -> tuple[int | None, str]:
     row = Engineer.objects.filter(pk=engineer_id).values_list("user_id", "user__username").first()
     return (row[0], row[1]) if row else (None, "")
 
@@ -54,11 +51,12 @@ def audit_record(
     changes: dict[str, Any] | None = None,
     note: str = "",
     engineer_id: int | None = None,
-) -> AuditEntry:
+) -> AuditEntry | None:
     """Append who did ``action`` to ``obj`` now, and what changed.
 
     ``engineer_id`` names the engineer who acted when the request itself does not (a
     Twilio reply, a Slack button, a signed link): the entry is theirs, through that path.
+    An update that changed nothing (a form saved as it was) records nothing.
     """
     if changes is not None:
         diff = changes_masked(changes)
@@ -66,6 +64,8 @@ def audit_record(
         diff = changes_between(snapshot(obj) or snapshot_of(obj), {})
     else:
         diff = changes_between(before or {}, snapshot(obj))
+        if action == "update" and not diff:
+            return None
     actor = current_actor()
     user_id, label = actor.user_id, actor.label
     if engineer_id is not None and actor.kind in (

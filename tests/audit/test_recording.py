@@ -233,3 +233,21 @@ def test_user_admin_changes_are_recorded_with_the_password_masked(boss, boss_adm
     assert new.status_code == 302
     (created,) = entries("auth.user", AuditEntry.objects.filter(action="create").get().object_id)
     assert created.changes["password"] == [None, "****"]
+
+
+def test_a_save_that_changes_nothing_records_nothing(boss_admin) -> None:
+    team = team_create(name="Core", description="the core")
+    response = boss_admin.post(
+        f"/admin/oncall/team/{team.pk}/change/",
+        {
+            "name": "Core",
+            "slug": team.slug,
+            "description": "the core",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+        },
+    )
+    assert response.status_code == 302
+    assert [e.action for e in entries("oncall.team", team.pk)] == ["create"]
