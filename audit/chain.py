@@ -34,6 +34,7 @@ def canonical(entry: AuditEntry) -> bytes:
         "object_type": entry.object_type,
         "object_id": entry.object_id,
         "object_repr": entry.object_repr,
+        "parent": entry.parent,
         "action": entry.action,
         "changes": entry.changes,
         "note": entry.note,

@@ -50,6 +50,9 @@ class AuditEntry(models.Model):
     object_type = models.CharField(max_length=64)  # "<app_label>.<model>"
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=255, blank=True)
+    # The object it belongs to ("schedules.schedule:7" for a layer or an override), so
+    # that object's History page shows it too.
+    parent = models.CharField(max_length=100, blank=True)
     action = models.CharField(max_length=32)
     # {field: [before, after]} for the fields that changed; secrets masked.
     changes = models.JSONField(default=dict, blank=True)
@@ -69,6 +72,7 @@ class AuditEntry(models.Model):
         "object_type",
         "object_id",
         "object_repr",
+        "parent",
         "action",
         "changes",
         "note",
@@ -79,7 +83,10 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-seq"]
         verbose_name_plural = "audit entries"
-        indexes = [models.Index(fields=["object_type", "object_id", "seq"])]
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "seq"]),
+            models.Index(fields=["parent", "seq"]),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.actor_label} {self.action} {self.object_type} {self.object_repr}"

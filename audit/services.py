@@ -26,6 +26,7 @@ from audit.snapshots import (
     changes_between,
     changes_masked,
     object_type,
+    parent_of,
     snapshot,
     snapshot_of,
 )
@@ -82,6 +83,7 @@ def audit_record(
         object_type=object_type(obj),
         object_id=str(obj.pk if obj.pk is not None else ""),
         object_repr=str(obj)[:255],
+        parent=parent_of(obj),
         action=action,
         # Exactly what a read back from the database gives, so the hash matches then.
         changes=json.loads(json.dumps(diff, default=str)),

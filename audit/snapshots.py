@@ -136,8 +136,36 @@ ONLY: dict[str, tuple[str, ...]] = {
 }
 
 
+# Where an object's changes also show: attribute path from it to its parent.
+PARENTS: dict[str, str] = {
+    "oncall.teammembership": "team",
+    "oncall.contactmethod": "engineer",
+    "oncall.notificationrule": "engineer",
+    "schedules.layer": "schedule",
+    "schedules.restriction": "layer.schedule",
+    "schedules.override": "schedule",
+    "schedules.swaprequest": "schedule",
+    "schedules.timeoff": "engineer",
+    "paging.integration": "service",
+    "paging.maintenancewindow": "service",
+}
+
+
 def object_type(obj: models.Model | type[models.Model]) -> str:
     return obj._meta.label_lower
+
+
+def parent_of(obj: models.Model) -> str:
+    """ "<app>.<model>:<id>" of the object ``obj`` belongs to, or ""."""
+    path = PARENTS.get(object_type(obj))
+    if path is None:
+        return ""
+    parent: Any = obj
+    for name in path.split("."):
+        parent = getattr(parent, name, None)
+        if parent is None:
+            return ""
+    return f"{object_type(parent)}:{parent.pk}"
 
 
 def snapshot(obj: models.Model) -> Snapshot:

@@ -48,6 +48,7 @@ class Migration(migrations.Migration):
                 ('object_type', models.CharField(max_length=64)),
                 ('object_id', models.CharField(blank=True, max_length=64)),
                 ('object_repr', models.CharField(blank=True, max_length=255)),
+                ('parent', models.CharField(blank=True, max_length=100)),
                 ('action', models.CharField(max_length=32)),
                 ('changes', models.JSONField(blank=True, default=dict)),
                 ('note', models.TextField(blank=True)),
@@ -58,7 +59,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name_plural': 'audit entries',
                 'ordering': ['-seq'],
-                'indexes': [models.Index(fields=['object_type', 'object_id', 'seq'], name='audit_audit_object__72f2d0_idx')],
+                'indexes': [models.Index(fields=['object_type', 'object_id', 'seq'], name='audit_audit_object__72f2d0_idx'), models.Index(fields=['parent', 'seq'], name='audit_audit_parent_ebe7e5_idx')],
             },
         ),
         # Not on SQLite: Django's test flush empties tables with DELETE there (PostgreSQL

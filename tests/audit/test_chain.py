@@ -95,8 +95,8 @@ def test_an_inserted_entry_is_found(five) -> None:
     forged.hash = entry_hash(forged)
     raw_sql(
         "INSERT INTO audit_auditentry (seq, at, actor_kind, actor_label, object_type, object_id,"
-        " object_repr, action, changes, note, prev_hash, hash)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, '', %s, %s)",
+        " object_repr, parent, action, changes, note, prev_hash, hash)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, '', %s, %s, '', %s, %s)",
         [
             forged.seq,
             forged.at,

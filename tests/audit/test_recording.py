@@ -80,6 +80,22 @@ def test_history_pages_show_the_audit_trail(boss_api, boss_admin) -> None:
     assert 'id="audit-trail"' in html
     assert html.count("boss (API token)") == 2
     assert "<td>Night</td><td>Nights</td>" in html  # the name, before and after
+    # What belongs to the schedule shows on its page too: a layer, an override.
+    alice = EngineerFactory(display_name="Alice")
+    boss_api.post(
+        "/api/v1/layers/",
+        {
+            "schedule": schedule["id"],
+            "name": "Weekdays",
+            "start_date": "2030-01-07",
+            "members": [alice.pk],
+        },
+        format="json",
+    )
+    html = boss_admin.get(f"/admin/schedules/schedule/{schedule['id']}/history/").content.decode()
+    assert html.count("boss (API token)") == 3
+    assert "<td>layer Nights / Weekdays</td>" in html and "<td>this schedule</td>" in html
+    assert f"<td>members</td><td>—</td><td>[{alice.pk}]</td>" in html
 
 
 def test_admin_edit_is_recorded_with_the_admin_user(boss, boss_admin) -> None:
