@@ -13,12 +13,15 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit.admin_mixins import DeleteEachMixin
 from oncall import services
 from oncall.models import (
     ContactMethod,
@@ -125,7 +128,7 @@ class EngineerMembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(ServiceInlinesMixin, admin.ModelAdmin):
+class TeamAdmin(DeleteEachMixin, ServiceInlinesMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "member_count", "created_at"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
@@ -152,6 +155,9 @@ class TeamAdmin(ServiceInlinesMixin, admin.ModelAdmin):
                 name=obj.name, slug=obj.slug, description=obj.description
             )
             _adopt(obj, created)
+
+    def delete_model(self, request: HttpRequest, obj: Team) -> None:
+        services.team_delete(team=obj)
 
 
 # --- engineers ----------------------------------------------------------------------
@@ -250,7 +256,7 @@ class TeamListFilter(admin.SimpleListFilter):
 
 
 @admin.register(Engineer)
-class EngineerAdmin(ServiceInlinesMixin, admin.ModelAdmin):
+class EngineerAdmin(DeleteEachMixin, ServiceInlinesMixin, admin.ModelAdmin):
     list_display = ["display_name", "username", "email", "time_zone", "team_names"]
     list_select_related = ["user"]
     search_fields = [
@@ -331,6 +337,9 @@ class EngineerAdmin(ServiceInlinesMixin, admin.ModelAdmin):
         )
         _adopt(obj, created)
 
+    def delete_model(self, request: HttpRequest, obj: Engineer) -> None:
+        services.engineer_delete(engineer=obj)
+
 
 # --- contact methods -------------------------------------------------------------------
 
@@ -364,7 +373,7 @@ class ContactMethodAdminForm(ContactMethodInlineForm):
 
 
 @admin.register(ContactMethod)
-class ContactMethodAdmin(admin.ModelAdmin):
+class ContactMethodAdmin(DeleteEachMixin, admin.ModelAdmin):
     form = ContactMethodAdminForm
     list_display = [
         "value",
@@ -448,7 +457,7 @@ class ContactMethodAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationRule)
-class NotificationRuleAdmin(admin.ModelAdmin):
+class NotificationRuleAdmin(DeleteEachMixin, admin.ModelAdmin):
     list_display = ["engineer", "urgency", "delay_minutes", "contact_method"]
     list_select_related = ["engineer", "contact_method"]
     list_filter = ["urgency", "contact_method__kind"]
@@ -497,3 +506,18 @@ class VerificationCodeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- users: Django's user pages, saved through the services ------------------------------
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class AuditedUserAdmin(DeleteEachMixin, UserAdmin):
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool):
+        services.user_save(user=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.user_delete(user=obj)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("oncall.api.urls")),
     path("api/v1/", include("schedules.api.urls")),
     path("api/v1/", include("paging.api.urls")),
+    path("api/v1/", include("audit.urls")),
     path("", include("paging.inbound_urls")),
     path("", include("schedules.feed_urls")),
     path("", include("delivery.urls")),

@@ -12,6 +12,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from audit.admin_mixins import DeleteEachMixin
 from paging.admin_forms import IncidentNoteForm, IncidentReassignForm
 from paging.admin_policy_forms import (
     URGENCY_FIELDS,
@@ -47,9 +48,14 @@ from paging.services_config import (
     REFERENCE_FOR_KIND,
     StepSpec,
     TargetSpec,
+    integration_delete,
+    integration_save,
     maintenance_window_delete,
     maintenance_window_save,
+    policy_delete,
     policy_save,
+    service_delete,
+    service_save,
 )
 
 
@@ -113,7 +119,7 @@ class MaintenanceWindowInline(admin.TabularInline):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(DeleteEachMixin, admin.ModelAdmin):
     form = ServiceForm
     list_display = ["name", "team", "escalation_policy", "ack_timeout_minutes"]
     list_filter = ["team"]
@@ -129,9 +135,18 @@ class ServiceAdmin(admin.ModelAdmin):
     ]
     Media = CopyMedia
 
+    def save_model(self, request: HttpRequest, obj: Service, form: Any, change: bool) -> None:
+        service_save(service=obj, fields={})
+
+    def delete_model(self, request: HttpRequest, obj: Service) -> None:
+        service_delete(service=obj)
+
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        if formset.model is not MaintenanceWindow:
-            super().save_formset(request, form, formset, change)
+        if formset.model is Integration:
+            for integration in formset.save(commit=False):
+                integration_save(integration=integration, fields={})
+            for integration in formset.deleted_objects:
+                integration_delete(integration=integration)
             return
         # Windows go through the service: one shortened or deleted releases the
         # incidents it held.
@@ -143,7 +158,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
+class IntegrationAdmin(DeleteEachMixin, admin.ModelAdmin):
     list_display = ["__str__", "kind", "grouping", "inbound"]
     list_filter = ["kind"]
     fields = ["service", "kind", "name", "grouping", "inbound", "token", "created_at"]
@@ -161,6 +176,12 @@ class IntegrationAdmin(admin.ModelAdmin):
             " URL or routing key.",
             messages.SUCCESS,
         )
+
+    def save_model(self, request: HttpRequest, obj: Integration, form: Any, change: bool):
+        integration_save(integration=obj, fields={})
+
+    def delete_model(self, request: HttpRequest, obj: Integration) -> None:
+        integration_delete(integration=obj)
 
     @admin.display(description="Inbound URL (paste into the alert source)")
     def inbound(self, obj: Integration) -> str:
@@ -188,7 +209,7 @@ class EscalationStepInline(admin.StackedInline):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
+class EscalationPolicyAdmin(DeleteEachMixin, admin.ModelAdmin):
     """Edits go through ``policy_save`` (a new version for new incidents); open incidents
     keep their version until the "apply to open incidents" action."""
 
@@ -218,6 +239,9 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         pass  # saved with its steps by save_related, through policy_save
+
+    def delete_model(self, request: HttpRequest, obj: EscalationPolicy) -> None:
+        policy_delete(policy=obj)
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         policy = form.instance

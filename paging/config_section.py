@@ -30,7 +30,16 @@ from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.models import Engineer, Team
 from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
 from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
-from paging.services_config import StepSpec, TargetSpec, policy_save
+from paging.services_config import (
+    StepSpec,
+    TargetSpec,
+    integration_delete,
+    integration_save,
+    policy_delete,
+    policy_save,
+    service_delete,
+    service_save,
+)
 
 POLICY_FIELDS = {
     "name": Field(str, required=True),
@@ -185,7 +194,9 @@ def policies_apply(value: Any, ctx: ApplyContext) -> None:
             ctx.record("update", label, describe_diff(changes))
     declared = set(ctx.declared["escalation_policies"])
     for policy in EscalationPolicy.objects.exclude(name__in=declared).order_by("name"):
-        ctx.not_in_file(f"escalation_policies[{policy.name}]", policy.delete)
+        ctx.not_in_file(
+            f"escalation_policies[{policy.name}]", lambda p=policy: policy_delete(policy=p)
+        )
 
 
 def _target_export(target: EscalationTarget) -> dict[str, str]:
@@ -265,7 +276,7 @@ def services_apply(value: Any, ctx: ApplyContext) -> None:
         if service is None:
             service = Service(name=name, **wanted)
             clean_model(ctx, service, path)
-            service.save()
+            service_save(service=service, fields={})
             ctx.record("create", label)
         else:
             changes = diff(service, wanted)
@@ -273,7 +284,7 @@ def services_apply(value: Any, ctx: ApplyContext) -> None:
                 for field_name, (_old, new) in changes.items():
                     setattr(service, field_name, new)
                 clean_model(ctx, service, path)
-                service.save()
+                service_save(service=service, fields={})
                 ctx.record("update", label, describe_diff(changes))
         _integrations_apply(ctx, service, data["integrations"], path, label)
     declared = set(ctx.declared["services"])
@@ -285,7 +296,7 @@ def _service_delete(ctx: ApplyContext, service: Service) -> None:
     # Deleting a service would delete its incident history with it.
     if service.incidents.exists():
         ctx.fail(f"services[{service.name}]", "--prune cannot delete a service with incidents")
-    service.delete()
+    service_delete(service=service)
 
 
 def _integrations_apply(
@@ -309,17 +320,19 @@ def _integrations_apply(
         if integration is None:
             integration = Integration(service=service, name=name, kind=kind, grouping=grouping)
             clean_model(ctx, integration, ipath)
-            integration.save()
+            integration_save(integration=integration, fields={})
             ctx.record("create", where, f"kind={kind!r}")
             continue
         changes = diff(integration, {"kind": kind, "grouping": grouping})
         if changes:
-            integration.kind, integration.grouping = kind, grouping
-            integration.save(update_fields=["kind", "grouping"])
+            integration_save(integration=integration, fields={"kind": kind, "grouping": grouping})
             ctx.record("update", where, describe_diff(changes))
     for name, integration in sorted(existing.items()):
         if name not in seen:
-            ctx.not_in_file(f"{label}.integrations[{name}]", integration.delete)
+            ctx.not_in_file(
+                f"{label}.integrations[{name}]",
+                lambda i=integration: integration_delete(integration=i),
+            )
 
 
 def services_export() -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import logging
 
 from django.db import transaction
 
+from audit.services import audit_record
 from paging.models import Integration
 from paging.models.services import new_integration_token
 
@@ -24,8 +25,11 @@ def integration_token_rotate(*, integration_id: int, actor_id: int | None = None
     audit trail)."""
     with transaction.atomic():
         integration = Integration.objects.select_for_update().get(pk=integration_id)
+        old = integration.token
         integration.token = new_integration_token()
         integration.save(update_fields=["token"])
+        # The audit masks tokens to their last 4 characters.
+        audit_record("rotate_token", integration, changes={"token": (old, integration.token)})
     logger.info(
         "integration %s token rotated by user %s (now ends …%s)",
         integration.pk,

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from paging.kick import kick_engine
 from paging.models import (
     EscalationPolicy,
@@ -201,4 +202,11 @@ def policy_version_apply_to_open(
             )
         if incidents:
             kick_engine()
+            moved = {
+                f"incident {i.pk}": (f"v{i.escalation_version.number}", f"v{version.number}")
+                for i in incidents
+            }
+            audit_record(
+                "apply_to_open", version.policy, changes=moved, engineer_id=actor_id, note=via
+            )
     return ApplyResult(version=version, moved=len(incidents))

@@ -16,6 +16,7 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from audit.services import audit_record, audit_snapshot_of
 from paging.kick import kick_engine
 from paging.models import Alert, EscalationPolicy, Incident, IncidentEvent, Message
 from paging.notify import pages_plan
@@ -54,6 +55,7 @@ def incident_acknowledge(
     with transaction.atomic():
         now = timezone.now()
         incident = Incident.objects.select_related("service").get(pk=incident_id)
+        before = audit_snapshot_of(incident)
         timeout = incident.service.ack_timeout_minutes
         changed = Incident.objects.filter(pk=incident_id, status=Incident.Status.TRIGGERED).update(
             status=Incident.Status.ACKNOWLEDGED,
@@ -81,6 +83,7 @@ def incident_acknowledge(
                 via=via,
                 text=f"{cancelled} pending notification(s) cancelled",
             )
+            audit_record("acknowledge", incident, before=before, engineer_id=engineer_id, note=via)
         incident.refresh_from_db()
     return ActionResult(incident=incident, changed=bool(changed))
 
@@ -91,6 +94,7 @@ def incident_resolve(
     """Resolve an open incident and its firing alerts; idempotent."""
     with transaction.atomic():
         now = timezone.now()
+        before = audit_snapshot_of(Incident.objects.get(pk=incident_id))
         changed = Incident.objects.filter(pk=incident_id, status__in=OPEN).update(
             status=Incident.Status.RESOLVED,
             resolved_at=now,
@@ -113,6 +117,8 @@ def incident_resolve(
                 text=f"{cancelled} pending notification(s) cancelled" if cancelled else "",
             )
         incident = Incident.objects.get(pk=incident_id)
+        if changed:
+            audit_record("resolve", incident, before=before, engineer_id=engineer_id, note=via)
     return ActionResult(incident=incident, changed=bool(changed))
 
 
@@ -129,6 +135,7 @@ def incident_escalate_now(
         )
         if not incident.is_open:
             return ActionResult(incident=incident, changed=False)
+        before = audit_snapshot_of(incident)
         if incident.escalation_version is not None:
             steps = len(incident.escalation_version.steps)
         else:  # not started yet: it will take the policy's current steps
@@ -165,6 +172,7 @@ def incident_escalate_now(
             text=f"escalated to step {incident.escalation_step + 1}"
             + (" (was acknowledged)" if was == Incident.Status.ACKNOWLEDGED else ""),
         )
+        audit_record("escalate", incident, before=before, engineer_id=engineer_id, note=via)
         kick_engine()
     return ActionResult(incident=incident, changed=True)
 
@@ -194,6 +202,7 @@ def incident_reassign(
         )
         if not incident.is_open:
             raise IncidentActionError("the incident is resolved")
+        before = audit_snapshot_of(incident)
         _pending_pages_cancel(incident_id=incident_id, reason="reassigned")
         was_acked = incident.status == Incident.Status.ACKNOWLEDGED
         incident.status = Incident.Status.TRIGGERED
@@ -233,6 +242,7 @@ def incident_reassign(
             via=via,
             text=text,
         )
+        audit_record("reassign", incident, before=before, engineer_id=by_engineer_id, note=text)
         kick_engine()
     return ActionResult(incident=incident, changed=True)
 
@@ -241,11 +251,13 @@ def incident_add_note(
     *, incident_id: int, text: str, engineer_id: int | None = None, via: str = "api"
 ) -> IncidentEvent:
     with transaction.atomic():
-        Incident.objects.only("pk").get(pk=incident_id)
-        return event_record(
+        incident = Incident.objects.get(pk=incident_id)
+        event = event_record(
             incident_id=incident_id,
             kind=IncidentEvent.Kind.NOTE,
             actor_id=engineer_id,
             via=via,
             text=text,
         )
+        audit_record("note", incident, changes={}, engineer_id=engineer_id, note=text)
+        return event

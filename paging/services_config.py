@@ -1,4 +1,5 @@
-"""Writing escalation policies (API, admin, config file) and maintenance windows (API, admin)."""
+"""Writing escalation policies, services and their integrations (API, admin, config file)
+and maintenance windows (API, admin). Each write is recorded in the audit trail."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record, audit_snapshot, audited_delete, audited_save
 from paging.kick import kick_engine
 from paging.models import (
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
     Incident,
+    Integration,
     MaintenanceWindow,
+    Service,
 )
 from paging.policy_versions import policy_version_current
 
@@ -154,6 +158,7 @@ def policy_save(
         _spec_check(steps)
     with transaction.atomic():
         policy = policy or EscalationPolicy()
+        before = audit_snapshot(policy)
         for name, value in fields.items():
             setattr(policy, name, value)
         policy.save()
@@ -161,7 +166,38 @@ def policy_save(
             _steps_write(policy=policy, steps=steps)
         policy_version_current(policy_id=policy.pk, actor_id=actor_id)
         policy.refresh_from_db(fields=["current_version"])
+        audit_record("update" if before else "create", policy, before=before)
     return policy
+
+
+def policy_delete(*, policy: EscalationPolicy) -> None:
+    """Delete a policy (its services keep running without one; incidents keep their version)."""
+    with transaction.atomic():
+        audited_delete(policy)
+
+
+def service_save(*, service: Service | None, fields: dict[str, object]) -> Service:
+    """Create or change a service (API, admin, config file)."""
+    with transaction.atomic():
+        return audited_save(service or Service(), fields)
+
+
+def service_delete(*, service: Service) -> None:
+    with transaction.atomic():
+        audited_delete(service)
+
+
+def integration_save(*, integration: Integration | None, fields: dict[str, object]) -> Integration:
+    """Create or change an integration; its token is made on creation (the audit shows
+    only its last 4 characters)."""
+    with transaction.atomic():
+        return audited_save(integration or Integration(), fields)
+
+
+def integration_delete(*, integration: Integration) -> None:
+    """Delete an integration: its URL (or routing key) stops taking alerts at once."""
+    with transaction.atomic():
+        audited_delete(integration)
 
 
 def step_specs_from_data(data: list[dict]) -> list[StepSpec]:
@@ -205,16 +241,19 @@ def maintenance_window_save(
     """Create or change a maintenance window (API, admin)."""
     with transaction.atomic():
         window = window or MaintenanceWindow()
+        before = audit_snapshot(window)
         services = {window.service_id} if window.service_id else set()
         for name, value in fields.items():
             setattr(window, name, value)
         window.save()
         _held_incidents_recheck(services | {window.service_id})
+        audit_record("update" if before else "create", window, before=before)
     return window
 
 
 def maintenance_window_delete(*, window: MaintenanceWindow) -> None:
     with transaction.atomic():
-        service_id = window.service_id
+        # Incident rows first, the audit trail last: an ack locks them in that order too.
+        _held_incidents_recheck({window.service_id})
+        audit_record("delete", window)
         window.delete()
-        _held_incidents_recheck({service_id})

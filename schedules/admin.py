@@ -23,16 +23,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from audit.admin_mixins import DeleteEachMixin
 from oncall.models import Engineer
 from schedules import feeds, services, swaps
 from schedules.admin_layer import LayerInlineForm
 from schedules.admin_timeline import timeline_context
 from schedules.admin_zone import ZonedAdminMixin, ZonedFieldsMixin, ZonedMedia, pk_or_none
 from schedules.holidays import (
+    holiday_add,
     holiday_calendar_import_ical,
     holiday_calendar_import_url,
     holiday_move,
     holiday_remove,
+    holiday_rename,
 )
 from schedules.models import (
     FeedToken,
@@ -108,7 +111,7 @@ class ScheduleAdminForm(forms.ModelForm):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(ZonedAdminMixin, admin.ModelAdmin):
+class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
     form = ScheduleAdminForm
     list_display = ["name", "team", "time_zone"]
     list_filter = ["team"]
@@ -147,6 +150,9 @@ class ScheduleAdmin(ZonedAdminMixin, admin.ModelAdmin):
             description=data.get("description", ""),
             holiday_calendars=list(data.get("holiday_calendars") or []),
         )
+
+    def delete_model(self, request: HttpRequest, obj: Schedule) -> None:
+        services.schedule_delete(schedule=obj)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         schedule = form.instance
@@ -422,6 +428,9 @@ class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
         obj.pk = created.pk
         obj._state.adding = False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a decided request is the record of who took whose shifts
+
     def _decide(self, request: HttpRequest, queryset: QuerySet[SwapRequest], decide: Any) -> None:
         for swap in queryset.select_related("schedule", "requester", "teammate"):
             try:
@@ -445,7 +454,7 @@ class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(ZonedAdminMixin, admin.ModelAdmin):
+class TimeOffAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
     """Time off belongs to an engineer, not a schedule: typed and shown in the engineer's
     zone (add: ``?engineer=<id>`` picks it; else UTC), named next to the fields."""
 
@@ -493,8 +502,12 @@ class HolidayFormSet(forms.BaseInlineFormSet):
 
     def save_existing(self, form: forms.ModelForm, obj: Holiday, commit: bool = True) -> Holiday:
         if "date" not in form.changed_data:
-            return super().save_existing(form, obj, commit=commit)
+            return holiday_rename(holiday=obj, name=obj.name)
         return holiday_move(holiday=obj, day=obj.date, name=obj.name)
+
+    def save_new(self, form: forms.ModelForm, commit: bool = True) -> Holiday:
+        holiday = form.instance
+        return holiday_add(calendar=self.instance, day=holiday.date, name=holiday.name)
 
 
 class HolidayInline(admin.TabularInline):
@@ -524,6 +537,14 @@ class HolidayCalendarForm(forms.ModelForm):
         model = HolidayCalendar
         fields = ["name", "description"]
 
+    def clean_name(self) -> str:
+        # The rule holiday_calendar_save enforces, shown on the field instead of a 500.
+        name = self.cleaned_data["name"]
+        clash = HolidayCalendar.objects.current().filter(name=name).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise ValidationError("a holiday calendar with this name exists")
+        return name
+
 
 @admin.register(HolidayCalendar)
 class HolidayCalendarAdmin(admin.ModelAdmin):
@@ -534,6 +555,16 @@ class HolidayCalendarAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[HolidayCalendar]:
         # Archived calendars are kept for the past only.
         return super().get_queryset(request).current()
+
+    def save_model(self, request: HttpRequest, obj: HolidayCalendar, form: Any, change: bool):
+        data = form.cleaned_data
+        saved = services.holiday_calendar_save(
+            calendar=HolidayCalendar.objects.get(pk=obj.pk) if change else None,
+            name=data["name"],
+            description=data.get("description", ""),
+        )
+        obj.pk, obj.created_at = saved.pk, saved.created_at
+        obj._state.adding = False
 
     def delete_model(self, request: HttpRequest, obj: HolidayCalendar) -> None:
         services.holiday_calendar_archive(calendar=obj)

@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from audit.services import audit_record
 from oncall.config.fields import Field, describe_diff, read_choice, read_list, read_mapping
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.models import Engineer, Team
@@ -172,12 +173,15 @@ def holiday_calendars_apply(value: Any, ctx: ApplyContext) -> None:
                 name=data["name"], description=data["description"]
             )
             holidays_set(calendar=calendar, wanted=wanted, at=ctx.effective_at)
+            audit_record("create", calendar, note=f"{len(wanted)} holiday(s)")
             ctx.record("create", label, f"{len(wanted)} holiday(s)")
             continue
         have = dict(Holiday.objects.current().filter(calendar=calendar).values_list("date", "name"))
         notes = []
         if calendar.description != data["description"]:
             notes.append(f"description {calendar.description!r} -> {data['description']!r}")
+            change = {"description": (calendar.description, data["description"])}
+            audit_record("update", calendar, changes=change)
             calendar.description = data["description"]
             calendar.save(update_fields=["description"])
         if have != wanted:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from oncall.models import Engineer
 from schedules.ical import calendar_build, shift_uid  # noqa: F401 - re-exported
 from schedules.models import FeedToken, Schedule
@@ -51,6 +52,8 @@ def feed_token_rotate(
     row = FeedToken.objects.create(
         kind=kind, schedule=schedule, engineer=engineer, token_hash=token_hash(token)
     )
+    # The plain token is stored nowhere, not even masked.
+    audit_record("feed_token_rotate", schedule or engineer, changes={}, note="new feed URL")
     return token, row
 
 
@@ -58,9 +61,14 @@ def feed_token_rotate(
 def feed_token_revoke(*, schedule: Schedule | None = None, engineer: Engineer | None = None) -> int:
     """Revoke every active token of the subject; returns how many were revoked."""
     kind = FeedToken.Kind.SCHEDULE if schedule else FeedToken.Kind.ENGINEER
-    return FeedToken.objects.filter(
+    revoked = FeedToken.objects.filter(
         kind=kind, schedule=schedule, engineer=engineer, revoked_at=None
     ).update(revoked_at=timezone.now())
+    if revoked:
+        audit_record(
+            "feed_token_revoke", schedule or engineer, changes={}, note=f"{revoked} revoked"
+        )
+    return revoked
 
 
 def feed_tokens_revoke(*, ids: list[int]) -> int:

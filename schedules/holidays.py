@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from schedules.models import Holiday, HolidayCalendar
 
 MAX_ICAL_BYTES = 2 * 1024 * 1024
@@ -133,16 +134,56 @@ def holidays_set(
     Holiday.objects.bulk_create(
         Holiday(calendar=calendar, date=day, name=wanted[day], added_at=now) for day in added
     )
-    for day, holiday in current.items():
-        if day in wanted and holiday.name != wanted[day]:
-            Holiday.objects.filter(pk=holiday.pk).update(name=wanted[day])
+    renamed = [d for d, h in current.items() if d in wanted and h.name != wanted[d]]
+    for day in renamed:
+        Holiday.objects.filter(pk=current[day].pk).update(name=wanted[day])
+    if added or removed or renamed:
+        changes = _holiday_changes(current, wanted, [*added, *removed, *renamed], removed)
+        audit_record("holidays", calendar, changes=changes)
     return added, removed
+
+
+def _holiday_changes(
+    current: dict[date, Holiday], wanted: dict[date, str], changed: list[date], removed: list[date]
+) -> dict[str, tuple[str | None, str | None]]:
+    """{"2026-12-25": ("Xmas", "Christmas"), …}: each changed date's name before and after."""
+    return {
+        d.isoformat(): (
+            current[d].name if d in current else None,
+            None if d in removed else wanted[d],
+        )
+        for d in sorted(changed)
+    }
 
 
 @transaction.atomic
 def holiday_remove(*, holiday: Holiday) -> None:
     """Take a holiday off its calendar from now on (it stays in effect for the past)."""
-    Holiday.objects.filter(pk=holiday.pk, removed_at__isnull=True).update(removed_at=timezone.now())
+    if Holiday.objects.filter(pk=holiday.pk, removed_at__isnull=True).update(
+        removed_at=timezone.now()
+    ):
+        changes = {holiday.date.isoformat(): (holiday.name, None)}
+        audit_record("holidays", holiday.calendar, changes=changes)
+
+
+@transaction.atomic
+def holiday_add(*, calendar: HolidayCalendar, day: date, name: str) -> Holiday:
+    """Add one holiday from now on (the admin's holiday rows)."""
+    holiday = Holiday.objects.create(calendar=calendar, date=day, name=name)
+    audit_record("holidays", calendar, changes={day.isoformat(): (None, name)})
+    return holiday
+
+
+@transaction.atomic
+def holiday_rename(*, holiday: Holiday, name: str) -> Holiday:
+    """Change a holiday's name (a label only: its date and history stay)."""
+    old = Holiday.objects.values_list("name", flat=True).get(pk=holiday.pk)
+    Holiday.objects.filter(pk=holiday.pk).update(name=name)
+    holiday.name = name
+    if old != name:
+        changes = {holiday.date.isoformat(): (old, name)}
+        audit_record("holidays", holiday.calendar, changes=changes)
+    return holiday
 
 
 @transaction.atomic
@@ -150,7 +191,9 @@ def holiday_move(*, holiday: Holiday, day: date, name: str) -> Holiday:
     """Move a holiday to another date from now on: the old date is removed (kept for the
     past) and the new one added."""
     holiday_remove(holiday=holiday)
-    return Holiday.objects.create(calendar_id=holiday.calendar_id, date=day, name=name)
+    moved = Holiday.objects.create(calendar_id=holiday.calendar_id, date=day, name=name)
+    audit_record("holidays", moved.calendar, changes={day.isoformat(): (None, name)})
+    return moved
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record, audit_snapshot, audited_delete
 from oncall.models import Engineer, Team
 from oncall.validators import validate_time_zone
 from schedules.holidays import holidays_set
@@ -109,6 +110,10 @@ def layer_version_write(*, layer: Layer, effective_from: datetime | None = None)
     return version
 
 
+def _from_note(effective_from: datetime | None) -> str:
+    return f"effective from {effective_from.isoformat()}" if effective_from else ""
+
+
 # --- schedules --------------------------------------------------------------------
 
 
@@ -128,6 +133,7 @@ def schedule_create(
         team=team, name=name, time_zone=time_zone, description=description
     )
     schedule_calendars_set(schedule=schedule, calendars=holiday_calendars)
+    audit_record("create", schedule)
     return schedule
 
 
@@ -141,6 +147,7 @@ def schedule_update(
     holiday_calendars: Sequence[HolidayCalendar] | None = None,
     effective_from: datetime | None = None,
 ) -> Schedule:
+    before = audit_snapshot(schedule)
     if name is not None and name != schedule.name:
         if Schedule.objects.filter(team=schedule.team, name=name).exclude(pk=schedule.pk).exists():
             raise ValidationError({"name": "this team already has a schedule with that name"})
@@ -158,6 +165,7 @@ def schedule_update(
         # Handoff times are read in the zone: a new zone is a new version of every layer.
         for layer in schedule.layers.filter(deleted_at=None):
             layer_version_write(layer=layer, effective_from=effective_from)
+    audit_record("update", schedule, before=before)
     return schedule
 
 
@@ -174,17 +182,20 @@ def schedule_calendar_attach(*, schedule: Schedule, calendar: HolidayCalendar) -
     _link, created = ScheduleCalendarLink.objects.get_or_create(
         schedule=schedule, calendar=calendar, detached_at=None
     )
+    if created:
+        audit_record("attach", schedule, changes={"holiday_calendars": (None, calendar.pk)})
     return created
 
 
 @transaction.atomic
 def schedule_calendar_detach(*, schedule: Schedule, calendar: HolidayCalendar) -> bool:
     """Detach from now on; the time it was attached keeps its holidays. False if not attached."""
-    return bool(
-        ScheduleCalendarLink.objects.filter(
-            schedule=schedule, calendar=calendar, detached_at=None
-        ).update(detached_at=timezone.now())
-    )
+    detached = ScheduleCalendarLink.objects.filter(
+        schedule=schedule, calendar=calendar, detached_at=None
+    ).update(detached_at=timezone.now())
+    if detached:
+        audit_record("detach", schedule, changes={"holiday_calendars": (calendar.pk, None)})
+    return bool(detached)
 
 
 @transaction.atomic
@@ -213,7 +224,7 @@ def schedule_calendars_set(
 @transaction.atomic
 def schedule_delete(*, schedule: Schedule) -> None:
     """Delete a schedule with its layers, versions, overrides and swaps (its history too)."""
-    schedule.delete()
+    audited_delete(schedule)
 
 
 @transaction.atomic
@@ -231,11 +242,13 @@ def holiday_calendar_save(
     if clash.exists():
         raise ValidationError({"name": "a holiday calendar with this name exists"})
     calendar = calendar or HolidayCalendar()
+    before = audit_snapshot(calendar)
     calendar.name, calendar.description = name, description
     calendar.save()
     if holidays is not None:
         # Removed dates keep applying to the time they were on the calendar.
         holidays_set(calendar=calendar, wanted=dict(holidays), replace=True)
+    audit_record("update" if before else "create", calendar, before=before)
     return calendar
 
 
@@ -252,6 +265,7 @@ def holiday_calendar_archive(*, calendar: HolidayCalendar, at: datetime | None =
         return False
     calendar.archived_at = now
     ScheduleCalendarLink.objects.filter(calendar=calendar, detached_at=None).update(detached_at=now)
+    audit_record("archive", calendar, changes={"archived_at": (None, now)})
     return True
 
 
@@ -317,6 +331,7 @@ def layer_create(
     _set_members(layer, members)
     _set_restrictions(layer, restrictions)
     layer_version_write(layer=layer, effective_from=effective_from)
+    audit_record("create", layer, note=_from_note(effective_from))
     return layer
 
 
@@ -337,6 +352,7 @@ def layer_update(
         raise ValidationError({sorted(unknown)[0]: "is not a layer field"})
     if layer.deleted_at is not None:
         raise ValidationError({"layer": "was deleted"})
+    before = audit_snapshot(layer)
     for key, value in fields.items():
         setattr(layer, key, value)
     _check_layer_fields(layer.shift_length, layer.shift_unit)
@@ -346,6 +362,7 @@ def layer_update(
     if restrictions is not None:
         _set_restrictions(layer, restrictions)
     layer_version_write(layer=layer, effective_from=effective_from)
+    audit_record("update", layer, before=before, note=_from_note(effective_from))
     return layer
 
 
@@ -357,6 +374,7 @@ def layer_delete(*, layer: Layer, effective_from: datetime | None = None) -> Lay
     if updated:
         layer.deleted_at = when
         layer_version_write(layer=layer, effective_from=when)
+        audit_record("delete", layer, changes={"deleted_at": (None, when)})
     return layer
 
 
@@ -372,6 +390,7 @@ def restriction_add(
         business_hours=spec.business_hours,
     )
     layer_version_write(layer=layer, effective_from=effective_from)
+    audit_record("create", restriction, note=_from_note(effective_from))
     return restriction
 
 
@@ -379,18 +398,21 @@ def restriction_add(
 def restriction_update(
     *, restriction: Restriction, spec: RestrictionSpec, effective_from: datetime | None = None
 ) -> Restriction:
+    before = audit_snapshot(restriction)
     restriction.weekdays = _check_weekdays(spec.weekdays)
     restriction.start_time = spec.start_time
     restriction.end_time = spec.end_time
     restriction.business_hours = spec.business_hours
     restriction.save()
     layer_version_write(layer=restriction.layer, effective_from=effective_from)
+    audit_record("update", restriction, before=before, note=_from_note(effective_from))
     return restriction
 
 
 @transaction.atomic
 def restriction_delete(*, restriction: Restriction, effective_from: datetime | None = None) -> None:
     layer = restriction.layer
+    audit_record("delete", restriction, note=_from_note(effective_from))
     restriction.delete()
     layer_version_write(layer=layer, effective_from=effective_from)
 
@@ -413,7 +435,7 @@ def override_create(
     _check_not_past(start)
     if replace_engineer is not None and replace_engineer.pk == engineer.pk:
         raise ValidationError({"replace_engineer": "must differ from engineer"})
-    return Override.objects.create(
+    override = Override.objects.create(
         schedule=schedule,
         engineer=engineer,
         replace_engineer=replace_engineer,
@@ -423,6 +445,8 @@ def override_create(
         created_by=created_by,
         created_at=timezone.now(),
     )
+    audit_record("create", override)
+    return override
 
 
 @transaction.atomic
@@ -434,6 +458,7 @@ def override_update(*, override: Override, **fields: object) -> Override:
         raise ValidationError({sorted(unknown)[0]: "cannot be changed"})
     if override.start < timezone.now():
         raise ValidationError({"start": "the override already started; delete it to end it now"})
+    before = audit_snapshot(override)
     for key, value in fields.items():
         setattr(override, key, value)
     _check_span(override.start, override.end)
@@ -441,6 +466,7 @@ def override_update(*, override: Override, **fields: object) -> Override:
     if override.replace_engineer_id and override.replace_engineer_id == override.engineer_id:
         raise ValidationError({"replace_engineer": "must differ from engineer"})
     override.save()
+    audit_record("update", override, before=before)
     return override
 
 
@@ -449,10 +475,12 @@ def override_delete(*, override: Override) -> Override | None:
     """Delete a future override; one that already started ends now (the past stays)."""
     now = timezone.now()
     if override.start >= now:
+        audit_record("delete", override)
         override.delete()
         return None
     if override.end > now:
         Override.objects.filter(pk=override.pk).update(end=now)
+        audit_record("end", override, changes={"end": (override.end, now)})
         override.end = now
     return override
 
@@ -465,7 +493,9 @@ def time_off_create(
     _check_not_past(start)
     if kind not in TimeOff.Kind.values:
         raise ValidationError({"kind": f"must be one of {', '.join(TimeOff.Kind.values)}"})
-    return TimeOff.objects.create(engineer=engineer, start=start, end=end, kind=kind, note=note)
+    time_off = TimeOff.objects.create(engineer=engineer, start=start, end=end, kind=kind, note=note)
+    audit_record("create", time_off)
+    return time_off
 
 
 @transaction.atomic
@@ -479,6 +509,7 @@ def time_off_update(*, time_off: TimeOff, **fields: object) -> TimeOff:
     started = time_off.start < now
     if started and "start" in fields and fields["start"] != time_off.start:
         raise ValidationError({"start": "the time off already started"})
+    before = audit_snapshot(time_off)
     for key, value in fields.items():
         setattr(time_off, key, value)
     _check_span(time_off.start, time_off.end)
@@ -489,6 +520,7 @@ def time_off_update(*, time_off: TimeOff, **fields: object) -> TimeOff:
     if time_off.kind not in TimeOff.Kind.values:
         raise ValidationError({"kind": f"must be one of {', '.join(TimeOff.Kind.values)}"})
     time_off.save()
+    audit_record("update", time_off, before=before)
     return time_off
 
 
@@ -497,9 +529,11 @@ def time_off_delete(*, time_off: TimeOff) -> TimeOff | None:
     """Delete future time off; time off already started ends now."""
     now = timezone.now()
     if time_off.start >= now:
+        audit_record("delete", time_off)
         time_off.delete()
         return None
     if time_off.end > now:
         TimeOff.objects.filter(pk=time_off.pk).update(end=now)
+        audit_record("end", time_off, changes={"end": (time_off.end, now)})
         time_off.end = now
     return time_off

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.services import audit_record
 from oncall.models import ContactMethod, Engineer, TeamMembership
 from paging.kick import kick_engine
 from paging.outbox import message_enqueue
@@ -92,6 +93,7 @@ def swap_request(
     swap = SwapRequest.objects.create(
         schedule=schedule, requester=requester, teammate=teammate, start=start, end=end, note=note
     )
+    audit_record("create", swap)
     _notify(
         swap,
         "requested",
@@ -118,6 +120,7 @@ def _decide(swap: SwapRequest, user, status: str) -> SwapRequest:
             )
         raise ValidationError({"status": f"the swap is already {swap.status}"})
     swap.refresh_from_db()
+    audit_record(status, swap, changes={"status": (SwapRequest.Status.PENDING, status)})
     return swap
 
 
@@ -137,6 +140,7 @@ def swap_accept(*, swap: SwapRequest, user) -> SwapRequest:
     )
     SwapRequest.objects.filter(pk=swap.pk).update(override=override)
     swap.override = override
+    audit_record("create", override, note=f"swap #{swap.pk} accepted")
     _notify(
         swap,
         "accepted",
@@ -172,6 +176,7 @@ def swap_cancel(*, swap: SwapRequest, user) -> SwapRequest:
         swap.refresh_from_db()
         raise ValidationError({"status": f"the swap is already {swap.status}"})
     swap.refresh_from_db()
+    audit_record("cancelled", swap, changes={"status": (SwapRequest.Status.PENDING, swap.status)})
     return swap
 
 
@@ -194,6 +199,7 @@ def swaps_expire() -> int:
             swap = SwapRequest.objects.select_related("schedule", "requester", "teammate").get(
                 pk=swap_id
             )
+            audit_record("expired", swap, changes={"status": ("pending", "expired")})
             _notify(
                 swap,
                 "expired",

@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from audit.services import audit_record
 from oncall.config.fields import (
     Field,
     clean_model,
@@ -73,6 +74,7 @@ def _not_in_file(ctx: ApplyContext, path: str, obj: models.Model, detail: str = 
 
     def delete() -> None:
         try:
+            audit_record("delete", obj)
             obj.delete()
         except models.ProtectedError as exc:
             users = ", ".join(sorted({str(o) for o in exc.protected_objects})[:5])
@@ -104,6 +106,7 @@ def teams_apply(value: Any, ctx: ApplyContext) -> None:
             team = Team(slug=slug, **wanted)
             clean_model(ctx, team, path)
             team.save()
+            audit_record("create", team)
             ctx.record("create", f"teams[{slug}]", f"name={data['name']!r}")
             continue
         changes = diff(team, wanted)
@@ -112,6 +115,7 @@ def teams_apply(value: Any, ctx: ApplyContext) -> None:
                 setattr(team, name, new)
             clean_model(ctx, team, path)
             team.save()
+            audit_record("update", team, changes=changes)
             ctx.record("update", f"teams[{slug}]", describe_diff(changes))
     for team in Team.objects.exclude(slug__in=list(declared)).order_by("slug"):
         _not_in_file(ctx, f"teams[{team.slug}]", team)
@@ -183,10 +187,12 @@ def _engineer_upsert(ctx: ApplyContext, data: dict[str, Any], path: str) -> Engi
     where = f"engineers[{username}]"
     if created:
         engineer.save()
+        audit_record("create", engineer)
         detail = f"display_name={data['display_name']!r}, time_zone={data['time_zone']!r}"
         ctx.record("create", where, detail)
     elif changes:
         engineer.save()
+        audit_record("update", engineer, changes=changes)
         ctx.record("update", where, describe_diff(changes))
     return engineer
 
@@ -220,11 +226,13 @@ def _memberships_apply(
             )
             clean_model(ctx, membership, item_path)
             membership.save()
+            audit_record("create", membership)
             ctx.record("create", f"{where}.teams[{slug}]", f"role={role!r}")
         elif membership.role != role:
             ctx.record(
                 "update", f"{where}.teams[{slug}]", describe_diff(diff(membership, {"role": role}))
             )
+            audit_record("update", membership, changes={"role": (membership.role, role)})
             membership.role = role
             membership.save(update_fields=["role"])
     for slug, membership in sorted(existing.items()):
@@ -259,9 +267,11 @@ def _contacts_apply(
             contact = ContactMethod(engineer=engineer, kind=kind, value=value, label=label)
             clean_model(ctx, contact, item_path)
             contact.save()
+            audit_record("create", contact)
             ctx.record("create", cm_where, f"label={label!r}" if label else "")
         elif contact.label != label:
             ctx.record("update", cm_where, describe_diff(diff(contact, {"label": label})))
+            audit_record("update", contact, changes={"label": (contact.label, label)})
             contact.label = label
             clean_model(ctx, contact, item_path)
             contact.save(update_fields=["label"])
@@ -349,6 +359,7 @@ def _rules_apply(
             rule.delay_minutes = delay
             clean_model(ctx, rule, item_path, {"contact_method": "contact"})
             rule.save(update_fields=["delay_minutes"])
+            audit_record("update", rule, changes={"delay_minutes": (was, delay)})
             ctx.record("update", before, f"delay_minutes {was} -> {delay}")
         for delay in new[len(old) :]:
             contact, item_path = delays[delay]
@@ -357,6 +368,7 @@ def _rules_apply(
             )
             clean_model(ctx, rule, item_path, {"contact_method": "contact"})
             rule.save()
+            audit_record("create", rule)
             ctx.record("create", _rule_where(where, rule))
         leftover += [have[d] for d in old[len(new) :]]
     leftover += [rule for delays in existing.values() for rule in delays.values()]

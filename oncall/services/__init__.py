@@ -8,6 +8,7 @@ from oncall.services.people import (
     contact_method_update,
     contact_value_normalize,
     engineer_create,
+    engineer_delete,
     engineer_update,
     notification_rule_create,
     notification_rule_delete,
@@ -17,6 +18,8 @@ from oncall.services.people import (
     team_membership_remove,
     team_membership_set,
     team_update,
+    user_delete,
+    user_save,
 )
 from oncall.services.tokens import user_token_rotate
 from oncall.services.verification import (
@@ -43,7 +46,10 @@ __all__ = [
     "notification_rule_delete",
     "notification_rule_update",
     "team_create",
+    "engineer_delete",
     "team_delete",
+    "user_delete",
+    "user_save",
     "team_membership_remove",
     "team_membership_set",
     "team_update",

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from audit.services import audit_record, audit_snapshot, audited_delete, audited_save
 from oncall.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership, Urgency
 from oncall.validators import validate_contact_value
 
@@ -94,6 +95,7 @@ def engineer_create(
         _save_or_field_error(user, "username", "a user with that username already exists")
         engineer.user = user
         engineer.save()
+        audit_record("create", engineer)
     return engineer
 
 
@@ -126,9 +128,24 @@ def engineer_update(
         engineer.time_zone = time_zone.strip()
     _validate_user_and_engineer(user, engineer)
     with transaction.atomic():
+        before = audit_snapshot(engineer)
         user.save()
         engineer.save()
+        audit_record("update", engineer, before=before)
     return engineer
+
+
+def user_save(*, user: AbstractUser) -> AbstractUser:
+    """Save a user edited in the admin's user pages (staff and active flags, names,
+    groups, password hash), recorded with what changed (the password only as changed)."""
+    with transaction.atomic():
+        return audited_save(user)
+
+
+def user_delete(*, user: AbstractUser) -> None:
+    """Delete a user and, with it, their engineer profile."""
+    with transaction.atomic():
+        audited_delete(user)
 
 
 # --- teams ------------------------------------------------------------------
@@ -139,6 +156,7 @@ def team_create(*, name: str, slug: str = "", description: str = "") -> Team:
     _full_clean(team)
     with transaction.atomic():
         _save_or_field_error(team, "name", "a team with that name or slug already exists")
+        audit_record("create", team)
     return team
 
 
@@ -157,7 +175,9 @@ def team_update(
         team.description = description
     _full_clean(team)
     with transaction.atomic():
+        before = audit_snapshot(team)
         _save_or_field_error(team, "name", "a team with that name or slug already exists")
+        audit_record("update", team, before=before)
     return team
 
 
@@ -170,15 +190,24 @@ def team_membership_set(
             {"role": [f"{role!r} is not one of {', '.join(TeamMembership.Role.values)}"]}
         )
     with transaction.atomic():
+        old = TeamMembership.objects.filter(team=team, engineer=engineer).first()
         membership, _ = TeamMembership.objects.update_or_create(
             team=team, engineer=engineer, defaults={"role": role}
         )
+        if old is None or old.role != role:
+            audit_record(
+                "create" if old is None else "update",
+                membership,
+                before=audit_snapshot(old) if old else None,
+            )
     return membership
 
 
 def team_membership_remove(*, team: Team, engineer: Engineer) -> bool:
     """Remove ``engineer`` from ``team``; returns whether they were a member."""
     with transaction.atomic():
+        for membership in TeamMembership.objects.filter(team=team, engineer=engineer):
+            audit_record("delete", membership)
         deleted, _ = TeamMembership.objects.filter(team=team, engineer=engineer).delete()
     return deleted > 0
 
@@ -259,6 +288,7 @@ def contact_method_create(
     _validate_contact_method(cm)
     with transaction.atomic():
         _save_or_field_error(cm, "value", "this engineer already has this contact method")
+        audit_record("create", cm)
     return cm
 
 
@@ -285,6 +315,7 @@ def contact_method_update(
     _validate_contact_method(cm)
     now = timezone.now()
     with transaction.atomic():
+        before = audit_snapshot(cm)
         if value_changed:
             cm.verified_at = None
             cm.last_error = ""
@@ -292,6 +323,7 @@ def contact_method_update(
                 expires_at=now
             )
         _save_or_field_error(cm, "value", "this engineer already has this contact method")
+        audit_record("update", cm, before=before)
     return cm
 
 
@@ -302,19 +334,23 @@ def contact_method_disable(*, contact_method: ContactMethod, reason: str) -> Con
         raise ValidationError({"reason": ["say why the contact method is disabled"]})
     now = timezone.now()
     with transaction.atomic():
+        before = audit_snapshot(contact_method)
         ContactMethod.objects.filter(pk=contact_method.pk, disabled_at__isnull=True).update(
             disabled_at=now
         )
         ContactMethod.objects.filter(pk=contact_method.pk).update(disabled_reason=reason[:255])
+        audit_record("disable", contact_method, before=before)
     contact_method.refresh_from_db()
     return contact_method
 
 
 def contact_method_enable(*, contact_method: ContactMethod) -> ContactMethod:
     with transaction.atomic():
+        before = audit_snapshot(contact_method)
         ContactMethod.objects.filter(pk=contact_method.pk).update(
             disabled_at=None, disabled_reason=""
         )
+        audit_record("enable", contact_method, before=before)
     contact_method.refresh_from_db()
     return contact_method
 
@@ -322,7 +358,7 @@ def contact_method_enable(*, contact_method: ContactMethod) -> ContactMethod:
 def contact_method_delete(*, contact_method: ContactMethod) -> None:
     """Delete a contact method and the notification rules that use it."""
     with transaction.atomic():
-        contact_method.delete()
+        audited_delete(contact_method)
 
 
 # --- notification rules -------------------------------------------------------
@@ -371,6 +407,7 @@ def notification_rule_create(
     _validate_rule(rule)
     with transaction.atomic():
         _save_or_field_error(rule, NON_FIELD_ERRORS, "this rule already exists")
+        audit_record("create", rule)
     return rule
 
 
@@ -389,16 +426,24 @@ def notification_rule_update(
         rule.urgency = urgency
     _validate_rule(rule)
     with transaction.atomic():
+        before = audit_snapshot(rule)
         _save_or_field_error(rule, NON_FIELD_ERRORS, "this rule already exists")
+        audit_record("update", rule, before=before)
     return rule
 
 
 def notification_rule_delete(*, rule: NotificationRule) -> None:
     with transaction.atomic():
-        rule.delete()
+        audited_delete(rule)
+
+
+def engineer_delete(*, engineer: Engineer) -> None:
+    """Delete an engineer profile with its contact methods and rules (the user stays)."""
+    with transaction.atomic():
+        audited_delete(engineer)
 
 
 def team_delete(*, team: Team) -> None:
     """Delete a team and its memberships (``ProtectedError`` if something still needs it)."""
     with transaction.atomic():
-        team.delete()
+        audited_delete(team)

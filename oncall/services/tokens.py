@@ -6,9 +6,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from audit.services import audit_record
+
 
 def user_token_rotate(*, user: AbstractBaseUser) -> Token:
     """Replace the user's API token: the old one stops working at once."""
     with transaction.atomic():
+        old = Token.objects.filter(user=user).values_list("key", flat=True).first()
         Token.objects.filter(user=user).delete()
-        return Token.objects.create(user=user)
+        token = Token.objects.create(user=user)
+        audit_record("api_token_rotate", user, changes={"api_token": (old, token.key)})
+        return token

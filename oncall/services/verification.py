@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.services import audit_record
 from oncall.models import ContactMethod, VerificationCode
 from paging.kick import kick_engine
 from paging.models import Message
@@ -186,6 +187,7 @@ def contact_method_verify(*, contact_method: ContactMethod, code: str) -> Contac
             ContactMethod.objects.filter(pk=cm.pk, verified_at__isnull=True).update(
                 verified_at=now, last_error=""
             )
+            audit_record("verify", cm, changes={"verified_at": (None, now)})
             wrong = False
     if wrong:
         if left > 0:

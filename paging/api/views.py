@@ -36,9 +36,14 @@ from paging.services import (
 )
 from paging.services_config import (
     PolicyError,
+    integration_delete,
+    integration_save,
     maintenance_window_delete,
     maintenance_window_save,
+    policy_delete,
     policy_save,
+    service_delete,
+    service_save,
     step_specs_from_data,
 )
 
@@ -52,6 +57,17 @@ class ServiceViewSet(viewsets.ModelViewSet):
     serializer_class = s.ServiceSerializer
     permission_classes = [IsStaffOrReadOnly]
     queryset = Service.objects.select_related("team", "escalation_policy").order_by("name")
+
+    def perform_create(self, serializer: s.ServiceSerializer) -> None:
+        serializer.instance = service_save(service=None, fields=dict(serializer.validated_data))
+
+    def perform_update(self, serializer: s.ServiceSerializer) -> None:
+        serializer.instance = service_save(
+            service=serializer.instance, fields=dict(serializer.validated_data)
+        )
+
+    def perform_destroy(self, instance: Service) -> None:
+        service_delete(service=instance)
 
 
 class MaintenanceWindowViewSet(viewsets.ModelViewSet):
@@ -89,6 +105,17 @@ class IntegrationViewSet(viewsets.ModelViewSet):
             integration_id=self.get_object().pk, actor_id=request.user.pk
         )
         return Response(self.get_serializer(integration).data)
+
+    def perform_create(self, serializer: s.IntegrationSerializer) -> None:
+        fields = dict(serializer.validated_data)
+        serializer.instance = integration_save(integration=None, fields=fields)
+
+    def perform_update(self, serializer: s.IntegrationSerializer) -> None:
+        fields = dict(serializer.validated_data)
+        serializer.instance = integration_save(integration=serializer.instance, fields=fields)
+
+    def perform_destroy(self, instance: Integration) -> None:
+        integration_delete(integration=instance)
 
 
 class EscalationPolicyViewSet(viewsets.ModelViewSet):
@@ -132,6 +159,9 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._save(request, self.get_object(), partial=kwargs.get("partial", False))
+
+    def perform_destroy(self, instance: EscalationPolicy) -> None:
+        policy_delete(policy=instance)
 
     @extend_schema(
         request=None,

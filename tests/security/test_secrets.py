@@ -11,6 +11,7 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from audit.models import AuditEntry
 from oncall.models import TeamMembership
 from paging.inbound import integrations as integration_cache
 from paging.integration_tokens import integration_token_rotate
@@ -143,6 +144,13 @@ def test_rotation_through_the_api_stops_the_old_token_in_every_process(db) -> No
     assert new != old and len(new) == 32
     assert response.json()["inbound_url"].endswith(f"/integrations/alertmanager/{new}/")
     assert response["Cache-Control"] == "no-store"
+
+    # The audit trail has the rotation, by this user, with both tokens masked.
+    entry = AuditEntry.objects.get(action="rotate_token")
+    assert entry.object_id == str(integration.pk)
+    assert entry.actor_label.startswith("staff") or entry.actor_user_id is not None
+    assert entry.changes["token"] == [f"…{old[-4:]}", f"…{new[-4:]}"]
+    assert old not in str(entry.changes) and new not in str(entry.changes)
 
     integration_cache._cache[(old, "alertmanager")] = (time.monotonic() + 5, stale)
     assert alert(client, old).status_code == 404

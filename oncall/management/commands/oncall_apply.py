@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
+from audit.actors import Kind, audit_actor
 from oncall.config.apply import ApplyResult, config_apply
 from oncall.config.registry import ConfigError
 
@@ -50,14 +51,15 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"{file}: cannot read: {exc.strerror or exc}") from None
         try:
-            result = config_apply(
-                file=file,
-                text=text,
-                dry_run=dry_run,
-                prune=prune,
-                effective_at=effective_at,
-                next_handoff=next_handoff,
-            )
+            with audit_actor(Kind.CONFIG, f"config file {file} via oncall_apply"):
+                result = config_apply(
+                    file=file,
+                    text=text,
+                    dry_run=dry_run,
+                    prune=prune,
+                    effective_at=effective_at,
+                    next_handoff=next_handoff,
+                )
         except ConfigError as exc:
             raise CommandError(str(exc)) from None
         if options.get("verbosity", 1) >= 1:
