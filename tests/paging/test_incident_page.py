@@ -169,6 +169,7 @@ def test_alert_labels_are_tables_and_only_web_links_are_clickable(lena: Client, 
 
 def test_list_puts_open_incidents_first_and_filters(lena: Client) -> None:
     service = ServiceFactory(name="billing")
+    ServiceFactory(name="search")
     with time_machine.travel(T0 - timedelta(hours=2), tick=False):
         old_open = fire(service, key="old")
     with time_machine.travel(T0 - timedelta(hours=1), tick=False):
