@@ -71,8 +71,8 @@ def test_dashboard_charts_render_with_data(live_server, transactional_db, reques
     over_time, per_service = charts
     assert over_time["type"] == "line"
     assert over_time["labels"] == ["2026-01-05"]
-    # MTTA mean 200 s = 3.33 min, MTTR mean 1290 s = 21.5 min.
-    assert over_time["datasets"][0] == ["MTTA mean", [3.33]]
+    # MTTA mean 200 s = 3.3 min, MTTR mean 1290 s = 21.5 min (one decimal, as on the page).
+    assert over_time["datasets"][0] == ["MTTA mean", [3.3]]
     assert over_time["datasets"][2] == ["MTTR mean", [21.5]]
     assert per_service["type"] == "bar"
     assert per_service["labels"] == ["api", "billing"]
