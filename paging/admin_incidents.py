@@ -161,16 +161,7 @@ def _header(incident: Incident, tz: str) -> dict[str, Any]:
 
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
-    list_display = [
-        "number",
-        "title_short",
-        "service",
-        "status_badge",
-        "urgency",
-        "triggered",
-        "age",
-        "responder",
-    ]
+    list_display = ["number", "title_short", "service", "status_badge", "triggered", "responder"]
     list_display_links = ["number", "title_short"]
     list_filter = ["status", "service", "urgency"]
     list_select_related = ["service", "acknowledged_by"]
@@ -210,6 +201,11 @@ class IncidentAdmin(admin.ModelAdmin):
     def get_ordering(self, request: HttpRequest) -> list[str]:
         return ["_closed", "-created_at", "-id"]
 
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        # The list needs the width at 1280 px more than the app navigation does.
+        extra_context = {**(extra_context or {}), "is_nav_sidebar_enabled": False}
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description="#", ordering="id")
     def number(self, obj: Incident) -> str:
         return f"#{obj.pk}"
@@ -218,21 +214,19 @@ class IncidentAdmin(admin.ModelAdmin):
     def title_short(self, obj: Incident) -> str:
         return Truncator(obj.title).chars(70)
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description="Status, urgency", ordering="status")
     def status_badge(self, obj: Incident) -> str:
         return format_html(
-            '<span class="incident-status status-{}">{}</span>',
+            '<span class="incident-status status-{}">{}</span> <span class="urgency">{}</span>',
             obj.status,
             obj.get_status_display(),
+            obj.urgency,
         )
 
-    @admin.display(description="Triggered (UTC)", ordering="created_at")
+    @admin.display(description="Triggered (UTC), age", ordering="created_at")
     def triggered(self, obj: Incident) -> str:
-        return obj.created_at.astimezone(UTC).strftime("%d %b %H:%M")
-
-    @admin.display(description="Age")
-    def age(self, obj: Incident) -> str:
-        return age_text((obj.resolved_at or timezone.now()) - obj.created_at)
+        age = age_text((obj.resolved_at or timezone.now()) - obj.created_at)
+        return f"{obj.created_at.astimezone(UTC):%d %b %H:%M} · {age}"
 
     @admin.display(description="Acknowledged by")
     def responder(self, obj: Incident) -> str:
@@ -293,6 +287,7 @@ class IncidentAdmin(admin.ModelAdmin):
         ]
         context = {
             **self.admin_site.each_context(request),
+            "is_nav_sidebar_enabled": False,  # the page's width is for the incident
             "opts": self.opts,
             "title": f"Incident #{incident.pk}",
             "subtitle": incident.title,
@@ -342,6 +337,7 @@ class IncidentAdmin(admin.ModelAdmin):
         """The confirmation step, or (409) the answer to an action that no longer applies."""
         context = {
             **self.admin_site.each_context(request),
+            "is_nav_sidebar_enabled": False,
             "opts": self.opts,
             "title": title,
             "incident": incident,
