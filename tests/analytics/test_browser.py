@@ -80,3 +80,21 @@ def test_dashboard_charts_render_with_data(live_server, transactional_db, reques
     for chart in charts:
         assert chart["width"] > 0
         assert chart["painted"] > 500  # pixels drawn on the canvas, not a blank one
+
+
+@pytest.mark.parametrize("size", ["1280x800", "390x844"])
+def test_dashboard_layout(live_server, transactional_db, request, monkeypatch, size):
+    from tests.browser import VIEWPORTS, check_layout, logged_in_page
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    request.getfixturevalue("cast")
+    url = f"{live_server.url}/analytics/?start={PERIOD.start.date()}&end={PERIOD.end.date()}&by=day"
+    with logged_in_page(live_server, UserFactory(is_staff=True), VIEWPORTS[size]) as page:
+        page.goto(url)
+        page.wait_for_selector("body[data-charts-ready='1']", timeout=10_000)
+        assert page.locator("#card-escalation").inner_text() == "25%"
+        assert "oncall" in page.locator("#site-name").inner_text()
+        for chart in ("#chart-over-time", "#chart-per-service"):
+            assert page.locator(chart).bounding_box()["width"] > 300
+        check_layout(page, "analytics-dashboard")
+        assert page.problems == []
