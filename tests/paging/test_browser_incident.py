@@ -9,7 +9,7 @@ import re
 import pytest
 
 from paging.models import Alert, Incident
-from paging.services import incident_resolve
+from paging.services import incident_acknowledge, incident_resolve
 from tests.browser import DESKTOP, VIEWPORTS, browser_marks, check_layout, logged_in_page
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import ServiceFactory, policy_with_steps
@@ -119,6 +119,15 @@ def test_ack_note_reassign_and_stale_resolve_from_the_incident_page(live_server,
 
 @pytest.mark.parametrize("size", list(VIEWPORTS))
 def test_incident_page_and_list_layout(live_server, lena, incident, size):
+    # A list with a long title, an acknowledged and a resolved incident of another service.
+    other = ServiceFactory(name="payments-worker-eu-west-1")
+    long_one = fire(other, key="long")
+    Incident.objects.filter(pk=long_one.pk).update(
+        title="PaymentsQueueBacklog: more than 10,000 messages waiting in payments-settlement "
+        "for 15 minutes on eu-west-1 (consumer lag rising)"
+    )
+    incident_acknowledge(incident_id=long_one.pk, engineer_id=lena.pk, via="admin")
+    incident_resolve(incident_id=fire(other, key="done").pk, via="alertmanager")
     with logged_in_page(live_server, lena.user, VIEWPORTS[size]) as page:
         page.goto(f"{live_server.url}/admin/paging/incident/{incident.pk}/change/")
         # The respond panel has room (it once rendered at zero width at the right edge).

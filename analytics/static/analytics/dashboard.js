@@ -17,6 +17,7 @@
         y: { beginAtZero: true, title: { display: true, text: "minutes" } }
       },
       plugins: {
+        legend: { labels: { usePointStyle: true } },
         tooltip: {
           callbacks: {
             label: function (ctx) {
