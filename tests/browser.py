@@ -88,7 +88,8 @@ _LAYOUT_JS = """() => {
     // A form may be a single button; a panel needs room to be read.
     const least = el.tagName === "FORM" ? 40 : 100;
     if (r.width < least || r.right > window.innerWidth + 1 || r.left < -1) {
-      squeezed.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className}: ${Math.round(r.left)}..${Math.round(r.right)}`);
+      const name = `${el.tagName.toLowerCase()}#${el.id}.${el.className}`;
+      squeezed.push(`${name}: ${Math.round(r.left)}..${Math.round(r.right)}`);
     }
   }
   return {
