@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from oncall.admin_site import ReadOnlyMixin
 from oncall.selectors import engineer_for_user
 from oncall.timefmt import age_text, local_text
 from paging.actor import Actor, actor_label, admin_actor
@@ -160,7 +161,7 @@ def _header(incident: Incident, tz: str) -> dict[str, Any]:
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["number", "title_short", "service", "status_badge", "triggered", "responder"]
     list_display_links = ["number", "title_short"]
     list_filter = ["status", "service", "urgency"]
@@ -173,33 +174,21 @@ class IncidentAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["paging/incident_admin.css"]}
 
-    # Incidents come from alerts and are history: no add, no edit form, no delete.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    # Incidents come from alerts and are history (ReadOnlyMixin): no add, no edit form,
+    # no delete. Acting on them is the buttons' job.
 
     def may_act(self, request: HttpRequest) -> bool:
         """Acting on incidents (not editing them) needs the change permission."""
         return request.user.has_perm("paging.change_incident")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
-        open_first = Case(
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        # Open incidents first, newest first within each group (a column click re-sorts).
+        # An expression, not an annotation: other admins order their incident choices
+        # with this too (a foreign key to an incident), on a plain queryset.
+        closed = Case(
             When(status__in=OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
         )
-        # Open incidents first, newest first within each group (a column click re-sorts).
-        return (
-            Incident.objects.annotate(_closed=open_first)
-            .select_related(*self.list_select_related)
-            .order_by(*self.get_ordering(request))
-        )
-
-    def get_ordering(self, request: HttpRequest) -> list[str]:
-        return ["_closed", "-created_at", "-id"]
+        return [closed.asc(), "-created_at", "-id"]
 
     def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
         # The list needs the width at 1280 px more than the app navigation does.
