@@ -102,9 +102,19 @@ class OncallAdminSite(admin.AdminSite):
         from paging.selectors import open_incidents_by_service
         from schedules.coverage import HORIZON, schedules_coverage
 
+        user = request.user
+        # Each panel for those who may see what it summarises.
+        may_see_schedules = user.has_perm("schedules.view_schedule") or user.has_perm(
+            "schedules.change_schedule"
+        )
+        may_see_incidents = user.has_perm("paging.view_incident") or user.has_perm(
+            "paging.change_incident"
+        )
         home = {
-            "coverage": schedules_coverage(now=timezone.now()),
+            "show_coverage": may_see_schedules,
+            "coverage": schedules_coverage(now=timezone.now()) if may_see_schedules else [],
             "horizon_days": HORIZON.days,
-            "open_by_service": open_incidents_by_service(),
+            "show_incidents": may_see_incidents,
+            "open_by_service": open_incidents_by_service() if may_see_incidents else [],
         }
         return super().index(request, {**home, **(extra_context or {})})

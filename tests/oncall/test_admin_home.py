@@ -113,3 +113,11 @@ def test_internals_are_grouped_under_system_and_read_only(admin_client_) -> None
     assert admin_client_.get("/admin/django_celery_beat/periodictask/add/").status_code == 403
     # Still readable.
     assert admin_client_.get("/admin/django_celery_beat/periodictask/").status_code == 200
+
+
+def test_panels_need_the_permission_to_see_what_they_summarise(schedule) -> None:
+    client = Client()
+    client.force_login(UserFactory(is_staff=True))  # no model permissions
+    html = client.get("/admin/").content.decode()
+    assert 'id="home-oncall"' not in html and 'id="home-incidents"' not in html
+    assert "Primary" not in html
