@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, QuerySet, When
 from django.db.models.functions import Coalesce
 
 from paging.models import Incident
@@ -21,7 +21,8 @@ TIME_BUCKETS = ("day", "week", "month")
 class MetricFilter:
     """Incidents triggered in ``[start, end)``, narrowed by the optional filters.
 
-    ``engineer`` selects incidents that engineer acknowledged (the responder).
+    ``engineer`` selects the incidents whose MTTA that engineer is credited with: they
+    acknowledged first (``responder``).
     Incidents opened during a maintenance window paged nobody and are left out.
     """
 
@@ -48,7 +49,7 @@ def incidents_in(*, flt: MetricFilter) -> QuerySet[Incident]:
     if flt.severity:
         qs = qs.filter(severity=flt.severity)
     if flt.engineer is not None:
-        qs = qs.filter(acknowledged_by_id=flt.engineer)
+        qs = qs.alias(_responder=responder()).filter(_responder=flt.engineer)
     return qs.order_by()
 
 
@@ -67,3 +68,17 @@ def ack_time() -> Any:
     if _has_first_ack():
         return Coalesce(F("first_acknowledged_at"), F("acknowledged_at"))
     return F("acknowledged_at")
+
+
+def responder(prefix: str = "") -> Any:
+    """The engineer MTTA is credited to: whoever gave the acknowledgement ``ack_time``
+    measures, i.e. the first one (``first_acknowledged_by``, kept across ack timeouts),
+    or ``acknowledged_by`` on rows from before the first ack was kept. ``prefix`` walks
+    from another model to the incident (``incident__``)."""
+    p = prefix
+    return Case(
+        When(
+            **{f"{p}first_acknowledged_at__isnull": False}, then=F(f"{p}first_acknowledged_by_id")
+        ),
+        default=F(f"{p}acknowledged_by_id"),
+    )

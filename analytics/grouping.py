@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import F
 from django.db.models.functions import Trunc
 
+from analytics.filters import responder
+
 # Internal alias prefix: annotations may not reuse model field names (service_id…).
 KEY_PREFIX = "k_"
 
@@ -29,7 +31,7 @@ def group_columns(*, by: str, tz: ZoneInfo, prefix: str = "") -> dict[str, Any]:
     elif by == "team":
         cols = {"team_id": F(f"{p}service__team_id")}
     elif by == "engineer":
-        cols = {"engineer_id": F(f"{p}acknowledged_by_id")}
+        cols = {"engineer_id": responder(p)}
     elif by in ("day", "week", "month"):
         cols = {"bucket": Trunc(f"{p}created_at", by, tzinfo=tz)}
     else:

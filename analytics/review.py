@@ -24,7 +24,7 @@ DEFAULT_TEMPLATE = """\
 - **Severity / urgency:** {{ incident.severity }} / {{ incident.urgency }}
 - **Status:** {{ incident.status }}
 - **Triggered:** {{ triggered_at }}
-- **Acknowledged:** {{ acknowledged_at|default:"never" }}{{ acked_by }}
+- **Acknowledged:** {{ acknowledged_at|default:"never" }}{{ acked_by }}{{ acked_again }}
 - **Resolved:** {{ resolved_at|default:"not yet" }}{{ resolved_by }}
 - **Time to acknowledge:** {{ tta|default:"n/a" }}
 - **Time to resolve:** {{ ttr|default:"n/a" }}
@@ -94,7 +94,7 @@ def review_template_text() -> str:
 def review_markdown(*, incident_id: int, now: datetime) -> str:
     """The Markdown draft. Raises ``Incident.DoesNotExist`` for an unknown id."""
     incident = Incident.objects.select_related(
-        "service__team", "acknowledged_by", "resolved_by"
+        "service__team", "acknowledged_by", "first_acknowledged_by", "resolved_by"
     ).get(pk=incident_id)
     events = list(
         IncidentEvent.objects.filter(incident_id=incident_id)
@@ -123,8 +123,17 @@ def review_markdown(*, incident_id: int, now: datetime) -> str:
     for name in sorted(paged):
         if name not in responders:
             responders.append(f"{name} (paged)")
-    # The first acknowledgement (kept across ack timeouts), as MTTA measures it.
-    ack = getattr(incident, "first_acknowledged_at", None) or incident.acknowledged_at
+    # The first acknowledgement and who gave it (kept across ack timeouts), as MTTA
+    # measures and credits it; rows from before the first ack was kept have only the latest.
+    if incident.first_acknowledged_at is not None:
+        ack, acker = incident.first_acknowledged_at, incident.first_acknowledged_by
+    else:
+        ack, acker = incident.acknowledged_at, incident.acknowledged_by
+    latest = incident.acknowledged_at
+    acked_again = ""
+    if latest is not None and ack is not None and latest != ack:
+        who = f" by {incident.acknowledged_by.display_name}" if incident.acknowledged_by else ""
+        acked_again = f" (after an ack timeout, acknowledged again {_when(latest)}{who})"
     res = incident.resolved_at
     context = {
         "incident": incident,
@@ -132,9 +141,8 @@ def review_markdown(*, incident_id: int, now: datetime) -> str:
         "triggered_at": _when(incident.created_at),
         "acknowledged_at": _when(ack),
         "resolved_at": _when(res),
-        "acked_by": f" by {incident.acknowledged_by.display_name}"
-        if incident.acknowledged_by
-        else "",
+        "acked_by": f" by {acker.display_name}" if acker else "",
+        "acked_again": acked_again,
         "resolved_by": f" by {incident.resolved_by.display_name}" if incident.resolved_by else "",
         "tta": duration_text(ack - incident.created_at if ack else None),
         "ttr": duration_text(res - incident.created_at if res else None),

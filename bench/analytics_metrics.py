@@ -38,7 +38,7 @@ INCIDENTS_SQL = """
 INSERT INTO paging_incident (
     service_id, dedup_key, title, severity, urgency, status, details, links,
     in_maintenance, created_at, updated_at, acknowledged_at, first_acknowledged_at,
-    acknowledged_by_id,
+    acknowledged_by_id, first_acknowledged_by_id,
     acknowledged_via, resolved_at, resolved_by_id, resolved_via,
     escalation_step, escalation_loop, escalation_repeat)
 SELECT service_id, 'bench-' || i, 'bench incident ' || i,
@@ -47,6 +47,7 @@ SELECT service_id, 'bench-' || i, 'bench incident ' || i,
        CASE WHEN resolved_at IS NOT NULL THEN 'resolved'
             WHEN acked_at IS NOT NULL THEN 'acknowledged' ELSE 'triggered' END,
        '{}'::jsonb, '[]'::jsonb, false, t, t, acked_at, acked_at,
+       CASE WHEN acked_at IS NOT NULL THEN engineer_id END,
        CASE WHEN acked_at IS NOT NULL THEN engineer_id END,
        CASE WHEN acked_at IS NOT NULL THEN 'sms' ELSE '' END,
        resolved_at, CASE WHEN resolved_at IS NOT NULL THEN engineer_id END,

@@ -42,7 +42,7 @@ def reminder_lead() -> timedelta:
     return timedelta(minutes=int(getattr(settings, "SHIFT_REMINDER_MINUTES", 60)))
 
 
-def _scan_every() -> timedelta:
+def reminder_scan_every() -> timedelta:
     return timedelta(seconds=int(getattr(settings, "SHIFT_REMINDER_SCAN_SECONDS", 60)))
 
 
@@ -54,7 +54,7 @@ def shift_reminders_enqueue() -> int:
     now = timezone.now()
     with _scan_lock:
         # A clock that went backwards (tests, NTP) also rescans.
-        if _last_scan is not None and _last_scan <= now < _last_scan + _scan_every():
+        if _last_scan is not None and _last_scan <= now < _last_scan + reminder_scan_every():
             return 0
         _last_scan = now
     return reminders_due_enqueue(now=now)

@@ -377,9 +377,15 @@ class ContactMethodAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["engineer"]
     list_filter = ["kind", VerifiedFilter, DisabledFilter]
-    search_fields = ["value", "label", "engineer__display_name", "engineer__user__username"]
+    search_fields = [
+        "value",
+        "slack_email",
+        "label",
+        "engineer__display_name",
+        "engineer__user__username",
+    ]
     autocomplete_fields = ["engineer"]
-    readonly_fields = ["verified_at", "disabled_at", "disabled_reason", "last_error", "created_at"]
+    readonly_fields = list(ContactMethod.SET_BY_SERVICES)
     actions = ["send_verification_code", "disable_methods", "enable_methods"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ContactMethod | None = None):

@@ -72,10 +72,23 @@ class ContactMethod(models.Model):
 
     # Phone numbers must prove they reach the engineer before we call or text them.
     KINDS_NEEDING_VERIFICATION = (Kind.VOICE, Kind.SMS)
+    # Set by the services (lookup, verification, failures), never typed in: read-only
+    # in the API and the admin.
+    SET_BY_SERVICES = (
+        "slack_email",
+        "verified_at",
+        "disabled_at",
+        "disabled_reason",
+        "last_error",
+        "created_at",
+    )
 
     engineer = models.ForeignKey(Engineer, on_delete=models.CASCADE, related_name="contact_methods")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     value = models.CharField(max_length=254)
+    # Slack only: the e-mail address the member id in ``value`` was looked up by
+    # (``users.lookupByEmail``), when the method was added by e-mail.
+    slack_email = models.EmailField(blank=True, default="")
     label = models.CharField(max_length=64, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)

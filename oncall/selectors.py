@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
 
 from oncall.models import ContactMethod, Engineer, NotificationRule, Urgency
@@ -55,3 +57,23 @@ def engineers_list(*, team_id: int | None = None) -> QuerySet[Engineer]:
     if team_id is not None:
         qs = qs.filter(memberships__team_id=team_id)
     return qs
+
+
+def engineer_emails(engineer_ids: Iterable[int]) -> dict[int, str]:
+    """An e-mail address per engineer (for calendar ATTENDEEs): the account's, else
+    their first e-mail contact method; engineers with neither are left out."""
+    ids = set(engineer_ids)
+    out = {
+        eid: email
+        for eid, email in Engineer.objects.filter(pk__in=ids).values_list("pk", "user__email")
+        if email
+    }
+    for eid, value in (
+        ContactMethod.objects.filter(
+            engineer_id__in=ids - out.keys(), kind=ContactMethod.Kind.EMAIL
+        )
+        .order_by("engineer_id", "pk")
+        .values_list("engineer_id", "value")
+    ):
+        out.setdefault(eid, value)
+    return out

@@ -36,6 +36,20 @@ def validate_slack_member_id(value: str) -> None:
         )
 
 
+def validate_slack_address(value: str) -> None:
+    """A Slack member id, or an e-mail address to find the member by."""
+    if "@" not in (value or ""):
+        validate_slack_member_id(value)
+        return
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise ValidationError(
+            f"{value!r} is not a Slack member id (such as U012AB3CD) or an e-mail address",
+            code="invalid_slack_id",
+        ) from None
+
+
 def validate_contact_value(kind: str, value: str) -> None:
     """Validate ``value`` for a contact method of ``kind`` (voice, sms, email, slack)."""
     if kind in ("voice", "sms"):
@@ -48,6 +62,6 @@ def validate_contact_value(kind: str, value: str) -> None:
                 f"{value!r} is not an e-mail address", code="invalid_email"
             ) from None
     elif kind == "slack":
-        validate_slack_member_id(value)
+        validate_slack_address(value)
     else:
         raise ValidationError(f"unknown contact method kind {kind!r}", code="invalid_kind")

@@ -10,8 +10,15 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from paging.admin_policy_forms import (
+    URGENCY_FIELDS,
+    PolicyForm,
+    ServiceForm,
+    StepForm,
+    step_sentence,
+)
 from paging.models import (
     EngineHeartbeat,
     EngineStep,
@@ -42,26 +49,42 @@ def _engineer_id(request: HttpRequest) -> int | None:
 def _copyable_url(integration: Integration) -> str:
     if not integration.pk:
         return "(saved integrations get a URL)"
-    url = integration.inbound_url
-    routing = (
-        format_html("<br>routing_key: <code>{}</code>", integration.token)
-        if integration.kind == Integration.Kind.PAGERDUTY
-        else ""
-    )
-    return format_html(
-        '<input type="text" readonly value="{}" size="80" onclick="this.select()">{}',
-        url,
-        routing,
+    # A copy button (paging/copy.js), no inline script: the page runs under a self-only CSP.
+    parts = [("Inbound URL", integration.inbound_url)]
+    if integration.kind == Integration.Kind.PAGERDUTY:
+        parts.append(("Routing key", integration.token))
+    return format_html_join(
+        "",
+        '<span class="copyable"><span class="copyable-label">{}:</span> <code id="{}">{}</code>'
+        ' <button type="button" class="button copy-button" data-copy="{}"'
+        ' aria-label="Copy the {} of {}">Copy</button></span>',
+        (
+            (
+                label,
+                f"copy-{integration.pk}-{i}",
+                value,
+                f"copy-{integration.pk}-{i}",
+                label.lower(),
+                integration,
+            )  # fmt: skip
+            for i, (label, value) in enumerate(parts)
+        ),
     )
 
 
-class IntegrationInline(admin.TabularInline):
+class CopyMedia:
+    css = {"all": ["paging/admin_paging.css"]}
+    js = ["paging/copy.js"]
+
+
+class IntegrationInline(admin.StackedInline):
+    # Stacked: the full URL wraps under its label instead of a cell off to the right.
     model = Integration
     extra = 0
     fields = ["kind", "name", "grouping", "inbound"]
     readonly_fields = ["inbound"]
 
-    @admin.display(description="Inbound URL")
+    @admin.display(description="Inbound URL (paste into the alert source)")
     def inbound(self, obj: Integration) -> str:
         return _copyable_url(obj)
 
@@ -70,13 +93,29 @@ class MaintenanceWindowInline(admin.TabularInline):
     model = MaintenanceWindow
     extra = 0
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name in ("starts_at", "ends_at"):
+            field.help_text = "UTC"  # a service has no zone of its own
+        return field
+
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
+    form = ServiceForm
     list_display = ["name", "team", "escalation_policy", "ack_timeout_minutes"]
     list_filter = ["team"]
     search_fields = ["name"]
     inlines = [IntegrationInline, MaintenanceWindowInline]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "team", "escalation_policy"]}),
+        (
+            "Urgency: how each alert severity pages",
+            {"fields": [*URGENCY_FIELDS, "low_urgency_business_hours_only"]},
+        ),
+        ("Acknowledged but not resolved", {"fields": ["ack_timeout_minutes"]}),
+    ]
+    Media = CopyMedia
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not MaintenanceWindow:
@@ -95,12 +134,99 @@ class ServiceAdmin(admin.ModelAdmin):
 class IntegrationAdmin(admin.ModelAdmin):
     list_display = ["__str__", "kind", "grouping", "inbound"]
     list_filter = ["kind"]
-    fields = ["service", "kind", "name", "grouping", "inbound", "token", "created_at"]
-    readonly_fields = ["inbound", "token", "created_at"]
+    fields = ["service", "kind", "name", "grouping", "inbound", "created_at"]
+    readonly_fields = ["inbound", "created_at"]
+    Media = CopyMedia
 
-    @admin.display(description="Inbound URL (copy into the alert source)")
+    @admin.display(description="Inbound URL (paste into the alert source)")
     def inbound(self, obj: Integration) -> str:
         return _copyable_url(obj)
+
+
+def _formset_done(formset: Any) -> None:
+    # The admin's change message reads what formset.save() would have set.
+    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
+class EscalationStepInline(admin.StackedInline):
+    """A step and its targets on one form; numbered from 1 as the timeline counts."""
+
+    model = EscalationStep
+    form = StepForm
+    extra = 0
+    # One field a line: side by side, the help texts were cut off on phones.
+    fields = ["number", "delay_minutes", "targets", "slack_channels", "pagerduty_services"]
+    verbose_name = "step"
+    verbose_name_plural = "Steps (each pages its targets, then waits for an acknowledgement)"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationStep]:
+        return super().get_queryset(request).order_by("position")
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    """Edits go through ``policy_save`` (a new version for new incidents); open incidents
+    keep their version until the "apply to open incidents" action."""
+
+    form = PolicyForm
+    list_display = ["name", "team", "repeat", "current_version"]
+    fields = ["name", "description", "team", "repeat", "steps_summary", "current_version"]
+    readonly_fields = ["steps_summary", "current_version"]
+    inlines = [EscalationStepInline]
+    actions = ["apply_to_open"]
+    Media = CopyMedia
+
+    @admin.display(description="What it does")
+    def steps_summary(self, obj: EscalationPolicy) -> str:
+        if not obj.pk:
+            return "(steps are listed here once saved)"
+        steps = list(obj.steps.order_by("position").prefetch_related(
+            "targets__engineer", "targets__team", "targets__schedule__team"
+        ))  # fmt: skip
+        if not steps:
+            return "No steps: nobody is paged."
+        return format_html(
+            '<ol class="policy-steps">{}</ol>',
+            format_html_join(
+                "", "<li>{}</li>", ((step_sentence(s, len(steps), obj.repeat),) for s in steps)
+            ),
+        )
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        pass  # saved with its steps by save_related, through policy_save
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        policy = form.instance
+        steps: list[tuple[int, int, StepSpec]] = []
+        for formset in formsets:
+            for i, step_form in enumerate(formset.forms):
+                step = step_form.instance
+                if formset._should_delete_form(step_form) or not (
+                    step.pk or step_form.has_changed()
+                ):
+                    continue
+                steps.append((step_form.cleaned_data["number"], i, step_form.step_spec()))
+            _formset_done(formset)
+        steps.sort(key=lambda item: item[:2])
+        policy_save(
+            policy=policy,
+            fields={},
+            steps=[spec for *_, spec in steps],
+            actor_id=_engineer_id(request),
+        )
+
+    @admin.action(description="Apply the current version to open incidents")
+    def apply_to_open(self, request: HttpRequest, queryset: QuerySet[EscalationPolicy]) -> None:
+        for policy in queryset:
+            result = policy_version_apply_to_open(
+                policy_id=policy.pk, actor_id=_engineer_id(request), via="admin"
+            )
+            self.message_user(
+                request,
+                f"{policy.name}: {result.moved} open incident(s) moved to "
+                f"v{result.version.number}.",
+                messages.SUCCESS,
+            )
 
 
 def _target_spec(target: EscalationTarget) -> TargetSpec:
@@ -118,75 +244,6 @@ def _specs_from_rows(policy: EscalationPolicy) -> dict[int, StepSpec]:
         )
         for step in policy.steps.order_by("position")
     }
-
-
-def _formset_done(formset: Any) -> None:
-    # The admin's change message reads what formset.save() would have set.
-    formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-
-
-class EscalationStepInline(admin.TabularInline):
-    model = EscalationStep
-    extra = 0
-    fields = ["position", "delay_minutes", "targets_summary"]
-    readonly_fields = ["targets_summary"]
-    show_change_link = True  # targets are edited on the step's page
-
-    @admin.display(description="Targets")
-    def targets_summary(self, obj: EscalationStep) -> str:
-        return ", ".join(str(t) for t in obj.targets.all()) if obj.pk else ""
-
-
-@admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
-    """Edits go through ``policy_save`` (a new version for new incidents); open incidents
-    keep their version until the "apply to open incidents" action."""
-
-    list_display = ["name", "team", "repeat", "current_version"]
-    readonly_fields = ["current_version"]
-    inlines = [EscalationStepInline]
-    actions = ["apply_to_open"]
-
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        pass  # saved with its steps by save_related, through policy_save
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        policy = form.instance
-        saved = _specs_from_rows(policy) if policy.pk else {}
-        steps: list[tuple[int, StepSpec]] = []
-        for formset in formsets:
-            for step_form in formset.forms:
-                step = step_form.instance
-                if formset._should_delete_form(step_form) or not (
-                    step.pk or step_form.has_changed()
-                ):
-                    continue
-                targets = saved[step.pk].targets if step.pk in saved else []
-                spec = StepSpec(
-                    delay_minutes=step_form.cleaned_data["delay_minutes"], targets=targets
-                )
-                steps.append((step_form.cleaned_data["position"], spec))
-            _formset_done(formset)
-        steps.sort(key=lambda item: item[0])
-        policy_save(
-            policy=policy,
-            fields={},
-            steps=[spec for _, spec in steps],
-            actor_id=_engineer_id(request),
-        )
-
-    @admin.action(description="Apply the current version to open incidents")
-    def apply_to_open(self, request: HttpRequest, queryset: QuerySet[EscalationPolicy]) -> None:
-        for policy in queryset:
-            result = policy_version_apply_to_open(
-                policy_id=policy.pk, actor_id=_engineer_id(request), via="admin"
-            )
-            self.message_user(
-                request,
-                f"{policy.name}: {result.moved} open incident(s) moved to "
-                f"v{result.version.number}.",
-                messages.SUCCESS,
-            )
 
 
 class EscalationTargetInline(admin.TabularInline):

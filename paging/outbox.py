@@ -176,9 +176,12 @@ def _send_and_record(message: Message, token: str) -> SendOutcome:
         # A rate limit is the provider asking us to wait, not a failed try.
         rate_limited = message.rate_limited + (1 if exc.rate_limited else 0)
         permanent = exc.permanent or attempts - rate_limited >= MAX_ATTEMPTS
-        delay = retry_delay(attempts - rate_limited)
-        if exc.retry_after is not None:
-            delay = max(delay, timedelta(seconds=exc.retry_after))
+        if exc.rate_limited:
+            # The provider said when (Retry-After): then, not after our backoff's 10 s
+            # floor. Transports give their own default when the provider gave no header.
+            delay = timedelta(seconds=exc.retry_after or 0)
+        else:
+            delay = retry_delay(attempts - rate_limited)
         _released(
             message,
             token=token,
@@ -420,13 +423,18 @@ def _throttle_free_at(sent_times: list[datetime], limit: int) -> datetime:
 def _deliver_throttled(
     kind: str, limit: int, messages: list[Message], token: str
 ) -> list[SendOutcome | None]:
-    """Send pages to one contact method within its limit; bundle or defer the excess."""
+    """Send pages to one contact method within its limit; bundle or defer the excess.
+
+    Only pages (bundles included) count: a verification code, a reminder or a notice
+    to the same number must not use up the calls left for paging.
+    """
     now = timezone.now()
     cm_id = messages[0].contact_method_id
     sent_times = list(
         Message.objects.filter(
             contact_method_id=cm_id,
             kind=kind,
+            purpose=Message.Purpose.PAGE,
             sent_at__gt=now - THROTTLE_WINDOW,
             status__in=[Message.Status.SENT, Message.Status.DELIVERED],
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -46,7 +46,11 @@ def _pending_pages_cancel(*, incident_id: int, reason: str) -> int:
 def incident_acknowledge(
     *, incident_id: int, engineer_id: int | None = None, via: str = "api"
 ) -> ActionResult:
-    """Acknowledge a triggered incident; a second ack changes nothing (see ``acknowledged_by``)."""
+    """Acknowledge a triggered incident; a second ack changes nothing (see ``acknowledged_by``).
+
+    The first ack ever (time and engineer) is set once, in the same conditional update:
+    an ack after an ack timeout changes only ``acknowledged_*``.
+    """
     with transaction.atomic():
         now = timezone.now()
         incident = Incident.objects.select_related("service").get(pk=incident_id)
@@ -55,6 +59,12 @@ def incident_acknowledge(
             status=Incident.Status.ACKNOWLEDGED,
             acknowledged_at=now,
             first_acknowledged_at=Coalesce(F("first_acknowledged_at"), Value(now)),
+            # SET reads the row as it was: this is the first ack iff that had no time yet.
+            first_acknowledged_by_id=Case(
+                When(first_acknowledged_at__isnull=True, then=Value(engineer_id)),
+                default=F("first_acknowledged_by_id"),
+                output_field=IntegerField(),
+            ),
             acknowledged_by_id=engineer_id,
             acknowledged_via=via,
             next_due_at=now + timedelta(minutes=timeout) if timeout else None,

@@ -10,7 +10,9 @@ go to a recording channel instead of real providers.
 Scenario file::
 
     start: 2026-03-02T03:00:00Z   # optional; default: now
-    until: 6h                      # optional; how long to run at most (default 24h)
+    until: 6h                      # optional; how long to run (default 24h)
+    time_zone: Europe/Berlin       # optional; local time in the report (default: the
+                                   # zone of the schedules the services page)
     events:
       - at: 0m
         alert: {service: payments-api, key: db-down, title: Primary DB down,
@@ -19,134 +21,84 @@ Scenario file::
         fail: {destination: "+12025550101"}   # that address fails permanently from now on
       - at: 12m
         ack: {service: payments-api, key: db-down, by: marcus}
-      - at: 40m
+      - at: 2026-03-02T03:40:00Z    # an ISO time works too
         resolve: {service: payments-api, key: db-down}
 
 Other actions: ``escalate: {service, key}``, ``note: {service, key, text}``.
-``key`` is the alert's dedup key; ``alert`` also accepts ``status: resolved``.
+``key`` is the alert's dedup key; ``alert`` also accepts ``status: resolved``. An event
+after ``until`` (or before ``start``) is an error, as is a run needing more than
+``MAX_STEPS`` clock steps (``--max-steps`` raises it): nothing is cut off silently.
+
+Open incidents, firing alerts and queued or recently sent messages already in the
+database are hidden from the simulated engine (inside the rolled-back transaction), so
+the run pages, throttles and bundles as it would on an empty database;
+``include_existing`` lets them take part. Log records written during the run (provider
+failures, a failed tick step) go to the report's timeline, not to stderr.
 """
 
 from __future__ import annotations
 
-import re
+import logging
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from io import StringIO
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from unittest import mock
 
-import yaml
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import CharField, Max, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from delivery.reminders import reminder_lead, reminder_scan_every
 from oncall.models import ContactMethod, Engineer
 from paging.alert_event import AlertEvent
 from paging.channels import TransportError
 from paging.engine import tick
 from paging.ingest import alerts_ingest
-from paging.models import Incident, IncidentEvent, Integration, Message, Service
+from paging.models import Alert, Incident, IncidentEvent, Integration, Message, Service
+from paging.outbox import THROTTLE_WINDOW
 from paging.services import (
     incident_acknowledge,
     incident_add_note,
     incident_escalate_now,
     incident_resolve,
 )
+from paging.simulate_report import (
+    Hidden,
+    LogLine,
+    RunFacts,
+    SimSend,
+    local_zone,
+    report_json,
+    report_text,
+)
+from paging.simulate_scenario import (
+    Scenario,
+    ScenarioError,
+    ScenarioEvent,
+    fmt_offset,
+    scenario_load,
+)
+from schedules.models import Schedule
+from schedules.resolver import resolve
+from schedules.selectors import schedule_definitions
 
-ACTIONS = ("alert", "ack", "resolve", "escalate", "note", "fail")
-DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+__all__ = ["MAX_STEPS", "ScenarioError", "SimulationError", "simulate"]
+
+# Clock steps a run may take (each step plays the events due and ticks the engine); a
+# scenario that needs more is an error, not a report cut short.
 MAX_STEPS = 10_000
 
 
-class ScenarioError(Exception):
-    def __init__(self, file: str, path: str, problem: str) -> None:
-        super().__init__(f"{file}: {path}: {problem}")
-
-
-def parse_duration(value: Any) -> timedelta | None:
-    """'90s', '7m', '1h30m' or a number of minutes."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return timedelta(minutes=value) if value >= 0 else None
-    match = DURATION.match(str(value).strip())
-    if not match or not any(match.groups()):
-        return None
-    h, m, s = (int(g or 0) for g in match.groups())
-    return timedelta(hours=h, minutes=m, seconds=s)
-
-
-@dataclass(frozen=True)
-class ScenarioEvent:
-    offset: timedelta
-    action: str
-    args: dict[str, Any]
-    path: str
-
-
-@dataclass
-class Scenario:
-    start: datetime
-    until: timedelta
-    events: list[ScenarioEvent]
-
-
-def scenario_load(path: Path, *, now: datetime) -> Scenario:
-    file = str(path)
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScenarioError(file, "", f"cannot read the scenario: {exc}") from None
-    if not isinstance(doc, dict):
-        raise ScenarioError(file, "", "expected a mapping with start, until and events")
-    unknown = set(doc) - {"start", "until", "events"}
-    if unknown:
-        raise ScenarioError(file, sorted(unknown)[0], "unknown key (known: start, until, events)")
-    start = doc.get("start", now)
-    if isinstance(start, str):
-        try:
-            start = datetime.fromisoformat(start.replace("Z", "+00:00"))
-        except ValueError:
-            raise ScenarioError(file, "start", f"{start!r} is not an ISO 8601 time") from None
-    if not isinstance(start, datetime):
-        raise ScenarioError(file, "start", "expected an ISO 8601 time")
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    until = parse_duration(doc.get("until", "24h"))
-    if until is None:
-        raise ScenarioError(file, "until", "expected a duration such as 90s, 7m, 2h or 1h30m")
-    raw_events = doc.get("events") or []
-    if not isinstance(raw_events, list):
-        raise ScenarioError(file, "events", "expected a list")
-    events = []
-    for i, raw in enumerate(raw_events):
-        where = f"events[{i}]"
-        if not isinstance(raw, dict) or "at" not in raw:
-            raise ScenarioError(file, where, "expected a mapping with 'at' and one action")
-        offset = parse_duration(raw["at"])
-        if offset is None:
-            raise ScenarioError(file, f"{where}.at", "expected a duration such as 0m, 90s, 1h")
-        actions = [k for k in raw if k != "at"]
-        if len(actions) != 1 or actions[0] not in ACTIONS:
-            raise ScenarioError(file, where, f"give exactly one action of: {', '.join(ACTIONS)}")
-        args = raw[actions[0]]
-        if not isinstance(args, dict):
-            raise ScenarioError(file, f"{where}.{actions[0]}", "expected a mapping")
-        events.append(ScenarioEvent(offset, actions[0], args, f"{where}.{actions[0]}"))
-    events.sort(key=lambda e: e.offset)
-    return Scenario(start=start, until=until, events=events)
-
-
-@dataclass
-class SimSend:
-    at: datetime
-    kind: str
-    destination: str
-    engineer: str
-    incident_id: int | None
-    subject: str
+class SimulationError(Exception):
+    """The run could not play the whole scenario."""
 
 
 @dataclass
@@ -160,15 +112,21 @@ class SimChannel:
     def send(self, message: Message) -> str:
         if message.destination in self.failing:
             raise TransportError("simulated permanent failure", permanent=True)
-        engineer = message.engineer.display_name if message.engineer_id else ""
+        if message.incident_id:
+            incident_ids: tuple[int, ...] = (message.incident_id,)
+        else:  # a bundle: the pages folded into it name its incidents
+            incident_ids = tuple(
+                sorted({i for i in message.bundled.values_list("incident_id", flat=True) if i})
+            )
         self.sends.append(
             SimSend(
-                timezone.now(),
-                message.kind,
-                message.destination,
-                engineer,
-                message.incident_id,
-                message.subject,
+                at=timezone.now(),
+                purpose=message.purpose,
+                kind=message.kind,
+                destination=message.destination,
+                engineer=message.engineer.display_name if message.engineer_id else "",
+                incident_ids=incident_ids,
+                subject=message.subject,
             )
         )
         return f"sim-{message.pk}"
@@ -186,18 +144,95 @@ class Clock:
         return self.now
 
 
-def _fmt(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    return f"+{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+class _TimelineLog(logging.Handler):
+    """Keeps log records at the virtual time they were written."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.lines: list[LogLine] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += ": " + "".join(traceback.format_exception_only(record.exc_info[1])).strip()
+        self.lines.append(LogLine(self.clock.now, record.levelname.lower(), record.name, text))
+
+
+@contextmanager
+def _logs_to_timeline(handler: _TimelineLog) -> Iterator[None]:
+    """The run's log records go to the report instead of the root logger's handlers
+    (stderr): a simulated provider failure is part of the scenario, not an alarm."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = [handler]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+
+
+def existing_state_hide(*, since: datetime) -> Hidden:
+    """Set aside, inside the simulation's transaction, what would make the simulated engine
+    act on the real world: open incidents (and their firing alerts, which new alerts
+    would join), messages queued or sent since ``since`` (they would be sent, or count
+    against the per-number throttle) and reminder keys (a reminder already sent would
+    stop the simulated one). Rolled back with everything else."""
+    incidents = Incident.objects.filter(status__in=Incident.OPEN_STATUSES).update(
+        status=Incident.Status.RESOLVED, next_due_at=None
+    )
+    Alert.objects.filter(status=Alert.Status.FIRING).update(status=Alert.Status.RESOLVED)
+    messages = Message.objects.filter(
+        Q(status__in=[Message.Status.PENDING, Message.Status.SENDING]) | Q(sent_at__gte=since)
+    ).update(status=Message.Status.CANCELLED, sent_at=None, claim_token="", lease_expires_at=None)
+    Message.objects.filter(purpose=Message.Purpose.REMINDER).update(
+        idempotency_key=Concat(Value("hidden-by-simulate:"), Cast("id", CharField()))
+    )
+    _bridge_cursor_skip()
+    return Hidden(incidents=incidents, messages=messages)
+
+
+def _bridge_cursor_skip() -> None:
+    """Updates of real incidents not yet forwarded to Slack/PagerDuty are not the run's."""
+    try:
+        from bridges.events import CURSOR_NAME  # the channels app, optional
+        from bridges.models import EventCursor
+    except ImportError:
+        return
+    top = IncidentEvent.objects.aggregate(top=Max("pk"))["top"]
+    if top is not None:
+        EventCursor.objects.update_or_create(name=CURSOR_NAME, defaults={"last_event_id": top})
+
+
+def reminder_wakeups(*, start: datetime, end: datetime) -> list[datetime]:
+    """When the real engine's reminder scan (once a minute) would write a shift reminder
+    between ``start`` and ``end``: the first instant a shift is within the lead, and a
+    scan interval later (the scan skips a tick less than an interval after the last).
+    The virtual clock stops there too; otherwise it moves only to due rows and events,
+    and an idle stretch would skip reminders the real engine sends."""
+    lead = reminder_lead()
+    if lead <= timedelta(0):
+        return []
+    times: set[datetime] = set()
+    definitions = schedule_definitions(Schedule.objects.values_list("id", flat=True))
+    for definition in definitions.values():
+        for shift in resolve(definition, start, end + lead):
+            if start < shift.start:
+                first = max(shift.start - lead, start)
+                times.update(t for t in (first, first + reminder_scan_every()) if t < shift.start)
+    return sorted(t for t in times if t <= end)
 
 
 class Simulation:
-    def __init__(self, scenario: Scenario, file: str) -> None:
+    def __init__(self, scenario: Scenario, file: str, *, max_steps: int) -> None:
         self.scenario = scenario
         self.file = file
+        self.max_steps = max_steps
         self.clock = Clock(scenario.start)
         self.channel = SimChannel()
+        self.log = _TimelineLog(self.clock)
         self.incident_ids: set[int] = set()
+        self.services: set[str] = set()
 
     def fail(self, path: str, problem: str) -> None:
         raise ScenarioError(self.file, path, problem)
@@ -206,13 +241,15 @@ class Simulation:
         service = Service.objects.filter(name=args.get("service")).first()
         if service is None:
             self.fail(f"{path}.service", f"no service named {args.get('service')!r}")
+        assert service is not None
+        self.services.add(service.name)
         return service
 
     def _key(self, args: dict[str, Any], path: str) -> str:
         key = args.get("key")
         if not isinstance(key, str) or not key:
             self.fail(f"{path}.key", "expected the alert's dedup key (a string)")
-        return key
+        return key  # type: ignore[return-value]
 
     def _incident(self, args: dict[str, Any], path: str) -> Incident | None:
         service = self._service(args, path)
@@ -231,6 +268,7 @@ class Simulation:
         engineer = Engineer.objects.filter(**{f"user__{field_name}": username}).first()
         if engineer is None:
             self.fail(f"{path}.by", f"no engineer with username {username!r}")
+        assert engineer is not None
         return engineer.pk
 
     def _integration(self, service: Service) -> Integration:
@@ -245,7 +283,7 @@ class Simulation:
             destination = args.get("destination")
             if not isinstance(destination, str):
                 self.fail(f"{path}.destination", "expected a phone number, e-mail or Slack id")
-            self.channel.failing.add(destination)
+            self.channel.failing.add(destination)  # type: ignore[arg-type]
             return
         if event.action == "alert":
             service = self._service(args, path)
@@ -308,76 +346,65 @@ class Simulation:
                 return
 
     def run(self) -> None:
-        end = self.scenario.start + self.scenario.until
+        """Play every event and every due step up to ``until``; an error if that needs
+        more than ``max_steps`` clock steps."""
+        start = self.scenario.start
+        end = start + self.scenario.until
         pending = list(self.scenario.events)
-        for _ in range(MAX_STEPS):
-            while pending and self.scenario.start + pending[0].offset <= self.clock.now:
+        wakeups = reminder_wakeups(start=start, end=end)
+        for _ in range(self.max_steps):
+            while pending and start + pending[0].offset <= self.clock.now:
                 self.apply(pending.pop(0))
             self._tick_until_quiet()
-            candidates = [self.scenario.start + e.offset for e in pending[:1]]
+            candidates = [start + e.offset for e in pending[:1]]
+            candidates += [t for t in wakeups if t > self.clock.now][:1]
             due = self._next_due()
             if due is not None:
                 candidates.append(max(due, self.clock.now + timedelta(seconds=1)))
             if not candidates or min(candidates) > end:
                 return
             self.clock.now = min(candidates)
-
-    def report(self) -> str:
-        start = self.scenario.start
-        out = StringIO()
-        out.write(f"Simulation from {start:%Y-%m-%d %H:%M:%S %Z} on a virtual clock\n\n")
-        events = (
-            IncidentEvent.objects.filter(incident_id__in=self.incident_ids)
-            .select_related("incident__service", "actor")
-            .order_by("at", "id")
+        raise SimulationError(
+            f"{self.file}: the scenario needs more than {self.max_steps} steps of the virtual"
+            f" clock: stopped at {fmt_offset(self.clock.now - start)} of"
+            f" {fmt_offset(self.scenario.until)} with {len(pending)} event(s) not played."
+            " Pass --max-steps N to allow more, or shorten until."
         )
-        out.write("Timeline\n")
-        for event in events:
-            who = f" [{event.actor.display_name}]" if event.actor_id else ""
-            out.write(
-                f"  {_fmt(event.at - start)}  #{event.incident_id} {event.incident.service.name}"
-                f"  {event.get_kind_display().lower()}{who}"
-                + (f": {event.text}" if event.text else "")
-                + "\n"
-            )
-        out.write("\nPages sent\n")
-        sends = [
-            s for s in self.channel.sends if s.incident_id in self.incident_ids or not s.incident_id
-        ]
-        for send in sends:
-            incident = f"#{send.incident_id}" if send.incident_id else "bundle"
-            out.write(
-                f"  {_fmt(send.at - start)}  {send.kind:<6} {send.engineer or '?':<20} "
-                f"{send.destination:<28} {incident}\n"
-            )
-        if not sends:
-            out.write("  (none)\n")
-        out.write("\nIncidents\n")
-        for incident in Incident.objects.filter(pk__in=self.incident_ids).order_by("pk"):
-            line = f"  #{incident.pk} {incident.title}: {incident.status}"
-            ack = incident.events.filter(kind="acknowledged").select_related("actor").first()
-            if ack:
-                by = ack.actor.display_name if ack.actor_id else ack.via
-                line += f", acknowledged by {by} at {_fmt(ack.at - start)}"
-            if incident.resolved_at:
-                line += f", resolved at {_fmt(incident.resolved_at - start)}"
-            out.write(line + "\n")
-        return out.getvalue()
+
+    def facts(self, hidden: Hidden | None) -> RunFacts:
+        return RunFacts(
+            scenario=self.scenario,
+            incident_ids=self.incident_ids,
+            sends=self.channel.sends,
+            logs=self.log.lines,
+            hidden=hidden,
+            zone=local_zone(scenario=self.scenario, services=sorted(self.services)),
+        )
 
 
 def simulate(
-    *, config: Path | None, scenario_path: Path, respect_verification: bool = False
+    *,
+    config: Path | None,
+    scenario_path: Path,
+    respect_verification: bool = False,
+    include_existing: bool = False,
+    max_steps: int | None = None,
+    output_format: Literal["text", "json"] = "text",
 ) -> str:
-    """Run the scenario and return the printed report; the database is left unchanged."""
+    """Run the scenario and return the report; the database is left unchanged."""
     scenario = scenario_load(scenario_path, now=timezone.now())
-    sim = Simulation(scenario, str(scenario_path))
+    sim = Simulation(scenario, str(scenario_path), max_steps=max_steps or MAX_STEPS)
     report = ""
     with (
         mock.patch("django.utils.timezone.now", sim.clock),
         mock.patch("paging.outbox.channel_for", lambda kind: sim.channel),
+        _logs_to_timeline(sim.log),
     ):
         try:
             with transaction.atomic():
+                hidden = None
+                if not include_existing:
+                    hidden = existing_state_hide(since=scenario.start - THROTTLE_WINDOW)
                 if config is not None:
                     call_command("oncall_apply", str(config), stdout=StringIO())
                 if not respect_verification:
@@ -386,7 +413,8 @@ def simulate(
                         verified_at=scenario.start
                     )
                 sim.run()
-                report = sim.report()
+                facts = sim.facts(hidden)
+                report = report_json(facts) if output_format == "json" else report_text(facts)
                 raise _Rollback
         except _Rollback:
             pass

@@ -1,25 +1,33 @@
-"""Admin: schedules with layers and overrides inline and a 14-day preview; swaps with
-accept/decline actions; holiday calendars with iCal import; feed tokens.
+"""Admin: schedules with layers and overrides inline and a timeline; overrides (the
+timeline's "add override"); swaps with accept/decline actions; holiday calendars with
+iCal import; feed tokens.
 
 Every save goes through ``schedules.services`` (so layer edits write a version from
-now on, and the past never changes); forms only parse.
+the next handoff or a chosen moment, and the past never changes); forms only parse.
+Every datetime is typed and shown in the schedule's zone (``schedules.admin_zone``).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from oncall.models import Engineer
 from schedules import feeds, services, swaps
+from schedules.admin_layer import LayerInlineForm
+from schedules.admin_timeline import timeline_context
+from schedules.admin_zone import ZonedAdminMixin, ZonedFieldsMixin, ZonedMedia, pk_or_none
 from schedules.holidays import (
     holiday_calendar_import_ical,
     holiday_calendar_import_url,
@@ -37,57 +45,10 @@ from schedules.models import (
     SwapRequest,
     TimeOff,
 )
-from schedules.preview import preview_rows
-from schedules.restriction_text import restriction_text, restrictions_parse
 from schedules.selectors import schedule_definition
+from schedules.zoned import local_display
 
 # --- schedule page: layers and overrides inline -----------------------------------
-
-
-class LayerInlineForm(forms.ModelForm):
-    members_text = forms.CharField(
-        label="Members",
-        required=False,
-        help_text="usernames in rotation order, comma separated; repeats allowed",
-        widget=forms.TextInput(attrs={"size": 40}),
-    )
-    restrictions_text = forms.CharField(
-        label="Restrictions",
-        required=False,
-        help_text="e.g. 'Mon-Fri 09:00-17:00 business; Sat-Sun all day' (empty: always)",
-        widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
-    )
-    retire = forms.BooleanField(
-        label="Retire from now", required=False, help_text="stops the layer; past shifts stay"
-    )
-
-    class Meta:
-        model = Layer
-        fields = ["name", "level", "start_date", "handoff_time", "shift_length", "shift_unit"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        layer = self.instance
-        if layer.pk:
-            self.fields["members_text"].initial = ", ".join(
-                m.engineer.user.username
-                for m in layer.layer_members.select_related("engineer__user")
-            )
-            self.fields["restrictions_text"].initial = "; ".join(
-                restriction_text(r.weekdays, r.start_time, r.end_time, r.business_hours)
-                for r in layer.restrictions.all()
-            )
-
-    def clean_members_text(self) -> list[Engineer]:
-        names = [n.strip() for n in self.cleaned_data["members_text"].split(",") if n.strip()]
-        found = {e.user.username: e for e in Engineer.objects.filter(user__username__in=names)}
-        missing = [n for n in names if n not in found]
-        if missing:
-            raise ValidationError(f"unknown engineer(s): {', '.join(missing)}")
-        return [found[n] for n in names]
-
-    def clean_restrictions_text(self) -> list:
-        return restrictions_parse(self.cleaned_data["restrictions_text"])
 
 
 class LayerInline(admin.StackedInline):
@@ -100,24 +61,31 @@ class LayerInline(admin.StackedInline):
         ("start_date", "handoff_time", "shift_length", "shift_unit"),
         "members_text",
         "restrictions_text",
+        "effective",
+        "effective_at",
         "retire",
+        "confirm_change",
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Layer]:
         return super().get_queryset(request).filter(deleted_at=None)
 
 
-class OverrideInline(admin.TabularInline):
+class OverrideInline(ZonedFieldsMixin, admin.TabularInline):
     model = Override
     fk_name = "schedule"
     extra = 0
-    fields = ["engineer", "replace_engineer", "start", "end", "note", "created_at"]
-    readonly_fields = ["created_at"]
+    fields = ["engineer", "replace_engineer", "start", "end", "note", "created"]
+    readonly_fields = ["created"]
     autocomplete_fields: list[str] = []
     verbose_name_plural = "Overrides (current and future; most recently created wins)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Override]:
         return super().get_queryset(request).filter(end__gte=timezone.now() - timedelta(days=1))
+
+    @admin.display(description="Created")
+    def created(self, obj: Override) -> str:
+        return local_display(obj.created_at, obj.schedule.time_zone) if obj.pk else ""
 
 
 class ScheduleAdminForm(forms.ModelForm):
@@ -140,13 +108,23 @@ class ScheduleAdminForm(forms.ModelForm):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(ZonedAdminMixin, admin.ModelAdmin):
     form = ScheduleAdminForm
     list_display = ["name", "team", "time_zone"]
     list_filter = ["team"]
     search_fields = ["name", "team__name"]
     inlines = [LayerInline, OverrideInline]
     actions = ["issue_feed_url", "revoke_feed_urls"]
+
+    class Media:
+        css = {"all": ["schedules/timeline.css", "schedules/zoned.css"]}
+        js = ["schedules/timeline.js"]
+
+    def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
+        schedule_id = pk_or_none(object_id)
+        if schedule_id is None:
+            return None
+        return Schedule.objects.filter(pk=schedule_id).values_list("time_zone", flat=True).first()
 
     def save_model(self, request: HttpRequest, obj: Schedule, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -174,14 +152,13 @@ class ScheduleAdmin(admin.ModelAdmin):
         schedule = form.instance
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         if formset.model is Layer:
-            self._save_layers(schedule, formset)
+            self._save_layers(request, schedule, formset)
         elif formset.model is Override:
             self._save_overrides(request, schedule, formset)
         else:  # pragma: no cover - no other inlines
             formset.save()
 
-    @staticmethod
-    def _save_layers(schedule: Schedule, formset: Any) -> None:
+    def _save_layers(self, request: HttpRequest, schedule: Schedule, formset: Any) -> None:
         fields = ["name", "level", "start_date", "handoff_time", "shift_length", "shift_unit"]
         for f in formset.forms:
             if not f.has_changed() or not f.cleaned_data:
@@ -191,6 +168,7 @@ class ScheduleAdmin(admin.ModelAdmin):
             if f.instance.pk is None:
                 layer = services.layer_create(
                     schedule=schedule,
+                    effective_from=data.get("effective_from"),
                     members=data["members_text"],
                     restrictions=data["restrictions_text"],
                     **values,
@@ -198,15 +176,23 @@ class ScheduleAdmin(admin.ModelAdmin):
                 formset.new_objects.append(layer)
                 continue
             layer = Layer.objects.get(pk=f.instance.pk)
+            when = data.get("effective_from")
+            if f.impact_message:
+                self.message_user(request, f"{layer.name}: {f.impact_message}", messages.WARNING)
             if data.get("retire"):
-                services.layer_delete(layer=layer)
+                services.layer_delete(layer=layer, effective_from=when)
                 formset.deleted_objects.append(layer)
                 continue
             services.layer_update(
                 layer=layer,
+                effective_from=when,
                 members=data["members_text"],
                 restrictions=data["restrictions_text"],
                 **values,
+            )
+            zone = schedule.time_zone
+            self.message_user(
+                request, f"{layer.name}: the edit takes effect at {local_display(when, zone)}."
             )
             formset.changed_objects.append((layer, f.changed_data))
 
@@ -235,20 +221,6 @@ class ScheduleAdmin(admin.ModelAdmin):
                 )
                 formset.changed_objects.append((override, f.changed_data))
 
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict | None = None,
-    ) -> Any:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
-            # A service refused (e.g. an override starting in the past): say why.
-            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
     def change_view(
         self,
         request: HttpRequest,
@@ -257,15 +229,11 @@ class ScheduleAdmin(admin.ModelAdmin):
         extra_context: dict | None = None,
     ) -> Any:
         extra = dict(extra_context or {})
-        definition = None
-        schedule_id = int(object_id) if object_id.isdigit() else 0
+        schedule_id = pk_or_none(object_id)
         # Past 64 bits the id would overflow the database driver (a 500): no such schedule.
-        if 0 < schedule_id <= 2**63 - 1 and Schedule.objects.filter(pk=schedule_id).exists():
+        if schedule_id is not None and Schedule.objects.filter(pk=schedule_id).exists():
             definition = schedule_definition(schedule_id)
-        if definition is not None:
-            extra["preview_rows"] = preview_rows(definition)
-            extra["preview_hours"] = list(range(24))
-            extra["preview_tz"] = definition.time_zone
+            extra.update(timeline_context(request, definition, now=timezone.now()))
         return super().change_view(request, object_id, form_url, extra)
 
     @admin.action(description="Issue a new secret iCal feed URL (revokes the old one)")
@@ -280,6 +248,99 @@ class ScheduleAdmin(admin.ModelAdmin):
     def revoke_feed_urls(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> None:
         count = sum(feeds.feed_token_revoke(schedule=s) for s in queryset)
         self.message_user(request, f"{count} feed URL(s) revoked")
+
+
+def _zone_of_schedule(schedule_id: object) -> str | None:
+    pk = pk_or_none(schedule_id)
+    if pk is None:
+        return None
+    return Schedule.objects.filter(pk=pk).values_list("time_zone", flat=True).first()
+
+
+@admin.register(Override)
+class OverrideAdmin(ZonedAdminMixin, admin.ModelAdmin):
+    """Single overrides, in their schedule's zone: the timeline's "add override" opens
+    this form prefilled with the shift clicked (``?schedule=&start=&end=``)."""
+
+    Media = ZonedMedia
+
+    list_display = ["engineer", "schedule", "start_local", "end_local", "replace_engineer"]
+    list_select_related = ["engineer", "schedule__team", "replace_engineer"]
+    list_filter = ["schedule"]
+    fields = ["schedule", "engineer", "replace_engineer", "start", "end", "note"]
+
+    def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
+        pk = pk_or_none(object_id)
+        if pk is not None:
+            return _zone_of_schedule(
+                Override.objects.filter(pk=pk).values_list("schedule_id", flat=True).first()
+            )
+        return _zone_of_schedule(request.GET.get("schedule"))
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        for name in ("start", "end"):
+            value = parse_datetime(request.GET.get(name, ""))
+            initial[name] = value if value is not None and value.tzinfo else None
+        return initial
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Override | None = None) -> list[str]:
+        # The zone is the schedule's: an override does not move to another schedule.
+        if obj is not None or request.GET.get("schedule"):
+            return ["schedule"]
+        return []
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        schedule_id = pk_or_none(request.GET.get("schedule"))
+        schedule = (
+            Schedule.objects.filter(pk=schedule_id).first() if obj is None and schedule_id else None
+        )
+        if schedule is None:
+            return form
+
+        class PrefilledForm(form):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                super().__init__(*args, **kw)
+                self.instance.schedule = schedule
+
+        return PrefilledForm
+
+    def save_model(self, request: HttpRequest, obj: Override, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        values = {k: data.get(k) for k in ("engineer", "replace_engineer", "start", "end")}
+        values["note"] = data.get("note", "")
+        if change:
+            services.override_update(override=Override.objects.get(pk=obj.pk), **values)
+            return
+        schedule = data.get("schedule") or obj.schedule
+        created = services.override_create(schedule=schedule, created_by=request.user, **values)
+        obj.pk, obj.schedule, obj.created_at = created.pk, schedule, created.created_at
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: Override) -> None:
+        services.override_delete(override=obj)
+
+    def response_add(
+        self, request: HttpRequest, obj: Override, post_url_continue: Any = None
+    ) -> HttpResponse:
+        if "_addanother" in request.POST or "_continue" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        zone = obj.schedule.time_zone
+        self.message_user(
+            request,
+            f"Override added: {obj.engineer} from {local_display(obj.start, zone)} to"
+            f" {local_display(obj.end, zone)} ({zone}).",
+            messages.SUCCESS,
+        )
+        url = reverse("admin:schedules_schedule_change", args=[obj.schedule_id])
+        day = obj.start.astimezone(ZoneInfo(zone)).date().isoformat()
+        return HttpResponseRedirect(f"{url}?tl_day={day}")
+
+    def zone_of(self, obj: Override) -> str:
+        return obj.schedule.time_zone
 
 
 @admin.register(LayerVersion)
@@ -304,11 +365,48 @@ class LayerVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SwapRequest)
-class SwapRequestAdmin(admin.ModelAdmin):
-    list_display = ["id", "schedule", "requester", "teammate", "start", "end", "status"]
+class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
+    """Swap requests in the schedule's zone (add: ``?schedule=<id>`` picks it; else UTC)."""
+
+    Media = ZonedMedia
+
+    list_display = ["id", "schedule", "requester", "teammate", "start_local", "end_local", "status"]
+    list_select_related = ["schedule__team", "requester", "teammate"]
     list_filter = ["status", "schedule"]
-    readonly_fields = ["status", "override", "decided_by", "decided_at", "created_at"]
+    fields = [
+        "schedule",
+        "requester",
+        "teammate",
+        "start",
+        "end",
+        "note",
+        "status",
+        "override",
+        "decided_by",
+        "decided",
+        "created",
+    ]
+    readonly_fields = ["status", "override", "decided_by", "decided", "created"]
     actions = ["accept_swaps", "decline_swaps"]
+
+    @admin.display(description="Decided at")
+    def decided(self, obj: SwapRequest) -> str:
+        return local_display(obj.decided_at, self.zone_of(obj)) if obj.pk else ""
+
+    @admin.display(description="Created at")
+    def created(self, obj: SwapRequest) -> str:
+        return local_display(obj.created_at, self.zone_of(obj)) if obj.pk else ""
+
+    def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
+        pk = pk_or_none(object_id)
+        if pk is not None:
+            return _zone_of_schedule(
+                SwapRequest.objects.filter(pk=pk).values_list("schedule_id", flat=True).first()
+            )
+        return _zone_of_schedule(request.GET.get("schedule"))
+
+    def zone_of(self, obj: SwapRequest) -> str:
+        return obj.schedule.time_zone
 
     def save_model(self, request: HttpRequest, obj: SwapRequest, form: Any, change: bool) -> None:
         if change:
@@ -347,10 +445,30 @@ class SwapRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(admin.ModelAdmin):
-    list_display = ["engineer", "kind", "start", "end", "note"]
+class TimeOffAdmin(ZonedAdminMixin, admin.ModelAdmin):
+    """Time off belongs to an engineer, not a schedule: typed and shown in the engineer's
+    zone (add: ``?engineer=<id>`` picks it; else UTC), named next to the fields."""
+
+    Media = ZonedMedia
+
+    list_display = ["engineer", "kind", "start_local", "end_local", "note"]
+    list_select_related = ["engineer"]
     list_filter = ["kind"]
     search_fields = ["engineer__display_name"]
+
+    def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
+        pk = pk_or_none(object_id)
+        engineer_id = (
+            TimeOff.objects.filter(pk=pk).values_list("engineer_id", flat=True).first()
+            if pk is not None
+            else pk_or_none(request.GET.get("engineer"))
+        )
+        if engineer_id is None:
+            return None
+        return Engineer.objects.filter(pk=engineer_id).values_list("time_zone", flat=True).first()
+
+    def zone_of(self, obj: TimeOff) -> str:
+        return obj.engineer.time_zone
 
     def save_model(self, request: HttpRequest, obj: TimeOff, form: Any, change: bool) -> None:
         data = {k: form.cleaned_data[k] for k in ("kind", "start", "end", "note")}
@@ -382,9 +500,14 @@ class HolidayFormSet(forms.BaseInlineFormSet):
 class HolidayInline(admin.TabularInline):
     model = Holiday
     formset = HolidayFormSet
-    fields = ["date", "name", "added_at"]
-    readonly_fields = ["added_at"]
+    fields = ["date", "name", "added"]
+    readonly_fields = ["added"]
     extra = 0
+
+    @admin.display(description="On the calendar since")
+    def added(self, obj: Holiday) -> str:
+        # A calendar serves schedules in many zones: its own times are shown in UTC.
+        return local_display(obj.added_at, "UTC") if obj.pk else ""
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Holiday]:
         # Only the current holidays; removed ones stay in the database for the past.

@@ -5,12 +5,14 @@ Identity keys: a holiday calendar by ``name``; a schedule by (``team`` slug, ``n
 a layer by its ``name`` inside the schedule; an override by (engineer, start, end,
 replace); time off by (engineer, start, end). Engineers are named by username.
 
-Layer edits go through the services, so they take effect from the moment of the apply
-and never rewrite past shifts; a layer missing from the file is *retired* with
-``--prune`` (its past stays). Overrides and time off that already ended are history:
-they are neither exported nor required in the file. Likewise a holiday date missing
-from the file is removed from now on (``removed_at``), and only current holidays are
-exported.
+Everything versioned by time takes effect at one instant, ``ctx.effective_at`` (the
+apply's start, or ``--effective``): layer versions, calendar links, holidays added or
+removed. Two layers created by one file therefore start together, and history never
+shows a state halfway through the file. Layer edits go through the services, so they
+never rewrite past shifts; a layer missing from the file is *retired* with ``--prune``
+(its past stays). Overrides and time off that already ended are history: they are
+neither exported nor required in the file. Likewise a holiday date missing from the
+file is removed from then on (``removed_at``), and only current holidays are exported.
 
 Restrictions use the text form of ``schedules.restriction_text``
 (``"Mon-Fri 09:00-17:00 business"``, ``"Sat-Sun all day"``).
@@ -18,7 +20,7 @@ Restrictions use the text form of ``schedules.restriction_text``
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -30,9 +32,12 @@ from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.models import Engineer, Team
 from oncall.validators import validate_time_zone
 from schedules import services
+from schedules.edit_impact import layer_edit_impact, layer_next_handoff, version_from_fields
 from schedules.holidays import holidays_set
 from schedules.models import Holiday, HolidayCalendar, Layer, Override, Schedule, ShiftUnit, TimeOff
+from schedules.resolver import ScheduleDefinition
 from schedules.restriction_text import restriction_text, restrictions_parse
+from schedules.selectors import schedule_definition
 
 CALENDAR_FIELDS = {
     "name": Field(str, required=True),
@@ -129,6 +134,13 @@ def _iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _from(ctx: ApplyContext) -> str:
+    """When the file's edits take effect, for the plan."""
+    if abs(ctx.effective_at - timezone.now()) < timedelta(minutes=1):
+        return "from now on"
+    return f"from {_iso(ctx.effective_at)}"
+
+
 def _wrap(ctx: ApplyContext, path: str, call: Any) -> Any:
     """Run a service; its ValidationError becomes a config error at ``path``."""
     try:
@@ -159,9 +171,7 @@ def holiday_calendars_apply(value: Any, ctx: ApplyContext) -> None:
             calendar = HolidayCalendar.objects.create(
                 name=data["name"], description=data["description"]
             )
-            Holiday.objects.bulk_create(
-                Holiday(calendar=calendar, date=d, name=n) for d, n in sorted(wanted.items())
-            )
+            holidays_set(calendar=calendar, wanted=wanted, at=ctx.effective_at)
             ctx.record("create", label, f"{len(wanted)} holiday(s)")
             continue
         have = dict(Holiday.objects.current().filter(calendar=calendar).values_list("date", "name"))
@@ -172,7 +182,9 @@ def holiday_calendars_apply(value: Any, ctx: ApplyContext) -> None:
             calendar.save(update_fields=["description"])
         if have != wanted:
             # Removed dates keep applying to the time they were on the calendar.
-            added, removed = holidays_set(calendar=calendar, wanted=wanted, replace=True)
+            added, removed = holidays_set(
+                calendar=calendar, wanted=wanted, replace=True, at=ctx.effective_at
+            )
             notes.append(f"holidays +{len(added)} -{len(removed)}")
         if notes:
             ctx.record("update", label, ", ".join(notes))
@@ -182,7 +194,7 @@ def holiday_calendars_apply(value: Any, ctx: ApplyContext) -> None:
         # Pruning archives: the past keeps the calendar's holidays.
         ctx.not_in_file(
             f"holiday_calendars[{calendar.name}]",
-            lambda c=calendar: services.holiday_calendar_archive(calendar=c),
+            lambda c=calendar: services.holiday_calendar_archive(calendar=c, at=ctx.effective_at),
         )
 
 
@@ -285,7 +297,9 @@ def _apply_layers(ctx: ApplyContext, schedule: Schedule, raw_layers: list, path:
             _wrap(
                 ctx,
                 lpath,
-                lambda w=wanted: services.layer_create(schedule=schedule, **w),
+                lambda w=wanted: services.layer_create(
+                    schedule=schedule, effective_from=ctx.effective_at, **w
+                ),
             )
             ctx.record("create", llabel)
             continue
@@ -293,20 +307,56 @@ def _apply_layers(ctx: ApplyContext, schedule: Schedule, raw_layers: list, path:
         changes = {key: (before[key], after[key]) for key in after if before[key] != after[key]}
         if changes:
             fields.pop("name")
+            when, impact = _layer_edit_plan(ctx, schedule, layer, wanted)
             _wrap(
                 ctx,
                 lpath,
-                lambda la=layer, w=wanted, f=fields: services.layer_update(
-                    layer=la, members=w["members"], restrictions=w["restrictions"], **f
+                lambda la=layer, w=wanted, f=fields, t=when: services.layer_update(
+                    layer=la,
+                    effective_from=t,
+                    members=w["members"],
+                    restrictions=w["restrictions"],
+                    **f,
                 ),
             )
-            ctx.record("update", llabel, describe_diff(changes) + " (from now on)")
+            ctx.record("update", llabel, describe_diff(changes) + impact)
     for layer in schedule.layers.filter(deleted_at=None).exclude(name__in=seen):
         ctx.not_in_file(
             f"{label}.layers[{layer.name}]",
-            lambda la=layer: services.layer_delete(layer=la),
-            "retired from now on; past shifts stay",
+            lambda la=layer: services.layer_delete(layer=la, effective_from=ctx.effective_at),
+            f"retired {_from(ctx)}; past shifts stay",
         )
+
+
+def _layer_effective(ctx: ApplyContext, definition: ScheduleDefinition, layer: Layer) -> datetime:
+    """When a layer edit of this apply takes effect: the apply's instant, or with
+    ``--effective next-handoff`` the layer's first handoff after it."""
+    if ctx.next_handoff:
+        return layer_next_handoff(definition, layer_id=layer.pk, after=ctx.effective_at)
+    return ctx.effective_at
+
+
+def _layer_edit_plan(
+    ctx: ApplyContext, schedule: Schedule, layer: Layer, wanted: dict[str, Any]
+) -> tuple[datetime, str]:
+    """When the edit takes effect, and the plan's words for it: "(from now on)" plus
+    "on call now changes from X to Y at T" when the edit moves who is on call."""
+    now = ctx.effective_at
+    definition = schedule_definition(schedule.pk)
+    when = _layer_effective(ctx, definition, layer)
+    impact = layer_edit_impact(
+        definition,
+        layer_id=layer.pk,
+        name=wanted["name"],
+        level=wanted["level"],
+        version=version_from_fields(wanted, effective_from=when, zone=schedule.time_zone),
+        now=now,
+        names={e.pk: e.display_name for e in wanted["members"]},
+    )
+    text = f" (from {_iso(when)})" if when != ctx.effective_at else f" ({_from(ctx)})"
+    if impact.changes:
+        text += "; " + impact.message()
+    return when, text
 
 
 def _apply_overrides(ctx: ApplyContext, schedule: Schedule, raw: list, path: str, label: str):
@@ -376,12 +426,15 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
             schedule = _wrap(
                 ctx,
                 path,
-                lambda t=team, d=data, c=calendars: services.schedule_create(
-                    team=t,
-                    name=d["name"],
-                    time_zone=d["time_zone"],
-                    description=d["description"],
-                    holiday_calendars=c,
+                lambda t=team, d=data: services.schedule_create(
+                    team=t, name=d["name"], time_zone=d["time_zone"], description=d["description"]
+                ),
+            )
+            _wrap(
+                ctx,
+                f"{path}.holiday_calendars",
+                lambda s=schedule, c=calendars: services.schedule_calendars_set(
+                    schedule=s, calendars=c, at=ctx.effective_at
                 ),
             )
             ctx.record("create", label)
@@ -400,11 +453,18 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                 _wrap(
                     ctx,
                     path,
-                    lambda s=schedule, d=data, c=calendars: services.schedule_update(
+                    lambda s=schedule, d=data: services.schedule_update(
                         schedule=s,
                         time_zone=d["time_zone"],
                         description=d["description"],
-                        holiday_calendars=c,
+                        effective_from=ctx.effective_at,
+                    ),
+                )
+                _wrap(
+                    ctx,
+                    f"{path}.holiday_calendars",
+                    lambda s=schedule, c=calendars: services.schedule_calendars_set(
+                        schedule=s, calendars=c, at=ctx.effective_at
                     ),
                 )
                 ctx.record("update", label, describe_diff(changes))

@@ -6,9 +6,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from oncall.selectors import engineer_emails
 from schedules.feeds import FEED_FUTURE, FEED_PAST, calendar_build, feed_token_find
 from schedules.models import FeedToken, Schedule
-from schedules.resolver import resolve
+from schedules.resolver import resolve_whole
 from schedules.selectors import engineer_shifts, schedule_definition
 
 
@@ -22,18 +23,23 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     if row.kind == FeedToken.Kind.SCHEDULE:
         schedule = row.schedule
         definition = schedule_definition(schedule.pk)
-        shifts = [(schedule.pk, schedule.name, s) for s in resolve(definition, start, end)]
+        shifts = [(schedule.pk, schedule.name, s) for s in resolve_whole(definition, start, end)]
         body = calendar_build(
-            name=f"On call: {schedule.name}", shifts=shifts, names=definition.names, now=now
+            name=f"On call: {schedule.name}",
+            shifts=shifts,
+            names=definition.names,
+            emails=engineer_emails({s.engineer_id for _sid, _name, s in shifts}),
+            now=now,
         )
     else:
         engineer = row.engineer
         names = dict(Schedule.objects.values_list("id", "name"))
-        pairs = engineer_shifts(engineer_id=engineer.pk, start=start, end=end)
+        pairs = engineer_shifts(engineer_id=engineer.pk, start=start, end=end, whole=True)
         body = calendar_build(
             name=f"On call: {engineer.display_name}",
             shifts=[(sid, names.get(sid, ""), s) for sid, s in pairs],
             names={engineer.pk: engineer.display_name},
+            emails=engineer_emails([engineer.pk]),
             now=now,
         )
     # Remember use without a write per poll (at most once an hour).

@@ -1,8 +1,9 @@
 """iCal subscription feeds: secret tokens (only a hash stored) and calendar building.
 
-A feed covers one week back to one year ahead, in UTC. Each shift's UID is derived
-from (schedule, source, engineer, start), so the same shift keeps its UID on every
-refresh; calendar clients update events in place.
+A feed covers one week back to one year ahead, in UTC; the shift running a week back
+is served whole (its real start, not the window's). Each shift's UID is derived from
+(schedule, source, engineer, start), so the same shift keeps its UID on every refresh;
+calendar clients update events in place.
 """
 
 from __future__ import annotations

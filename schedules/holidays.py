@@ -111,16 +111,20 @@ def ical_holidays(data: bytes) -> dict[date, str]:
 
 @transaction.atomic
 def holidays_set(
-    *, calendar: HolidayCalendar, wanted: dict[date, str], replace: bool = True
+    *,
+    calendar: HolidayCalendar,
+    wanted: dict[date, str],
+    replace: bool = True,
+    at: datetime | None = None,
 ) -> tuple[list[date], list[date]]:
     """Make ``wanted`` the calendar's current holidays (or only add to them); returns the
     (added, removed) dates.
 
-    Removing sets ``removed_at`` instead of deleting and adding creates a row from now,
-    so the resolver keeps every past instant's holidays as they were. A changed name is
-    a label only and is updated in place.
+    Removing sets ``removed_at`` instead of deleting and adding creates a row from now
+    (or ``at``: one instant for a whole config apply), so the resolver keeps every past
+    instant's holidays as they were. A changed name is a label only and is updated in place.
     """
-    now = timezone.now()
+    now = at or timezone.now()
     current = {h.date: h for h in Holiday.objects.current().filter(calendar=calendar)}
     removed = sorted(set(current) - set(wanted)) if replace else []
     if removed:

@@ -248,7 +248,7 @@ class Override(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.engineer} {self.start:%Y-%m-%d %H:%M}-{self.end:%Y-%m-%d %H:%M}"
+        return f"{self.engineer} {self.start:%Y-%m-%d %H:%M}-{self.end:%Y-%m-%d %H:%M} UTC"
 
 
 class TimeOff(models.Model):
@@ -306,7 +306,9 @@ class SwapRequest(models.Model):
         constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="swap_span")]
 
     def __str__(self) -> str:
-        return f"{self.requester} -> {self.teammate} {self.start:%Y-%m-%d %H:%M} ({self.status})"
+        return (
+            f"{self.requester} -> {self.teammate} {self.start:%Y-%m-%d %H:%M} UTC ({self.status})"
+        )
 
 
 class FeedToken(models.Model):

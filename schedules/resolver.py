@@ -561,20 +561,24 @@ def _flag_holidays(shifts: list[Shift], holidays: list[Interval]) -> list[Shift]
     return out
 
 
+def same_shift(a: Shift, b: Shift) -> bool:
+    """Whether ``a`` and ``b`` differ only in their span (adjacent ones are one shift)."""
+    return (
+        a.engineer_id == b.engineer_id
+        and a.source_kind == b.source_kind
+        and a.source_id == b.source_id
+        and a.reason == b.reason
+        and a.substitute_for == b.substitute_for
+        and a.holiday == b.holiday
+    )
+
+
 def _merge(shifts: list[Shift]) -> list[Shift]:
     out: list[Shift] = []
     for shift in shifts:
         if out:
             prev = out[-1]
-            if (
-                prev.end == shift.start
-                and prev.engineer_id == shift.engineer_id
-                and prev.source_kind == shift.source_kind
-                and prev.source_id == shift.source_id
-                and prev.reason == shift.reason
-                and prev.substitute_for == shift.substitute_for
-                and prev.holiday == shift.holiday
-            ):
+            if prev.end == shift.start and same_shift(prev, shift):
                 out[-1] = _with_span(prev, prev.start, shift.end)
                 continue
         out.append(shift)
@@ -616,6 +620,38 @@ def resolve(definition: ScheduleDefinition, start: datetime, end: datetime) -> l
             _apply_override(timeline, override, piece, definition.name_of)
 
     return _merge(_flag_holidays(timeline, holidays))
+
+
+def _earliest(definition: ScheduleDefinition) -> datetime | None:
+    """No shift starts before this (the first layer version or override), None if empty."""
+    starts = [la.versions[0].effective_from for la in definition.layers if la.versions]
+    starts += [o.start for o in definition.overrides]
+    return min(starts) if starts else None
+
+
+def resolve_whole(definition: ScheduleDefinition, start: datetime, end: datetime) -> list[Shift]:
+    """``resolve``, except that the shift running at ``start`` keeps its real start.
+
+    Feeds use it so that the oldest event (and its UID, derived from its start) stays
+    the same on every poll instead of moving with the window. The real start is found
+    by looking back 1, 4, 16... weeks until the shift starts inside the look-back or
+    the look-back reaches the definition's first instant.
+    """
+    shifts = resolve(definition, start, end)
+    if not shifts or shifts[0].start > start.astimezone(UTC):
+        return shifts
+    first, floor = shifts[0], _earliest(definition)
+    reach = timedelta(weeks=1)
+    while True:
+        low = first.start - reach
+        before = resolve(definition, low, first.start + timedelta(microseconds=1))
+        found = before[-1] if before else None
+        if found is None or not same_shift(found, first) or found.end <= first.start:
+            return shifts  # cannot happen with a consistent resolver; keep the cut
+        if found.start > low or floor is None or low <= floor:
+            shifts[0] = _with_span(first, found.start, first.end)
+            return shifts
+        reach *= 4
 
 
 def oncall_at(definition: ScheduleDefinition, at: datetime) -> list[int]:

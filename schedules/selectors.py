@@ -19,6 +19,7 @@ from schedules.resolver import (
     TimeOffDef,
     oncall_at,
     resolve,
+    resolve_whole,
 )
 from schedules.snapshots import version_def_from_row
 
@@ -161,12 +162,18 @@ def engineer_schedule_ids(*, engineer_id: int) -> list[int]:
     return sorted(ids)
 
 
-def engineer_shifts(*, engineer_id: int, start: datetime, end: datetime) -> list[tuple[int, Shift]]:
-    """(schedule id, shift) for every shift of the engineer in any schedule, by start."""
+def engineer_shifts(
+    *, engineer_id: int, start: datetime, end: datetime, whole: bool = False
+) -> list[tuple[int, Shift]]:
+    """(schedule id, shift) for every shift of the engineer in any schedule, by start.
+
+    ``whole``: a shift running at ``start`` keeps its real start (``resolve_whole``).
+    """
     out: list[tuple[int, Shift]] = []
     definitions = schedule_definitions(engineer_schedule_ids(engineer_id=engineer_id))
     for schedule_id, definition in definitions.items():
-        for shift in resolve(definition, start, end):
+        shifts = (resolve_whole if whole else resolve)(definition, start, end)
+        for shift in shifts:
             if shift.engineer_id == engineer_id:
                 out.append((schedule_id, shift))
     out.sort(key=lambda pair: (pair[1].start, pair[0]))

@@ -46,6 +46,9 @@ class RestrictionSpec:
 
 
 def _effective(effective_from: datetime | None, field: str = "effective_from") -> datetime:
+    """The instant an edit takes effect: now by default, else exactly the one given (so
+    that several edits of one config apply share it), if not before now - PAST_TOLERANCE.
+    A client's "now" a little behind is read as now by the API (``effective_from_clamp``)."""
     now = timezone.now()
     if effective_from is None:
         return now
@@ -53,7 +56,19 @@ def _effective(effective_from: datetime | None, field: str = "effective_from") -
         raise ValidationError({field: "must include a UTC offset"})
     if effective_from < now - PAST_TOLERANCE:
         raise ValidationError({field: "edits cannot take effect in the past"})
-    return max(effective_from, now)
+    return effective_from
+
+
+def effective_from_clamp(effective_from: datetime | None) -> datetime | None:
+    """A requested moment that is already past (within PAST_TOLERANCE: a client clock a
+    little behind) is now; later ones and None pass unchanged, earlier ones are refused
+    by the service."""
+    if effective_from is None or timezone.is_naive(effective_from):
+        return effective_from
+    now = timezone.now()
+    if now - PAST_TOLERANCE <= effective_from < now:
+        return now
+    return effective_from
 
 
 def _check_span(start: datetime, end: datetime) -> None:
@@ -173,8 +188,11 @@ def schedule_calendar_detach(*, schedule: Schedule, calendar: HolidayCalendar) -
 
 
 @transaction.atomic
-def schedule_calendars_set(*, schedule: Schedule, calendars: Sequence[HolidayCalendar]) -> None:
-    """Make ``calendars`` the attached set from now on: detach the others, attach new ones."""
+def schedule_calendars_set(
+    *, schedule: Schedule, calendars: Sequence[HolidayCalendar], at: datetime | None = None
+) -> None:
+    """Make ``calendars`` the attached set from now (or ``at``) on: detach the others,
+    attach new ones."""
     _check_current(calendars)
     wanted = {c.pk: c for c in calendars}
     current = set(
@@ -182,7 +200,7 @@ def schedule_calendars_set(*, schedule: Schedule, calendars: Sequence[HolidayCal
             "calendar_id", flat=True
         )
     )
-    now = timezone.now()
+    now = at or timezone.now()
     ScheduleCalendarLink.objects.filter(
         schedule=schedule, detached_at=None, calendar_id__in=current - set(wanted)
     ).update(detached_at=now)
@@ -222,13 +240,14 @@ def holiday_calendar_save(
 
 
 @transaction.atomic
-def holiday_calendar_archive(*, calendar: HolidayCalendar) -> bool:
-    """Archive a calendar (what deleting one does): detach it from every schedule now.
+def holiday_calendar_archive(*, calendar: HolidayCalendar, at: datetime | None = None) -> bool:
+    """Archive a calendar (what deleting one does): detach it from every schedule now (or
+    ``at``).
 
     It leaves the lists; its holidays and links stay, so the time it was attached keeps its holiday
     coverage. False if it was already archived.
     """
-    now = timezone.now()
+    now = at or timezone.now()
     if not HolidayCalendar.objects.filter(pk=calendar.pk, archived_at=None).update(archived_at=now):
         return False
     calendar.archived_at = now

@@ -1,6 +1,6 @@
-"""Shared by the browser tests of the admin pages: a logged-in Chromium page, a layout
-check (no sideways overflow, no panel squeezed to nothing) and screenshots under
-``var/screenshots/`` (git-ignored; CI keeps them as artifacts)."""
+"""Shared by the admin browser tests: a logged-in headless Chromium page, screenshots
+under var/screenshots/ (git-ignored; CI keeps them as artifacts), the "no horizontal
+overflow" check of UI.md and the "no panel squeezed to nothing" check."""
 
 from __future__ import annotations
 
@@ -15,57 +15,93 @@ from django.conf import settings
 from django.test import Client
 
 CHROMIUM = "/usr/bin/chromium"
+HAS_CHROMIUM = os.path.exists(CHROMIUM)
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-VIEWPORTS = {"1280x800": DESKTOP, "390x844": PHONE}
+SIZES = {"1280x800": DESKTOP, "390x844": PHONE}
 
 browser_marks = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM),
-        reason=f"{CHROMIUM} is absent: apt-get install -y chromium",
-    ),
+    pytest.mark.skipif(not HAS_CHROMIUM, reason=f"{CHROMIUM} is absent: apt-get install chromium"),
 ]
 
 
 @contextmanager
-def logged_in_page(live_server: Any, user: Any, viewport: dict[str, int]) -> Iterator[Any]:
-    """A Chromium page whose session is ``user``'s. Collects page errors and failed
-    requests and 4xx/5xx answers in ``page.problems``."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
+def admin_browser(live_server_url: str, user) -> Iterator:
+    """A Playwright page logged in as ``user`` (create users before: no ORM in here)."""
+    from playwright.sync_api import sync_playwright
+
     client = Client()
     client.force_login(user)
     session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    with playwright_api.sync_playwright() as pw:
+    with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         try:
-            context = browser.new_context(viewport=viewport)
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
             context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server_url}]
             )
             page = context.new_page()
-            problems: list[str] = []
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
-            page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
-            page.on(
-                "response",
-                lambda r: (
-                    problems.append(f"{r.status}: {r.url}")
-                    if r.status >= 400 and not r.url.endswith("/favicon.ico")
-                    else None
-                ),
-            )
-            page.problems = problems
+            page.errors = []  # type: ignore[attr-defined]
+            page.on("pageerror", lambda exc: page.errors.append(str(exc)))
             yield page
         finally:
             browser.close()
 
 
-# Panels that must have a real width: the page's sections, modules, forms and tables.
+def overflow(page) -> dict:
+    """How far the page and the admin's content area are wider than the viewport."""
+    return page.evaluate(
+        """() => {
+            const content = document.getElementById("content") || document.body;
+            return {
+                page: document.documentElement.scrollWidth - window.innerWidth,
+                content: content.scrollWidth - content.clientWidth,
+            };
+        }"""
+    )
+
+
+def check_viewports(page, url: str, name: str, ready: str = "#content") -> None:
+    """Load ``url`` at 1280x800 and 390x844: no horizontal overflow; a screenshot each."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for label, (width, height) in VIEWPORTS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(url)
+        page.wait_for_selector(ready)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}-first-screen.png"))
+        sizes = overflow(page)
+        assert sizes["page"] <= 0 and sizes["content"] <= 0, (name, label, sizes)
+
+
+@contextmanager
+def logged_in_page(live_server: Any, user: Any, viewport: dict[str, int]) -> Iterator[Any]:
+    """``admin_browser`` at ``viewport``, collecting page errors, failed requests and
+    4xx/5xx answers in ``page.problems``."""
+    pytest.importorskip("playwright.sync_api")
+    with admin_browser(live_server.url, user) as page:
+        page.set_viewport_size(viewport)
+        problems = page.errors
+        page.on("requestfailed", lambda req: problems.append(f"failed: {req.url}"))
+        page.on(
+            "response",
+            lambda r: (
+                problems.append(f"{r.status}: {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                else None
+            ),
+        )
+        page.problems = problems
+        yield page
+
+
 _LAYOUT_JS = """() => {
   const doc = document.documentElement;
   const content = document.getElementById("content") || document.body;

@@ -109,7 +109,11 @@ class ContactMethodSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=ContactMethod.Kind.choices)
     value = serializers.CharField(
         max_length=254,
-        help_text="voice/sms: E.164 (+14155550123); email: an address; slack: a member id.",
+        help_text=(
+            "voice/sms: E.164 (+14155550123); email: an address; slack: a member id, or an"
+            " e-mail address: the member is looked up (users.lookupByEmail), its id becomes"
+            " the value and the address is kept in slack_email."
+        ),
     )
     is_pageable = serializers.BooleanField(read_only=True)
 
@@ -120,6 +124,7 @@ class ContactMethodSerializer(serializers.ModelSerializer):
             "engineer",
             "kind",
             "value",
+            "slack_email",
             "label",
             "verified_at",
             "disabled_at",
@@ -128,13 +133,7 @@ class ContactMethodSerializer(serializers.ModelSerializer):
             "is_pageable",
             "created_at",
         ]
-        read_only_fields = [
-            "verified_at",
-            "disabled_at",
-            "disabled_reason",
-            "last_error",
-            "created_at",
-        ]
+        read_only_fields = list(ContactMethod.SET_BY_SERVICES)
         validators: list = []
         extra_kwargs = {"label": {"required": False}}
 

@@ -2,8 +2,11 @@
 
 Identity keys: a team by its ``slug``; an engineer by ``username`` (a Django user, created
 when missing, never given a password from the file); a contact method by (kind, value);
-a notification rule by (contact, delay_minutes, urgency). A rule names its contact method
-by the method's ``label`` or as ``kind:value`` (``sms:+15550100``).
+a notification rule by (contact, urgency), so editing its ``delay_minutes`` updates it.
+Where the file gives several rules for the same contact and urgency (a call at 5 and
+again at 15 minutes), they are told apart by their delay: equal delays match, and the
+rest are paired in delay order, so changing one of them updates it too. A rule names its
+contact method by the method's ``label`` or as ``kind:value`` (``sms:+15550100``).
 
 The verified state of a contact method is not in the file: it is kept while the method's
 kind and value stay the same (a changed number is a new method and must be verified again).
@@ -314,10 +317,8 @@ def _rules_apply(
     path: str,
     where: str,
 ) -> None:
-    existing = {
-        (r.contact_method_id, r.delay_minutes, r.urgency): r
-        for r in engineer.notification_rules.select_related("contact_method")
-    }
+    # The file's rules and the database's, grouped by identity (contact, urgency).
+    wanted: dict[tuple[int, str], dict[int, tuple[ContactMethod, str]]] = {}
     seen: dict[tuple[int, int, str], str] = {}
     for j, item in enumerate(raw):
         item_path = f"{path}.notification_rules[{j}]"
@@ -331,17 +332,36 @@ def _rules_apply(
         if key in seen:
             ctx.fail(item_path, f"duplicate: the same rule is already at {seen[key]}")
         seen[key] = item_path
-        if key in existing:
-            continue
-        rule = NotificationRule(
-            engineer=engineer, contact_method=contact, delay_minutes=delay, urgency=urgency
-        )
-        clean_model(ctx, rule, item_path, {"contact_method": "contact"})
-        rule.save()
-        ctx.record("create", _rule_where(where, rule))
-    for key, rule in sorted(existing.items(), key=lambda kv: _rule_sort_key(kv[1])):
-        if key not in seen:
-            _not_in_file(ctx, _rule_where(where, rule), rule)
+        wanted.setdefault((contact.pk, urgency), {})[delay] = (contact, item_path)
+    existing: dict[tuple[int, str], dict[int, NotificationRule]] = {}
+    for rule in engineer.notification_rules.select_related("contact_method"):
+        existing.setdefault((rule.contact_method_id, rule.urgency), {})[rule.delay_minutes] = rule
+    leftover: list[NotificationRule] = []
+    for identity, delays in wanted.items():
+        have = existing.pop(identity, {})
+        # Equal delays are the same rule; the others pair up in delay order (an edited
+        # delay), and what remains is new in the file or missing from it.
+        new = sorted(d for d in delays if d not in have)
+        old = sorted(d for d in have if d not in delays)
+        for delay, was in zip(new, old, strict=False):
+            rule, item_path = have[was], delays[delay][1]
+            before = _rule_where(where, rule)
+            rule.delay_minutes = delay
+            clean_model(ctx, rule, item_path, {"contact_method": "contact"})
+            rule.save(update_fields=["delay_minutes"])
+            ctx.record("update", before, f"delay_minutes {was} -> {delay}")
+        for delay in new[len(old) :]:
+            contact, item_path = delays[delay]
+            rule = NotificationRule(
+                engineer=engineer, contact_method=contact, delay_minutes=delay, urgency=identity[1]
+            )
+            clean_model(ctx, rule, item_path, {"contact_method": "contact"})
+            rule.save()
+            ctx.record("create", _rule_where(where, rule))
+        leftover += [have[d] for d in old[len(new) :]]
+    leftover += [rule for delays in existing.values() for rule in delays.values()]
+    for rule in sorted(leftover, key=_rule_sort_key):
+        _not_in_file(ctx, _rule_where(where, rule), rule)
 
 
 def _rule_sort_key(rule: NotificationRule) -> tuple[str, int, str, str]:

@@ -3,7 +3,9 @@
 A section's ``apply`` gets the raw YAML value under its key and an ``ApplyContext``;
 it validates, creates/updates rows, and reports every change through the context.
 The whole file is applied in one transaction; ``--dry-run`` rolls it back after the
-plan is recorded, and any ``ctx.fail(...)`` rolls everything back.
+plan is recorded, and any ``ctx.fail(...)`` rolls everything back. Everything the file
+changes takes effect at one instant, ``ctx.effective_at``: sections pass it to every
+write that is versioned by time (layer versions, calendar links, holidays).
 ``export`` returns the same shape ``apply`` accepts (round trip).
 
 How to add a section: see README.md in this folder.
@@ -13,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NoReturn
+
+from django.utils import timezone
 
 
 class ConfigError(Exception):
@@ -49,6 +54,12 @@ class ApplyContext:
     # Identities each section declared in this file, e.g. {"teams": {"platform": "teams[0]"}}.
     # Later sections check references against it (a schedule naming an engineer, ...).
     declared: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The one instant the whole apply takes effect at (the apply's start, or --effective),
+    # so that history never shows a state halfway through the file.
+    effective_at: datetime = field(default_factory=timezone.now)
+    # Layer edits take effect at each layer's next handoff (``--effective next-handoff``)
+    # instead of now.
+    next_handoff: bool = False
 
     def fail(self, path: str, problem: str) -> NoReturn:
         raise ConfigError(self.file, path, problem)

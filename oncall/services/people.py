@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -207,11 +209,35 @@ def contact_value_normalize(*, kind: str, value: str) -> str:
     value = (value or "").strip()
     if kind in (ContactMethod.Kind.VOICE, ContactMethod.Kind.SMS):
         value = _PHONE_PUNCTUATION.sub("", value)
-    elif kind == ContactMethod.Kind.EMAIL:
+    elif kind == ContactMethod.Kind.EMAIL or (kind == ContactMethod.Kind.SLACK and "@" in value):
         # The domain part is case-insensitive; the local part is left as typed.
         local, at, domain = value.rpartition("@")
         value = f"{local}{at}{domain.lower()}" if at else value
     return value
+
+
+def _slack_email_resolve(cm: ContactMethod) -> None:
+    """A Slack method given by e-mail address: page the member id Slack answers for it
+    (``users.lookupByEmail``) and keep the address beside it (``slack_email``).
+
+    Runs before the transaction (a network call). Without Slack configured the address
+    stays the value, and the transport looks the member up when it sends.
+    """
+    if cm.kind != ContactMethod.Kind.SLACK or "@" not in cm.value:
+        return
+    if not getattr(settings, "SLACK_ENABLED", False):
+        return
+    try:
+        validate_email(cm.value)
+    except ValidationError:
+        return  # not an address: _validate_contact_method says so
+    from bridges.slack.members import SlackLookupFailed, slack_member_by_email
+
+    try:
+        member = slack_member_by_email(email=cm.value)
+    except SlackLookupFailed as exc:
+        raise ValidationError({"value": [str(exc)]}) from None
+    cm.slack_email, cm.value = cm.value, member
 
 
 def _validate_contact_method(cm: ContactMethod) -> None:
@@ -247,6 +273,7 @@ def contact_method_create(
         value=contact_value_normalize(kind=kind, value=value),
         label=label.strip(),
     )
+    _slack_email_resolve(cm)
     _validate_contact_method(cm)
     with transaction.atomic():
         _save_or_field_error(cm, "value", "this engineer already has this contact method")
@@ -265,8 +292,12 @@ def contact_method_update(
     value_changed = False
     if value is not None:
         new_value = contact_value_normalize(kind=cm.kind, value=value)
+        if cm.slack_email and new_value == cm.slack_email:
+            new_value = cm.value  # the address it was found by: the same member
         value_changed = new_value != cm.value
-        cm.value = new_value
+        if value_changed:
+            cm.value, cm.slack_email = new_value, ""
+            _slack_email_resolve(cm)
     if label is not None:
         cm.label = label.strip()
     _validate_contact_method(cm)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from oncall.models import Engineer, Team
+from paging.channels.registry import registered_kinds
 from paging.models import (
     EscalationPolicy,
     EscalationStep,
@@ -15,6 +18,7 @@ from paging.models import (
     IncidentEvent,
     Integration,
     MaintenanceWindow,
+    Message,
     Service,
 )
 from paging.models.services import SEVERITIES, URGENCIES
@@ -198,6 +202,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "acknowledged_by",
             "acknowledged_via",
             "first_acknowledged_at",
+            "first_acknowledged_by",
             "resolved_at",
             "resolved_by",
             "resolved_via",
@@ -216,6 +221,8 @@ class IncidentDetailSerializer(IncidentSerializer):
     )
     alerts = serializers.SerializerMethodField()
     assigned_to = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    # What was sent for this incident: ``/api/v1/messages/?incident=<id>`` (staff).
+    messages_url = serializers.SerializerMethodField()
 
     class Meta(IncidentSerializer.Meta):
         fields = [
@@ -227,8 +234,14 @@ class IncidentDetailSerializer(IncidentSerializer):
             "assigned_to",
             "alerts",
             "timeline",
+            "messages_url",
         ]
         read_only_fields = fields
+
+    def get_messages_url(self, incident: Incident) -> str:
+        path = f"{reverse('message-list')}?incident={incident.pk}"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
     def get_alerts(self, incident: Incident) -> list[dict[str, Any]]:
         return [
@@ -246,23 +259,81 @@ class IncidentDetailSerializer(IncidentSerializer):
         ]
 
 
-class IncidentFilterSerializer(serializers.Serializer):
-    status = serializers.CharField(required=False)
+class CommaSeparatedChoicesField(serializers.CharField):
+    """A query parameter naming one or more of ``choices``, comma-separated ("a,b").
+
+    ``choices`` may be a callable, for sets known only once the apps are loaded.
+    """
+
+    def __init__(self, *, choices: Sequence[str] | Callable[[], Sequence[str]], **kwargs: Any):
+        super().__init__(required=False, **kwargs)
+        self._choices = choices
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        allowed = list(self._choices() if callable(self._choices) else self._choices)
+        values = [v.strip() for v in str(super().to_internal_value(data)).split(",") if v.strip()]
+        if not values or any(v not in allowed for v in values):
+            raise serializers.ValidationError(
+                f"use one or more of {', '.join(allowed)}, comma-separated"
+            )
+        return values
+
+
+def _id_filter() -> serializers.IntegerField:
     # max_value: a larger id would overflow the database driver (a 500).
-    service = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-    team = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    return serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class IncidentFilterSerializer(serializers.Serializer):
+    status = CommaSeparatedChoicesField(choices=Incident.Status.values)
+    service = _id_filter()
+    team = _id_filter()
     urgency = serializers.ChoiceField(choices=URGENCIES, required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
 
-    def validate_status(self, value: str) -> list[str]:
-        statuses = [s.strip() for s in value.split(",") if s.strip()]
-        bad = [s for s in statuses if s not in Incident.Status.values]
-        if bad or not statuses:
-            raise serializers.ValidationError(
-                f"use one or more of {', '.join(Incident.Status.values)}, comma-separated"
-            )
-        return statuses
+
+class MessageSerializer(serializers.ModelSerializer):
+    """An outgoing message as sent (or not): without its body, which holds one-time
+    codes and signed acknowledge links."""
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "incident",
+            "engineer",
+            "purpose",
+            "kind",
+            "contact_method",
+            "destination",
+            "subject",
+            "status",
+            "attempts",
+            "rate_limited",
+            "transport",
+            "provider_id",
+            "last_error",
+            "escalation_step",
+            "escalation_loop",
+            "bundled_into",
+            "created_at",
+            "due_at",
+            "sent_at",
+        ]
+        read_only_fields = fields
+
+
+class MessageFilterSerializer(serializers.Serializer):
+    incident = _id_filter()
+    engineer = _id_filter()
+    status = CommaSeparatedChoicesField(choices=Message.Status.values)
+    kind = CommaSeparatedChoicesField(choices=registered_kinds)
+    purpose = CommaSeparatedChoicesField(choices=Message.Purpose.values)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    sent_after = serializers.DateTimeField(required=False)
+    sent_before = serializers.DateTimeField(required=False)
 
 
 class ReassignSerializer(serializers.Serializer):

@@ -10,5 +10,6 @@ router.register(
 router.register("integrations", views.IntegrationViewSet, basename="integration")
 router.register("escalation-policies", views.EscalationPolicyViewSet, basename="escalation-policy")
 router.register("incidents", views.IncidentViewSet, basename="incident")
+router.register("messages", views.MessageViewSet, basename="message")
 
 urlpatterns = router.urls

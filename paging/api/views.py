@@ -22,6 +22,7 @@ from paging.models import (
     IncidentEvent,
     Integration,
     MaintenanceWindow,
+    Message,
     Service,
 )
 from paging.policy_versions import policy_version_apply_to_open
@@ -180,7 +181,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def _detail(self, pk: int, **extra: Any) -> Response:
         incident = self.get_queryset().get(pk=pk)
-        return Response({**s.IncidentDetailSerializer(incident).data, **extra})
+        detail = s.IncidentDetailSerializer(incident, context=self.get_serializer_context())
+        return Response({**detail.data, **extra})
 
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
@@ -235,3 +237,39 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             via="api",
         )
         return Response(s.IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class MessageViewSet(viewsets.ReadOnlyModelViewSet):
+    """Outgoing messages (pages, codes, reminders, notices) and what became of them.
+
+    Staff only: destinations are people's phone numbers and addresses. Filters:
+    ``incident``, ``engineer``, ``status``, ``kind``, ``purpose`` (comma-separated
+    lists), ``created_after``/``created_before``, ``sent_after``/``sent_before``.
+    """
+
+    serializer_class = s.MessageSerializer
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(parameters=[s.MessageFilterSerializer])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Message]:
+        qs = Message.objects.order_by("-created_at", "-id")
+        if self.action != "list":
+            return qs
+        filters = s.MessageFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        f = filters.validated_data
+        lookups = {
+            "incident": "incident_id",
+            "engineer": "engineer_id",
+            "status": "status__in",
+            "kind": "kind__in",
+            "purpose": "purpose__in",
+            "created_after": "created_at__gte",
+            "created_before": "created_at__lt",
+            "sent_after": "sent_at__gte",
+            "sent_before": "sent_at__lt",
+        }
+        return qs.filter(**{lookups[name]: value for name, value in f.items()})

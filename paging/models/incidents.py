@@ -38,8 +38,12 @@ class Incident(models.Model):
         "oncall.Engineer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     acknowledged_via = models.CharField(max_length=32, blank=True)
-    # The first ack ever (MTTA); kept when an ack timeout re-triggers the incident.
+    # The first ack ever and who gave it (MTTA, and whom it credits); kept when an ack
+    # timeout re-triggers the incident, while ``acknowledged_*`` hold the latest ack.
     first_acknowledged_at = models.DateTimeField(null=True, blank=True)
+    first_acknowledged_by = models.ForeignKey(
+        "oncall.Engineer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
         "oncall.Engineer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any
 
 from rest_framework import serializers
 
@@ -18,6 +19,15 @@ from schedules.models import (
     SwapRequest,
     TimeOff,
 )
+from schedules.services import effective_from_clamp
+
+
+class EffectiveFromField(serializers.DateTimeField):
+    """When an edit takes effect; a moment a few minutes past (the client's clock a little
+    behind) is read as now, so an API edit never rewrites the past."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        return effective_from_clamp(super().to_internal_value(value))
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
@@ -25,7 +35,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
     holiday_calendars = serializers.PrimaryKeyRelatedField(
         queryset=HolidayCalendar.objects.current(), many=True, required=False
     )
-    effective_from = serializers.DateTimeField(
+    effective_from = EffectiveFromField(
         write_only=True, required=False, help_text="when a time zone change takes effect"
     )
 
@@ -47,7 +57,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
 class RestrictionSerializer(serializers.ModelSerializer):
     weekdays = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6))
-    effective_from = serializers.DateTimeField(write_only=True, required=False)
+    effective_from = EffectiveFromField(write_only=True, required=False)
 
     class Meta:
         model = Restriction
@@ -81,7 +91,7 @@ class LayerSerializer(serializers.ModelSerializer):
     restrictions = RestrictionInlineSerializer(many=True, required=False)
     shift_unit = serializers.ChoiceField(choices=ShiftUnit.choices, default=ShiftUnit.WEEKS)
     shift_length = serializers.IntegerField(min_value=1, default=1)
-    effective_from = serializers.DateTimeField(
+    effective_from = EffectiveFromField(
         write_only=True, required=False, help_text="when this edit takes effect (default now)"
     )
 

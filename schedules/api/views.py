@@ -320,7 +320,9 @@ class LayerViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
         require_team_admin(self.request.user, instance.schedule.team_id)
         services.layer_delete(
             layer=instance,
-            effective_from=instant_param(self.request, "effective_from", timezone.now()),
+            effective_from=services.effective_from_clamp(
+                instant_param(self.request, "effective_from", timezone.now())
+            ),
         )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.analytics.test_metrics import PERIOD
-from tests.browser import DESKTOP, VIEWPORTS, browser_marks, check_layout, logged_in_page
+from tests.browser import DESKTOP, SIZES, browser_marks, check_layout, logged_in_page
 from tests.factories import UserFactory
 
 pytestmark = browser_marks
@@ -60,9 +60,9 @@ def test_dashboard_charts_render_with_data(live_server, dashboard_url):
         assert chart["painted"] > 500  # pixels drawn on the canvas, not a blank one
 
 
-@pytest.mark.parametrize("size", list(VIEWPORTS))
+@pytest.mark.parametrize("size", list(SIZES))
 def test_dashboard_layout(live_server, dashboard_url, size):
-    with logged_in_page(live_server, UserFactory(is_staff=True), VIEWPORTS[size]) as page:
+    with logged_in_page(live_server, UserFactory(is_staff=True), SIZES[size]) as page:
         page.goto(dashboard_url)
         page.wait_for_selector("body[data-charts-ready='1']", timeout=10_000)
         assert page.locator("#card-escalation").inner_text() == "25%"

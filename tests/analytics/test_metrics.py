@@ -262,3 +262,4 @@ def test_covering_index_serves_the_period_scan(db):
         [(indexdef,)] = cur.fetchall()
     assert "(created_at) INCLUDE (id, service_id" in indexdef
     assert "first_acknowledged_at" in indexdef
+    assert "first_acknowledged_by_id" in indexdef  # whom MTTA credits, by=engineer

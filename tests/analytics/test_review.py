@@ -133,3 +133,53 @@ def test_duration_text():
     assert duration_text(timedelta(seconds=7)) == "7s"
     assert duration_text(timedelta(minutes=2, seconds=3)) == "2m 03s"
     assert duration_text(timedelta(hours=1, minutes=2, seconds=3)) == "1h 02m 03s"
+
+
+def test_review_and_mtta_credit_whoever_acked_first(monkeypatch, client):
+    """Alice acks at T1, the ack times out and re-triggers, Bob acks at T2: the review
+    says first ack at T1 by Alice, and MTTA per engineer credits Alice, not Bob."""
+    from analytics.filters import MetricFilter
+    from analytics.metrics import response_times
+    from paging.engine import tick
+    from paging.models import Incident
+    from paging.services import incident_acknowledge
+    from tests.paging.conftest import T0, RecordingChannel
+    from tests.paging.factories import ServiceFactory, policy_with_steps
+    from tests.paging.test_engine import engineer_with_ladder, fire
+
+    monkeypatch.setattr("paging.outbox.channel_for", lambda kind: RecordingChannel())
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    bob = engineer_with_ladder("Bob", "+14155550002")
+    service = ServiceFactory(
+        escalation_policy=policy_with_steps([alice, bob], delay_minutes=30),
+        ack_timeout_minutes=20,
+    )
+    with time_machine.travel(T0, tick=False) as clock:
+        incident = fire(service)
+        tick()
+        clock.shift(timedelta(minutes=2))
+        incident_acknowledge(incident_id=incident.pk, engineer_id=alice.pk, via="sms")  # T1
+        clock.shift(timedelta(minutes=20))
+        tick()  # the ack timed out: triggered again, paged again
+        assert Incident.objects.get(pk=incident.pk).status == "triggered"
+        clock.shift(timedelta(minutes=3))
+        incident_acknowledge(incident_id=incident.pk, engineer_id=bob.pk, via="sms")  # T2
+        r = client.get(f"/api/v1/incidents/{incident.pk}/review")
+    md = r.content.decode()
+    assert (
+        "- **Acknowledged:** 2026-03-02 03:02:00 UTC by Alice"
+        " (after an ack timeout, acknowledged again 2026-03-02 03:25:00 UTC by Bob)"
+    ) in md
+    assert "- **Time to acknowledge:** 2m 00s" in md
+
+    period = MetricFilter(start=T0 - timedelta(hours=1), end=T0 + timedelta(hours=1))
+    people = {r["engineer_name"]: r["mtta"] for r in response_times(flt=period, by="engineer")}
+    assert people == {"Alice": stats_of(120.0)}
+    bobs = MetricFilter(start=period.start, end=period.end, engineer=bob.pk)
+    assert response_times(flt=bobs)[0]["incidents"] == 0
+    incident.refresh_from_db()
+    assert (incident.first_acknowledged_by_id, incident.acknowledged_by_id) == (alice.pk, bob.pk)
+
+
+def stats_of(seconds: float) -> dict:
+    return {"count": 1, "mean": seconds, "p50": seconds, "p90": seconds, "p95": seconds}

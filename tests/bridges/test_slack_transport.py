@@ -335,3 +335,46 @@ def test_429_carries_retry_after_for_the_outbox(clock, cast, fake_slack) -> None
     assert (page.attempts, page.rate_limited) == (1, 1)
     assert page.due_at == timezone.now() + timedelta(seconds=45)
     fake_slack.take()
+
+
+@pytest.mark.parametrize("seconds", [1, 2, 4])
+def test_429_retry_waits_what_slack_asked_not_the_backoff_floor(
+    clock, cast, fake_slack, seconds
+) -> None:
+    fake_slack.reply(
+        "chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": str(seconds)},
+    )
+    fire(cast.service)
+    tick()
+    assert len(fake_slack.take("chat.postMessage")) == 1
+    fake_slack.take("conversations.open")
+    page = Message.objects.get(kind="slack")
+    sent_at = timezone.now()
+    assert page.due_at == sent_at + timedelta(seconds=seconds)
+
+    # Not a moment before Slack's Retry-After …
+    clock.shift(timedelta(seconds=seconds) - timedelta(milliseconds=1))
+    tick()
+    assert fake_slack.take("chat.postMessage") == []
+    # … and at once when it has passed (not after the outbox's 10 s backoff).
+    clock.shift(timedelta(milliseconds=1))
+    tick()
+    fake_slack.take("conversations.open")
+    [retry] = fake_slack.take("chat.postMessage")
+    assert retry.params["channel"] == "D024BE7LH"
+    page.refresh_from_db()
+    assert (page.status, page.sent_at) == ("sent", sent_at + timedelta(seconds=seconds))
+
+
+def test_429_without_retry_after_waits_the_default(clock, cast, fake_slack) -> None:
+    fake_slack.reply("chat.postMessage", status=429, body={"ok": False, "error": "ratelimited"})
+    fire(cast.service)
+    tick()
+    fake_slack.take()
+    page = Message.objects.get(kind="slack")
+    # No header: the client's default wait (30 s), never less than the outbox's backoff.
+    assert page.due_at == timezone.now() + timedelta(seconds=30)
+    assert page.rate_limited == 1

@@ -228,3 +228,49 @@ def test_verbosity_zero_applies_quietly() -> None:
     out = run_apply(EXAMPLE, "--verbosity", "0")
     assert out == ""
     assert Engineer.objects.count() == 4
+
+
+def _rules(username: str) -> list[tuple[str, int, str]]:
+    return sorted(
+        NotificationRule.objects.filter(engineer__user__username=username).values_list(
+            "contact_method__kind", "delay_minutes", "urgency"
+        )
+    )
+
+
+def test_editing_a_rule_delay_updates_that_rule(example_doc, write) -> None:
+    run_apply(EXAMPLE)
+    before = _rules("lena")
+    rule = NotificationRule.objects.get(
+        engineer__user__username="lena", contact_method__kind="voice", urgency="high"
+    )
+    example_doc["engineers"][0]["notification_rules"][2]["delay_minutes"] = 10  # call: 5 -> 10
+
+    out = run_apply(write(example_doc))
+
+    assert "~ engineers[lena].notification_rules[voice:+12025550101 +5min high]:" in out
+    assert "delay_minutes 5 -> 10" in out
+    assert "Applied: 0 created, 1 updated, 0 deleted." in out
+    assert "not in the file" not in out  # no old rule kept beside the new one
+    assert _rules("lena") == sorted(
+        [r for r in before if r != ("voice", 5, "high")] + [("voice", 10, "high")]
+    )
+    assert NotificationRule.objects.get(pk=rule.pk).delay_minutes == 10
+    assert "No changes." in run_apply(write(example_doc))
+
+
+def test_several_rules_on_one_contact_are_told_apart_by_delay(example_doc, write) -> None:
+    lena = example_doc["engineers"][0]
+    lena["notification_rules"].append({"contact": "mobile-call", "delay_minutes": 15})
+    run_apply(write(example_doc))
+    assert [d for k, d, u in _rules("lena") if (k, u) == ("voice", "high")] == [5, 15]
+
+    lena["notification_rules"][-1]["delay_minutes"] = 20  # the second call: 15 -> 20
+    out = run_apply(write(example_doc))
+    assert "notification_rules[voice:+12025550101 +15min high]: delay_minutes 15 -> 20" in out
+    assert [d for k, d, u in _rules("lena") if (k, u) == ("voice", "high")] == [5, 20]
+
+    del lena["notification_rules"][-1]  # one call fewer: the 20-minute one is missing
+    out = run_apply(write(example_doc), "--prune")
+    assert "- engineers[lena].notification_rules[voice:+12025550101 +20min high]" in out
+    assert [d for k, d, u in _rules("lena") if (k, u) == ("voice", "high")] == [5]

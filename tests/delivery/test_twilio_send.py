@@ -207,3 +207,41 @@ def test_transport_reports_a_bad_number_and_leaves_state_to_the_outbox(
     cast.sms.refresh_from_db()
     assert (cast.sms.disabled_at, cast.sms.last_error) == (None, "")
     assert fake_twilio.take_one().form["To"] == "+15551230001"
+
+
+def test_a_verification_call_leaves_every_page_call_of_the_window(
+    clock, cast, fake_twilio, monkeypatch
+) -> None:
+    """Verification codes are not pages: the voice page limit (3 per 15 min) counts
+    only pages, so a call with a code just before leaves 3 page calls, not 2."""
+    from oncall.services.verification import (
+        contact_method_send_verification,
+        contact_method_verify,
+    )
+    from paging.models import Incident
+
+    voice = cast.voice
+    voice.verified_at = None
+    voice.save()
+    # Alice is paged by phone only, at once.
+    voice.notification_rules.update(delay_minutes=0)
+    cast.sms.notification_rules.all().delete()
+    cast.email.notification_rules.all().delete()
+
+    monkeypatch.setattr("oncall.services.verification._new_code", lambda: "424242")
+    contact_method_send_verification(contact_method=voice)
+    tick_at(clock, T0)
+    [call] = fake_twilio.take()
+    assert call.path == CALLS_PATH
+    contact_method_verify(contact_method=voice, code="424242")
+
+    incidents = [fire([cast.alice], key=f"k{n}", title=f"DB {n} down") for n in range(3)]
+    tick_at(clock, T0 + timedelta(minutes=1))
+    calls = fake_twilio.take()
+    assert [c.path for c in calls] == [CALLS_PATH] * 3
+    # Three separate page calls, none held or bundled.
+    pages = Message.objects.filter(purpose="page", kind="voice")
+    assert sorted(pages.values_list("status", flat=True)) == ["sent"] * 3
+    assert not IncidentEvent.objects.filter(kind="notification_throttled").exists()
+    assert {m.incident_id for m in pages} == {i.pk for i in incidents}
+    assert Incident.objects.count() == 3

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from schedules import services
-from tests.browser import VIEWPORTS, browser_marks, check_layout, logged_in_page
+from tests.browser import SIZES, browser_marks, check_layout, logged_in_page
 from tests.factories import EngineerFactory, TeamFactory, UserFactory
 from tests.paging.factories import ServiceFactory
 from tests.paging.test_engine import fire
@@ -22,7 +22,7 @@ def _orm_beside_playwright(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.mark.parametrize("size", list(VIEWPORTS))
+@pytest.mark.parametrize("size", list(SIZES))
 def test_home_shows_who_is_on_call_and_open_incidents(live_server, size):
     team = TeamFactory(name="Platform")
     alice = EngineerFactory(display_name="Alice Example")
@@ -40,7 +40,7 @@ def test_home_shows_who_is_on_call_and_open_incidents(live_server, size):
     )
     fire(ServiceFactory(name="checkout-api"), key="a")
     lead = UserFactory(username="lead", is_staff=True, is_superuser=True)
-    with logged_in_page(live_server, lead, VIEWPORTS[size]) as page:
+    with logged_in_page(live_server, lead, SIZES[size]) as page:
         page.goto(f"{live_server.url}/admin/")
         row = page.locator('tr[data-schedule="Platform primary"]')
         text = row.inner_text()

@@ -98,8 +98,10 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     updated_at = factory.LazyFunction(timezone.now)
     escalation_policy = factory.LazyAttribute(lambda i: i.service.escalation_policy)
     acknowledged_at = None
-    # An incident made acknowledged by a test was first acknowledged then.
+    acknowledged_by = None
+    # An incident made acknowledged by a test was first acknowledged then, by that engineer.
     first_acknowledged_at = factory.LazyAttribute(lambda i: i.acknowledged_at)
+    first_acknowledged_by = factory.LazyAttribute(lambda i: i.acknowledged_by)
 
 
 def policy_with_steps(*steps: list, delay_minutes: int = 15, repeat: int = 0) -> EscalationPolicy:

@@ -10,7 +10,7 @@ import pytest
 
 from paging.models import Alert, Incident
 from paging.services import incident_acknowledge, incident_resolve
-from tests.browser import DESKTOP, VIEWPORTS, browser_marks, check_layout, logged_in_page
+from tests.browser import DESKTOP, SIZES, browser_marks, check_layout, logged_in_page
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import ServiceFactory, policy_with_steps
 from tests.paging.test_engine import engineer_with_ladder, fire
@@ -117,7 +117,7 @@ def test_ack_note_reassign_and_stale_resolve_from_the_incident_page(live_server,
     assert incident.events.filter(kind="resolved").count() == 1
 
 
-@pytest.mark.parametrize("size", list(VIEWPORTS))
+@pytest.mark.parametrize("size", list(SIZES))
 def test_incident_page_and_list_layout(live_server, lena, incident, size):
     # A list with a long title, an acknowledged and a resolved incident of another service.
     other = ServiceFactory(name="payments-worker-eu-west-1")
@@ -128,11 +128,11 @@ def test_incident_page_and_list_layout(live_server, lena, incident, size):
     )
     incident_acknowledge(incident_id=long_one.pk, engineer_id=lena.pk, via="admin")
     incident_resolve(incident_id=fire(other, key="done").pk, via="alertmanager")
-    with logged_in_page(live_server, lena.user, VIEWPORTS[size]) as page:
+    with logged_in_page(live_server, lena.user, SIZES[size]) as page:
         page.goto(f"{live_server.url}/admin/paging/incident/{incident.pk}/change/")
         # The respond panel has room (it once rendered at zero width at the right edge).
         box = page.locator(".incident-respond").bounding_box()
-        assert box["width"] > min(VIEWPORTS[size]["width"] * 0.6, 600)
+        assert box["width"] > min(SIZES[size]["width"] * 0.6, 600)
         assert page.get_by_role("link", name="https://runbooks.example.com/kube-node-not-ready")
         check_layout(page, "incident-page")
         page.goto(f"{live_server.url}/admin/paging/incident/")

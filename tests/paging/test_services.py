@@ -110,3 +110,33 @@ def test_note_lands_on_the_timeline(clock, channel) -> None:
     note = incident.events.get(kind="note")
     assert (note.text, note.actor_id) == ("looking into it", alice.pk)
     assert not Message.objects.exists()
+
+
+def test_migration_0009_backfills_who_acked_first_from_the_timeline(db) -> None:
+    """Incidents acknowledged before ``first_acknowledged_by`` existed: the first
+    acknowledged event's actor, not the latest acker."""
+    import importlib
+
+    from django.apps import apps
+
+    from paging.models import IncidentEvent
+    from tests.factories import EngineerFactory
+    from tests.paging.conftest import T0
+    from tests.paging.factories import IncidentFactory
+
+    migration = importlib.import_module("paging.migrations.0009_incident_first_acknowledged_by")
+    alice, bob = EngineerFactory(), EngineerFactory()
+    reacked = IncidentFactory(
+        status="acknowledged", acknowledged_at=T0 + timedelta(minutes=30), acknowledged_by=bob
+    )
+    Incident.objects.filter(pk=reacked.pk).update(
+        first_acknowledged_at=T0 + timedelta(minutes=2), first_acknowledged_by=None
+    )
+    for minutes, who in ((30, bob), (2, alice)):
+        IncidentEvent.objects.create(
+            incident=reacked, kind="acknowledged", at=T0 + timedelta(minutes=minutes), actor=who
+        )
+    never = IncidentFactory()
+    migration.backfill(apps, None)
+    assert Incident.objects.get(pk=reacked.pk).first_acknowledged_by_id == alice.pk
+    assert Incident.objects.get(pk=never.pk).first_acknowledged_by_id is None

@@ -211,6 +211,16 @@ def test_layer_edit_via_api_keeps_the_past(world, traveller):
         format="json",
     )
     assert r.status_code == 400 and "effective_from" in r.data
+    # A client clock two minutes behind: its "now" is read as now, the past stays.
+    behind = T0 + timedelta(days=3) - timedelta(minutes=2)
+    r = admin.patch(
+        f"/api/v1/layers/{layer_id}/",
+        {"members": [world["bob"].id, world["alice"].id], "effective_from": behind.isoformat()},
+        format="json",
+    )
+    assert r.status_code == 200, r.data
+    latest = LayerVersion.objects.filter(layer_id=layer_id).latest("effective_from")
+    assert latest.effective_from == T0 + timedelta(days=3)
     r = admin.post(
         "/api/v1/restrictions/",
         {
@@ -442,6 +452,27 @@ def test_schedule_feed_token_rotate_revoke_and_feed(world, traveller):
     assert admin.delete(f"/api/v1/schedules/{schedule['id']}/feed-token/").status_code == 204
     assert _fetch(anonymous, new_url).status_code == 404
     assert anonymous.get("/feeds/nonsense.ics").status_code == 404
+
+
+def test_feed_uids_stay_put_when_the_window_cuts_the_oldest_shift(world, traveller):
+    """A schedule older than the feed's week back: the oldest event keeps the shift's
+    real start and UID from poll to poll, and names its engineer as ATTENDEE."""
+    schedule = make_schedule(world)
+    token = client_for(world["admin"].user).post(f"/api/v1/schedules/{schedule['id']}/feed-token/")
+    mine = client_for(world["alice"].user).post(
+        f"/api/v1/engineers/{world['alice'].id}/feed-token/"
+    )
+    polls, own = [], []
+    for at in (T0 + timedelta(days=10, hours=4), T0 + timedelta(days=11, hours=7)):
+        traveller.move_to(at)
+        polls.append(icalendar.Calendar.from_ical(_fetch(APIClient(), token.data["url"]).content))
+        own.append(icalendar.Calendar.from_ical(_fetch(APIClient(), mine.data["url"]).content))
+    firsts = [cal.walk("VEVENT")[0] for cal in polls + own]
+    assert [e.decoded("DTSTART") for e in firsts] == [T0] * 4  # Alice's week from Monday
+    assert len({str(e["UID"]) for e in firsts}) == 1
+    alice = world["alice"]
+    assert str(firsts[0]["ATTENDEE"]) == f"mailto:{alice.user.email}"
+    assert firsts[0]["ATTENDEE"].params["CN"] == "Alice"
 
 
 def test_engineer_feed(world, traveller):

@@ -1,6 +1,6 @@
 """Headless Chromium (Debian's ``chromium``, driven by Playwright) on the live admin:
-the 14-day preview shows the expected names for the expected hours with gaps
-highlighted, and a swap is accepted with the admin action."""
+the timeline's final row shows the expected names with future gaps highlighted, and a
+swap is accepted with the admin action."""
 
 from __future__ import annotations
 
@@ -78,26 +78,33 @@ def schedule_world():
     return schedule, alice, bob, today
 
 
-def _cell(page, day, hour: int):
-    row = page.locator(f'#oncall-preview tr[data-day="{day:%a %d %b}"]')
-    return row.locator(f'td[data-hour="{hour}"]')
+def _final_bar_at(page, instant: datetime):
+    """The final row's bar covering ``instant`` (bars carry their start; the next one's
+    start is this one's end)."""
+    bars = page.locator("[data-row='final'] .tl-bar")
+    found = None
+    for i in range(bars.count()):
+        bar = bars.nth(i)
+        if datetime.fromisoformat(bar.get_attribute("data-start")) <= instant:
+            found = bar
+    return found
 
 
-def test_preview_in_chromium_shows_names_and_gaps(page, live_server, schedule_world):
+def test_timeline_in_chromium_shows_names_and_future_gaps(page, live_server, schedule_world):
     schedule, _alice, _bob, today = schedule_world
-    page.goto(f"{live_server.url}/admin/schedules/schedule/{schedule.pk}/change/")
-    assert "Next 14 days (Europe/Berlin)" in page.locator("#oncall-preview h2").inner_text()
+    page.goto(f"{live_server.url}/admin/schedules/schedule/{schedule.pk}/change/?tl_range=2weeks")
+    page.wait_for_selector("#schedule-timeline[data-placed='1']")
+    assert "(2 weeks, Europe/Berlin)" in page.locator("#tl-title").inner_text()
     tomorrow, after = today + timedelta(days=1), today + timedelta(days=2)
     # Day k of the rotation belongs to members[k % 2]: tomorrow Bob, the day after Alice.
-    assert _cell(page, tomorrow, 10).inner_text() == "Bob"
-    assert _cell(page, after, 19).inner_text() == "Alice"
-    night = _cell(page, tomorrow, 3)
-    assert night.inner_text() == "gap"
-    assert "gap" in night.get_attribute("class")
+    # (The 2-week range starts on this week's Monday: both days are inside it.)
+    assert _final_bar_at(page, datetime.combine(tomorrow, time(10), TZ)).inner_text() == "Bob"
+    night = _final_bar_at(page, datetime.combine(after, time(3), TZ))
+    assert night.inner_text() == "gap" and "tl-gap" in night.get_attribute("class")
     # The gap is visibly highlighted (a red background), not just labelled.
     color = night.evaluate("el => getComputedStyle(el).backgroundColor")
     assert color == "rgb(248, 215, 218)"
-    assert _cell(page, after, 20).inner_text() == "gap"
+    assert _final_bar_at(page, datetime.combine(after, time(12), TZ)).inner_text() == "Alice"
 
 
 def test_swap_accepted_from_the_admin_in_chromium(page, live_server, schedule_world):
@@ -118,8 +125,14 @@ def test_swap_accepted_from_the_admin_in_chromium(page, live_server, schedule_wo
     assert f"swap #{swap.pk}: accepted" in page.locator("ul.messagelist").inner_text().lower()
     swap.refresh_from_db()
     assert swap.status == SwapRequest.Status.ACCEPTED
-    # The preview now shows Bob for Alice's day.
-    page.goto(f"{live_server.url}/admin/schedules/schedule/{schedule.pk}/change/")
-    cell = _cell(page, today + timedelta(days=2), 12)
-    assert cell.inner_text() == "Bob"
-    assert "override" in cell.get_attribute("class")
+    # The timeline now shows Bob for Alice's day, as an override (swap).
+    day = today + timedelta(days=2)
+    page.goto(
+        f"{live_server.url}/admin/schedules/schedule/{schedule.pk}/change/"
+        f"?tl_range=day&tl_day={day.isoformat()}"
+    )
+    bar = _final_bar_at(page, datetime.combine(day, time(12), TZ))
+    assert bar.inner_text() == "Bob"
+    assert "tl-override" in bar.get_attribute("class")
+    swaps = page.locator("[data-row='overrides'] .tl-bar")
+    assert "swap" in swaps.first.get_attribute("title")

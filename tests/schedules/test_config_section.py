@@ -4,15 +4,29 @@ round trip, errors naming the path."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 import time_machine
 import yaml
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from rest_framework.test import APIClient
 
 from oncall.config.apply import config_apply, config_export
 from oncall.config.registry import ConfigError
-from schedules.models import Layer, LayerVersion, Override, Schedule, TimeOff
+from schedules.api.serializers import iso
+from schedules.models import (
+    Holiday,
+    Layer,
+    LayerVersion,
+    Override,
+    Schedule,
+    ScheduleCalendarLink,
+    TimeOff,
+)
 from schedules.selectors import oncall_engineer_ids
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +179,89 @@ def test_errors_name_the_path_and_change_nothing(old, new, path):
         apply(DOC.replace(old, new, 1))
     assert exc.value.path == path, str(exc.value)
     assert Schedule.objects.count() == 0
+
+
+def test_one_apply_takes_effect_at_one_instant():
+    """Two layers (lower one first), a calendar and its holidays, created by one file while
+    the clock runs: one effective instant, and /shifts never shows the lower layer alone."""
+    with time_machine.travel(T0, tick=True):
+        result = apply(DOC)
+    schedule = Schedule.objects.get(name="Primary")
+    starts = set(LayerVersion.objects.values_list("effective_from", flat=True))
+    starts |= set(ScheduleCalendarLink.objects.values_list("attached_at", flat=True))
+    starts |= set(Holiday.objects.values_list("added_at", flat=True))
+    assert len(starts) == 1, sorted(starts)
+    [instant] = starts
+    api = APIClient()
+    api.force_authenticate(UserFactory())
+    window = {"start": "2026-03-02T11:00:00Z", "end": "2026-03-02T13:00:00Z"}
+    shifts = api.get(f"/api/v1/schedules/{schedule.pk}/shifts/", window).data["shifts"]
+    # 13:00 in Berlin on a Monday: the business layer (Lena) from the apply on, nobody before.
+    assert [(s["engineer_name"], s["start"]) for s in shifts] == [("Lena", iso(instant))]
+    assert result.effective_at == instant
+
+
+def test_effective_option_sets_the_instant_and_refuses_the_past(tmp_path):
+    path = tmp_path / "oncall.yaml"
+    path.write_text(DOC)
+    out = StringIO()
+    with time_machine.travel(T0, tick=False):
+        with pytest.raises(CommandError, match="--effective: cannot be in the past"):
+            call_command("oncall_apply", str(path), "--effective", "2026-03-01T12:00:00Z")
+        with pytest.raises(CommandError, match="needs a UTC offset"):
+            call_command("oncall_apply", str(path), "--effective", "2026-03-09T09:00:00")
+        assert Schedule.objects.count() == 0
+        call_command("oncall_apply", str(path), "--effective", "2026-03-09T08:00:00Z", stdout=out)
+    monday = datetime(2026, 3, 9, 8, tzinfo=UTC)
+    assert set(LayerVersion.objects.values_list("effective_from", flat=True)) == {monday}
+    assert "Effective at 2026-03-09T08:00:00Z (every change in the file)." in out.getvalue()
+    schedule = Schedule.objects.get(name="Primary")
+    assert oncall_engineer_ids(schedule_id=schedule.pk, at=T0 + timedelta(days=1)) == []
+    edited = DOC.replace("members: [marcus]\n", "members: [lena]\n")
+    with time_machine.travel(T0 + timedelta(days=1), tick=False):
+        plan = apply(edited, dry_run=True, effective_at=datetime(2026, 3, 16, 8, tzinfo=UTC))
+    [change] = [c for c in plan.changes if c.action == "update"]
+    assert change.detail.endswith("(from 2026-03-16T08:00:00Z)")
+
+
+def test_dry_run_says_when_an_edit_changes_who_is_on_call_now(capsys, tmp_path):
+    from django.core.management import call_command
+
+    with time_machine.travel(T0, tick=False):
+        apply(DOC)
+    edited = DOC.replace("members: [marcus]\n", "members: [lena]\n")
+    # Thursday 5 March 22:00 Berlin: the Nights layer (Marcus) is on call.
+    night = datetime(2026, 3, 5, 21, tzinfo=UTC)
+    with time_machine.travel(night, tick=False):
+        result = apply(edited, dry_run=True)
+        [change] = [c for c in result.changes if c.action == "update"]
+        assert change.detail.endswith(
+            "On call now changes from Marcus to Lena at Thu 05 Mar 2026, 22:00 CET (Europe/Berlin)."
+        )
+        path = tmp_path / "oncall.yaml"
+        path.write_text(edited)
+        call_command("oncall_apply", str(path), "--dry-run")
+    assert "On call now changes from Marcus to Lena" in capsys.readouterr().out
+    assert LayerVersion.objects.filter(layer__name="Nights").count() == 1  # a dry run
+
+
+def test_effective_next_handoff_keeps_the_current_shift(tmp_path, capsys):
+    from django.core.management import call_command
+
+    with time_machine.travel(T0, tick=False):
+        apply(DOC)
+    edited = DOC.replace("members: [marcus]\n", "members: [lena]\n")
+    path = tmp_path / "oncall.yaml"
+    path.write_text(edited)
+    night = datetime(2026, 3, 5, 21, tzinfo=UTC)  # Thursday 22:00 Berlin, Marcus's week
+    with time_machine.travel(night, tick=False):
+        call_command("oncall_apply", str(path), "--effective", "next-handoff")
+    out = capsys.readouterr().out
+    # Weekly handoff: Monday 9 March 09:00 Berlin = 08:00Z.
+    assert "(from 2026-03-09T08:00:00Z)" in out
+    schedule = Schedule.objects.get(name="Primary")
+    lena = Layer.objects.get(name="Nights").layer_members.get().engineer
+    at_night = oncall_engineer_ids(schedule_id=schedule.pk, at=night)
+    after = oncall_engineer_ids(schedule_id=schedule.pk, at=datetime(2026, 3, 9, 21, tzinfo=UTC))
+    assert at_night != [lena.pk]  # Marcus keeps his week
+    assert after == [lena.pk]

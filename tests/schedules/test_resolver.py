@@ -19,6 +19,7 @@ from schedules.resolver import (
     next_handoff,
     oncall_at,
     resolve,
+    resolve_whole,
     shift_at,
 )
 
@@ -470,3 +471,19 @@ def test_oncall_at_agrees_with_shift_list_in_two_zones():
     for s in shifts:
         assert oncall_at(d, s.start) == [s.engineer_id]
         assert oncall_at(d, s.end - timedelta(seconds=1)) == [s.engineer_id]
+
+
+def test_resolve_whole_gives_the_shift_at_the_window_start_its_real_start():
+    weekly = schedule(layer(1, version([A, B], date(2025, 1, 6))))
+    start = utc(2026, 3, 5, 20)
+    whole = resolve_whole(weekly, start, start + timedelta(days=30))
+    assert whole[0].start == utc(2026, 3, 2, 9) and whole[0].end == utc(2026, 3, 9, 9)
+    assert whole[1:] == resolve(weekly, start, start + timedelta(days=30))[1:]
+    # One member for a year and a half is one shift: looked back past 1, 4, 16... weeks.
+    alone = schedule(layer(1, version([A], date(2025, 1, 6))))
+    assert resolve_whole(alone, start, start + timedelta(days=1))[0].start == utc(2025, 1, 6, 9)
+    # A shift starting inside the window is left alone; a gap at the start too.
+    assert resolve_whole(weekly, utc(2026, 3, 2, 9), utc(2026, 3, 3)) == resolve(
+        weekly, utc(2026, 3, 2, 9), utc(2026, 3, 3)
+    )
+    assert resolve_whole(weekly, utc(2024, 1, 1), utc(2025, 1, 7))[0].start == utc(2025, 1, 6, 9)
