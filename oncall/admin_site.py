@@ -65,7 +65,8 @@ class OncallAdminSite(admin.AdminSite):
             if model._meta.label not in SYSTEM_MODELS or isinstance(model_admin, ReadOnlyMixin):
                 continue
             cls = type(model_admin)
-            narrowed = type(f"ReadOnly{cls.__name__}", (ReadOnlyMixin, cls), {})
+            # No actions either (celery-beat's enable/disable/run tasks write).
+            narrowed = type(f"ReadOnly{cls.__name__}", (ReadOnlyMixin, cls), {"actions": None})
             self.unregister(model)
             self.register(model, narrowed)
 
