@@ -39,4 +39,5 @@ def dashboard_context(*, flt: MetricFilter, bucket: str) -> dict[str, Any]:
 
 
 def _minutes(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds / 60, 2)
+    # The unit of the whole page (analytics_format.minutes), one decimal.
+    return None if seconds is None else round(seconds / 60, 1)

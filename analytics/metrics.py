@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db.models import (
     Case,
+    CharField,
     Count,
     DateTimeField,
     F,
@@ -31,7 +32,10 @@ from analytics.filters import MetricFilter, ack_time, incidents_in
 from analytics.sla import ack_targets
 from analytics.sqlfuncs import EpochSeconds
 from analytics.stats import grouped_duration_stats
+from paging.channels.console import ConsoleChannel
 from paging.models import Incident, Message
+
+CONSOLE = ConsoleChannel.name
 
 # Message statuses that mean the provider accepted the page.
 DELIVERED_STATUSES = (Message.Status.SENT, Message.Status.DELIVERED)
@@ -117,6 +121,9 @@ def time_to_first_page(*, flt: MetricFilter, by: str = "none") -> list[dict[str,
 def delivery_rates(*, flt: MetricFilter) -> list[dict[str, Any]]:
     """Per channel (contact method kind): pages accepted / pages attempted.
 
+    Pages the console channel took (no provider configured for their kind) are their
+    own channel, "console": they reached nobody's phone or inbox.
+
     Attempted = sent, delivered or failed; pending, cancelled (after an ack) and
     bundled (throttled into a summary) pages were never attempted on their own.
     ``sent`` counts as delivered when the provider sends no delivery receipt.
@@ -130,7 +137,14 @@ def delivery_rates(*, flt: MetricFilter) -> list[dict[str, Any]]:
             due_at__gte=flt.start,
         )
         .order_by()
-        .values("kind")
+        .annotate(
+            channel=Case(
+                When(transport=CONSOLE, then=Value(CONSOLE)),
+                default=F("kind"),
+                output_field=CharField(),
+            )
+        )
+        .values("channel")
         .annotate(
             delivered=Count("id", filter=Q(status__in=DELIVERED_STATUSES)),
             failed=Count("id", filter=Q(status=Message.Status.FAILED)),
@@ -139,14 +153,14 @@ def delivery_rates(*, flt: MetricFilter) -> list[dict[str, Any]]:
                 "id", filter=Q(status__in=[Message.Status.PENDING, Message.Status.SENDING])
             ),
         )
-        .order_by("kind")
+        .order_by("channel")
     )
     out = []
     for row in qs:
         attempted = row["delivered"] + row["failed"]
         out.append(
             {
-                "channel": row["kind"],
+                "channel": row["channel"],
                 **{k: row[k] for k in ("delivered", "failed", "cancelled", "pending")},
                 "attempted": attempted,
                 "delivery_rate": _ratio(row["delivered"], attempted),

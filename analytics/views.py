@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -25,15 +26,19 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.setdefault("days", "30")
     query.setdefault("by", "day")
+    # The admin's header, navigation and theme around the page.
+    page = {**admin.site.each_context(request), "title": "Incident analytics"}
     try:
         flt, by = metric_params(query)
     except ValidationError as exc:
-        return render(request, "analytics/dashboard.html", {"errors": exc.detail}, status=400)
+        return render(
+            request, "analytics/dashboard.html", {**page, "errors": exc.detail}, status=400
+        )
     if by not in ("day", "week", "month"):
         by = "day"
     with analytics_session():
         context = dashboard_context(flt=flt, bucket=by)
-    return render(request, "analytics/dashboard.html", context)
+    return render(request, "analytics/dashboard.html", {**page, **context})
 
 
 @require_GET

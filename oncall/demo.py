@@ -1,4 +1,5 @@
-"""The demo that `make run DEMO=1` loads: the example file, verified phones, an admin.
+"""The demo that `make run DEMO=1` loads: the example file, verified phones, an admin
+(who is also an engineer, so incident actions are attributed).
 
 Loaded on the first start only (the database has no ``admin`` user yet), so later starts
 keep the user's edits and the password; ``DEMO=reset`` loads it again.
@@ -16,9 +17,11 @@ from django.core.management import call_command
 from django.db import transaction
 
 from oncall.models import ContactMethod
+from oncall.services.people import engineer_profile_ensure
 from oncall.services.verification import contact_method_mark_verified
 
 ADMIN_USERNAME = "admin"
+ADMIN_TIME_ZONE = "Europe/Berlin"  # the example's primary schedule
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ def demo_load(*, reset: bool = False) -> DemoLogin:
         admin.is_staff = admin.is_superuser = True
         admin.set_password(password)
         admin.save()
+        # The admin is an engineer too, so what they do on an incident page names them.
+        engineer_profile_ensure(user=admin, display_name="Admin", time_zone=ADMIN_TIME_ZONE)
     password_file.parent.mkdir(parents=True, exist_ok=True)
     password_file.write_text(password + "\n")
     password_file.chmod(0o600)

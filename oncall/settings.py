@@ -38,7 +38,7 @@ PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 INSTALLED_APPS = [
     # First: its admin/object_history.html shows the audit trail on every History page.
     "audit.apps.AuditConfig",
-    "django.contrib.admin",
+    "oncall.apps.OncallAdminConfig",  # django.contrib.admin with the project's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,4 +1,6 @@
-"""Admin for services, integrations, policies and incidents. Actions call the services."""
+"""Admin for services, integrations and policies. Actions call the services.
+
+The incident pages are in ``paging.admin_incidents``."""
 
 from __future__ import annotations
 
@@ -6,14 +8,11 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path, reverse
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
 
 from audit.admin_mixins import DeleteEachMixin
-from paging.admin_forms import IncidentNoteForm, IncidentReassignForm
 from paging.admin_policy_forms import (
     URGENCY_FIELDS,
     PolicyForm,
@@ -23,27 +22,17 @@ from paging.admin_policy_forms import (
 )
 from paging.integration_tokens import integration_token_rotate
 from paging.models import (
-    Alert,
     EngineHeartbeat,
     EngineStep,
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
-    Incident,
-    IncidentEvent,
     Integration,
     MaintenanceWindow,
     Message,
     Service,
 )
 from paging.policy_versions import policy_version_apply_to_open
-from paging.services import (
-    incident_acknowledge,
-    incident_add_note,
-    incident_escalate_now,
-    incident_reassign,
-    incident_resolve,
-)
 from paging.services_config import (
     REFERENCE_FOR_KIND,
     StepSpec,
@@ -345,135 +334,6 @@ class EscalationStepAdmin(admin.ModelAdmin):
             self.delete_model(request, step)
 
 
-class IncidentEventInline(admin.TabularInline):
-    model = IncidentEvent
-    extra = 0
-    fields = ["at", "kind", "text", "actor", "via"]
-    readonly_fields = fields
-    can_delete = False
-    ordering = ["at", "id"]
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class AlertInline(admin.TabularInline):
-    model = Alert
-    extra = 0
-    fields = ["alert_key", "status", "title", "severity", "first_seen_at", "deliveries"]
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "service", "status", "urgency", "created_at", "acknowledged_by"]
-    list_filter = ["status", "urgency", "service__team", "service"]
-    search_fields = ["title", "dedup_key"]
-    date_hierarchy = "created_at"
-    inlines = [AlertInline, IncidentEventInline]
-    actions = ["acknowledge", "resolve", "escalate"]
-    readonly_fields = [
-        f.name for f in Incident._meta.get_fields() if f.concrete and not f.many_to_many
-    ] + ["assigned_to"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # incidents come from alerts
-
-    def _run(self, request: HttpRequest, queryset: QuerySet[Incident], fn, verb: str) -> None:
-        changed = 0
-        for incident_id in queryset.values_list("pk", flat=True):
-            result = fn(incident_id=incident_id, engineer_id=_engineer_id(request), via="admin")
-            changed += int(result.changed)
-        self.message_user(request, f"{changed} incident(s) {verb}.", messages.SUCCESS)
-
-    @admin.action(description="Acknowledge")
-    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        self._run(request, queryset, incident_acknowledge, "acknowledged")
-
-    @admin.action(description="Resolve")
-    def resolve(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        self._run(request, queryset, incident_resolve, "resolved")
-
-    @admin.action(description="Escalate now")
-    def escalate(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        self._run(request, queryset, incident_escalate_now, "escalated")
-
-    # The change page carries two small forms (template: admin/paging/incident/change_form.html).
-    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
-        extra_context = {
-            **(extra_context or {}),
-            "note_form": IncidentNoteForm(),
-            "reassign_form": IncidentReassignForm(),
-        }
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def get_urls(self) -> list[URLPattern]:
-        own = [
-            path(
-                "<int:incident_id>/note/",
-                self.admin_site.admin_view(require_POST(self.note_view)),
-                name="paging_incident_note",
-            ),
-            path(
-                "<int:incident_id>/reassign/",
-                self.admin_site.admin_view(require_POST(self.reassign_view)),
-                name="paging_incident_reassign",
-            ),
-        ]
-        return own + super().get_urls()
-
-    def _back(self, incident_id: int) -> HttpResponse:
-        return HttpResponseRedirect(reverse("admin:paging_incident_change", args=[incident_id]))
-
-    def _form_errors(
-        self, request: HttpRequest, form: IncidentNoteForm | IncidentReassignForm
-    ) -> None:
-        for field, errors in form.errors.items():
-            label = "" if field == "__all__" else f"{field}: "
-            self.message_user(request, f"{label}{' '.join(errors)}", messages.ERROR)
-
-    def note_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
-        incident = get_object_or_404(Incident, pk=incident_id)
-        if not self.has_change_permission(request, incident):
-            return HttpResponse(status=403)
-        form = IncidentNoteForm(request.POST)
-        if form.is_valid():
-            incident_add_note(
-                incident_id=incident.pk,
-                text=form.cleaned_data["text"],
-                engineer_id=_engineer_id(request),
-                via="admin",
-            )
-            self.message_user(request, "Note added.", messages.SUCCESS)
-        else:
-            self._form_errors(request, form)
-        return self._back(incident.pk)
-
-    def reassign_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
-        incident = get_object_or_404(Incident, pk=incident_id)
-        if not self.has_change_permission(request, incident):
-            return HttpResponse(status=403)
-        form = IncidentReassignForm(request.POST)
-        if form.is_valid():
-            engineers = form.cleaned_data["engineers"]
-            policy = form.cleaned_data["policy"]
-            incident_reassign(
-                incident_id=incident.pk,
-                engineer_ids=[e.pk for e in engineers] or None,
-                policy_id=policy.pk if policy else None,
-                by_engineer_id=_engineer_id(request),
-                via="admin",
-            )
-            self.message_user(request, "Incident reassigned.", messages.SUCCESS)
-        else:
-            self._form_errors(request, form)
-        return self._back(incident.pk)
-
-
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = [
@@ -526,3 +386,6 @@ class EngineStepAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: EngineStep | None = None) -> bool:
         return False
+
+
+from paging import admin_incidents  # noqa: E402,F401  (registers the incident pages)

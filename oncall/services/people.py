@@ -99,6 +99,24 @@ def engineer_create(
     return engineer
 
 
+def engineer_profile_ensure(
+    *, user: AbstractUser, display_name: str = "", time_zone: str = "UTC"
+) -> Engineer:
+    """The engineer profile of an existing Django user, created if it has none (an
+    admin user becomes someone actions are attributed to)."""
+    existing = Engineer.objects.filter(user=user).first()
+    if existing is not None:
+        return existing
+    engineer = Engineer(
+        user=user,
+        display_name=display_name.strip() or user.get_full_name() or user.get_username(),
+        time_zone=time_zone.strip(),
+    )
+    _full_clean(engineer, exclude=["user"])
+    engineer.save()
+    return engineer
+
+
 def engineer_update(
     *,
     engineer: Engineer,

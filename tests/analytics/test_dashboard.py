@@ -29,8 +29,16 @@ def test_dashboard_renders_tables_and_chart_data(cast):
     assert r.status_code == 200
     html = r.content.decode()
     assert 'id="incident-count">8<' in html
-    assert "Escalation rate<b>25%</b>" in html  # a4 and b2 of 8
-    assert "<td>api</td><td>5</td><td>270.0</td>" in html
+    assert '<b id="card-escalation">25%</b>' in html  # a4 and b2 of 8
+    # One unit on the page: minutes with one decimal (api MTTA mean 270 s = 4.5 min).
+    assert "<td>api</td><td>5</td><td>4.5</td>" in html
+    assert '<b id="card-mtta">3.3 / ' in html  # 200 s
+    assert "All durations in <strong>minutes</strong>" in html
+    assert "Pages in business hours" in html and "Pages in sleep" in html
+    assert "Sleep hours" not in html
+    # The admin's look: its header and stylesheet.
+    assert "oncall — on-call schedules and paging" in html
+    assert "admin/css/base.css" in html
     assert "analytics/chart.umd.min.js" in html
     assert "cdn" not in html.lower()
     start = html.index('<script id="chart-data" type="application/json">') + len(
@@ -38,8 +46,17 @@ def test_dashboard_renders_tables_and_chart_data(cast):
     )
     data = json.loads(html[start : html.index("</script>", start)])
     assert data["labels"] == ["2026-01-05"]
-    assert data["mtta_mean"] == [round(200 / 60, 2)]
+    assert data["mtta_mean"] == [3.3]
     assert data["services"] == ["api", "billing"]
+
+
+def test_no_data_is_an_em_dash_and_rates_are_percentages(db):
+    from django.template import Context, Template
+
+    out = Template(
+        "{% load analytics_format %}{{ a|minutes }} {{ b|percent }} {{ c|percent }} {{ d|percent }}"
+    ).render(Context({"a": None, "b": None, "c": 0.6667, "d": 1.0}))
+    assert out == "— — 66.7% 100%"
 
 
 def test_dashboard_bad_parameter_is_400(db):
@@ -81,7 +98,7 @@ def test_admin_index_links_to_dashboard(db):
     assert ">Analytics dashboard<" in html
     assert c.get("/admin/analytics/dashboardlink/")["Location"] == "/analytics/"
     # The rest of the admin index is still there.
-    assert "Site administration" in html
+    assert "On call now" in html
     assert c.get("/admin/analytics/slatarget/add/").status_code == 200
     r = c.get("/admin/analytics/reviewtemplate/add/")
     assert "Post-incident review" in r.content.decode()

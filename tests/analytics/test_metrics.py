@@ -137,6 +137,18 @@ def test_delivery_rates_and_time_to_first_page(cast):
     assert rates["voice"]["delivery_rate"] == 1.0
     assert rates["email"]["delivery_rate"] == 0.0
     assert rates["email"]["cancelled"] == 1
+    assert "console" not in rates
+
+
+def test_console_deliveries_are_their_own_channel(cast):
+    i = cast.incidents
+    console = page(i["a1"], kind="slack", status="sent", sent=20)
+    console.transport = "console"  # no Slack provider configured
+    console.save(update_fields=["transport"])
+    page(i["a3"], kind="slack", status="delivered", sent=45)
+    rates = {r["channel"]: r for r in delivery_rates(flt=PERIOD)}
+    # The console reached nobody's Slack: it is not counted as a Slack delivery.
+    assert (rates["console"]["delivered"], rates["slack"]["delivered"]) == (1, 1)
     [row] = time_to_first_page(flt=PERIOD)
     # a1 first accepted page at +20 (not +50), a3 at +45; the others paged nobody.
     assert row["time_to_first_page"] == stats(2, 32.5, 32.5, 42.5, 43.75)

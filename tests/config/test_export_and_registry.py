@@ -173,7 +173,8 @@ def test_oncall_run_demo_loads_the_example_once_and_keeps_edits_and_password(
     )
     # Demo phones are verified: SMS and calls are not held back.
     assert not ContactMethod.objects.filter(verified_at__isnull=True).exists()
-    assert Engineer.objects.count() == 4
+    # The example's four engineers and the admin (an engineer too: actions name them).
+    assert Engineer.objects.count() == 5
 
     # The user edits the demo; a second start keeps the edit and the password.
     Engineer.objects.filter(user__username="lena").update(time_zone="Asia/Tokyo")

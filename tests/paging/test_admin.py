@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client_(client: Client) -> Client:
-    user = UserFactory(is_staff=True, is_superuser=True)
+    user = UserFactory(is_staff=True, is_superuser=True, username="root")
     client.force_login(user)
     return client
 
@@ -51,7 +51,7 @@ def test_pages_render_with_inbound_url(admin_client_: Client) -> None:
     assert "Alert received" in page.content.decode()
 
 
-def test_admin_actions_ack_and_resolve(admin_client_: Client) -> None:
+def test_admin_list_actions_are_attributed_to_the_username(admin_client_: Client) -> None:
     alice = engineer_with_ladder("Alice", "+14155550001")
     incident = fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))
     response = admin_client_.post(
@@ -61,7 +61,8 @@ def test_admin_actions_ack_and_resolve(admin_client_: Client) -> None:
     )
     assert "1 incident(s) acknowledged." in response.content.decode()
     incident.refresh_from_db()
-    assert (incident.status, incident.acknowledged_via) == ("acknowledged", "admin")
+    # This admin user has no engineer: the username stands in on the record.
+    assert (incident.status, incident.acknowledged_via) == ("acknowledged", "admin:root")
     admin_client_.post(
         "/admin/paging/incident/", {"action": "resolve", "_selected_action": [incident.pk]}
     )
@@ -78,12 +79,17 @@ def test_admin_note_and_reassign_forms_call_the_services(admin_client_: Client) 
 
     admin_client_.post(f"/admin/paging/incident/{incident.pk}/note/", {"text": "DB failover"})
     note = incident.events.get(kind="note")
-    assert (note.text, note.via) == ("DB failover", "admin")
+    assert (note.text, note.via) == ("DB failover", "admin:root")
 
-    admin_client_.post(f"/admin/paging/incident/{incident.pk}/reassign/", {"engineers": [bob.pk]})
+    url = f"/admin/paging/incident/{incident.pk}/reassign/"
+    confirm = admin_client_.post(url, {"engineers": [bob.pk]})
+    assert confirm.status_code == 200
+    assert "Reassign incident" in confirm.content.decode()
+    assert not incident.assigned_to.exists()  # asked first, nothing done yet
+    admin_client_.post(url, {"engineers": [bob.pk], "confirmed": "1"})
     incident.refresh_from_db()
     assert list(incident.assigned_to.all()) == [bob]
-    assert incident.events.filter(kind="reassigned", via="admin").count() == 1
+    assert incident.events.filter(kind="reassigned", via="admin:root").count() == 1
 
 
 def test_admin_note_and_reassign_refuse_bad_input(admin_client_: Client) -> None:

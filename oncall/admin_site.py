@@ -1,0 +1,121 @@
+"""The admin site: a home page a team lead runs on-call from, and internals kept aside.
+
+The index shows, per schedule, who is on call now and next, the open incidents by
+service and the coverage gaps of the next 14 days (read by selectors; nothing is
+computed here). Engine state, celery-beat tables, verification codes, layer versions
+and delivery logs are grouped under "System" and are read-only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+PRODUCT = "oncall"
+
+# Internals: written by the engine, the dispatcher, the bridges or deploy-time commands.
+SYSTEM_MODELS = frozenset(
+    {
+        "paging.EngineHeartbeat",
+        "paging.EngineStep",
+        "paging.Message",
+        "oncall.VerificationCode",
+        "schedules.LayerVersion",
+        "bridges.SlackPost",
+        "bridges.PagerDutyForward",
+        "bridges.PagerDutyWebhookDelivery",
+        "django_celery_beat.PeriodicTask",
+        "django_celery_beat.IntervalSchedule",
+        "django_celery_beat.CrontabSchedule",
+        "django_celery_beat.SolarSchedule",
+        "django_celery_beat.ClockedSchedule",
+    }
+)
+SYSTEM_LABEL = "system"
+
+
+class ReadOnlyMixin:
+    """Viewing only: no add, no change, no delete (and so no Add buttons)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OncallAdminSite(admin.AdminSite):
+    site_header = f"{PRODUCT} — on-call schedules and paging"
+    site_title = PRODUCT
+    index_title = "On call now"
+    index_template = "admin/oncall_home.html"
+
+    def system_read_only(self) -> None:
+        """Re-register the system models' admins as read-only subclasses (after
+        autodiscovery, so every app's own admin class is kept, only narrowed)."""
+        for model, model_admin in list(self._registry.items()):
+            if model._meta.label not in SYSTEM_MODELS or isinstance(model_admin, ReadOnlyMixin):
+                continue
+            cls = type(model_admin)
+            # No actions either (celery-beat's enable/disable/run tasks write).
+            narrowed = type(f"ReadOnly{cls.__name__}", (ReadOnlyMixin, cls), {"actions": None})
+            self.unregister(model)
+            self.register(model, narrowed)
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
+        apps = super().get_app_list(request, app_label)
+        if app_label is not None:
+            return apps
+        system: list[dict] = []
+        kept = []
+        for app in apps:
+            own = []
+            for entry in app["models"]:
+                model: type[Model] = entry["model"]
+                if model._meta.label in SYSTEM_MODELS:
+                    system.append({**entry, "name": f"{entry['name']} ({app['name']})"})
+                else:
+                    own.append(entry)
+            if own:
+                kept.append({**app, "models": own})
+        if system:
+            system.sort(key=lambda e: e["name"])
+            kept.append(
+                {
+                    "name": "System (read-only)",
+                    "app_label": SYSTEM_LABEL,
+                    "app_url": "#system",
+                    "has_module_perms": True,
+                    "models": system,
+                }
+            )
+        return kept
+
+    def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
+        from paging.selectors import open_incidents_by_service
+        from schedules.coverage import HORIZON, schedules_coverage
+
+        user = request.user
+        # Each panel for those who may see what it summarises.
+        may_see_schedules = user.has_perm("schedules.view_schedule") or user.has_perm(
+            "schedules.change_schedule"
+        )
+        may_see_incidents = user.has_perm("paging.view_incident") or user.has_perm(
+            "paging.change_incident"
+        )
+        home = {
+            "show_coverage": may_see_schedules,
+            "coverage": schedules_coverage(now=timezone.now()) if may_see_schedules else [],
+            "horizon_days": HORIZON.days,
+            "show_incidents": may_see_incidents,
+            "open_by_service": open_incidents_by_service() if may_see_incidents else [],
+        }
+        return super().index(request, {**home, **(extra_context or {})})
