@@ -9,13 +9,16 @@
 - ack/resolve for keys we do not know are dropped, as PagerDuty does.
 
 The trigger path is the hot one (every alert of every delivery) and runs hand-built
-SQL (``paging/ingest_sql.py``): a new alert costs BEGIN, one look-up of the alert,
-INSERT … ON CONFLICT DO NOTHING for the incident (whose maintenance flag is a sub-select
-of that INSERT) and for the alert, one INSERT of the timeline lines, COMMIT — 6 round
-trips instead of 13 through the ORM with savepoints, plus one per delivery that confirms
-the (cached) integration still has its token. Incidents opened or locked earlier
-in the same delivery are remembered, so the other alerts of a group cost no incident
-query. Ack and resolve are rare and stay on the ORM and the service functions.
+SQL (``paging/ingest_sql.py``), batched: the consecutive triggers of a delivery (all of
+them, unless an ack or resolve sits between) cost one look-up of their alerts (rows
+locked in key order), one multi-row INSERT … ON CONFLICT DO NOTHING of the incidents
+they open (each row's maintenance flag a sub-select of that INSERT), one of the alerts,
+one UPDATE of the repeats and one INSERT of the timeline lines, plus the statement that
+confirms the (cached) integration still has its token: a message of 50 new alerts costs
+the 7 statements of one alert (BEGIN and COMMIT included). Joining an incident that was
+already open costs its look-up (the INSERT conflicted); raising severities one UPDATE
+per new (severity, urgency). Incidents opened or locked earlier in the same delivery are
+remembered. Ack and resolve are rare and stay on the ORM and the service functions.
 """
 
 from __future__ import annotations
