@@ -110,6 +110,12 @@ class _Delivery:
     # Keys of ``opened`` this transaction opened inside a maintenance window.
     in_maintenance: set[str] = field(default_factory=set)
 
+    def line(self, incident_id: int, kind: str, text: str, **extra: Any) -> None:
+        """A timeline line at the delivery's time, written by the next flush."""
+        self.timeline.append(
+            event_build(incident_id=incident_id, kind=kind, at=self.now, text=text, **extra)
+        )
+
     def timeline_flush(self) -> None:
         rows_insert(self.timeline)
         self.timeline = []
@@ -490,38 +496,25 @@ def _triggers(
             result.created += 1
             maintenance = dedup_key in delivery.in_maintenance
             due |= not maintenance
-            delivery.timeline.append(
-                event_build(
-                    incident_id=incident.id,
-                    kind=IncidentEvent.Kind.TRIGGERED,
-                    at=now,
-                    via=integration.kind,
-                    text=opened_as[dedup_key],
-                )
-            )
+            triggered = IncidentEvent.Kind.TRIGGERED
+            delivery.line(incident.id, triggered, opened_as[dedup_key], via=integration.kind)
             if maintenance:
-                delivery.timeline.append(
-                    event_build(
-                        incident_id=incident.id,
-                        kind=IncidentEvent.Kind.MAINTENANCE,
-                        at=now,
-                        text="service in a maintenance window: nobody paged",
-                    )
+                delivery.line(
+                    incident.id,
+                    IncidentEvent.Kind.MAINTENANCE,
+                    "service in a maintenance window: nobody paged",
                 )
         result._at = index
         alert_key = event.alert_key[:KEY_MAX]
         if alert_key not in inserted:
             result._add(dedup_key=dedup_key, outcome="updated", incident_id=incident.id)
             continue
-        delivery.timeline.append(
-            event_build(
-                incident_id=incident.id,
-                kind=IncidentEvent.Kind.ALERT_RECEIVED,
-                at=now,
-                via=integration.kind,
-                text=event.title[:500],
-                data={"alert_key": alert_key, "source": event.source[:255]},
-            )
+        delivery.line(
+            incident.id,
+            IncidentEvent.Kind.ALERT_RECEIVED,
+            event.title[:500],
+            via=integration.kind,
+            data={"alert_key": alert_key, "source": event.source[:255]},
         )
         result._add(
             dedup_key=dedup_key,
