@@ -69,9 +69,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from bench.ingest_alertmanager import message
-from paging.models import Incident, Integration
-integration = Integration.objects.get(service__name="bench-paged")
-url = f"/integrations/alertmanager/{integration.token}/"
+from paging.models import Incident
+import os
+url = f"/integrations/alertmanager/{os.environ['BENCH_TOKEN']}/"
 client = Client(HTTP_HOST="localhost")
 client.post(url, message(1), content_type="application/json")  # the integration cached
 for alerts in (1, 50):
@@ -118,9 +118,9 @@ def baseline_variant(tmp: Path) -> Variant | None:
     return Variant(f"baseline: {ref[:12]}", tree)
 
 
-def statements(db_url: str, variant: Variant) -> dict[int, int]:
+def statements(db_url: str, variant: Variant, token: str) -> dict[int, int]:
     env = server_env(db_url, variant.root)
-    env.update(variant.env)
+    env.update(variant.env, BENCH_TOKEN=token)
     out = subprocess.run(
         [PYTHON, "manage.py", "shell", "-c", STATEMENTS_SCRIPT],
         cwd=variant.root,
@@ -164,15 +164,17 @@ def first_page(db_url: str, port: int, path: str, alerts: int, rate: float) -> l
     return [(sent[g] - t) * 1000 for g, t in accepted.items() if g in sent]
 
 
-def variant_run(db_url: str, port: int, broker: str, variant: Variant) -> dict[str, float]:
+def variant_run(
+    db_url: str, port: int, broker: str, variant: Variant, service: tuple[int, str]
+) -> dict[str, float]:
     figures: dict[str, float] = {}
     print(f"-- {variant.name} ({variant.root})")
-    counted = statements(db_url, variant)
+    service_id, token = service
+    counted = statements(db_url, variant, token)
     print(
         f"   SQL statements per request: 1 new alert {counted.get(1)}, 50 new alerts "
         f"{counted.get(50)} (BEGIN/COMMIT included)"
     )
-    service_id, token = cpu_setup(db_url)
     path = f"/integrations/alertmanager/{token}/"
     procs, groups = topology_start("production", db_url, port, broker, variant.root, variant.env)
     try:
@@ -236,6 +238,7 @@ def main() -> None:
     subprocess.run(
         [PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=server_env(db_url), check=True
     )
+    service = cpu_setup(db_url)  # one engineer paged by e-mail at once, for every variant
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
         baseline = baseline_variant(Path(tmp))
         variants = [Variant("this tree", ROOT), *([baseline] if baseline else [])]
@@ -243,7 +246,7 @@ def main() -> None:
         for n in range(rounds):
             print(f"== round {n + 1} of {rounds}")
             for variant in variants if n % 2 == 0 else variants[::-1]:
-                results[variant.name].append(variant_run(db_url, port, broker, variant))
+                results[variant.name].append(variant_run(db_url, port, broker, variant, service))
     summary(results)
 
 

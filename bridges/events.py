@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db import connection, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from bridges.models import (
@@ -129,6 +129,22 @@ def _outgoing_write(rows: list[Outgoing]) -> int:
     return len(new)
 
 
+def _question_sql() -> str:
+    def table(model: type) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    # Identifiers from model metadata; the one value is a parameter.
+    bridged = (
+        f"(EXISTS (SELECT 1 FROM {table(SlackPost)})"  # noqa: S608
+        f" OR EXISTS (SELECT 1 FROM {table(PagerDutyForward)}))"
+    )
+    newer = f"EXISTS (SELECT 1 FROM {table(IncidentEvent)} e WHERE e.id > c.last_event_id)"  # noqa: S608
+    return f"SELECT {bridged} AND {newer} FROM {table(EventCursor)} c WHERE c.name = %s"  # noqa: S608
+
+
+_question: dict[str, str] = {}  # by database vendor, built once (cheaper than the ORM's)
+
+
 def _anything_to_forward() -> bool:
     """The step's cheap question, one statement: has any incident been posted to Slack
     or forwarded to PagerDuty at all, and is there a timeline row past the cursor?
@@ -137,19 +153,16 @@ def _anything_to_forward() -> bool:
     nothing new: the tick step ends here. The cursor then stays where it is, so events
     written before the first post are still read when it comes.
     """
-    row = (
-        EventCursor.objects.filter(name=CURSOR_NAME)
-        .annotate(
-            bridged=Exists(SlackPost.objects.all()) | Exists(PagerDutyForward.objects.all()),
-            newer=Exists(IncidentEvent.objects.filter(pk__gt=OuterRef("last_event_id"))),
-        )
-        .values_list("bridged", "newer")
-        .first()
+    sql = _question.get(connection.vendor) or _question.setdefault(
+        connection.vendor, _question_sql()
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [CURSOR_NAME])
+        row = cursor.fetchone()
     if row is None:  # the very first run
         EventCursor.objects.get_or_create(name=CURSOR_NAME)
         return True
-    return bool(row[0] and row[1])
+    return bool(row[0])
 
 
 def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:

@@ -248,7 +248,7 @@ def test_a_failing_bridge_step_does_not_stop_the_tick(clock, cast, fake_slack, m
     def broken(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("bridges.events.EventCursor.objects.filter", broken)
+    monkeypatch.setattr("bridges.events._anything_to_forward", broken)
     monkeypatch.setattr("bridges.events.SlackRequestSeen.objects.filter", broken)
     incident = fire(cast.service)
     tick()
