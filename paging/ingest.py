@@ -423,17 +423,14 @@ def _triggers(
     repeats: list[tuple[int, dict[str, Any]]] = []
     over: list[int] = []  # alerts whose incident was resolved by hand: that episode is over
     new: list[tuple[int, AlertEvent, str]] = []  # (index, event, dedup key)
+    # index -> (dedup key, outcome, incident), recorded in key order at the end.
+    outcomes: dict[int, tuple[str, str, int]] = {}
     for (index, event), alert_key in zip(run, keys, strict=True):
         alert = firing.get(alert_key)
         if alert is not None and alert.incident_open:
             # A repeated delivery: refresh the record only.
             repeats.append((alert.id, event.details))
-            result._at = index
-            result._add(
-                dedup_key=_dedup_key(integration, event),
-                outcome="updated",
-                incident_id=alert.incident_id,
-            )
+            outcomes[index] = (_dedup_key(integration, event), "updated", alert.incident_id)
             continue
         if alert is not None:
             over.append(alert.id)
@@ -442,9 +439,22 @@ def _triggers(
         _alerts_refresh(repeats, now)
     if over:
         Alert.objects.filter(pk__in=over).update(status=Alert.Status.RESOLVED, resolved_at=now)
-    if not new:
-        return False
+    due = _new_alerts(delivery, new, outcomes, result) if new else False
+    for index, _ in run:
+        result._at = index
+        dedup_key, outcome, incident_id = outcomes[index]
+        result._add(dedup_key=dedup_key, outcome=outcome, incident_id=incident_id)
+    return due
 
+
+def _new_alerts(
+    delivery: _Delivery,
+    new: list[tuple[int, AlertEvent, str]],
+    outcomes: dict[int, tuple[str, str, int]],
+    result: IngestResult,
+) -> bool:
+    """Open or join the incidents of the alerts not firing yet, insert the alerts."""
+    integration, service, now = delivery.integration, delivery.service, delivery.now
     firsts: dict[str, AlertEvent] = {}
     for _, event, dedup_key in new:
         firsts.setdefault(dedup_key, event)
@@ -504,10 +514,9 @@ def _triggers(
                     IncidentEvent.Kind.MAINTENANCE,
                     "service in a maintenance window: nobody paged",
                 )
-        result._at = index
         alert_key = event.alert_key[:KEY_MAX]
         if alert_key not in inserted:
-            result._add(dedup_key=dedup_key, outcome="updated", incident_id=incident.id)
+            outcomes[index] = (dedup_key, "updated", incident.id)
             continue
         delivery.line(
             incident.id,
@@ -516,11 +525,7 @@ def _triggers(
             via=integration.kind,
             data={"alert_key": alert_key, "source": event.source[:255]},
         )
-        result._add(
-            dedup_key=dedup_key,
-            outcome="created" if opened else "joined",
-            incident_id=incident.id,
-        )
+        outcomes[index] = (dedup_key, "created" if opened else "joined", incident.id)
     return due
 
 

@@ -247,3 +247,13 @@ def test_an_alert_whose_incident_was_resolved_by_hand_opens_a_new_one_in_a_batch
         "firing",
         "resolved",
     ]
+
+
+def test_incidents_touched_are_listed_in_alert_key_order_repeats_included() -> None:
+    integration = IntegrationFactory(grouping=Integration.Grouping.ALERT)
+    first = alerts_ingest(integration=integration, events=[trig("b", "b")])
+    result = alerts_ingest(integration=integration, events=[trig("b", "b"), trig("a", "a")])
+    assert result.outcomes == ["updated", "created"]
+    assert result.dedup_keys == ["b", "a"]
+    new = Incident.objects.get(dedup_key="a").pk
+    assert result.incident_ids == [new, first.incident_ids[0]]  # "a" before "b"
