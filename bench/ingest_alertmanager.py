@@ -107,8 +107,9 @@ def database_recreate(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def server_env(db_url: str) -> dict[str, str]:
+def server_env(db_url: str, root: Path = ROOT) -> dict[str, str]:
     env = dict(os.environ)
+    env["PYTHONPATH"] = str(root)  # the tree the servers run (a baseline's, see cost_per_alert)
     env.update(
         DATABASE_URL=db_url,
         SECRET_KEY="bench-secret-key",
@@ -218,9 +219,9 @@ class CpuMeter:
         return {k: (end[k] - self.start[k]) * 1000 / max(alerts, 1) for k in end}
 
 
-def message(alerts: int) -> bytes:
+def message(alerts: int, group: str = "") -> bytes:
     """One Alertmanager v4 message with ``alerts`` new alerts in a new group."""
-    group = uuid.uuid4().hex
+    group = group or uuid.uuid4().hex
     return json.dumps(
         {
             "version": "4",
@@ -451,14 +452,21 @@ def wait_http(port: int, proc: subprocess.Popen, seconds: float = 90) -> None:
 
 
 def topology_start(
-    name: str, db_url: str, port: int, broker: str
+    name: str,
+    db_url: str,
+    port: int,
+    broker: str,
+    root: Path = ROOT,
+    env_extra: dict[str, str] | None = None,
 ) -> tuple[list[subprocess.Popen], dict[str, list[int]]]:
-    """Start a topology: its processes and the groups its CPU is reported in."""
-    env = server_env(db_url)
+    """Start a topology (from the code in ``root``): its processes and the groups its CPU
+    is reported in."""
+    env = server_env(db_url, root)
+    env.update(env_extra or {})
     if name == "embedded":
         proc = subprocess.Popen(
             [PYTHON, "manage.py", "oncall_run", f"127.0.0.1:{port}"],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=subprocess.DEVNULL,
         )
@@ -470,17 +478,17 @@ def topology_start(
         [str(bin_dir / "gunicorn"), "oncall.wsgi:application", "--bind", f"127.0.0.1:{port}",
          "--workers", str(env_int("BENCH_WORKERS", 2)), "--worker-class", "gthread",
          "--threads", str(env_int("BENCH_THREADS", 4)), "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        cwd=root, env=env,
     )  # fmt: skip
     worker = subprocess.Popen(
         [str(bin_dir / "celery"), "-A", "oncall", "worker", "-l", "error", "-c",
          str(env_int("BENCH_CELERY_CONCURRENCY", 2)), "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        cwd=root, env=env, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     beat = subprocess.Popen(
         [str(bin_dir / "celery"), "-A", "oncall", "beat", "-l", "error",
          "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        cwd=root, env=env, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     procs = [web, worker, beat]
     wait_http(port, web)
@@ -525,7 +533,8 @@ def incidents_clear(db_url: str) -> None:
 
 def cpu_run(
     db_url: str, port: int, path: str, service_id: int, per_msg: int, meter: TopologyMeter
-) -> None:
+) -> dict[str, float]:
+    """Prints the run; returns CPU ms per alert by group, "total" and "net"."""
     alerts = env_int("BENCH_CPU_ALERTS", 1000)
     rate = env_int("BENCH_CPU_RATE", 50)
     incidents_clear(db_url)
@@ -556,8 +565,9 @@ def cpu_run(
         f" (PostgreSQL {used['PostgreSQL'] - background['PostgreSQL']:.2f}); "
         f"{phase.alerts} alerts in "
         f"{phase.accepted} requests (errors {phase.errors or 'none'}), {done} incidents, "
-        f"{paged} paged, {elapsed:.1f} s"
+        f"{paged} paged, {elapsed:.1f} s; load average {os.getloadavg()[0]:.1f}"
     )
+    return {**used, "total": total, "net": total - idle_total}
 
 
 def _wait_paged(db_url: str, service_id: int, seconds: float) -> tuple[int, int]:

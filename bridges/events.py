@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -43,6 +44,7 @@ SETTLE = timedelta(seconds=60)
 BATCH_SIZE = 2000
 # Slack signatures older than its replay window (5 minutes) need not be kept.
 SEEN_KEEP = timedelta(minutes=10)
+SEEN_SWEEP_EVERY = timedelta(minutes=1)
 
 SLACK_UPDATE_KINDS = (
     IncidentEvent.Kind.ACKNOWLEDGED,
@@ -127,9 +129,46 @@ def _outgoing_write(rows: list[Outgoing]) -> int:
     return len(new)
 
 
+def _question_sql() -> str:
+    def table(model: type) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    # Identifiers from model metadata; the one value is a parameter.
+    bridged = (
+        f"(EXISTS (SELECT 1 FROM {table(SlackPost)})"  # noqa: S608
+        f" OR EXISTS (SELECT 1 FROM {table(PagerDutyForward)}))"
+    )
+    newer = f"EXISTS (SELECT 1 FROM {table(IncidentEvent)} e WHERE e.id > c.last_event_id)"  # noqa: S608
+    return f"SELECT {bridged} AND {newer} FROM {table(EventCursor)} c WHERE c.name = %s"  # noqa: S608
+
+
+_question: dict[str, str] = {}  # by database vendor, built once (cheaper than the ORM's)
+
+
+def _anything_to_forward() -> bool:
+    """The step's cheap question, one statement: has any incident been posted to Slack
+    or forwarded to PagerDuty at all, and is there a timeline row past the cursor?
+
+    No bridge in use (nothing posted or forwarded, e.g. neither is configured) or
+    nothing new: the tick step ends here. The cursor then stays where it is, so events
+    written before the first post are still read when it comes.
+    """
+    sql = _question.get(connection.vendor) or _question.setdefault(
+        connection.vendor, _question_sql()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [CURSOR_NAME])
+        row = cursor.fetchone()
+    if row is None:  # the very first run
+        EventCursor.objects.get_or_create(name=CURSOR_NAME)
+        return True
+    return bool(row[0])
+
+
 def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
     """The tick step: forward new incident state changes; returns outbox rows written."""
-    EventCursor.objects.get_or_create(name=CURSOR_NAME)
+    if not _anything_to_forward():
+        return 0
     with transaction.atomic():
         cursor = (
             EventCursor.objects.select_for_update(skip_locked=True).filter(name=CURSOR_NAME).first()
@@ -158,13 +197,38 @@ def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
     return written
 
 
+_seen_swept_at: datetime | None = None
+
+
+def _seen_sweep_due(now: datetime) -> bool:
+    """Old Slack signatures are deleted once a minute per process, not every tick."""
+    global _seen_swept_at
+    # A clock that went backwards (tests, NTP) sweeps too.
+    if _seen_swept_at is not None and _seen_swept_at <= now < _seen_swept_at + SEEN_SWEEP_EVERY:
+        return False
+    _seen_swept_at = now
+    return True
+
+
 def slack_rate_holds_apply() -> int:
     """The tick step honouring Slack's Retry-After: pending Slack messages to a held
-    destination wait until the hold ends (no attempt is spent on them meanwhile)."""
+    destination wait until the hold ends (no attempt is spent on them meanwhile).
+
+    Holds are written only by the Slack transport: without Slack configured the step
+    reads nothing (but for the sweep of old request signatures, once a minute)."""
     now = timezone.now()
     moved = 0
+    if _seen_sweep_due(now):
+        SlackRequestSeen.objects.filter(received_at__lt=now - SEEN_KEEP).delete()
+    if not settings.SLACK_ENABLED:
+        return 0
+    holds = list(SlackRateHold.objects.all())  # one small read; empty but after a 429
+    if not holds:
+        return 0
     with transaction.atomic():
-        for hold in SlackRateHold.objects.filter(until__gt=now):
+        for hold in holds:
+            if hold.until <= now:
+                continue
             moved += Message.objects.filter(
                 Q(destination=hold.destination) | Q(destination__startswith=f"{hold.destination} "),
                 status=Message.Status.PENDING,
@@ -172,5 +236,4 @@ def slack_rate_holds_apply() -> int:
                 due_at__lt=hold.until,
             ).update(due_at=hold.until)
         SlackRateHold.objects.filter(until__lte=now).delete()
-        SlackRequestSeen.objects.filter(received_at__lt=now - SEEN_KEEP).delete()
     return moved

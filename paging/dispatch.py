@@ -77,6 +77,10 @@ def rows_claim(
     claimable = Q(status=Message.Status.PENDING, due_at__lte=now)
     if expired:
         claimable |= Q(status=Message.Status.SENDING, lease_expires_at__lt=now)
+    if not Message.objects.filter(claimable).exists():
+        # Ask before taking SQLite's write lock (BEGIN IMMEDIATE): an idle claim writes
+        # nothing and blocks no writer.
+        return []
     with transaction.atomic():
         rows = list(
             Message.objects.select_for_update(skip_locked=True)

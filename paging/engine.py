@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from paging.models import EngineHeartbeat, EngineStep
@@ -128,6 +128,38 @@ def _failure_record(name: str, exc: Exception) -> None:
         logger.exception("could not record the failure of engine tick step %r", name)
 
 
+# The two writes of every tick, as SQL built once per process: compiling the ORM
+# queries cost more CPU than running them, and an idle tick is little else.
+def _recoveries_sql(count: int) -> str:
+    table = connection.ops.quote_name(EngineStep._meta.db_table)
+    names = ", ".join(["%s"] * count)
+    return (
+        f"UPDATE {table} SET last_ok_at = %s WHERE name IN ({names}) AND last_failed_at <= %s"  # noqa: S608
+        " AND (last_ok_at IS NULL OR last_ok_at < last_failed_at)"
+    )
+
+
+def _heartbeat_sql() -> str:
+    table = connection.ops.quote_name(EngineHeartbeat._meta.db_table)
+    assign = "last_tick_at = %s, last_tick_ms = %s, processed = %s"
+    return f"UPDATE {table} SET {assign} WHERE name = %s"  # noqa: S608
+
+
+_sql_cache: dict[tuple[str, str, int], str] = {}
+
+
+def _sql(name: str, builder: Callable[..., str], *args: int) -> str:
+    key = (connection.vendor, name, *args)
+    sql = _sql_cache.get(key)
+    if sql is None:
+        sql = _sql_cache[key] = builder(*args)
+    return sql
+
+
+def _when(moment: datetime) -> object:
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
 def _recoveries_record(names: set[str], *, tick_started: datetime, now: datetime) -> None:
     """Steps that ran OK this tick and had failed before it started are OK again.
 
@@ -136,16 +168,25 @@ def _recoveries_record(names: set[str], *, tick_started: datetime, now: datetime
     """
     if not names:
         return
-    EngineStep.objects.filter(name__in=names, last_failed_at__lte=tick_started).filter(
-        Q(last_ok_at__isnull=True) | Q(last_ok_at__lt=F("last_failed_at"))
-    ).update(last_ok_at=now)
+    ordered = sorted(names)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _sql("recoveries", _recoveries_sql, len(ordered)),
+            [_when(now), *ordered, _when(tick_started)],
+        )
 
 
 def _heartbeat_write(*, elapsed_ms: float, processed: int) -> None:
     values = {"last_tick_at": timezone.now(), "last_tick_ms": elapsed_ms, "processed": processed}
     # One UPDATE per tick; the row is created by the very first tick only.
-    if not EngineHeartbeat.objects.filter(name="engine").update(**values):
-        EngineHeartbeat.objects.get_or_create(name="engine", defaults=values)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _sql("heartbeat", _heartbeat_sql),
+            [_when(values["last_tick_at"]), elapsed_ms, processed, "engine"],
+        )
+        if cursor.rowcount:
+            return
+    EngineHeartbeat.objects.get_or_create(name="engine", defaults=values)
 
 
 def tick() -> int:

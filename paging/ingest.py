@@ -9,25 +9,29 @@
 - ack/resolve for keys we do not know are dropped, as PagerDuty does.
 
 The trigger path is the hot one (every alert of every delivery) and runs hand-built
-SQL (``paging/ingest_sql.py``): a new alert costs BEGIN, one look-up of the alert,
-INSERT … ON CONFLICT DO NOTHING for the incident (whose maintenance flag is a sub-select
-of that INSERT) and for the alert, one INSERT of the timeline lines, COMMIT — 6 round
-trips instead of 13 through the ORM with savepoints, plus one per delivery that confirms
-the (cached) integration still has its token. Incidents opened or locked earlier
-in the same delivery are remembered, so the other alerts of a group cost no incident
-query. Ack and resolve are rare and stay on the ORM and the service functions.
+SQL (``paging/ingest_sql.py``), batched: the consecutive triggers of a delivery (all of
+them, unless an ack or resolve sits between) cost one look-up of their alerts (rows
+locked in key order), one multi-row INSERT … ON CONFLICT DO NOTHING of the incidents
+they open (each row's maintenance flag a sub-select of that INSERT), one of the alerts,
+one UPDATE of the repeats and one INSERT of the timeline lines, plus the statement that
+confirms the (cached) integration still has its token: a message of 50 new alerts costs
+the 7 statements of one alert (BEGIN and COMMIT included). Joining an incident that was
+already open costs its look-up (the INSERT conflicted); raising severities one UPDATE
+per new (severity, urgency). Incidents opened or locked earlier in the same delivery are
+remembered. Ack and resolve are rare and stay on the ORM and the service functions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from paging.alert_event import AlertEvent
-from paging.ingest_sql import db_value, quoted, row_insert, rows_insert
+from paging.ingest_sql import Expressions, db_value, quoted, rows_insert, rows_insert_returning
 from paging.kick import kick_engine
 from paging.models import (
     Alert,
@@ -103,6 +107,14 @@ class _Delivery:
     timeline: list[IncidentEvent] = field(default_factory=list)
     # dedup key -> its open incident, found or opened earlier in this transaction.
     opened: dict[str, _OpenIncident] = field(default_factory=dict)
+    # Keys of ``opened`` this transaction opened inside a maintenance window.
+    in_maintenance: set[str] = field(default_factory=set)
+
+    def line(self, incident_id: int, kind: str, text: str, **extra: Any) -> None:
+        """A timeline line at the delivery's time, written by the next flush."""
+        self.timeline.append(
+            event_build(incident_id=incident_id, kind=kind, at=self.now, text=text, **extra)
+        )
 
     def timeline_flush(self) -> None:
         rows_insert(self.timeline)
@@ -140,10 +152,25 @@ def _firing_alert_sql() -> str:
     return f"{select} {join} {where}{_lock('a')}"
 
 
-def _open_incident_sql() -> str:
+def _in_list(count: int) -> str:
+    return f"({', '.join(['%s'] * count)})"
+
+
+def _firing_alerts_sql(count: int) -> str:
+    # Locked in key order (PostgreSQL locks the rows as the sort emits them), the order
+    # every delivery takes its locks in.
+    alert, incident = quoted(Alert._meta.db_table), quoted(Incident._meta.db_table)
+    select = "SELECT a.id, a.incident_id, a.alert_key, a.title, i.status"
+    join = f"FROM {alert} a INNER JOIN {incident} i ON i.id = a.incident_id"
+    where = f"WHERE a.service_id = %s AND a.status = %s AND a.alert_key IN {_in_list(count)}"
+    return f"{select} {join} {where} ORDER BY a.alert_key{_lock('a')}"
+
+
+def _open_incidents_sql(count: int) -> str:
     table = quoted(Incident._meta.db_table)
-    where = "WHERE service_id = %s AND dedup_key = %s AND status IN (%s, %s)"
-    return f"SELECT id, severity, urgency FROM {table} {where}{_lock()}"  # noqa: S608
+    where = f"WHERE service_id = %s AND status IN (%s, %s) AND dedup_key IN {_in_list(count)}"
+    select = f"SELECT id, dedup_key, severity, urgency FROM {table}"  # noqa: S608
+    return f"{select} {where} ORDER BY dedup_key{_lock()}"
 
 
 def _in_maintenance_sql() -> str:
@@ -180,36 +207,30 @@ def _integration_confirm(integration: Integration) -> None:
             raise IntegrationGone(integration.pk)
 
 
-def _alert_refresh_sql() -> str:
+def _alerts_refresh_sql(count: int, details: int) -> str:
+    """Repeated alerts: counters of ``count`` ids, new details for the first ``details``."""
     table = quoted(Alert._meta.db_table)
     assign = "last_seen_at = %s, deliveries = deliveries + 1"
-    return f"UPDATE {table} SET {assign} WHERE id = %s"  # noqa: S608
+    if details:
+        cases = " ".join(["WHEN %s THEN %s"] * details)
+        assign += f", details = CASE id {cases} ELSE details END"
+    return f"UPDATE {table} SET {assign} WHERE id IN {_in_list(count)}"  # noqa: S608
 
 
-def _alert_refresh_details_sql() -> str:
-    table = quoted(Alert._meta.db_table)
-    assign = "last_seen_at = %s, deliveries = deliveries + 1, details = %s"
-    return f"UPDATE {table} SET {assign} WHERE id = %s"  # noqa: S608
-
-
-def _alert_refresh_by_key_sql() -> str:
-    # The firing alert of a key, by the key: for a delivery that lost the race to create
-    # it (its INSERT conflicted with a concurrent one that has committed since).
+def _alerts_refresh_by_key_sql(count: int) -> str:
+    # The firing alerts of keys, by the keys: for a delivery that lost the race to create
+    # them (its INSERT conflicted with a concurrent one that has committed since).
     table = quoted(Alert._meta.db_table)
     assign = "last_seen_at = %s, deliveries = deliveries + 1"
-    where = "WHERE service_id = %s AND alert_key = %s AND status = %s"
+    where = f"WHERE service_id = %s AND status = %s AND alert_key IN {_in_list(count)}"
     return f"UPDATE {table} SET {assign} {where}"  # noqa: S608
 
 
 _SQL_BUILDERS = {
     "integration": _integration_sql,
     "firing_alert": _firing_alert_sql,
-    "open_incident": _open_incident_sql,
     "in_maintenance": _in_maintenance_sql,
     "maintenance_end": _maintenance_end_sql,
-    "alert_refresh": _alert_refresh_sql,
-    "alert_refresh_details": _alert_refresh_details_sql,
-    "alert_refresh_by_key": _alert_refresh_by_key_sql,
 }
 
 
@@ -229,119 +250,235 @@ def _firing_alert(service_id: int, alert_key: str) -> _FiringAlert | None:
     )
 
 
-def _open_incident(service_id: int, dedup_key: str) -> _OpenIncident | None:
+# Keys per IN list: far below the databases' limits of bound parameters.
+KEYS_PER_STATEMENT = 500
+
+
+def _chunks(items: list[Any], size: int = KEYS_PER_STATEMENT) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _firing_alerts(service_id: int, alert_keys: list[str]) -> dict[str, _FiringAlert]:
+    """The firing alerts of these keys (rows locked), with whether their incident is open."""
+    found: dict[str, _FiringAlert] = {}
     with connection.cursor() as cursor:
-        cursor.execute(_sql("open_incident"), [service_id, dedup_key, *Incident.OPEN_STATUSES])
-        row = cursor.fetchone()
-    return _OpenIncident(id=row[0], severity=row[1], urgency=row[2]) if row else None
+        for keys in _chunks(alert_keys):
+            cursor.execute(_firing_alerts_sql(len(keys)), [service_id, Alert.Status.FIRING, *keys])
+            for row in cursor.fetchall():
+                found[row[2]] = _FiringAlert(
+                    id=row[0],
+                    incident_id=row[1],
+                    alert_key=row[2],
+                    title=row[3],
+                    incident_open=row[4] in Incident.OPEN_STATUSES,
+                )
+    return found
 
 
-def _incident_insert(
-    delivery: _Delivery, dedup_key: str, event: AlertEvent
-) -> tuple[_OpenIncident, bool] | None:
-    """Open a new incident unless one is open for the key: (incident, in maintenance).
+def _open_incidents(service_id: int, dedup_keys: list[str]) -> dict[str, _OpenIncident]:
+    found: dict[str, _OpenIncident] = {}
+    with connection.cursor() as cursor:
+        for keys in _chunks(dedup_keys):
+            cursor.execute(
+                _open_incidents_sql(len(keys)), [service_id, *Incident.OPEN_STATUSES, *keys]
+            )
+            for row in cursor.fetchall():
+                found[row[1]] = _OpenIncident(id=row[0], severity=row[2], urgency=row[3])
+    return found
+
+
+def _incidents_insert(
+    delivery: _Delivery, firsts: dict[str, AlertEvent]
+) -> dict[str, tuple[_OpenIncident, bool]]:
+    """Open a new incident per dedup key unless one is open: key -> (incident, in
+    maintenance) for those opened, in one multi-row INSERT.
 
     Whether the service is in a maintenance window is decided by the INSERT itself (a
-    sub-select), so the common case costs no query of its own. An incident opened in a
+    sub-select per row), so it costs no query of its own. An incident opened in a
     window is due when the window ends: the engine then starts its escalation if it
     is still firing (``paging/escalation.py``).
     """
     service, now = delivery.service, delivery.now
-    urgency = service.urgency_for(event.severity)
-    incident = Incident(
-        service=service,
-        dedup_key=dedup_key,
-        title=(event.title or dedup_key)[:TITLE_MAX],
-        severity=event.severity,
-        urgency=urgency,
-        details=event.details,
-        links=event.links,
-        created_at=now,
-        updated_at=now,
-        escalation_policy_id=service.escalation_policy_id,
-    )
     at = db_value(MaintenanceWindow._meta.get_field("starts_at"), now)
     window = _sql("in_maintenance")
     window_params = [service.pk, at, at]
     due = db_value(Incident._meta.get_field("next_due_at"), now)
-    row = row_insert(
-        incident,
-        returning=("id", "in_maintenance"),
-        expressions={
-            "in_maintenance": (window, window_params),
-            "next_due_at": (
-                f"COALESCE({_sql('maintenance_end')}, %s)",
-                [*window_params, due],
-            ),
-        },
+    expressions: Expressions = {
+        "in_maintenance": (window, window_params),
+        "next_due_at": (f"COALESCE({_sql('maintenance_end')}, %s)", [*window_params, due]),
+    }
+    keys = sorted(firsts)  # every delivery writes (and locks) keys in the same order
+    incidents = [
+        Incident(
+            service=service,
+            dedup_key=key,
+            title=(firsts[key].title or key)[:TITLE_MAX],
+            severity=firsts[key].severity,
+            urgency=service.urgency_for(firsts[key].severity),
+            details=firsts[key].details,
+            links=firsts[key].links,
+            created_at=now,
+            updated_at=now,
+            escalation_policy_id=service.escalation_policy_id,
+        )
+        for key in keys
+    ]
+    rows = rows_insert_returning(
+        incidents,
+        returning=("id", "dedup_key", "in_maintenance"),
+        expressions=[expressions] * len(incidents),
     )
-    if row is None:
-        return None
-    return _OpenIncident(id=row[0], severity=event.severity, urgency=urgency), bool(row[1])
+    by_key = {incident.dedup_key: incident for incident in incidents}
+    return {
+        key: (
+            _OpenIncident(id=pk, severity=by_key[key].severity, urgency=by_key[key].urgency),
+            bool(m),
+        )
+        for pk, key, m in rows
+    }
 
 
-def _incident_open_or_join(
-    delivery: _Delivery, dedup_key: str, event: AlertEvent
-) -> tuple[_OpenIncident, bool, bool]:
-    """The open incident for the key, opened if needed: (incident, created, in maintenance)."""
-    incident = delivery.opened.get(dedup_key)
-    if incident is not None:
-        return incident, False, False
+def _incidents_open_or_join(delivery: _Delivery, firsts: dict[str, AlertEvent]) -> set[str]:
+    """Make ``delivery.opened`` hold an open incident for every key of ``firsts`` (the
+    first new alert of each key, in key order); returns the keys opened here, and notes
+    the ones opened in a maintenance window in ``delivery.in_maintenance``."""
+    created: set[str] = set()
+    missing = {key: event for key, event in firsts.items() if key not in delivery.opened}
     for _ in range(3):
+        if not missing:
+            return created
         # Insert first: ON CONFLICT makes a concurrent or earlier open incident of the
         # key a no-op (PostgreSQL waits for a racing insert to commit or roll back).
-        inserted = _incident_insert(delivery, dedup_key, event)
-        if inserted is not None:
-            delivery.opened[dedup_key] = inserted[0]
-            return inserted[0], True, inserted[1]
-        incident = _open_incident(delivery.service.pk, dedup_key)
-        if incident is not None:
-            delivery.opened[dedup_key] = incident
-            return incident, False, False
-        # It was resolved between our insert and our look: try again.
-    raise RuntimeError(f"could not open or join incident {dedup_key!r}")
+        for key, (incident, maintenance) in _incidents_insert(delivery, missing).items():
+            delivery.opened[key] = incident
+            created.add(key)
+            if maintenance:
+                delivery.in_maintenance.add(key)
+        rest = [key for key in missing if key not in delivery.opened]
+        if rest:
+            delivery.opened.update(_open_incidents(delivery.service.pk, sorted(rest)))
+        # Still none: resolved between our insert and our look; try again.
+        missing = {key: event for key, event in missing.items() if key not in delivery.opened}
+    if missing:
+        raise RuntimeError(f"could not open or join incidents {sorted(missing)!r}")
+    return created
 
 
-def _severity_raise(
-    incident: _OpenIncident, severity: str, now: datetime, service: Service
-) -> None:
-    if SEVERITY_RANK.get(severity, 3) > SEVERITY_RANK.get(incident.severity, 3):
-        incident.severity = severity
-        incident.urgency = (
-            "high" if "high" in (incident.urgency, service.urgency_for(severity)) else "low"
-        )
-        Incident.objects.filter(pk=incident.id).update(
-            severity=incident.severity, urgency=incident.urgency, updated_at=now
-        )
-
-
-def _trigger(*, delivery: _Delivery, event: AlertEvent, result: IngestResult) -> bool:
-    """Handle one trigger; True when it created an incident the engine must page."""
-    integration, service, now = delivery.integration, delivery.service, delivery.now
-    dedup_key = _dedup_key(integration, event)
-    alert_key = event.alert_key[:KEY_MAX]
-    alert = _firing_alert(service.pk, alert_key)
-    if alert is not None and alert.incident_open:
-        # A repeated delivery: refresh the record only.
-        with connection.cursor() as cursor:
-            if event.details:
-                details = db_value(Alert._meta.get_field("details"), event.details)
-                cursor.execute(_sql("alert_refresh_details"), [now, details, alert.id])
-            else:
-                cursor.execute(_sql("alert_refresh"), [now, alert.id])
-        result._add(dedup_key=dedup_key, outcome="updated", incident_id=alert.incident_id)
+def _severity_raise(incident: _OpenIncident, severity: str, service: Service) -> bool:
+    """Raise the incident's severity (and urgency) in memory; True if it changed."""
+    if SEVERITY_RANK.get(severity, 3) <= SEVERITY_RANK.get(incident.severity, 3):
         return False
-    if alert is not None:
-        # Its incident was resolved by hand: that episode is over.
-        Alert.objects.filter(pk=alert.id).update(status=Alert.Status.RESOLVED, resolved_at=now)
+    incident.severity = severity
+    incident.urgency = (
+        "high" if "high" in (incident.urgency, service.urgency_for(severity)) else "low"
+    )
+    return True
 
-    incident, created, maintenance = _incident_open_or_join(delivery, dedup_key, event)
-    inserted = row_insert(
+
+def _severities_save(incidents: list[_OpenIncident], now: datetime) -> None:
+    """One UPDATE per distinct (severity, urgency) of the incidents raised."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for incident in incidents:
+        groups.setdefault((incident.severity, incident.urgency), []).append(incident.id)
+    for (severity, urgency), ids in groups.items():
+        Incident.objects.filter(pk__in=ids).update(
+            severity=severity, urgency=urgency, updated_at=now
+        )
+
+
+def _alerts_refresh(repeats: list[tuple[int, dict[str, Any]]], now: datetime) -> None:
+    """Count a repeated delivery on its alerts (and store new details): one UPDATE."""
+    field_ = Alert._meta.get_field("details")
+    for chunk in _chunks(repeats):
+        # Alerts with new details first: the CASE covers those, the IN list all.
+        chunk.sort(key=lambda repeat: not repeat[1])
+        details = [(pk, db_value(field_, d)) for pk, d in chunk if d]
+        params: list[Any] = [now]
+        for pair in details:
+            params.extend(pair)
+        params.extend(pk for pk, _ in chunk)
+        with connection.cursor() as cursor:
+            cursor.execute(_alerts_refresh_sql(len(chunk), len(details)), params)
+
+
+def _alerts_refresh_by_key(service_id: int, alert_keys: list[str], now: datetime) -> None:
+    with connection.cursor() as cursor:
+        for keys in _chunks(alert_keys):
+            cursor.execute(
+                _alerts_refresh_by_key_sql(len(keys)),
+                [now, service_id, Alert.Status.FIRING, *keys],
+            )
+
+
+def _triggers(
+    *, delivery: _Delivery, run: list[tuple[int, AlertEvent]], result: IngestResult
+) -> bool:
+    """Handle a run of triggers (distinct alert keys, in key order) in a bounded number
+    of statements, whatever their number: look the alerts up, count the repeats, open
+    the incidents, insert the new alerts, each in one statement. True when an incident
+    was opened that the engine must page."""
+    integration, service, now = delivery.integration, delivery.service, delivery.now
+    keys = [event.alert_key[:KEY_MAX] for _, event in run]
+    firing = _firing_alerts(service.pk, keys)
+    repeats: list[tuple[int, dict[str, Any]]] = []
+    over: list[int] = []  # alerts whose incident was resolved by hand: that episode is over
+    new: list[tuple[int, AlertEvent, str]] = []  # (index, event, dedup key)
+    # index -> (dedup key, outcome, incident), recorded in key order at the end.
+    outcomes: dict[int, tuple[str, str, int]] = {}
+    for (index, event), alert_key in zip(run, keys, strict=True):
+        alert = firing.get(alert_key)
+        if alert is not None and alert.incident_open:
+            # A repeated delivery: refresh the record only.
+            repeats.append((alert.id, event.details))
+            outcomes[index] = (_dedup_key(integration, event), "updated", alert.incident_id)
+            continue
+        if alert is not None:
+            over.append(alert.id)
+        new.append((index, event, _dedup_key(integration, event)))
+    if repeats:
+        _alerts_refresh(repeats, now)
+    if over:
+        Alert.objects.filter(pk__in=over).update(status=Alert.Status.RESOLVED, resolved_at=now)
+    due = _new_alerts(delivery, new, outcomes, result) if new else False
+    for index, _ in run:
+        result._at = index
+        dedup_key, outcome, incident_id = outcomes[index]
+        result._add(dedup_key=dedup_key, outcome=outcome, incident_id=incident_id)
+    return due
+
+
+def _new_alerts(
+    delivery: _Delivery,
+    new: list[tuple[int, AlertEvent, str]],
+    outcomes: dict[int, tuple[str, str, int]],
+    result: IngestResult,
+) -> bool:
+    """Open or join the incidents of the alerts not firing yet, insert the alerts."""
+    integration, service, now = delivery.integration, delivery.service, delivery.now
+    firsts: dict[str, AlertEvent] = {}
+    for _, event, dedup_key in new:
+        firsts.setdefault(dedup_key, event)
+    created = _incidents_open_or_join(delivery, firsts)
+    # The "triggered" line says what the incident was opened with, before any raise.
+    opened_as = {
+        key: f"{delivery.opened[key].urgency} urgency, {delivery.opened[key].severity}"
+        for key in created
+    }
+    raised: dict[int, _OpenIncident] = {}
+    for _, event, dedup_key in new:
+        incident = delivery.opened[dedup_key]
+        if firsts[dedup_key] is event and dedup_key in created:
+            continue  # it opened the incident with its own severity
+        if _severity_raise(incident, event.severity, service):
+            raised[incident.id] = incident
+    _severities_save(list(raised.values()), now)
+
+    alerts = [
         Alert(
-            incident_id=incident.id,
+            incident_id=delivery.opened[dedup_key].id,
             service=service,
             integration=integration,
-            alert_key=alert_key,
+            alert_key=event.alert_key[:KEY_MAX],
             title=event.title[:TITLE_MAX],
             severity=event.severity,
             source=event.source[:255],
@@ -351,54 +488,45 @@ def _trigger(*, delivery: _Delivery, event: AlertEvent, result: IngestResult) ->
             first_seen_at=event.occurred_at or now,
             last_seen_at=now,
         )
-    )
-    if inserted is None:
-        # The same alert delivered concurrently: the other delivery recorded it (and has
-        # committed: ON CONFLICT waited for it). Count this delivery on that row, with
-        # the same atomic increment as a repeat, or the counter misses every race loser.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _sql("alert_refresh_by_key"), [now, service.pk, alert_key, Alert.Status.FIRING]
-            )
-        result._add(dedup_key=dedup_key, outcome="updated", incident_id=incident.id)
-        return False
-    timeline = delivery.timeline
-    if created:
-        result.created += 1
-        timeline.append(
-            event_build(
-                incident_id=incident.id,
-                kind=IncidentEvent.Kind.TRIGGERED,
-                at=now,
-                via=integration.kind,
-                text=f"{incident.urgency} urgency, {incident.severity}",
-            )
-        )
-        if maintenance:
-            timeline.append(
-                event_build(
-                    incident_id=incident.id,
-                    kind=IncidentEvent.Kind.MAINTENANCE,
-                    at=now,
-                    text="service in a maintenance window: nobody paged",
+        for _, event, dedup_key in new
+    ]
+    inserted = {row[0] for row in rows_insert_returning(alerts, returning=("alert_key",))}
+    lost = [alert.alert_key for alert in alerts if alert.alert_key not in inserted]
+    if lost:
+        # The same alerts delivered concurrently: the other delivery recorded them (and
+        # has committed: ON CONFLICT waited for it). Count this delivery on those rows,
+        # with the same atomic increment as a repeat, or the counter misses every loser.
+        _alerts_refresh_by_key(service.pk, lost, now)
+
+    due = False
+    for index, event, dedup_key in new:
+        incident = delivery.opened[dedup_key]
+        opened = firsts[dedup_key] is event and dedup_key in created
+        if opened:
+            result.created += 1
+            maintenance = dedup_key in delivery.in_maintenance
+            due |= not maintenance
+            triggered = IncidentEvent.Kind.TRIGGERED
+            delivery.line(incident.id, triggered, opened_as[dedup_key], via=integration.kind)
+            if maintenance:
+                delivery.line(
+                    incident.id,
+                    IncidentEvent.Kind.MAINTENANCE,
+                    "service in a maintenance window: nobody paged",
                 )
-            )
-    else:
-        _severity_raise(incident, event.severity, now, service)
-    timeline.append(
-        event_build(
-            incident_id=incident.id,
-            kind=IncidentEvent.Kind.ALERT_RECEIVED,
-            at=now,
+        alert_key = event.alert_key[:KEY_MAX]
+        if alert_key not in inserted:
+            outcomes[index] = (dedup_key, "updated", incident.id)
+            continue
+        delivery.line(
+            incident.id,
+            IncidentEvent.Kind.ALERT_RECEIVED,
+            event.title[:500],
             via=integration.kind,
-            text=event.title[:500],
             data={"alert_key": alert_key, "source": event.source[:255]},
         )
-    )
-    result._add(
-        dedup_key=dedup_key, outcome="created" if created else "joined", incident_id=incident.id
-    )
-    return created and not maintenance
+        outcomes[index] = (dedup_key, "created" if opened else "joined", incident.id)
+    return due
 
 
 def _acknowledge(*, integration: Integration, event: AlertEvent, result: IngestResult) -> None:
@@ -461,22 +589,35 @@ def alerts_ingest(*, integration: Integration, events: list[AlertEvent]) -> Inge
         now = timezone.now()
         delivery = _Delivery(integration=integration, service=integration.service, now=now)
         due = False
+        run: list[tuple[int, AlertEvent]] = []  # triggers handled together
+        run_keys: set[str] = set()
         for index in order:
             event = events[index]
-            result._at = index
             if event.action == "trigger":
-                due |= _trigger(delivery=delivery, event=event, result=result)
+                key = event.alert_key[:KEY_MAX]
+                if key in run_keys:  # the same alert twice: the second is a repeat
+                    due |= _triggers(delivery=delivery, run=run, result=result)
+                    run, run_keys = [], set()
+                run.append((index, event))
+                run_keys.add(key)
                 continue
+            if run:
+                due |= _triggers(delivery=delivery, run=run, result=result)
+                run, run_keys = [], set()
+            result._at = index
             # Ack and resolve write their own timeline lines and may close incidents
             # opened above: earlier lines first, and look incidents up again after.
             delivery.timeline_flush()
             delivery.opened.clear()
+            delivery.in_maintenance.clear()
             if event.action == "acknowledge":
                 _acknowledge(integration=integration, event=event, result=result)
             elif event.action == "resolve":
                 _resolve(integration=integration, event=event, now=now, result=result)
             else:
                 raise ValueError(f"unknown action {event.action!r}")
+        if run:
+            due |= _triggers(delivery=delivery, run=run, result=result)
         delivery.timeline_flush()
         if due:
             kick_engine()

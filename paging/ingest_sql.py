@@ -11,6 +11,8 @@ default is picked up, nothing is hard-coded) and only the parameters change.
   dedup key) already holds a row, written by a concurrent delivery or earlier. This
   replaces SAVEPOINT + INSERT + RELEASE (3 round trips) by one. Other backends take a
   savepoint-guarded INSERT, the same outcome.
+- ``rows_insert_returning`` does the same for many rows in one multi-row INSERT (a
+  delivery's new incidents, its new alerts).
 - ``rows_insert`` writes many rows in one multi-row INSERT (timeline lines).
 
 Rows are written without ``Model.save()``: no signals are sent (nothing in the project
@@ -83,11 +85,36 @@ def on_conflict_supported() -> bool:
     return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
 
 
+Expressions = dict[str, tuple[str, list[Any]]]
+
+
+def _row_sql(
+    obj: models.Model, expressions: Expressions | None, wrapper: BaseDatabaseWrapper
+) -> tuple[str, list[Any]]:
+    """``(…)`` of one row for ``insert_head``, and its parameters."""
+    expressions = expressions or {}
+    placeholders: list[str] = []
+    params: list[Any] = []
+    for field in insert_fields(type(obj)):
+        if field.attname in expressions:
+            fragment, fragment_params = expressions[field.attname]
+            placeholders.append(fragment)
+            params.extend(fragment_params)
+        else:
+            placeholders.append("%s")
+            params.append(field.get_db_prep_save(field.pre_save(obj, True), wrapper))
+    return f"({', '.join(placeholders)})", params
+
+
+def _returning(model: type[models.Model], names: Sequence[str]) -> str:
+    return ", ".join(quoted(model._meta.get_field(name).column) for name in names)
+
+
 def row_insert(
     obj: models.Model,
     *,
     returning: Sequence[str] = ("id",),
-    expressions: dict[str, tuple[str, list[Any]]] | None = None,
+    expressions: Expressions | None = None,
 ) -> tuple[Any, ...] | None:
     """INSERT ``obj`` unless a unique constraint already holds such a row.
 
@@ -97,21 +124,10 @@ def row_insert(
     ``obj`` is not modified (its pk stays None).
     """
     model = type(obj)
-    expressions = expressions or {}
-    fields = insert_fields(model)
     wrapper = _wrapper()
-    placeholders: list[str] = []
-    params: list[Any] = []
-    for field in fields:
-        if field.attname in expressions:
-            fragment, fragment_params = expressions[field.attname]
-            placeholders.append(fragment)
-            params.extend(fragment_params)
-        else:
-            placeholders.append("%s")
-            params.append(field.get_db_prep_save(field.pre_save(obj, True), wrapper))
-    sql = f"{insert_head(model)}({', '.join(placeholders)})"
-    back = ", ".join(quoted(model._meta.get_field(name).column) for name in returning)
+    values, params = _row_sql(obj, expressions, wrapper)
+    sql = f"{insert_head(model)}{values}"
+    back = _returning(model, returning)
     if on_conflict_supported():
         with wrapper.cursor() as cursor:
             cursor.execute(f"{sql} ON CONFLICT DO NOTHING RETURNING {back}", params)
@@ -123,6 +139,54 @@ def row_insert(
             return tuple(cursor.fetchone())
     except IntegrityError:
         return None
+
+
+def rows_insert_returning(
+    objs: Sequence[models.Model],
+    *,
+    returning: Sequence[str],
+    expressions: Sequence[Expressions] | None = None,
+) -> list[tuple[Any, ...]]:
+    """``row_insert`` for many rows of one model, in one multi-row statement per
+    ``MAX_PARAMS_PER_STATEMENT``: the ``returning`` columns of the rows written, in no
+    particular order (return a key to match them); rows that conflicted are left out.
+
+    ``expressions[i]`` belongs to ``objs[i]``. Without ON CONFLICT, one savepoint-guarded
+    INSERT per row (the same outcome).
+    """
+    if not objs:
+        return []
+    if not on_conflict_supported():
+        rows = (
+            row_insert(
+                obj, returning=returning, expressions=expressions[i] if expressions else None
+            )
+            for i, obj in enumerate(objs)
+        )
+        return [row for row in rows if row is not None]
+    model = type(objs[0])
+    head = insert_head(model)
+    tail = f" ON CONFLICT DO NOTHING RETURNING {_returning(model, returning)}"
+    wrapper = _wrapper()
+    out: list[tuple[Any, ...]] = []
+    values: list[str] = []
+    params: list[Any] = []
+
+    def flush() -> None:
+        with wrapper.cursor() as cursor:
+            cursor.execute(head + ", ".join(values) + tail, params)
+            out.extend(tuple(row) for row in cursor.fetchall())
+        values.clear()
+        params.clear()
+
+    for i, obj in enumerate(objs):
+        row_sql, row_params = _row_sql(obj, expressions[i] if expressions else None, wrapper)
+        if values and len(params) + len(row_params) > MAX_PARAMS_PER_STATEMENT:
+            flush()
+        values.append(row_sql)
+        params.extend(row_params)
+    flush()
+    return out
 
 
 def rows_insert(objs: Sequence[models.Model]) -> None:

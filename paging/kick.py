@@ -5,6 +5,18 @@ The kick is only a hint: every deadline is a database row, and the next beat tic
 never fails the request that committed: the error is logged and counted, and the
 publish gives up fast (one attempt, ``KICK_RETRY_POLICY``; the broker's socket timeouts
 are in ``CELERY_BROKER_TRANSPORT_OPTIONS``) instead of holding the request.
+
+**Coalesced** (``ENGINE_KICK_COALESCE``, on by default, with a Redis broker): at most one
+kick is pending per worker queue. A request publishes only when it sets the queue's
+pending key (``SET NX`` with a short expiry); the worker deletes the key *before* its
+tick reads the database. So a commit either happened before the delete (that tick sees
+it) or finds the key gone and publishes a new kick: none is lost, and a burst of N
+alerts costs one or two ticks, not N, and N - 1 requests publish nothing. The expiry
+only bounds a kick lost on the way (its key would otherwise stop kicks; the beat tick
+covers the gap). Other brokers (AMQP) publish every kick, as before; so does
+``ENGINE_KICK_COALESCE=false`` (the baseline of ``bench ingest_alertmanager``). In
+embedded mode the kick sets an event the engine loop clears before its tick: coalesced
+the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -27,6 +40,11 @@ KICK_RETRY_POLICY = {
     "interval_step": 0.1,
     "interval_max": 0.1,
 }
+# A pending key outlives a kick lost on the way (a broker restart) by at most this long.
+PENDING_EXPIRY_MS = 5000
+# Redis waits of the pending key: as bounded as the publish itself.
+PENDING_SOCKET_TIMEOUT = 2.0
+
 # At most one log line per this many seconds per process while kicks keep failing (an
 # outage during a burst of alerts would otherwise log one traceback per request).
 LOG_EVERY_SECONDS = 10.0
@@ -64,14 +82,76 @@ def _kick_failed(exc: BaseException) -> None:
     )
 
 
+_clients_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+
+
+def _broker_url() -> str:
+    from oncall.celery import app
+
+    return str(app.conf.broker_url or "")
+
+
+def _pending_client() -> Any | None:
+    """A Redis client on the broker's database, or None when the broker is not Redis."""
+    url = _broker_url()
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    with _clients_lock:
+        client = _clients.get(url)
+        if client is None:
+            import redis
+
+            client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=PENDING_SOCKET_TIMEOUT,
+                socket_timeout=PENDING_SOCKET_TIMEOUT,
+            )
+            _clients[url] = client
+    return client
+
+
+def pending_key() -> str:
+    """The pending-kick key of the queue engine ticks are sent to."""
+    from oncall.celery import app
+
+    return f"oncall:engine-kick-pending:{app.conf.task_default_queue}"
+
+
+def kick_pending_clear() -> None:
+    """Called by the worker before its tick reads the database (see the module doc)."""
+    client = _pending_client()
+    if client is None:
+        return
+    try:
+        client.delete(pending_key())
+    except Exception:  # noqa: BLE001 - the key expires on its own; tick anyway
+        logger.warning("could not clear the pending engine kick", exc_info=True)
+
+
+def _publish(**kwargs: Any) -> None:
+    from paging.tasks import engine_tick
+
+    engine_tick.apply_async(kwargs=kwargs, retry=True, retry_policy=KICK_RETRY_POLICY)
+
+
 def _kick_now() -> None:
     if settings.EMBEDDED_MODE:
         embedded_wakeup.set()
         return
-    from paging.tasks import engine_tick
-
+    client = _pending_client() if settings.ENGINE_KICK_COALESCE else None
     try:
-        engine_tick.apply_async((time.time(),), retry=True, retry_policy=KICK_RETRY_POLICY)
+        if client is None:
+            _publish(kicked_at=time.time())
+            return
+        if not client.set(pending_key(), 1, nx=True, px=PENDING_EXPIRY_MS):
+            return  # a kick is pending; its tick reads the database after this commit
+        try:
+            _publish(coalesced=True)
+        except Exception:
+            # Not sent: let the next commit try again rather than wait for the expiry.
+            client.delete(pending_key())
+            raise
     except Exception as exc:  # noqa: BLE001 - any broker failure: the kick is only a hint
         _kick_failed(exc)
 

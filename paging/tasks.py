@@ -9,6 +9,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from paging.dispatch import dispatcher
 from paging.engine import tick
+from paging.kick import kick_pending_clear
 from paging.models import EngineHeartbeat
 
 
@@ -22,11 +23,14 @@ def tick_started_since(moment: datetime) -> bool:
 
 
 @shared_task(name="paging.engine_tick", ignore_result=True)
-def engine_tick(kicked_at: float | None = None) -> int:
+def engine_tick(kicked_at: float | None = None, coalesced: bool = False) -> int:
     # Rows are claimed with skip_locked, so overlapping ticks (beat + kicks) are safe.
-    # A kick (sent after a commit) that a newer tick has already covered is dropped, so
-    # a burst of alerts costs a few ticks, not one per alert.
-    if kicked_at is not None and tick_started_since(datetime.fromtimestamp(kicked_at, UTC)):
+    if coalesced:
+        # Before the tick reads anything: a commit from now on publishes a new kick.
+        kick_pending_clear()
+    elif kicked_at is not None and tick_started_since(datetime.fromtimestamp(kicked_at, UTC)):
+        # Uncoalesced kicks (ENGINE_KICK_COALESCE=false, AMQP): one a newer tick has
+        # already covered is dropped.
         return 0
     return tick()
 

@@ -248,7 +248,7 @@ def test_a_failing_bridge_step_does_not_stop_the_tick(clock, cast, fake_slack, m
     def broken(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("bridges.events.EventCursor.objects.get_or_create", broken)
+    monkeypatch.setattr("bridges.events._anything_to_forward", broken)
     monkeypatch.setattr("bridges.events.SlackRequestSeen.objects.filter", broken)
     incident = fire(cast.service)
     tick()
@@ -297,6 +297,31 @@ def test_timeline_reading_costs_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         assert incident_changes_forward() == 0  # read again inside the settle window
     assert Message.objects.filter(kind="slack_update").count() == 30
+
+
+def test_forwarding_asks_one_question_when_no_bridge_is_in_use_or_nothing_is_new(
+    clock, cast, fake_slack, settings, django_assert_num_queries
+) -> None:
+    from bridges.events import SETTLE, incident_changes_forward
+
+    settings.SLACK_ENABLED = False  # nothing posted to Slack: no bridge in use
+    incident = fire(cast.service)
+    tick()
+    assert not SlackPost.objects.exists()
+    incident_acknowledge(incident_id=incident.pk, engineer_id=cast.ada.pk)
+    with django_assert_num_queries(1):
+        assert incident_changes_forward() == 0
+
+    # In use: the changes are read, then (the cursor past them) one question again.
+    settings.SLACK_ENABLED = True
+    second = fire(cast.service, key="k2", title="Second")
+    tick()
+    fake_slack.take()
+    incident_acknowledge(incident_id=second.pk, engineer_id=cast.ada.pk)
+    clock.shift(SETTLE + timedelta(seconds=1))
+    assert incident_changes_forward() == Message.objects.filter(kind="slack_update").count() > 0
+    with django_assert_num_queries(1):
+        assert incident_changes_forward() == 0
 
 
 def test_transport_reports_an_unreachable_member_and_leaves_state_to_the_outbox(

@@ -151,3 +151,109 @@ def test_a_delivery_of_many_alerts_writes_every_timeline_line(monkeypatch) -> No
     assert result.created == 12
     assert IncidentEvent.objects.filter(kind="triggered").count() == 12
     assert IncidentEvent.objects.filter(kind="alert_received").count() == 12
+
+
+# --- Batched: a message of many alerts costs the statements of one ------------------
+
+# BEGIN, confirm the token, look the alerts up, INSERT the incidents, INSERT the alerts,
+# INSERT the timeline lines, COMMIT (SAVEPOINT/RELEASE inside the test's transaction).
+NEW_MESSAGE_STATEMENTS = 7
+# BEGIN, confirm the token, look the alerts up, one UPDATE of them all, COMMIT.
+REPEAT_MESSAGE_STATEMENTS = 5
+
+
+@pytest.mark.parametrize("grouping", [Integration.Grouping.GROUP, Integration.Grouping.ALERT])
+def test_a_message_of_50_new_alerts_costs_the_statements_of_one(
+    grouping: str, django_assert_num_queries
+) -> None:
+    integration = IntegrationFactory(grouping=grouping)
+    alerts_ingest(integration=integration, events=[trig("warm", "warm")])  # caches, SQL
+    with django_assert_num_queries(NEW_MESSAGE_STATEMENTS):
+        result = alerts_ingest(integration=integration, events=[trig("one", "g0")])
+    assert result.outcomes == ["created"]
+    events = [trig(f"a{n:02}") for n in range(50)]
+    with django_assert_num_queries(NEW_MESSAGE_STATEMENTS):
+        result = alerts_ingest(integration=integration, events=events)
+    incidents = 1 if grouping == Integration.Grouping.GROUP else 50
+    assert result.created == incidents
+    assert Alert.objects.filter(alert_key__startswith="a").count() == 50
+    assert IncidentEvent.objects.filter(kind="alert_received").count() == 52
+    assert IncidentEvent.objects.filter(kind="triggered").count() == 2 + incidents
+
+    with django_assert_num_queries(REPEAT_MESSAGE_STATEMENTS):
+        again = alerts_ingest(integration=integration, events=events)
+    assert again.outcomes == ["updated"] * 50
+    repeated = Alert.objects.filter(alert_key__startswith="a")
+    assert set(repeated.values_list("deliveries", flat=True)) == {2}
+    # Joining an open incident costs its look-up too (the INSERT conflicted).
+    group = grouping == Integration.Grouping.GROUP
+    with django_assert_num_queries(NEW_MESSAGE_STATEMENTS + group):
+        joined = alerts_ingest(integration=integration, events=[trig("late", "g1")])
+    assert joined.outcomes == ["joined" if group else "created"]
+
+
+def test_a_mixed_message_is_bounded_and_keeps_every_outcome(django_assert_max_num_queries) -> None:
+    integration = IntegrationFactory(grouping=Integration.Grouping.GROUP)
+    alerts_ingest(integration=integration, events=[trig(f"old{n}", "g1") for n in range(5)])
+    events = [
+        *[trig(f"old{n}", "g1") for n in range(5)],  # repeats
+        *[trig(f"new{n}", "g1", severity="warning") for n in range(20)],  # join g1
+        *[trig(f"x{n}", f"g{n % 3 + 2}", severity="info") for n in range(20)],  # 3 new
+    ]
+    # + one UPDATE raising severities (none here: joins are lower) at most.
+    with django_assert_max_num_queries(REPEAT_MESSAGE_STATEMENTS + 4):
+        result = alerts_ingest(integration=integration, events=events)
+    assert result.outcomes[:5] == ["updated"] * 5
+    assert result.outcomes[5:25] == ["joined"] * 20
+    assert sorted(result.outcomes[25:]) == ["created"] * 3 + ["joined"] * 17
+    assert result.created == 3
+    assert Incident.objects.count() == 4
+
+
+def test_severities_raised_by_a_message_keep_the_opening_line() -> None:
+    integration = IntegrationFactory(grouping=Integration.Grouping.GROUP)
+    alerts_ingest(integration=integration, events=[trig("p", "g2", severity="info")])
+    result = alerts_ingest(
+        integration=integration,
+        events=[
+            trig("a", "g1", severity="warning"),
+            trig("b", "g1", severity="critical"),
+            trig("q", "g2", severity="critical"),
+        ],
+    )
+    assert result.outcomes == ["created", "joined", "joined"]
+    g1, g2 = Incident.objects.get(dedup_key="g1"), Incident.objects.get(dedup_key="g2")
+    assert (g1.severity, g2.severity) == ("critical", "critical")
+    assert g1.events.get(kind="triggered").text.endswith(", warning")
+
+
+def test_the_same_alert_twice_in_one_message_is_recorded_once() -> None:
+    integration = IntegrationFactory(grouping=Integration.Grouping.ALERT)
+    result = alerts_ingest(integration=integration, events=[trig("a", "a"), trig("a", "a")])
+    assert result.outcomes == ["created", "updated"]
+    assert Alert.objects.get().deliveries == 2
+
+
+def test_an_alert_whose_incident_was_resolved_by_hand_opens_a_new_one_in_a_batch() -> None:
+    from paging.services import incident_resolve
+
+    integration = IntegrationFactory(grouping=Integration.Grouping.ALERT)
+    first = alerts_ingest(integration=integration, events=[trig("a", "a"), trig("b", "b")])
+    incident_resolve(incident_id=first.incident_ids[0])
+    again = alerts_ingest(integration=integration, events=[trig("a", "a"), trig("b", "b")])
+    assert again.outcomes == ["created", "updated"]
+    assert Alert.objects.filter(alert_key="a").values_list("status", flat=True).count() == 2
+    assert sorted(Alert.objects.filter(alert_key="a").values_list("status", flat=True)) == [
+        "firing",
+        "resolved",
+    ]
+
+
+def test_incidents_touched_are_listed_in_alert_key_order_repeats_included() -> None:
+    integration = IntegrationFactory(grouping=Integration.Grouping.ALERT)
+    first = alerts_ingest(integration=integration, events=[trig("b", "b")])
+    result = alerts_ingest(integration=integration, events=[trig("b", "b"), trig("a", "a")])
+    assert result.outcomes == ["updated", "created"]
+    assert result.dedup_keys == ["b", "a"]
+    new = Incident.objects.get(dedup_key="a").pk
+    assert result.incident_ids == [new, first.incident_ids[0]]  # "a" before "b"

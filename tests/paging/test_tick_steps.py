@@ -254,6 +254,48 @@ def test_an_idle_tick_costs_one_query_for_step_bookkeeping(clock, channel) -> No
     assert not EngineStep.objects.exists()
 
 
+# The exact statements of a tick in autocommit (a worker), BEGIN/COMMIT included, with
+# the dispatcher inline (its pool threads would use connections of their own).
+# Empty: one indexed question per step (escalation, dispatch, bridges, swaps), the
+# recovery UPDATE and the heartbeat UPDATE. One due incident on PostgreSQL: escalation
+# 1 + 10 (claim, policy check, rules, incident UPDATE; outbox, timeline and assignees go
+# by COPY, not counted here), dispatch 11 (claim, throttle, lease, re-check under lock,
+# sent, timeline line), then the 4 of an empty tick's later steps.
+TICK_STATEMENTS = {
+    "empty": {"sqlite": 6, "postgresql": 6},
+    "one_due": {"sqlite": 30, "postgresql": 26},
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_empty_tick_asks_one_question_per_step_and_writes_the_heartbeat(
+    clock, channel, settings, django_assert_num_queries
+) -> None:
+    settings.DISPATCH_CONCURRENCY = 1
+    tick()  # the first tick creates the heartbeat row (and runs the periodic scans)
+    with django_assert_num_queries(TICK_STATEMENTS["empty"][connection.vendor]):
+        assert tick() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tick_with_one_due_incident_costs_a_fixed_number_of_statements(
+    clock, channel, settings, django_assert_num_queries
+) -> None:
+    settings.DISPATCH_CONCURRENCY = 1
+    first = incident_paging_alice()
+    tick()  # binds the policy's first version, the heartbeat row
+    alerts_ingest(
+        integration=first.alerts.get().integration,
+        events=[AlertEvent(action="trigger", alert_key="k2", group_key="k2", title="Disk full")],
+    )
+    with django_assert_num_queries(TICK_STATEMENTS["one_due"][connection.vendor]):
+        assert tick() == 2  # the incident escalated, its page sent
+    assert [(s.destination, s.incident_id) for s in channel.sent][-1] == (
+        PHONE,
+        Incident.objects.get(dedup_key="k2").pk,
+    )
+
+
 # --- Dead-worker detection ------------------------------------------------------------
 
 
