@@ -1,0 +1,61 @@
+from django.contrib.auth import views as auth_views
+from django.urls import URLPattern, path, reverse_lazy
+
+from me import views
+from me.auth_forms import LoginForm
+
+app_name = "me"
+
+# Django's own auth views with our templates; axes counts failed logins on them too.
+urlpatterns: list[URLPattern] = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="me/auth/login.html",
+            authentication_form=LoginForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="me/auth/password_reset.html",
+            email_template_name="me/auth/password_reset_email.txt",
+            subject_template_name="me/auth/password_reset_subject.txt",
+            success_url=reverse_lazy("me:password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="me/auth/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="me/auth/password_reset_confirm.html",
+            success_url=reverse_lazy("me:password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="me/auth/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+    path("", views.home, name="home"),
+    path(
+        "incidents/<int:incident_id>/acknowledge/",
+        views.incident_acknowledge_view,
+        name="incident-acknowledge",
+    ),
+    path(
+        "incidents/<int:incident_id>/resolve/", views.incident_resolve_view, name="incident-resolve"
+    ),
+    path("calendar/", views.calendar, name="calendar"),
+]
