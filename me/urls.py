@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path, reverse_lazy
 
-from me import views
+from me import views, views_contact
 from me.auth_forms import LoginForm
 
 app_name = "me"
@@ -58,4 +58,15 @@ urlpatterns: list[URLPattern] = [
         "incidents/<int:incident_id>/resolve/", views.incident_resolve_view, name="incident-resolve"
     ),
     path("calendar/", views.calendar, name="calendar"),
+    path("contact/", views_contact.contact, name="contact"),
+    path("contact/add/", views_contact.method_add, name="method-add"),
+    path(
+        "contact/<int:method_id>/send-code/",
+        views_contact.method_send_code,
+        name="method-send-code",
+    ),
+    path("contact/<int:method_id>/verify/", views_contact.method_verify, name="method-verify"),
+    path("contact/<int:method_id>/test/", views_contact.method_test, name="method-test"),
+    path("rules/add/", views_contact.rule_add, name="rule-add"),
+    path("rules/<int:rule_id>/delete/", views_contact.rule_delete, name="rule-delete"),
 ]

@@ -52,3 +52,7 @@ def clock() -> Iterator[time_machine.Traveller]:
 @pytest.fixture
 def cast(db, clock) -> Cast:
     return make_cast()
+
+
+# The loopback Twilio of the delivery tests (real twilio client, fake server).
+from tests.delivery.conftest import fake_twilio  # noqa: E402,F401

@@ -1,0 +1,51 @@
+"""The shapes of what engineers type on /me/ (the rules themselves live in the services:
+their ValidationErrors are put back on these forms by ``errors_onto``)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from oncall.models import ContactMethod, Engineer, Urgency
+
+
+def method_name(cm: ContactMethod) -> str:
+    return f"{cm.label} ({cm.get_kind_display()})" if cm.label else str(cm)
+
+
+def errors_onto(form: forms.Form, exc: ValidationError) -> None:
+    """A service's field errors on the form's field of that name, the rest on top."""
+    for field, messages in exc.message_dict.items():
+        target = field if field in form.fields else None
+        for message in messages:
+            form.add_error(
+                target, message if target or field == NON_FIELD_ERRORS else f"{field}: {message}"
+            )
+
+
+class ContactMethodForm(forms.Form):
+    kind = forms.ChoiceField(choices=ContactMethod.Kind.choices)
+    value = forms.CharField(
+        max_length=254,
+        help_text="Phone in international form (+49 151 …), an e-mail address, or a Slack "
+        "member id (U…) or your Slack e-mail.",
+    )
+    label = forms.CharField(max_length=64, required=False, help_text="e.g. “Work mobile”")
+
+
+class VerifyForm(forms.Form):
+    code = forms.CharField(max_length=12, label="Code we sent")
+
+
+class RuleForm(forms.Form):
+    urgency = forms.ChoiceField(choices=Urgency.choices)
+    contact_method = forms.ModelChoiceField(queryset=ContactMethod.objects.none(), label="Notify")
+    delay_minutes = forms.IntegerField(
+        min_value=0, max_value=1440, initial=0, label="After (minutes; 0 = at once)"
+    )
+
+    def __init__(self, *args: object, engineer: Engineer, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["contact_method"]
+        field.queryset = ContactMethod.objects.filter(engineer=engineer)  # type: ignore[attr-defined]
+        field.label_from_instance = method_name  # type: ignore[attr-defined]
