@@ -4,6 +4,8 @@ with the reason on the field, answered 400 (429 when it is a rate limit)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -85,16 +87,35 @@ def _refused(request: HttpRequest, engineer: Engineer, cm: ContactMethod, exc: E
     return response
 
 
+def _send_through(
+    request: HttpRequest,
+    engineer: Engineer,
+    method_id: int,
+    send: Callable[..., object],
+    limited: type[Exception],
+    done: str,
+) -> HttpResponse:
+    """Send a code or a test page through one of my methods; say what happened."""
+    cm = _my_method(engineer, method_id)
+    try:
+        send(contact_method=cm)
+    except (ValidationError, limited) as exc:
+        return _refused(request, engineer, cm, exc)
+    messages.info(request, done.format(name=method_name(cm)))
+    return redirect("me:contact")
+
+
 @require_POST
 @engineer_required
 def method_send_code(request: HttpRequest, engineer: Engineer, method_id: int) -> HttpResponse:
-    cm = _my_method(engineer, method_id)
-    try:
-        contact_method_send_verification(contact_method=cm)
-    except (ValidationError, VerificationRateLimited) as exc:
-        return _refused(request, engineer, cm, exc)
-    messages.info(request, f"A code is on its way to {method_name(cm)}; type it in below.")
-    return redirect("me:contact")
+    return _send_through(
+        request,
+        engineer,
+        method_id,
+        contact_method_send_verification,
+        VerificationRateLimited,
+        "A code is on its way to {name}; type it in below.",
+    )
 
 
 @require_POST
@@ -116,13 +137,14 @@ def method_verify(request: HttpRequest, engineer: Engineer, method_id: int) -> H
 @require_POST
 @engineer_required
 def method_test(request: HttpRequest, engineer: Engineer, method_id: int) -> HttpResponse:
-    cm = _my_method(engineer, method_id)
-    try:
-        contact_method_send_test(contact_method=cm)
-    except (ValidationError, TestPageRateLimited) as exc:
-        return _refused(request, engineer, cm, exc)
-    messages.info(request, f"Test page queued to {method_name(cm)}; reload to see how it went.")
-    return redirect("me:contact")
+    return _send_through(
+        request,
+        engineer,
+        method_id,
+        contact_method_send_test,
+        TestPageRateLimited,
+        "Test page queued to {name}; reload to see how it went.",
+    )
 
 
 @require_POST
