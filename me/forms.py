@@ -3,6 +3,8 @@ their ValidationErrors are put back on these forms by ``errors_onto``)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
@@ -49,3 +51,28 @@ class RuleForm(forms.Form):
         field = self.fields["contact_method"]
         field.queryset = ContactMethod.objects.filter(engineer=engineer)  # type: ignore[attr-defined]
         field.label_from_instance = method_name  # type: ignore[attr-defined]
+
+
+class SwapForm(forms.Form):
+    """Hand one of my coming shifts to a teammate."""
+
+    shift = forms.ChoiceField(label="My shift")
+    teammate = forms.ModelChoiceField(queryset=Engineer.objects.none(), label="Teammate")
+    note = forms.CharField(max_length=255, required=False, label="Message (optional)")
+
+    def __init__(
+        self,
+        *args: object,
+        shifts: list[tuple[str, str]],
+        teammates: list[Engineer],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["shift"].choices = shifts  # type: ignore[attr-defined]
+        field = self.fields["teammate"]
+        field.queryset = Engineer.objects.filter(pk__in=[e.pk for e in teammates])  # type: ignore[attr-defined]
+
+    def span(self) -> tuple[int, datetime, datetime]:
+        """(schedule id, start, end) of the chosen shift (one of the offered choices)."""
+        schedule_id, start, end = self.cleaned_data["shift"].split("|")
+        return int(schedule_id), datetime.fromisoformat(start), datetime.fromisoformat(end)

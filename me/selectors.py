@@ -17,6 +17,7 @@ AHEAD = timedelta(weeks=4)
 
 @dataclass(frozen=True)
 class ShiftRow:
+    schedule_id: int
     schedule: str
     layer: str
     why: str  # rotation | override | swap | substitute
@@ -55,6 +56,7 @@ def my_shifts(*, engineer: Engineer, now: datetime) -> list[ShiftRow]:
         layer = layers.get(shift.source_id, "") if shift.source_kind == "layer" else "override"
         rows.append(
             ShiftRow(
+                schedule_id=schedule_id,
                 schedule=schedules.get(schedule_id, f"#{schedule_id}"),
                 layer=layer,
                 why=why,

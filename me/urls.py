@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path, reverse_lazy
 
-from me import views, views_contact
+from me import views, views_contact, views_swaps
 from me.auth_forms import LoginForm
 
 app_name = "me"
@@ -67,6 +67,9 @@ urlpatterns: list[URLPattern] = [
     ),
     path("contact/<int:method_id>/verify/", views_contact.method_verify, name="method-verify"),
     path("contact/<int:method_id>/test/", views_contact.method_test, name="method-test"),
+    path("swaps/", views_swaps.swaps, name="swaps"),
+    path("swaps/new/", views_swaps.swap_new, name="swap-new"),
+    path("swaps/<int:swap_id>/<str:action>/", views_swaps.swap_decide, name="swap-decide"),
     path("rules/add/", views_contact.rule_add, name="rule-add"),
     path("rules/<int:rule_id>/delete/", views_contact.rule_delete, name="rule-delete"),
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -56,6 +57,11 @@ def _notify(swap: SwapRequest, event: str, engineer_ids: list[int], text: str) -
     return sent
 
 
+def _swaps_page_url() -> str:
+    """The teammate's page to accept or decline (/me/swaps/, after signing in)."""
+    return settings.PUBLIC_BASE_URL.rstrip("/") + "/me/swaps/"
+
+
 def _span_text(swap: SwapRequest) -> str:
     return f"{_fmt(swap.start, swap.schedule)} - {_fmt(swap.end, swap.schedule)}"
 
@@ -99,7 +105,8 @@ def swap_request(
         "requested",
         [teammate.pk],
         f"{requester} asks you to take their {schedule.name} shifts {_span_text(swap)}."
-        + (f" Note: {note}" if note else ""),
+        + (f" Note: {note}" if note else "")
+        + f" Accept or decline: {_swaps_page_url()}",
     )
     return swap
 
