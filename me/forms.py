@@ -9,6 +9,8 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from oncall.models import ContactMethod, Engineer, Urgency
+from schedules.models import TimeOff
+from schedules.zoned import DST_RULE, local_instant
 
 
 def method_name(cm: ContactMethod) -> str:
@@ -76,3 +78,40 @@ class SwapForm(forms.Form):
         """(schedule id, start, end) of the chosen shift (one of the offered choices)."""
         schedule_id, start, end = self.cleaned_data["shift"].split("|")
         return int(schedule_id), datetime.fromisoformat(start), datetime.fromisoformat(end)
+
+
+class TimeOffForm(forms.Form):
+    """Start and end are read in the engineer's zone (named beside the fields)."""
+
+    start = forms.DateTimeField(
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    end = forms.DateTimeField(
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    kind = forms.ChoiceField(choices=TimeOff.Kind.choices, initial=TimeOff.Kind.VACATION)
+    note = forms.CharField(max_length=255, required=False, label="Reason (optional)")
+
+    def __init__(self, *args: object, zone: str, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+        for name in ("start", "end"):
+            self.fields[name].label = f"{name.capitalize()} ({zone})"
+            self.fields[name].help_text = DST_RULE
+
+    def _local(self, name: str) -> datetime | None:
+        value = self.cleaned_data.get(name)
+        if value is None:
+            return None
+        try:
+            return local_instant(value.replace(tzinfo=None), self.zone)
+        except ValidationError as exc:
+            self.add_error(name, exc)
+            return None
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        cleaned["start"], cleaned["end"] = self._local("start"), self._local("end")
+        return cleaned

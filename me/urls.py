@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path, reverse_lazy
 
-from me import views, views_contact, views_swaps
+from me import views, views_contact, views_swaps, views_time_off
 from me.auth_forms import LoginForm
 
 app_name = "me"
@@ -70,6 +70,13 @@ urlpatterns: list[URLPattern] = [
     path("swaps/", views_swaps.swaps, name="swaps"),
     path("swaps/new/", views_swaps.swap_new, name="swap-new"),
     path("swaps/<int:swap_id>/<str:action>/", views_swaps.swap_decide, name="swap-decide"),
+    path("time-off/", views_time_off.time_off, name="time-off"),
+    path("time-off/new/", views_time_off.time_off_new, name="time-off-new"),
+    path(
+        "time-off/<int:time_off_id>/cancel/",
+        views_time_off.time_off_cancel,
+        name="time-off-cancel",
+    ),
     path("rules/add/", views_contact.rule_add, name="rule-add"),
     path("rules/<int:rule_id>/delete/", views_contact.rule_delete, name="rule-delete"),
 ]
