@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path, reverse_lazy
 
-from me import views, views_contact, views_swaps, views_time_off
+from me import views, views_contact, views_swap_link, views_swaps, views_time_off
 from me.auth_forms import LoginForm
 
 app_name = "me"
@@ -68,6 +68,7 @@ urlpatterns: list[URLPattern] = [
     path("contact/<int:method_id>/verify/", views_contact.method_verify, name="method-verify"),
     path("contact/<int:method_id>/test/", views_contact.method_test, name="method-test"),
     path("swaps/", views_swaps.swaps, name="swaps"),
+    path("swaps/l/<str:token>/", views_swap_link.swap_link, name="swap-link"),
     path("swaps/new/", views_swaps.swap_new, name="swap-new"),
     path("swaps/<int:swap_id>/<str:action>/", views_swaps.swap_decide, name="swap-decide"),
     path("time-off/", views_time_off.time_off, name="time-off"),

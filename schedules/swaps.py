@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +18,7 @@ from paging.kick import kick_engine
 from paging.outbox import message_enqueue
 from schedules.models import Override, Schedule, SwapRequest
 from schedules.services import _check_not_past, _check_span
+from schedules.swap_links import swap_link_url
 
 
 def _fmt(instant: datetime, schedule: Schedule) -> str:
@@ -55,11 +55,6 @@ def _notify(swap: SwapRequest, event: str, engineer_ids: list[int], text: str) -
     if sent:
         kick_engine()
     return sent
-
-
-def _swaps_page_url() -> str:
-    """The teammate's page to accept or decline (/me/swaps/, after signing in)."""
-    return settings.PUBLIC_BASE_URL.rstrip("/") + "/me/swaps/"
 
 
 def _span_text(swap: SwapRequest) -> str:
@@ -106,7 +101,7 @@ def swap_request(
         [teammate.pk],
         f"{requester} asks you to take their {schedule.name} shifts {_span_text(swap)}."
         + (f" Note: {note}" if note else "")
-        + f" Accept or decline: {_swaps_page_url()}",
+        + f" Accept or decline: {swap_link_url(swap_id=swap.pk, engineer_id=teammate.pk)}",
     )
     return swap
 

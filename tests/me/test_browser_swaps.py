@@ -1,16 +1,20 @@
 """/me/swaps/ in Chromium at 390x844 and 1280x800 under the self-only CSP: Lena asks
-Marco to take her first shift, Marco accepts on his page; the shift is his."""
+Marco to take her first shift; Marco opens the signed link from the SMS (loopback Twilio)
+without signing in and accepts; the shift is his."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
 
+from paging.engine import tick
 from schedules.models import SwapRequest
 from schedules.selectors import oncall_engineer_ids
 from tests.browser import BROWSER_MARKS, SIZES, check_layout, signed_in_page
+from tests.factories import ContactMethodFactory
 from tests.me.conftest import T0, make_cast
 from tests.security.test_browser_csp import LISTEN
 
@@ -18,12 +22,13 @@ pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_ask_and_accept_a_swap(live_server, monkeypatch, request, size) -> None:
+def test_ask_and_accept_a_swap(live_server, monkeypatch, request, fake_twilio, size) -> None:
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     traveller = time_machine.travel(T0, tick=True)
     traveller.start()
     request.addfinalizer(traveller.stop)
     cast = make_cast()
+    ContactMethodFactory(engineer=cast.marco, kind="sms", value="+15551230011")
     with signed_in_page(live_server.url, cast.lena.user, viewport=SIZES[size]) as page:
         page.add_init_script(LISTEN)
         page.goto(f"{live_server.url}/me/")
@@ -36,13 +41,17 @@ def test_ask_and_accept_a_swap(live_server, monkeypatch, request, size) -> None:
         check_layout(page, "me-swaps-asked")
         assert page.evaluate("window.__csp") == [] and page.errors == []
     swap = SwapRequest.objects.get()
+    tick()
+    sms = [r for r in fake_twilio.take() if r.form["To"] == "+15551230011"][-1].form["Body"]
+    link = re.search(r"https://oncall\.example\.test(/me/swaps/l/\S+/)", sms).group(1)
     with signed_in_page(live_server.url, cast.marco.user, viewport=SIZES[size]) as page:
+        page.context.clear_cookies()  # the link works without signing in
         page.add_init_script(LISTEN)
-        page.goto(f"{live_server.url}/me/swaps/")
-        check_layout(page, "me-swaps-incoming")
-        page.get_by_role("button", name=f"Accept swap #{swap.pk}").click()
+        page.goto(f"{live_server.url}{link}")
+        check_layout(page, "me-swap-link")
+        page.get_by_role("button", name="Accept").click()
         page.wait_for_selector(".outcome")
-        assert "Accepted" in page.locator(".outcome").inner_text()
+        assert page.locator(".outcome").inner_text() == "Swap accepted."
         assert page.evaluate("window.__csp") == [] and page.errors == []
     swap.refresh_from_db()
     assert swap.status == "accepted"

@@ -4,15 +4,19 @@ decisions, someone else's swap, bad input."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
 from django.test import Client
 
+from audit.models import AuditEntry
+from paging.engine import tick
 from paging.models import Message
 from schedules.feeds import feed_token_rotate
 from schedules.models import SwapRequest
+from schedules.swap_links import swap_link_token
 from tests.factories import ContactMethodFactory, EngineerFactory
 from tests.me.conftest import Cast
 
@@ -51,7 +55,7 @@ def test_ask_then_the_teammate_accepts_and_both_calendars_change(cast: Cast) -> 
     assert swap.start == datetime(2026, 11, 30, 9, tzinfo=UTC)
     notice = Message.objects.get(purpose="swap", engineer=cast.marco)
     assert "Note: dentist" in notice.body
-    assert notice.body.endswith("Accept or decline: https://oncall.example.test/me/swaps/")
+    assert "Accept or decline: https://oncall.example.test/me/swaps/l/" in notice.body
 
     marco = signed_in(cast.marco)
     page = marco.get("/me/swaps/").content.decode()
@@ -136,3 +140,51 @@ def test_a_decision_after_the_start_is_stale(cast: Cast, clock) -> None:
     clock.move_to(datetime(2026, 11, 30, 9, 30, tzinfo=UTC))
     response = signed_in(cast.marco).post(f"/me/swaps/{swap.pk}/accept/")
     assert response.status_code == 409 and "start has passed" in response.content.decode()
+
+
+def test_the_teammate_accepts_through_the_signed_link_in_the_sms(cast: Cast, fake_twilio) -> None:
+    ContactMethodFactory(engineer=cast.marco, kind="sms", value="+15551230010")
+    signed_in(cast.lena).post(
+        "/me/swaps/new/", {"shift": shift_key(cast), "teammate": cast.marco.pk}
+    )
+    swap = SwapRequest.objects.get()
+    tick()
+    body = [r.form["Body"] for r in fake_twilio.take() if r.form["To"] == "+15551230010"][-1]
+    path = re.search(r"https://oncall\.example\.test(/me/swaps/l/\S+/)", body).group(1)
+    anonymous = Client(enforce_csrf_checks=True)
+    shown = anonymous.get(path)
+    text = shown.content.decode()
+    assert shown.status_code == 200 and "Lena asks you to take a shift" in text
+    assert "Mon 30 Nov 2026, 09:00 UTC → Tue 1 Dec 2026, 09:00 UTC" in text  # Marco's zone
+    swap.refresh_from_db()
+    assert swap.status == "pending"  # GET (a mail scanner) changes nothing
+    assert anonymous.post(path, {"action": "accept"}).status_code == 403  # no CSRF token
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text).group(1)
+    done = anonymous.post(path, {"action": "accept", "csrfmiddlewaretoken": csrf})
+    assert done.status_code == 200 and "Swap accepted." in done.content.decode()
+    swap.refresh_from_db()
+    assert (swap.status, swap.decided_by) == ("accepted", cast.marco.user)
+    entry = AuditEntry.objects.filter(action="accepted").get()
+    assert entry.actor_label == "marco via signed link"
+    first = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    assert first in feed_starts(cast.marco) and first not in feed_starts(cast.lena)
+    again = anonymous.post(path, {"action": "decline", "csrfmiddlewaretoken": csrf})
+    assert again.status_code == 409 and "already accepted" in again.content.decode()
+
+
+def test_a_bad_or_expired_swap_link_changes_nothing(cast: Cast, clock) -> None:
+    signed_in(cast.lena).post(
+        "/me/swaps/new/", {"shift": shift_key(cast), "teammate": cast.marco.pk}
+    )
+    swap = SwapRequest.objects.get()
+    token = swap_link_token(swap_id=swap.pk, engineer_id=cast.marco.pk)
+    client = Client()
+    assert client.get(f"/me/swaps/l/{token[:-2]}xx/").status_code == 400
+    assert client.post(f"/me/swaps/l/{token}/", {"action": "approve"}).status_code == 400
+    # A link naming Lena (signed, but not the teammate asked) does not decide her own swap.
+    lena_token = swap_link_token(swap_id=swap.pk, engineer_id=cast.lena.pk)
+    assert client.post(f"/me/swaps/l/{lena_token}/", {"action": "accept"}).status_code == 410
+    clock.shift(timedelta(hours=25))
+    assert client.post(f"/me/swaps/l/{token}/", {"action": "accept"}).status_code == 410
+    swap.refresh_from_db()
+    assert swap.status == "pending"
