@@ -104,7 +104,8 @@ def test_my_open_incidents_only_and_acknowledge_via_web(cast: Cast, incidents) -
         in (response.content.decode())
     )
     assert IncidentEvent.objects.filter(incident=mine, kind="acknowledged", via="web").count() == 1
-    assert AuditEntry.objects.filter(action="acknowledge", object_id=str(mine.pk)).exists()
+    entry = AuditEntry.objects.filter(action="acknowledge", object_id=str(mine.pk)).get()
+    assert entry.actor_label == "lena (engineer pages)"
     # A second ack is stale: said so, not an error page.
     again = client.post(f"/me/incidents/{mine.pk}/acknowledge/", follow=True)
     assert again.status_code == 200 and "was already acknowledged by Lena" in again.content.decode()
