@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 import pytest
 import time_machine
+from django.test import Client
 
 from oncall.models import Engineer
 from schedules import services
@@ -56,3 +59,34 @@ def cast(db, clock) -> Cast:
 
 # The loopback Twilio of the delivery tests (real twilio client, fake server).
 from tests.delivery.conftest import fake_twilio  # noqa: E402,F401
+
+
+@pytest.fixture
+def live_cast(monkeypatch) -> Iterator[Cast]:
+    """The cast, on a clock running from T0 that the live server's threads see too."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with time_machine.travel(T0, tick=True):
+        yield make_cast()
+
+
+@contextmanager
+def me_page(live_server, user, size: str) -> Iterator[Any]:
+    """``signed_in_page`` at ``size`` ("390x844"…) recording CSP violations in window.__csp."""
+    from tests.browser import SIZES, signed_in_page
+    from tests.security.test_browser_csp import LISTEN
+
+    with signed_in_page(live_server.url, user, viewport=SIZES[size]) as page:
+        page.add_init_script(LISTEN)
+        yield page
+
+
+def assert_clean(page) -> None:
+    """No CSP violation and no script error on the page."""
+    assert page.evaluate("window.__csp") == [] and page.errors == []
+
+
+def signed_in(engineer: Engineer) -> Client:
+    """A test client with ``engineer``'s session."""
+    client = Client()
+    client.force_login(engineer.user)
+    return client

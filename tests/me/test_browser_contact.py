@@ -7,26 +7,19 @@ from __future__ import annotations
 import re
 
 import pytest
-import time_machine
 
 from oncall.models import ContactMethod, NotificationRule
 from paging.engine import tick
-from tests.browser import BROWSER_MARKS, SIZES, check_layout, signed_in_page
-from tests.me.conftest import T0, make_cast
-from tests.security.test_browser_csp import LISTEN
+from tests.browser import BROWSER_MARKS, SIZES, check_layout
+from tests.me.conftest import assert_clean, me_page
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_add_verify_ladder_and_test_page(live_server, monkeypatch, request, fake_twilio, size):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    traveller = time_machine.travel(T0, tick=True)
-    traveller.start()
-    request.addfinalizer(traveller.stop)
-    cast = make_cast()
-    with signed_in_page(live_server.url, cast.lena.user, viewport=SIZES[size]) as page:
-        page.add_init_script(LISTEN)
+def test_add_verify_ladder_and_test_page(live_server, live_cast, fake_twilio, size):
+    cast = live_cast
+    with me_page(live_server, cast.lena.user, size) as page:
         page.goto(f"{live_server.url}/me/")
         page.get_by_role("link", name="How I'm paged").click()
         page.get_by_label("Kind").select_option("sms")
@@ -60,4 +53,4 @@ def test_add_verify_ladder_and_test_page(live_server, monkeypatch, request, fake
         page.reload()
         assert ": sent at" in page.locator(".result").inner_text()
         check_layout(page, "me-contact")
-        assert page.evaluate("window.__csp") == [] and page.errors == []
+        assert_clean(page)

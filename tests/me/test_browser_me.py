@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import icalendar
 import pytest
-import time_machine
 from django.test import Client
 from playwright.sync_api import sync_playwright
 
@@ -17,27 +16,15 @@ from paging.models import Incident
 from schedules.models import FeedToken
 from tests.browser import BROWSER_MARKS, CHROMIUM, SCREENSHOTS, SIZES, check_layout
 from tests.factories import TEST_PASSWORD
-from tests.me.conftest import T0, make_cast
 from tests.paging.factories import IncidentFactory
 from tests.security.test_browser_csp import LISTEN
 
 pytestmark = BROWSER_MARKS
 
 
-def _violations(page) -> list[str]:
-    return page.evaluate("window.__csp")
-
-
 @pytest.mark.parametrize("size", SIZES)
-def test_sign_in_see_shifts_acknowledge_and_subscribe(
-    live_server, monkeypatch, request, size
-) -> None:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    # The clock runs (the live server's threads see it too), from before the rotation.
-    traveller = time_machine.travel(T0, tick=True)
-    traveller.start()
-    request.addfinalizer(traveller.stop)
-    cast = make_cast()
+def test_sign_in_see_shifts_acknowledge_and_subscribe(live_server, live_cast, size) -> None:
+    cast = live_cast  # the clock runs from before the rotation starts
     incident = IncidentFactory(title="Disk full on db-1")
     incident.assigned_to.add(cast.lena)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -67,7 +54,7 @@ def test_sign_in_see_shifts_acknowledge_and_subscribe(
             first = page.locator("li.shift").first.inner_text()
             assert "CET" in first and "10:00" in first and "Days" in first
             check_layout(page, "me-home")
-            assert _violations(page) == []
+            assert page.evaluate("window.__csp") == []
 
             page.get_by_role("button", name=f"Acknowledge #{incident.pk}").click()
             page.wait_for_selector(".outcome")
@@ -83,7 +70,7 @@ def test_sign_in_see_shifts_acknowledge_and_subscribe(
             webcal = page.get_by_label("webcal:// address").input_value()
             assert webcal.startswith("webcal://") and https.startswith("https://")
             check_layout(page, "me-calendar")
-            assert _violations(page) == [] and errors == []
+            assert page.evaluate("window.__csp") == [] and errors == []
         finally:
             browser.close()
     feed = Client().get(urlsplit(https).path)

@@ -8,29 +8,22 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 
 from paging.engine import tick
 from schedules.models import SwapRequest
 from schedules.selectors import oncall_engineer_ids
-from tests.browser import BROWSER_MARKS, SIZES, check_layout, signed_in_page
+from tests.browser import BROWSER_MARKS, SIZES, check_layout
 from tests.factories import ContactMethodFactory
-from tests.me.conftest import T0, make_cast
-from tests.security.test_browser_csp import LISTEN
+from tests.me.conftest import assert_clean, me_page
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_ask_and_accept_a_swap(live_server, monkeypatch, request, fake_twilio, size) -> None:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    traveller = time_machine.travel(T0, tick=True)
-    traveller.start()
-    request.addfinalizer(traveller.stop)
-    cast = make_cast()
+def test_ask_and_accept_a_swap(live_server, live_cast, fake_twilio, size) -> None:
+    cast = live_cast
     ContactMethodFactory(engineer=cast.marco, kind="sms", value="+15551230011")
-    with signed_in_page(live_server.url, cast.lena.user, viewport=SIZES[size]) as page:
-        page.add_init_script(LISTEN)
+    with me_page(live_server, cast.lena.user, size) as page:
         page.goto(f"{live_server.url}/me/")
         page.get_by_role("link", name="Swaps").click()
         page.get_by_label("My shift", exact=True).select_option(index=0)
@@ -39,20 +32,19 @@ def test_ask_and_accept_a_swap(live_server, monkeypatch, request, fake_twilio, s
         page.get_by_role("button", name="Ask", exact=True).click()
         page.wait_for_selector(".outcome")
         check_layout(page, "me-swaps-asked")
-        assert page.evaluate("window.__csp") == [] and page.errors == []
+        assert_clean(page)
     swap = SwapRequest.objects.get()
     tick()
     sms = [r for r in fake_twilio.take() if r.form["To"] == "+15551230011"][-1].form["Body"]
     link = re.search(r"https://oncall\.example\.test(/me/swaps/l/\S+/)", sms).group(1)
-    with signed_in_page(live_server.url, cast.marco.user, viewport=SIZES[size]) as page:
+    with me_page(live_server, cast.marco.user, size) as page:
         page.context.clear_cookies()  # the link works without signing in
-        page.add_init_script(LISTEN)
         page.goto(f"{live_server.url}{link}")
         check_layout(page, "me-swap-link")
         page.get_by_role("button", name="Accept").click()
         page.wait_for_selector(".outcome")
         assert page.locator(".outcome").inner_text() == "Swap accepted."
-        assert page.evaluate("window.__csp") == [] and page.errors == []
+        assert_clean(page)
     swap.refresh_from_db()
     assert swap.status == "accepted"
     at = datetime(2026, 11, 30, 12, tzinfo=UTC)

@@ -6,25 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 
 from schedules.models import TimeOff
-from tests.browser import BROWSER_MARKS, SIZES, check_layout, signed_in_page
-from tests.me.conftest import T0, make_cast
-from tests.security.test_browser_csp import LISTEN
+from tests.browser import BROWSER_MARKS, SIZES, check_layout
+from tests.me.conftest import assert_clean, me_page
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_book_time_off_and_see_the_substitute(live_server, monkeypatch, request, size) -> None:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    traveller = time_machine.travel(T0, tick=True)
-    traveller.start()
-    request.addfinalizer(traveller.stop)
-    cast = make_cast()
-    with signed_in_page(live_server.url, cast.lena.user, viewport=SIZES[size]) as page:
-        page.add_init_script(LISTEN)
+def test_book_time_off_and_see_the_substitute(live_server, live_cast, size) -> None:
+    cast = live_cast
+    with me_page(live_server, cast.lena.user, size) as page:
         page.goto(f"{live_server.url}/me/")
         page.get_by_role("link", name="Time off").click()
         page.get_by_label("Start (Europe/Berlin)").fill("2026-12-02T00:00")
@@ -34,6 +27,6 @@ def test_book_time_off_and_see_the_substitute(live_server, monkeypatch, request,
         page.wait_for_selector(".covers li")
         assert page.locator(".covers li").inner_text().startswith("Marco · Primary")
         check_layout(page, "me-time-off")
-        assert page.evaluate("window.__csp") == [] and page.errors == []
+        assert_clean(page)
     entry = TimeOff.objects.get(engineer=cast.lena)
     assert entry.start == datetime(2026, 12, 1, 23, tzinfo=UTC) and entry.note == "moving house"

@@ -8,22 +8,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 
 from audit.models import AuditEntry
 from oncall.models import ContactMethod, NotificationRule
 from paging.engine import tick
 from paging.models import Message
 from tests.factories import ContactMethodFactory, NotificationRuleFactory
-from tests.me.conftest import Cast
+from tests.me.conftest import Cast, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(engineer) -> Client:
-    client = Client()
-    client.force_login(engineer.user)
-    return client
 
 
 def test_add_and_verify_a_phone_with_the_code_it_receives(cast: Cast, fake_twilio) -> None:

@@ -15,16 +15,10 @@ from paging.models import Incident, IncidentEvent
 from schedules import services
 from schedules.models import FeedToken
 from schedules.swaps import swap_accept, swap_request
-from tests.me.conftest import Cast
+from tests.me.conftest import Cast, signed_in
 from tests.paging.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(engineer) -> Client:
-    client = Client()
-    client.force_login(engineer.user)
-    return client
 
 
 def test_next_shifts_in_my_zone_with_schedule_layer_and_why(cast: Cast) -> None:

@@ -18,17 +18,11 @@ from schedules.feeds import feed_token_rotate
 from schedules.models import SwapRequest
 from schedules.swap_links import swap_link_token
 from tests.factories import ContactMethodFactory, EngineerFactory
-from tests.me.conftest import Cast
+from tests.me.conftest import Cast, signed_in
 
 pytestmark = pytest.mark.django_db
 
 FIRST = "1|2026-11-30T09:00:00+00:00|2026-12-01T09:00:00+00:00"  # Lena's first shift
-
-
-def signed_in(engineer) -> Client:
-    client = Client()
-    client.force_login(engineer.user)
-    return client
 
 
 def shift_key(cast: Cast) -> str:

@@ -6,21 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from django.test import Client
 
 from audit.models import AuditEntry
 from schedules.models import TimeOff
 from schedules.selectors import oncall_engineer_ids
 from tests.factories import EngineerFactory
-from tests.me.conftest import Cast
+from tests.me.conftest import Cast, signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(engineer) -> Client:
-    client = Client()
-    client.force_login(engineer.user)
-    return client
 
 
 def test_book_time_off_in_my_zone_and_see_who_substitutes(cast: Cast) -> None:
