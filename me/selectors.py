@@ -27,6 +27,11 @@ class ShiftRow:
     start_text: str
     end_text: str
 
+    @property
+    def key(self) -> str:
+        """Names this shift in the swap form: schedule, start and end."""
+        return f"{self.schedule_id}|{self.start.isoformat()}|{self.end.isoformat()}"
+
 
 def _why(shift: Shift, swap_overrides: set[int]) -> tuple[str, str]:
     if shift.source_kind == "override":

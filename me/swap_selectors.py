@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from me.selectors import ShiftRow, my_shifts
+from me.selectors import my_shifts
 from oncall.models import Engineer
 from oncall.timefmt import local_text
 from schedules.models import Schedule, SwapRequest
@@ -52,14 +52,10 @@ def my_swaps(*, engineer: Engineer) -> dict[str, list[SwapRow]]:
     }
 
 
-def shift_key(row: ShiftRow) -> str:
-    return f"{row.schedule_id}|{row.start.isoformat()}|{row.end.isoformat()}"
-
-
 def offerable_shifts(*, engineer: Engineer, now: datetime) -> list[tuple[str, str]]:
     """(key, label) of my shifts that have not started yet: what a swap may hand over."""
     return [
-        (shift_key(row), f"{row.start_text} → {row.end_text} · {row.schedule}")
+        (row.key, f"{row.start_text} → {row.end_text} · {row.schedule}")
         for row in my_shifts(engineer=engineer, now=now)
         if row.start > now
     ]

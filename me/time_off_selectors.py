@@ -24,21 +24,26 @@ def my_time_off(*, engineer: Engineer, now: datetime) -> list[TimeOffRow]:
     entries = list(TimeOff.objects.filter(engineer=engineer, end__gt=now).order_by("start")[:50])
     schedule_ids = engineer_schedule_ids(engineer_id=engineer.pk)
     names = dict(Schedule.objects.filter(pk__in=schedule_ids).values_list("pk", "name"))
-    people = dict(Engineer.objects.values_list("pk", "display_name"))
-    rows = []
-    for entry in entries:
-        covers = [
-            f"{people.get(shift.engineer_id, '?')} · {names[schedule_id]} · "
-            f"{local_text(shift.start, tz)} → {local_text(shift.end, tz)}"
+    found = [
+        [
+            (schedule_id, shift)
             for schedule_id in schedule_ids
             for shift in schedule_shifts(schedule_id=schedule_id, start=entry.start, end=entry.end)
             if shift.substitute_for == engineer.pk
         ]
-        rows.append(
-            TimeOffRow(
-                time_off=entry,
-                span=f"{local_text(entry.start, tz)} → {local_text(entry.end, tz)}",
-                covers=covers,
-            )
+        for entry in entries
+    ]
+    ids = {shift.engineer_id for pairs in found for _, shift in pairs}
+    people = dict(Engineer.objects.filter(pk__in=ids).values_list("pk", "display_name"))
+    return [
+        TimeOffRow(
+            time_off=entry,
+            span=f"{local_text(entry.start, tz)} → {local_text(entry.end, tz)}",
+            covers=[
+                f"{people.get(shift.engineer_id, '?')} · {names[schedule_id]} · "
+                f"{local_text(shift.start, tz)} → {local_text(shift.end, tz)}"
+                for schedule_id, shift in pairs
+            ],
         )
-    return rows
+        for entry, pairs in zip(entries, found, strict=True)
+    ]

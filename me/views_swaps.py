@@ -25,9 +25,10 @@ DECISIONS = {
 }
 
 
-def _form(engineer: Engineer, data: object = None) -> SwapForm:
+def _form(engineer: Engineer, data: object = None, shift: str = "") -> SwapForm:
     return SwapForm(
         data,
+        initial={"shift": shift},
         shifts=offerable_shifts(engineer=engineer, now=timezone.now()),
         teammates=teammates(engineer=engineer),
     )
@@ -53,7 +54,8 @@ def _page(
 @require_http_methods(["GET"])
 @engineer_required
 def swaps(request: HttpRequest, engineer: Engineer) -> HttpResponse:
-    return _page(request, engineer)
+    # ?shift=… (from a shift on /me/) preselects it; an unknown value selects nothing.
+    return _page(request, engineer, form=_form(engineer, shift=request.GET.get("shift", "")))
 
 
 @require_POST

@@ -182,3 +182,17 @@ def test_a_bad_or_expired_swap_link_changes_nothing(cast: Cast, clock) -> None:
     assert client.post(f"/me/swaps/l/{token}/", {"action": "accept"}).status_code == 410
     swap.refresh_from_db()
     assert swap.status == "pending"
+
+
+def test_a_shift_on_my_page_links_to_the_swap_form_with_it_chosen(cast: Cast) -> None:
+    client = signed_in(cast.lena)
+    home = client.get("/me/").content.decode()
+    link = re.search(r'href="(/me/swaps/\?shift=[^"]+)"', home).group(1)
+    form = client.get(link.replace("&amp;", "&")).content.decode()
+    assert f'<option value="{shift_key(cast)}" selected>' in form
+    # Another value selects nothing and changes nothing.
+    other = client.get("/me/swaps/?shift=nonsense")
+    assert (
+        other.status_code == 200
+        and " selected>" not in other.content.decode().split("id_shift")[1].split("</select>")[0]
+    )
