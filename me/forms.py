@@ -115,3 +115,9 @@ class TimeOffForm(forms.Form):
         cleaned = super().clean()
         cleaned["start"], cleaned["end"] = self._local("start"), self._local("end")
         return cleaned
+
+
+class RuleDelayForm(forms.Form):
+    """Move a rung of the ladder: its delay is its place."""
+
+    delay_minutes = forms.IntegerField(min_value=0, max_value=1440, label="After (minutes)")

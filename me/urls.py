@@ -80,4 +80,5 @@ urlpatterns: list[URLPattern] = [
     ),
     path("rules/add/", views_contact.rule_add, name="rule-add"),
     path("rules/<int:rule_id>/delete/", views_contact.rule_delete, name="rule-delete"),
+    path("rules/<int:rule_id>/move/", views_contact.rule_move, name="rule-move"),
 ]

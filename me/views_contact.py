@@ -14,13 +14,21 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from me.access import engineer_required
 from me.contact_selectors import my_ladders, my_methods
-from me.forms import ContactMethodForm, RuleForm, VerifyForm, errors_onto, method_name
+from me.forms import (
+    ContactMethodForm,
+    RuleDelayForm,
+    RuleForm,
+    VerifyForm,
+    errors_onto,
+    method_name,
+)
 from oncall.models import ContactMethod, Engineer, NotificationRule
 from oncall.services.contact_check import TestPageRateLimited, contact_method_send_test
 from oncall.services.people import (
     contact_method_create,
     notification_rule_create,
     notification_rule_delete,
+    notification_rule_update,
 )
 from oncall.services.verification import (
     VerificationRateLimited,
@@ -41,6 +49,8 @@ def _page(
         "verify_form": forms.get("verify_form") or VerifyForm(),
         "verify_for": forms.get("verify_for"),
         "problem": forms.get("problem"),
+        "delay_form": forms.get("delay_form"),
+        "delay_for": forms.get("delay_for"),
     }
     return render(request, "me/contact.html", context, status=status)
 
@@ -179,3 +189,28 @@ def rule_delete(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpR
     notification_rule_delete(rule=rule)
     messages.info(request, f"Removed {name} from the {rule.get_urgency_display().lower()} ladder.")
     return redirect("me:contact")
+
+
+@require_POST
+@engineer_required
+def rule_move(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpResponse:
+    """Change a rung's delay (its place on the ladder)."""
+    rule = (
+        NotificationRule.objects.filter(pk=rule_id, engineer=engineer)
+        .select_related("contact_method")
+        .first()
+    )
+    if rule is None:
+        raise Http404("no such rule of yours")
+    form = RuleDelayForm(request.POST)
+    if form.is_valid():
+        try:
+            notification_rule_update(rule=rule, delay_minutes=form.cleaned_data["delay_minutes"])
+        except ValidationError as exc:
+            errors_onto(form, exc)
+        else:
+            messages.info(
+                request, f"{method_name(rule.contact_method)} now after {rule.delay_minutes} min."
+            )
+            return redirect("me:contact")
+    return _page(request, engineer, status=400, delay_form=form, delay_for=rule.pk)

@@ -44,6 +44,11 @@ def test_add_verify_ladder_and_test_page(live_server, live_cast, fake_twilio, si
         page.wait_for_selector("ol.ladder li")
         assert "Mobile (SMS) after 1 min" in page.locator("ol.ladder").inner_text()
         assert NotificationRule.objects.get(engineer=cast.lena).delay_minutes == 1
+        page.get_by_label("Move to after (minutes)").fill("2")
+        page.get_by_role("button", name="Move Mobile (SMS) after 1 min (High urgency)").click()
+        page.wait_for_selector(".outcome")
+        assert "Mobile (SMS) after 2 min" in page.locator("ol.ladder").inner_text()
+        assert NotificationRule.objects.get(engineer=cast.lena).delay_minutes == 2
 
         page.get_by_role("button", name="Send me a test page via Mobile (SMS)").click()
         page.wait_for_selector(".outcome")
