@@ -62,6 +62,17 @@ def _my_method(engineer: Engineer, method_id: int) -> ContactMethod:
     return cm
 
 
+def _my_rule(engineer: Engineer, rule_id: int) -> NotificationRule:
+    rule = (
+        NotificationRule.objects.filter(pk=rule_id, engineer=engineer)
+        .select_related("contact_method")
+        .first()
+    )
+    if rule is None:
+        raise Http404("no such rule of yours")
+    return rule
+
+
 @require_http_methods(["GET"])
 @engineer_required
 def contact(request: HttpRequest, engineer: Engineer) -> HttpResponse:
@@ -176,13 +187,7 @@ def rule_add(request: HttpRequest, engineer: Engineer) -> HttpResponse:
 @engineer_required
 def rule_delete(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpResponse:
     """GET asks once; the POST removes the rung."""
-    rule = (
-        NotificationRule.objects.filter(pk=rule_id, engineer=engineer)
-        .select_related("contact_method")
-        .first()
-    )
-    if rule is None:
-        raise Http404("no such rule of yours")
+    rule = _my_rule(engineer, rule_id)
     name = method_name(rule.contact_method)
     if request.method == "GET":
         return render(request, "me/rule_delete.html", {"rule": rule, "name": name})
@@ -195,13 +200,7 @@ def rule_delete(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpR
 @engineer_required
 def rule_move(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpResponse:
     """Change a rung's delay (its place on the ladder)."""
-    rule = (
-        NotificationRule.objects.filter(pk=rule_id, engineer=engineer)
-        .select_related("contact_method")
-        .first()
-    )
-    if rule is None:
-        raise Http404("no such rule of yours")
+    rule = _my_rule(engineer, rule_id)
     form = RuleDelayForm(request.POST)
     if form.is_valid():
         try:
