@@ -77,7 +77,12 @@ def _request_actor(request: HttpRequest) -> Actor:
     name = user.get_username()
     if isinstance(getattr(request, "auth", None), Token):
         return Actor(Kind.TOKEN, f"{name} (API token)", user.pk)
-    where = "admin" if request.path.startswith("/admin/") else "API session"
+    if request.path.startswith("/admin/"):
+        where = "admin"
+    elif request.path.startswith("/me/"):
+        where = "engineer pages"  # me/: an engineer acting on their own things
+    else:
+        where = "API session"
     return Actor(Kind.USER, f"{name} ({where})", user.pk)
 
 

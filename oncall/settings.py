@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "delivery.apps.DeliveryConfig",
     "bridges.apps.BridgesConfig",
     "analytics.apps.AnalyticsConfig",
+    "me.apps.MeConfig",
 ]
 
 MIDDLEWARE = [
@@ -162,6 +163,12 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Engineers' own pages (me/): everyone signs in there and lands on /me/ (staff too,
+# with a link to the admin); DRF's /api-auth/login/ lands there as well.
+LOGIN_URL = "/me/login/"
+LOGIN_REDIRECT_URL = "/me/"
+LOGOUT_REDIRECT_URL = "/me/login/"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -281,7 +288,13 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
-EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+# Sign-in mail (password reset): SMTP when EMAIL_HOST is set, else printed to the
+# console. Pages by e-mail use their own connection (delivery/email/transport.py).
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
 
 TWILIO_ENABLED = bool(TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER)
 SLACK_ENABLED = bool(SLACK_BOT_TOKEN)

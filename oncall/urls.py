@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("bridges.urls")),
     path("", include("analytics.urls")),
     path("api-auth/", include("rest_framework.urls")),
+    path("me/", include("me.urls")),
 ]

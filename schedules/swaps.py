@@ -18,6 +18,7 @@ from paging.kick import kick_engine
 from paging.outbox import message_enqueue
 from schedules.models import Override, Schedule, SwapRequest
 from schedules.services import _check_not_past, _check_span
+from schedules.swap_links import swap_link_url
 
 
 def _fmt(instant: datetime, schedule: Schedule) -> str:
@@ -99,7 +100,8 @@ def swap_request(
         "requested",
         [teammate.pk],
         f"{requester} asks you to take their {schedule.name} shifts {_span_text(swap)}."
-        + (f" Note: {note}" if note else ""),
+        + (f" Note: {note}" if note else "")
+        + f" Accept or decline: {swap_link_url(swap_id=swap.pk, engineer_id=teammate.pk)}",
     )
     return swap
 

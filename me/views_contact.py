@@ -1,0 +1,215 @@
+"""/me/contact/: my contact methods (add, verify by code, test page) and my notification
+ladders (add, remove a rung). Each POST calls one service; a refusal re-renders the page
+with the reason on the field, answered 400 (429 when it is a rate limit)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from me.access import engineer_required
+from me.contact_selectors import my_ladders, my_methods
+from me.forms import (
+    ContactMethodForm,
+    RuleDelayForm,
+    RuleForm,
+    VerifyForm,
+    errors_onto,
+    method_name,
+)
+from oncall.models import ContactMethod, Engineer, NotificationRule
+from oncall.services.contact_check import TestPageRateLimited, contact_method_send_test
+from oncall.services.people import (
+    contact_method_create,
+    notification_rule_create,
+    notification_rule_delete,
+    notification_rule_update,
+)
+from oncall.services.verification import (
+    VerificationRateLimited,
+    contact_method_send_verification,
+    contact_method_verify,
+)
+
+
+def _page(
+    request: HttpRequest, engineer: Engineer, *, status: int = 200, **forms: object
+) -> HttpResponse:
+    context = {
+        "engineer": engineer,
+        "methods": my_methods(engineer=engineer),
+        "ladders": my_ladders(engineer=engineer),
+        "add_form": forms.get("add_form") or ContactMethodForm(),
+        "rule_form": forms.get("rule_form") or RuleForm(engineer=engineer),
+        "verify_form": forms.get("verify_form") or VerifyForm(),
+        "verify_for": forms.get("verify_for"),
+        "problem": forms.get("problem"),
+        "delay_form": forms.get("delay_form"),
+        "delay_for": forms.get("delay_for"),
+    }
+    return render(request, "me/contact.html", context, status=status)
+
+
+def _my_method(engineer: Engineer, method_id: int) -> ContactMethod:
+    cm = ContactMethod.objects.filter(pk=method_id, engineer=engineer).first()
+    if cm is None:
+        raise Http404("no such contact method of yours")
+    return cm
+
+
+def _my_rule(engineer: Engineer, rule_id: int) -> NotificationRule:
+    rule = (
+        NotificationRule.objects.filter(pk=rule_id, engineer=engineer)
+        .select_related("contact_method")
+        .first()
+    )
+    if rule is None:
+        raise Http404("no such rule of yours")
+    return rule
+
+
+@require_http_methods(["GET"])
+@engineer_required
+def contact(request: HttpRequest, engineer: Engineer) -> HttpResponse:
+    return _page(request, engineer)
+
+
+@require_POST
+@engineer_required
+def method_add(request: HttpRequest, engineer: Engineer) -> HttpResponse:
+    form = ContactMethodForm(request.POST)
+    if form.is_valid():
+        try:
+            cm = contact_method_create(engineer=engineer, **form.cleaned_data)
+        except ValidationError as exc:
+            errors_onto(form, exc)
+        else:
+            extra = (
+                " Send yourself a code to verify it."
+                if cm.kind in cm.KINDS_NEEDING_VERIFICATION
+                else ""
+            )
+            messages.info(request, f"Added {method_name(cm)}.{extra}")
+            return redirect("me:contact")
+    return _page(request, engineer, status=400, add_form=form)
+
+
+def _refused(request: HttpRequest, engineer: Engineer, cm: ContactMethod, exc: Exception):
+    if isinstance(exc, ValidationError):
+        reasons = "; ".join(m for ms in exc.message_dict.values() for m in ms)
+        return _page(request, engineer, status=400, problem=f"{method_name(cm)}: {reasons}")
+    response = _page(request, engineer, status=429, problem=f"{method_name(cm)}: {exc}")
+    response["Retry-After"] = str(exc.retry_after)  # type: ignore[attr-defined]
+    return response
+
+
+def _send_through(
+    request: HttpRequest,
+    engineer: Engineer,
+    method_id: int,
+    send: Callable[..., object],
+    limited: type[Exception],
+    done: str,
+) -> HttpResponse:
+    """Send a code or a test page through one of my methods; say what happened."""
+    cm = _my_method(engineer, method_id)
+    try:
+        send(contact_method=cm)
+    except (ValidationError, limited) as exc:
+        return _refused(request, engineer, cm, exc)
+    messages.info(request, done.format(name=method_name(cm)))
+    return redirect("me:contact")
+
+
+@require_POST
+@engineer_required
+def method_send_code(request: HttpRequest, engineer: Engineer, method_id: int) -> HttpResponse:
+    return _send_through(
+        request,
+        engineer,
+        method_id,
+        contact_method_send_verification,
+        VerificationRateLimited,
+        "A code is on its way to {name}; type it in below.",
+    )
+
+
+@require_POST
+@engineer_required
+def method_verify(request: HttpRequest, engineer: Engineer, method_id: int) -> HttpResponse:
+    cm = _my_method(engineer, method_id)
+    form = VerifyForm(request.POST)
+    if form.is_valid():
+        try:
+            contact_method_verify(contact_method=cm, code=form.cleaned_data["code"])
+        except ValidationError as exc:
+            errors_onto(form, exc)
+        else:
+            messages.info(request, f"{method_name(cm)} is verified: it can be paged now.")
+            return redirect("me:contact")
+    return _page(request, engineer, status=400, verify_form=form, verify_for=cm.pk)
+
+
+@require_POST
+@engineer_required
+def method_test(request: HttpRequest, engineer: Engineer, method_id: int) -> HttpResponse:
+    return _send_through(
+        request,
+        engineer,
+        method_id,
+        contact_method_send_test,
+        TestPageRateLimited,
+        "Test page queued to {name}; reload to see how it went.",
+    )
+
+
+@require_POST
+@engineer_required
+def rule_add(request: HttpRequest, engineer: Engineer) -> HttpResponse:
+    form = RuleForm(request.POST, engineer=engineer)
+    if form.is_valid():
+        try:
+            rule = notification_rule_create(engineer=engineer, **form.cleaned_data)
+        except ValidationError as exc:
+            errors_onto(form, exc)
+        else:
+            messages.info(request, f"Added to the {rule.get_urgency_display().lower()} ladder.")
+            return redirect("me:contact")
+    return _page(request, engineer, status=400, rule_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+@engineer_required
+def rule_delete(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpResponse:
+    """GET asks once; the POST removes the rung."""
+    rule = _my_rule(engineer, rule_id)
+    name = method_name(rule.contact_method)
+    if request.method == "GET":
+        return render(request, "me/rule_delete.html", {"rule": rule, "name": name})
+    notification_rule_delete(rule=rule)
+    messages.info(request, f"Removed {name} from the {rule.get_urgency_display().lower()} ladder.")
+    return redirect("me:contact")
+
+
+@require_POST
+@engineer_required
+def rule_move(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpResponse:
+    """Change a rung's delay (its place on the ladder)."""
+    rule = _my_rule(engineer, rule_id)
+    form = RuleDelayForm(request.POST)
+    if form.is_valid():
+        try:
+            notification_rule_update(rule=rule, delay_minutes=form.cleaned_data["delay_minutes"])
+        except ValidationError as exc:
+            errors_onto(form, exc)
+        else:
+            messages.info(
+                request, f"{method_name(rule.contact_method)} now after {rule.delay_minutes} min."
+            )
+            return redirect("me:contact")
+    return _page(request, engineer, status=400, delay_form=form, delay_for=rule.pk)
