@@ -249,6 +249,12 @@ CELERY_BROKER_URL = env_url(
 EMBEDDED_MODE = CELERY_BROKER_URL == ""
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every connection, and with a pool the whole pool, before
+# and after each task in a prefork child. That raced the dispatcher's sender threads
+# (PoolClosed on their next claim) and reopened PostgreSQL connections on every tick.
+# Reusing keeps the child's pool; the engine returns its connection to the pool (and
+# drops a broken one) after each tick step itself.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1_000_000_000, minimum=0)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- outages: the broker may vanish at any time --------------------------------
