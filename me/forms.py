@@ -117,7 +117,8 @@ class TimeOffForm(forms.Form):
         return cleaned
 
 
-class RuleDelayForm(forms.Form):
-    """Move a rung of the ladder: its delay is its place."""
+class MethodEditForm(forms.Form):
+    """A method's value and label (its kind stays: a new kind is a new method)."""
 
-    delay_minutes = forms.IntegerField(min_value=0, max_value=1440, label="After (minutes)")
+    value = forms.CharField(max_length=254)
+    label = forms.CharField(max_length=64, required=False)

@@ -80,5 +80,8 @@ urlpatterns: list[URLPattern] = [
     ),
     path("rules/add/", views_contact.rule_add, name="rule-add"),
     path("rules/<int:rule_id>/delete/", views_contact.rule_delete, name="rule-delete"),
-    path("rules/<int:rule_id>/move/", views_contact.rule_move, name="rule-move"),
+    path("rules/<int:rule_id>/edit/", views_contact.rule_edit, name="rule-edit"),
+    path("rules/<int:rule_id>/<str:direction>/", views_contact.rule_step, name="rule-step"),
+    path("contact/<int:method_id>/edit/", views_contact.method_edit, name="method-edit"),
+    path("contact/<int:method_id>/delete/", views_contact.method_delete, name="method-delete"),
 ]

@@ -1,6 +1,7 @@
-"""/me/contact/: my contact methods (add, verify by code, test page) and my notification
-ladders (add, remove a rung). Each POST calls one service; a refusal re-renders the page
-with the reason on the field, answered 400 (429 when it is a rate limit)."""
+"""/me/contact/: my contact methods (add, edit, delete, verify by code, test page) and my
+notification ladders (add, edit, move up/down, remove a rung). Each POST calls one
+service; a refusal re-renders the page with the reason on the field, answered 400 (429
+when it is a rate limit)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from me.access import engineer_required
 from me.contact_selectors import my_ladders, my_methods
 from me.forms import (
     ContactMethodForm,
-    RuleDelayForm,
+    MethodEditForm,
     RuleForm,
     VerifyForm,
     errors_onto,
@@ -26,8 +27,11 @@ from oncall.models import ContactMethod, Engineer, NotificationRule
 from oncall.services.contact_check import TestPageRateLimited, contact_method_send_test
 from oncall.services.people import (
     contact_method_create,
+    contact_method_delete,
+    contact_method_update,
     notification_rule_create,
     notification_rule_delete,
+    notification_rule_move,
     notification_rule_update,
 )
 from oncall.services.verification import (
@@ -40,19 +44,49 @@ from oncall.services.verification import (
 def _page(
     request: HttpRequest, engineer: Engineer, *, status: int = 200, **forms: object
 ) -> HttpResponse:
+    """The page; a form that was refused is shown again in place of its blank one."""
+    failed = forms.get("failed_for")
+    failed_form = forms.get("failed_form")
+    methods = [
+        (row, failed_form if failed == ("m", row.method.pk) else _method_form(row.method))
+        for row in my_methods(engineer=engineer)
+    ]
+    ladders = [
+        (
+            label,
+            [
+                (rung, failed_form if failed == ("r", rung.rule.pk) else _rule_form(rung.rule))
+                for rung in rungs
+            ],
+        )
+        for label, rungs in my_ladders(engineer=engineer)
+    ]
     context = {
         "engineer": engineer,
-        "methods": my_methods(engineer=engineer),
-        "ladders": my_ladders(engineer=engineer),
+        "methods": methods,
+        "ladders": ladders,
         "add_form": forms.get("add_form") or ContactMethodForm(),
         "rule_form": forms.get("rule_form") or RuleForm(engineer=engineer),
         "verify_form": forms.get("verify_form") or VerifyForm(),
         "verify_for": forms.get("verify_for"),
         "problem": forms.get("problem"),
-        "delay_form": forms.get("delay_form"),
-        "delay_for": forms.get("delay_for"),
+        "failed": failed,
     }
     return render(request, "me/contact.html", context, status=status)
+
+
+def _method_form(cm: ContactMethod, data: object = None) -> MethodEditForm:
+    initial = {"value": cm.slack_email or cm.value, "label": cm.label}
+    return MethodEditForm(data, initial=initial, prefix=f"m{cm.pk}")
+
+
+def _rule_form(rule: NotificationRule, data: object = None) -> RuleForm:
+    initial = {
+        "urgency": rule.urgency,
+        "contact_method": rule.contact_method_id,
+        "delay_minutes": rule.delay_minutes,
+    }
+    return RuleForm(data, engineer=rule.engineer, initial=initial, prefix=f"r{rule.pk}")
 
 
 def _my_method(engineer: Engineer, method_id: int) -> ContactMethod:
@@ -198,18 +232,81 @@ def rule_delete(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpR
 
 @require_POST
 @engineer_required
-def rule_move(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpResponse:
-    """Change a rung's delay (its place on the ladder)."""
+def rule_edit(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpResponse:
+    """Change a rung in place: its method, delay and urgency."""
     rule = _my_rule(engineer, rule_id)
-    form = RuleDelayForm(request.POST)
+    form = _rule_form(rule, request.POST)
     if form.is_valid():
         try:
-            notification_rule_update(rule=rule, delay_minutes=form.cleaned_data["delay_minutes"])
+            notification_rule_update(rule=rule, **form.cleaned_data)
         except ValidationError as exc:
             errors_onto(form, exc)
         else:
+            when = f"after {rule.delay_minutes} min" if rule.delay_minutes else "at once"
             messages.info(
-                request, f"{method_name(rule.contact_method)} now after {rule.delay_minutes} min."
+                request,
+                f"Now {method_name(rule.contact_method)} {when} "
+                f"({rule.get_urgency_display().lower()} urgency).",
             )
             return redirect("me:contact")
-    return _page(request, engineer, status=400, delay_form=form, delay_for=rule.pk)
+        rule.refresh_from_db()  # the refused values were not saved: show the rung as it is
+    return _page(request, engineer, status=400, failed_form=form, failed_for=("r", rule.pk))
+
+
+@require_POST
+@engineer_required
+def rule_step(
+    request: HttpRequest, engineer: Engineer, rule_id: int, direction: str
+) -> HttpResponse:
+    """Move a rung one place up or down its ladder (the two rungs swap delays)."""
+    rule = _my_rule(engineer, rule_id)
+    name = method_name(rule.contact_method)
+    try:
+        other = notification_rule_move(rule=rule, direction=direction)
+    except ValidationError as exc:
+        reasons = "; ".join(m for ms in exc.message_dict.values() for m in ms)
+        return _page(request, engineer, status=400, problem=f"{name}: {reasons}")
+    if other is None:
+        messages.info(
+            request, f"{name} is already at the {'top' if direction == 'up' else 'bottom'}."
+        )
+    else:
+        messages.info(request, f"{name} now after {rule.delay_minutes} min.")
+    return redirect("me:contact")
+
+
+@require_POST
+@engineer_required
+def method_edit(request: HttpRequest, engineer: Engineer, method_id: int) -> HttpResponse:
+    """Change a method's label or value; a new value must be verified again."""
+    cm = _my_method(engineer, method_id)
+    form = _method_form(cm, request.POST)
+    if form.is_valid():
+        old_value = cm.value
+        try:
+            contact_method_update(contact_method=cm, **form.cleaned_data)
+        except ValidationError as exc:
+            errors_onto(form, exc)
+        else:
+            again = (
+                " Send yourself a code to verify the new value."
+                if cm.value != old_value and cm.kind in cm.KINDS_NEEDING_VERIFICATION
+                else ""
+            )
+            messages.info(request, f"Saved {method_name(cm)}.{again}")
+            return redirect("me:contact")
+    return _page(request, engineer, status=400, failed_form=form, failed_for=("m", cm.pk))
+
+
+@require_http_methods(["GET", "POST"])
+@engineer_required
+def method_delete(request: HttpRequest, engineer: Engineer, method_id: int) -> HttpResponse:
+    """GET asks once (naming the rules that go with it); the POST deletes."""
+    cm = _my_method(engineer, method_id)
+    name = method_name(cm)
+    if request.method == "GET":
+        rules = cm.notification_rules.order_by("urgency", "delay_minutes")
+        return render(request, "me/method_delete.html", {"name": name, "rules": rules})
+    contact_method_delete(contact_method=cm)
+    messages.info(request, f"Deleted {name} and its rules.")
+    return redirect("me:contact")

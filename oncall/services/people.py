@@ -450,6 +450,41 @@ def notification_rule_update(
     return rule
 
 
+def notification_rule_move(*, rule: NotificationRule, direction: str) -> NotificationRule | None:
+    """Move a rung one place up or down its ladder (same engineer and urgency) by
+    swapping delays with its neighbour; returns the neighbour (None at either end).
+
+    Swapping with a rung of the same delay or the same method would change nothing:
+    that is refused with the reason on ``delay_minutes``.
+    """
+    if direction not in ("up", "down"):
+        raise ValidationError({"direction": [f"{direction!r} is not one of up, down"]})
+    ladder = sorted(
+        NotificationRule.objects.filter(engineer_id=rule.engineer_id, urgency=rule.urgency),
+        key=lambda r: (r.delay_minutes, r.pk),
+    )
+    at = next(i for i, r in enumerate(ladder) if r.pk == rule.pk)
+    other_at = at - 1 if direction == "up" else at + 1
+    if not 0 <= other_at < len(ladder):
+        return None
+    other = ladder[other_at]
+    if other.delay_minutes == rule.delay_minutes:
+        raise ValidationError(
+            {"delay_minutes": ["fires at the same time as its neighbour: change the delay instead"]}
+        )
+    if other.contact_method_id == rule.contact_method_id:
+        raise ValidationError(
+            {"delay_minutes": ["its neighbour uses the same method: the order would not change"]}
+        )
+    mine, theirs = rule.delay_minutes, other.delay_minutes
+    with transaction.atomic():
+        # Distinct delays and distinct methods: neither step of the swap can collide
+        # with the uniqueness of (method, delay, urgency) through the other rung.
+        notification_rule_update(rule=rule, delay_minutes=theirs)
+        notification_rule_update(rule=other, delay_minutes=mine)
+    return other
+
+
 def notification_rule_delete(*, rule: NotificationRule) -> None:
     with transaction.atomic():
         audited_delete(rule)
