@@ -44,11 +44,18 @@ def test_add_verify_ladder_and_test_page(live_server, live_cast, fake_twilio, si
         page.wait_for_selector("ol.ladder li")
         assert "Mobile (SMS) after 1 min" in page.locator("ol.ladder").inner_text()
         assert NotificationRule.objects.get(engineer=cast.lena).delay_minutes == 1
-        page.get_by_label("Move to after (minutes)").fill("2")
-        page.get_by_role("button", name="Move Mobile (SMS) after 1 min (High urgency)").click()
+        rule = NotificationRule.objects.get(engineer=cast.lena)
+        page.get_by_text("Edit…").nth(1).click()  # the rung's (the method's is first)
+        rung = page.locator(f"#rung-{rule.pk}")
+        rung.get_by_label("After (minutes; 0 = at once)", exact=True).fill("2")
+        rung.get_by_label("Urgency", exact=True).select_option("low")
+        check_layout(page, "me-contact-rung-edit")
+        rung.get_by_role("button", name="Save Mobile (SMS) after 1 min (High urgency)").click()
         page.wait_for_selector(".outcome")
+        assert "Now Mobile (SMS) after 2 min (low urgency)" in page.locator(".outcome").inner_text()
         assert "Mobile (SMS) after 2 min" in page.locator("ol.ladder").inner_text()
-        assert NotificationRule.objects.get(engineer=cast.lena).delay_minutes == 2
+        rule.refresh_from_db()
+        assert (rule.delay_minutes, rule.urgency) == (2, "low")
 
         page.get_by_role("button", name="Send me a test page via Mobile (SMS)").click()
         page.wait_for_selector(".outcome")
