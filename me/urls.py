@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path, reverse_lazy
 
-from me import views, views_contact, views_swap_link, views_swaps, views_time_off
+from me import (
+    views,
+    views_contact,
+    views_signin_link,
+    views_swap_link,
+    views_swaps,
+    views_time_off,
+)
 from me.auth_forms import LoginForm
 
 app_name = "me"
@@ -18,6 +25,8 @@ urlpatterns: list[URLPattern] = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/link/", views_signin_link.signin_link_request, name="signin-link"),
+    path("login/link/<str:token>/", views_signin_link.signin_link_use, name="signin-link-use"),
     path(
         "password-reset/",
         auth_views.PasswordResetView.as_view(
