@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -107,6 +108,26 @@ def _my_rule(engineer: Engineer, rule_id: int) -> NotificationRule:
     return rule
 
 
+def _submit(
+    request: HttpRequest,
+    engineer: Engineer,
+    form: forms.Form,
+    save: Callable[[dict], str],
+    **on_refusal: object,
+) -> HttpResponse:
+    """Valid input goes to the service (``save`` answers what to tell); a refusal, the
+    form's or the service's, re-renders the page with the reasons on the fields (400)."""
+    if form.is_valid():
+        try:
+            done = save(form.cleaned_data)
+        except ValidationError as exc:
+            errors_onto(form, exc)
+        else:
+            messages.info(request, done)
+            return redirect("me:contact")
+    return _page(request, engineer, status=400, **on_refusal)
+
+
 @require_http_methods(["GET"])
 @engineer_required
 def contact(request: HttpRequest, engineer: Engineer) -> HttpResponse:
@@ -116,21 +137,17 @@ def contact(request: HttpRequest, engineer: Engineer) -> HttpResponse:
 @require_POST
 @engineer_required
 def method_add(request: HttpRequest, engineer: Engineer) -> HttpResponse:
+    def save(data: dict) -> str:
+        cm = contact_method_create(engineer=engineer, **data)
+        extra = (
+            " Send yourself a code to verify it."
+            if cm.kind in cm.KINDS_NEEDING_VERIFICATION
+            else ""
+        )
+        return f"Added {method_name(cm)}.{extra}"
+
     form = ContactMethodForm(request.POST)
-    if form.is_valid():
-        try:
-            cm = contact_method_create(engineer=engineer, **form.cleaned_data)
-        except ValidationError as exc:
-            errors_onto(form, exc)
-        else:
-            extra = (
-                " Send yourself a code to verify it."
-                if cm.kind in cm.KINDS_NEEDING_VERIFICATION
-                else ""
-            )
-            messages.info(request, f"Added {method_name(cm)}.{extra}")
-            return redirect("me:contact")
-    return _page(request, engineer, status=400, add_form=form)
+    return _submit(request, engineer, form, save, add_form=form)
 
 
 def _refused(request: HttpRequest, engineer: Engineer, cm: ContactMethod, exc: Exception):
@@ -205,16 +222,12 @@ def method_test(request: HttpRequest, engineer: Engineer, method_id: int) -> Htt
 @require_POST
 @engineer_required
 def rule_add(request: HttpRequest, engineer: Engineer) -> HttpResponse:
+    def save(data: dict) -> str:
+        rule = notification_rule_create(engineer=engineer, **data)
+        return f"Added to the {rule.get_urgency_display().lower()} ladder."
+
     form = RuleForm(request.POST, engineer=engineer)
-    if form.is_valid():
-        try:
-            rule = notification_rule_create(engineer=engineer, **form.cleaned_data)
-        except ValidationError as exc:
-            errors_onto(form, exc)
-        else:
-            messages.info(request, f"Added to the {rule.get_urgency_display().lower()} ladder.")
-            return redirect("me:contact")
-    return _page(request, engineer, status=400, rule_form=form)
+    return _submit(request, engineer, form, save, rule_form=form)
 
 
 @require_http_methods(["GET", "POST"])
@@ -235,22 +248,15 @@ def rule_delete(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpR
 def rule_edit(request: HttpRequest, engineer: Engineer, rule_id: int) -> HttpResponse:
     """Change a rung in place: its method, delay and urgency."""
     rule = _my_rule(engineer, rule_id)
+
+    def save(data: dict) -> str:
+        notification_rule_update(rule=rule, **data)
+        when = f"after {rule.delay_minutes} min" if rule.delay_minutes else "at once"
+        urgency = rule.get_urgency_display().lower()
+        return f"Now {method_name(rule.contact_method)} {when} ({urgency} urgency)."
+
     form = _rule_form(rule, request.POST)
-    if form.is_valid():
-        try:
-            notification_rule_update(rule=rule, **form.cleaned_data)
-        except ValidationError as exc:
-            errors_onto(form, exc)
-        else:
-            when = f"after {rule.delay_minutes} min" if rule.delay_minutes else "at once"
-            messages.info(
-                request,
-                f"Now {method_name(rule.contact_method)} {when} "
-                f"({rule.get_urgency_display().lower()} urgency).",
-            )
-            return redirect("me:contact")
-        rule.refresh_from_db()  # the refused values were not saved: show the rung as it is
-    return _page(request, engineer, status=400, failed_form=form, failed_for=("r", rule.pk))
+    return _submit(request, engineer, form, save, failed_form=form, failed_for=("r", rule.pk))
 
 
 @require_POST
@@ -280,22 +286,19 @@ def rule_step(
 def method_edit(request: HttpRequest, engineer: Engineer, method_id: int) -> HttpResponse:
     """Change a method's label or value; a new value must be verified again."""
     cm = _my_method(engineer, method_id)
+    old_value = cm.value
+
+    def save(data: dict) -> str:
+        contact_method_update(contact_method=cm, **data)
+        again = (
+            " Send yourself a code to verify the new value."
+            if cm.value != old_value and cm.kind in cm.KINDS_NEEDING_VERIFICATION
+            else ""
+        )
+        return f"Saved {method_name(cm)}.{again}"
+
     form = _method_form(cm, request.POST)
-    if form.is_valid():
-        old_value = cm.value
-        try:
-            contact_method_update(contact_method=cm, **form.cleaned_data)
-        except ValidationError as exc:
-            errors_onto(form, exc)
-        else:
-            again = (
-                " Send yourself a code to verify the new value."
-                if cm.value != old_value and cm.kind in cm.KINDS_NEEDING_VERIFICATION
-                else ""
-            )
-            messages.info(request, f"Saved {method_name(cm)}.{again}")
-            return redirect("me:contact")
-    return _page(request, engineer, status=400, failed_form=form, failed_for=("m", cm.pk))
+    return _submit(request, engineer, form, save, failed_form=form, failed_for=("m", cm.pk))
 
 
 @require_http_methods(["GET", "POST"])

@@ -32,14 +32,18 @@ BROWSER_MARKS = [*browser_marks, pytest.mark.django_db(transaction=True)]
 
 @contextmanager
 def signed_in_page(live_server_url: str, user: Any, **context_options: Any) -> Iterator[Any]:
-    """A Playwright page carrying ``user``'s session (create users before: no ORM in here).
+    """A Playwright page carrying ``user``'s session, if any (create users before: no ORM
+    in here).
 
     Errors thrown by the page's scripts are collected in ``page.errors``."""
     from playwright.sync_api import sync_playwright
 
-    client = Client()
-    client.force_login(user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    cookies = []
+    if user is not None:  # None: a visitor who is not signed in
+        client = Client()
+        client.force_login(user)
+        session = client.cookies[settings.SESSION_COOKIE_NAME].value
+        cookies = [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server_url}]
     context_options.setdefault("viewport", {"width": 1280, "height": 800})
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
@@ -49,9 +53,7 @@ def signed_in_page(live_server_url: str, user: Any, **context_options: Any) -> I
         )
         try:
             context = browser.new_context(**context_options)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server_url}]
-            )
+            context.add_cookies(cookies)
             page = context.new_page()
             page.errors = []  # type: ignore[attr-defined]
             page.on("pageerror", lambda exc: page.errors.append(str(exc)))

@@ -9,10 +9,9 @@ import re
 import pytest
 from django.core import mail
 from django.core.cache import cache
-from playwright.sync_api import sync_playwright
 
-from tests.browser import BROWSER_MARKS, CHROMIUM, SIZES, check_layout
-from tests.security.test_browser_csp import LISTEN
+from tests.browser import BROWSER_MARKS, check_layout
+from tests.me.conftest import assert_clean, me_page
 
 pytestmark = BROWSER_MARKS
 
@@ -23,28 +22,18 @@ def test_sign_in_by_link_from_the_mail(live_server, live_cast, size) -> None:
     lena = live_cast.lena.user
     lena.email = "lena@example.test"
     lena.save()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_context(viewport=SIZES[size]).new_page()
-            page.add_init_script(LISTEN)
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{live_server.url}/me/login/")
-            check_layout(page, "me-signin-link-ask")
-            page.get_by_label("Your e-mail address").fill("lena@example.test")
-            page.get_by_role("button", name="E-mail me a sign-in link").click()
-            page.wait_for_selector("[role=status]")
-            assert "a sign-in link is on its way" in page.inner_text("main")
-            check_layout(page, "me-signin-link-sent")
-            path = re.search(r"(/me/login/link/\S+/)", mail.outbox[-1].body).group(1)
-            page.goto(live_server.url + path)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(f"{live_server.url}/me/")
-            assert "Lena" in page.inner_text("main")
-            check_layout(page, "me-signin-link-home")
-            assert page.evaluate("window.__csp") == [] and errors == []
-        finally:
-            browser.close()
+    with me_page(live_server, None, size) as page:
+        page.goto(f"{live_server.url}/me/login/")
+        check_layout(page, "me-signin-link-ask")
+        page.get_by_label("Your e-mail address").fill("lena@example.test")
+        page.get_by_role("button", name="E-mail me a sign-in link").click()
+        page.wait_for_selector("[role=status]")
+        assert "a sign-in link is on its way" in page.inner_text("main")
+        check_layout(page, "me-signin-link-sent")
+        path = re.search(r"(/me/login/link/\S+/)", mail.outbox[-1].body).group(1)
+        page.goto(live_server.url + path)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{live_server.url}/me/")
+        assert "Lena" in page.inner_text("main")
+        check_layout(page, "me-signin-link-home")
+        assert_clean(page)
