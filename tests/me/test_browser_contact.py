@@ -11,6 +11,7 @@ import pytest
 from oncall.models import ContactMethod, NotificationRule
 from paging.engine import tick
 from tests.browser import BROWSER_MARKS, SIZES, check_layout
+from tests.factories import ContactMethodFactory, NotificationRuleFactory
 from tests.me.conftest import assert_clean, me_page
 
 pytestmark = BROWSER_MARKS
@@ -56,6 +57,20 @@ def test_add_verify_ladder_and_test_page(live_server, live_cast, fake_twilio, si
         assert "Mobile (SMS) after 2 min" in page.locator("ol.ladder").inner_text()
         rule.refresh_from_db()
         assert (rule.delay_minutes, rule.urgency) == (2, "low")
+        slack = NotificationRuleFactory(
+            engineer=cast.lena,
+            contact_method=ContactMethodFactory(engineer=cast.lena, kind="slack", label="Slack"),
+            delay_minutes=5,
+            urgency="low",
+        )
+        page.reload()
+        page.get_by_role("button", name="Move Slack (Slack) after 5 min (Low urgency) up").click()
+        page.wait_for_selector(".outcome")
+        assert "Slack (Slack) now after 2 min" in page.locator(".outcome").inner_text()
+        slack.refresh_from_db()
+        rule.refresh_from_db()
+        assert (slack.delay_minutes, rule.delay_minutes) == (2, 5)
+        check_layout(page, "me-contact-ladder")
 
         page.get_by_role("button", name="Send me a test page via Mobile (SMS)").click()
         page.wait_for_selector(".outcome")
