@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, path, reverse_lazy
 
-from me import views, views_contact, views_swap_link, views_swaps, views_time_off
+from me import views, views_contact, views_swap_link, views_swaps, views_team, views_time_off
 from me.auth_forms import LoginForm
 
 app_name = "me"
@@ -71,6 +71,12 @@ urlpatterns: list[URLPattern] = [
     path("swaps/l/<str:token>/", views_swap_link.swap_link, name="swap-link"),
     path("swaps/new/", views_swaps.swap_new, name="swap-new"),
     path("swaps/<int:swap_id>/<str:action>/", views_swaps.swap_decide, name="swap-decide"),
+    path("team/", views_team.team, name="team"),
+    path(
+        "team/swaps/<int:swap_id>/<str:action>/",
+        views_team.team_swap_decide,
+        name="team-swap-decide",
+    ),
     path("time-off/", views_time_off.time_off, name="time-off"),
     path("time-off/new/", views_time_off.time_off_new, name="time-off-new"),
     path(

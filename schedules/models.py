@@ -95,6 +95,9 @@ class Schedule(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    swaps_need_approval = models.BooleanField(
+        default=False, help_text="an accepted swap waits for a team admin's approval"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -279,6 +282,7 @@ class SwapRequest(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        AWAITING = "awaiting", "Awaiting a team admin's approval"
         ACCEPTED = "accepted", "Accepted"
         DECLINED = "declined", "Declined"
         EXPIRED = "expired", "Expired"
