@@ -102,7 +102,7 @@ class ScheduleAdminForm(forms.ModelForm):
 
     class Meta:
         model = Schedule
-        fields = ["team", "name", "description", "time_zone"]
+        fields = ["team", "name", "description", "time_zone", "swaps_need_approval"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -138,6 +138,7 @@ class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
                 time_zone=data["time_zone"],
                 description=data.get("description", ""),
                 holiday_calendars=list(data.get("holiday_calendars") or []),
+                swaps_need_approval=data.get("swaps_need_approval", False),
             )
             obj.pk, obj.created_at = created.pk, created.created_at
             obj._state.adding = False
@@ -149,6 +150,7 @@ class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
             time_zone=data["time_zone"],
             description=data.get("description", ""),
             holiday_calendars=list(data.get("holiday_calendars") or []),
+            swaps_need_approval=data.get("swaps_need_approval", False),
         )
 
     def delete_model(self, request: HttpRequest, obj: Schedule) -> None:

@@ -51,6 +51,7 @@ SCHEDULE_FIELDS = {
     "name": Field(str, required=True),
     "time_zone": Field(str, default="UTC"),
     "description": Field(str, default=""),
+    "swaps_need_approval": Field(bool, default=False),
     "holiday_calendars": Field(list, default=list),
     "layers": Field(list, default=list),
     "overrides": Field(list, default=list),
@@ -431,7 +432,11 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                 ctx,
                 path,
                 lambda t=team, d=data: services.schedule_create(
-                    team=t, name=d["name"], time_zone=d["time_zone"], description=d["description"]
+                    team=t,
+                    name=d["name"],
+                    time_zone=d["time_zone"],
+                    description=d["description"],
+                    swaps_need_approval=d["swaps_need_approval"],
                 ),
             )
             _wrap(
@@ -449,6 +454,11 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                 for k, old, new in (
                     ("time_zone", schedule.time_zone, data["time_zone"]),
                     ("description", schedule.description, data["description"]),
+                    (
+                        "swaps_need_approval",
+                        schedule.swaps_need_approval,
+                        data["swaps_need_approval"],
+                    ),
                     ("holiday_calendars", have_cals, sorted(c.name for c in calendars)),
                 )
                 if old != new
@@ -461,6 +471,7 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                         schedule=s,
                         time_zone=d["time_zone"],
                         description=d["description"],
+                        swaps_need_approval=d["swaps_need_approval"],
                         effective_from=ctx.effective_at,
                     ),
                 )
@@ -495,6 +506,8 @@ def schedules_export() -> list[dict]:
         }
         if schedule.description:
             item["description"] = schedule.description
+        if schedule.swaps_need_approval:
+            item["swaps_need_approval"] = True
         calendars = sorted(c.name for c in schedule.holiday_calendars)
         if calendars:
             item["holiday_calendars"] = calendars

@@ -125,12 +125,17 @@ def schedule_create(
     time_zone: str = "UTC",
     description: str = "",
     holiday_calendars: Sequence[HolidayCalendar] = (),
+    swaps_need_approval: bool = False,
 ) -> Schedule:
     validate_time_zone(time_zone)
     if Schedule.objects.filter(team=team, name=name).exists():
         raise ValidationError({"name": "this team already has a schedule with that name"})
     schedule = Schedule.objects.create(
-        team=team, name=name, time_zone=time_zone, description=description
+        team=team,
+        name=name,
+        time_zone=time_zone,
+        description=description,
+        swaps_need_approval=swaps_need_approval,
     )
     schedule_calendars_set(schedule=schedule, calendars=holiday_calendars)
     audit_record("create", schedule)
@@ -146,6 +151,7 @@ def schedule_update(
     description: str | None = None,
     holiday_calendars: Sequence[HolidayCalendar] | None = None,
     effective_from: datetime | None = None,
+    swaps_need_approval: bool | None = None,
 ) -> Schedule:
     before = audit_snapshot(schedule)
     if name is not None and name != schedule.name:
@@ -154,6 +160,8 @@ def schedule_update(
         schedule.name = name
     if description is not None:
         schedule.description = description
+    if swaps_need_approval is not None:
+        schedule.swaps_need_approval = swaps_need_approval
     tz_changed = time_zone is not None and time_zone != schedule.time_zone
     if tz_changed:
         validate_time_zone(time_zone)

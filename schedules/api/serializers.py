@@ -47,6 +47,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
             "name",
             "description",
             "time_zone",
+            "swaps_need_approval",
             "holiday_calendars",
             "created_at",
             "effective_from",
