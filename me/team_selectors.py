@@ -46,7 +46,7 @@ def my_teams(*, engineer: Engineer, now: datetime) -> list[TeamView]:
             MemberShifts(
                 engineer=m.engineer,
                 role=m.get_role_display(),
-                shifts=my_shifts(engineer=m.engineer, now=now, zone=engineer.time_zone)[:10],
+                shifts=my_shifts(engineer=m.engineer, now=now, zone=engineer.time_zone)[:5],
             )
             for m in memberships
         ]
@@ -57,3 +57,13 @@ def my_teams(*, engineer: Engineer, now: datetime) -> list[TeamView]:
         )
         views.append(TeamView(team=team, members=members, awaiting=swap_rows(engineer, awaiting)))
     return views
+
+
+def awaiting_approval(*, engineer: Engineer) -> int | None:
+    """How many swaps await this team admin's approval; None for a non-admin."""
+    team_ids = administered_team_ids(engineer=engineer)
+    if not team_ids:
+        return None
+    return SwapRequest.objects.filter(
+        schedule__team_id__in=team_ids, status=SwapRequest.Status.AWAITING
+    ).count()
