@@ -9,7 +9,8 @@ from datetime import datetime
 from me.selectors import ShiftRow, my_shifts
 from me.swap_selectors import SwapRow, swap_rows
 from oncall.models import Engineer, Team, TeamMembership
-from schedules.models import SwapRequest
+from oncall.timefmt import local_text
+from schedules.models import SwapRequest, TimeOff
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,17 @@ class MemberShifts:
 
 
 @dataclass(frozen=True)
+class TimeOffAwaiting:
+    time_off: TimeOff
+    span: str  # in the admin's zone
+
+
+@dataclass(frozen=True)
 class TeamView:
     team: Team
     members: list[MemberShifts]
     awaiting: list[SwapRow]
+    time_off: list[TimeOffAwaiting]
 
 
 def administered_team_ids(*, engineer: Engineer) -> list[int]:
@@ -55,7 +63,32 @@ def my_teams(*, engineer: Engineer, now: datetime) -> list[TeamView]:
             .select_related("schedule", "requester", "teammate")
             .order_by("start")
         )
-        views.append(TeamView(team=team, members=members, awaiting=swap_rows(engineer, awaiting)))
+        time_off = (
+            TimeOff.objects.filter(
+                status=TimeOff.Status.AWAITING,
+                engineer__layers__schedule__team=team,
+                engineer__layers__schedule__time_off_needs_approval=True,
+                engineer__layers__deleted_at=None,
+            )
+            .select_related("engineer")
+            .distinct()
+            .order_by("start")
+        )
+        tz = engineer.time_zone
+        views.append(
+            TeamView(
+                team=team,
+                members=members,
+                awaiting=swap_rows(engineer, awaiting),
+                time_off=[
+                    TimeOffAwaiting(
+                        time_off=t,
+                        span=f"{local_text(t.start, tz)} → {local_text(t.end, tz)}",
+                    )
+                    for t in time_off
+                ],
+            )
+        )
     return views
 
 

@@ -77,6 +77,11 @@ urlpatterns: list[URLPattern] = [
         views_team.team_swap_decide,
         name="team-swap-decide",
     ),
+    path(
+        "team/time-off/<int:time_off_id>/<str:action>/",
+        views_team.team_time_off_decide,
+        name="team-time-off-decide",
+    ),
     path("time-off/", views_time_off.time_off, name="time-off"),
     path("time-off/new/", views_time_off.time_off_new, name="time-off-new"),
     path(

@@ -14,12 +14,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 from me.access import engineer_required
 from me.team_selectors import administered_team_ids, my_teams
 from oncall.models import Engineer
-from schedules.models import SwapRequest
+from schedules.approvals import time_off_approve, time_off_reject
+from schedules.models import SwapRequest, TimeOff
 from schedules.swaps import swap_approve, swap_reject
 
 DECISIONS = {
     "approve": (swap_approve, "Approved: the shifts change hands."),
     "decline": (swap_reject, "Declined: the shifts stay with the requester."),
+}
+TIME_OFF_DECISIONS = {
+    "approve": (time_off_approve, "Approved: substitutes take the shifts."),
+    "decline": (time_off_reject, "Declined: the shifts stay with them."),
 }
 
 
@@ -62,4 +67,26 @@ def team_swap_decide(
     except PermissionDenied as exc:
         return _page(request, engineer, problem=str(exc), status=403)
     messages.info(request, f"Swap #{swap.pk}: {done}")
+    return redirect("me:team")
+
+
+@require_POST
+@engineer_required
+def team_time_off_decide(
+    request: HttpRequest, engineer: Engineer, time_off_id: int, action: str
+) -> HttpResponse:
+    if action not in TIME_OFF_DECISIONS:
+        raise Http404("no such action")
+    service, done = TIME_OFF_DECISIONS[action]
+    time_off = TimeOff.objects.select_related("engineer").filter(pk=time_off_id).first()
+    if time_off is None:
+        raise Http404("no such time off")
+    try:
+        service(time_off=time_off, user=request.user)
+    except ValidationError as exc:
+        reasons = "; ".join(m for ms in exc.message_dict.values() for m in ms)
+        return _page(request, engineer, problem=f"Time off #{time_off.pk}: {reasons}.", status=409)
+    except PermissionDenied:
+        raise Http404("no such time off of a team you administer") from None
+    messages.info(request, f"Time off #{time_off.pk}: {done}")
     return redirect("me:team")

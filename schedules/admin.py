@@ -102,7 +102,14 @@ class ScheduleAdminForm(forms.ModelForm):
 
     class Meta:
         model = Schedule
-        fields = ["team", "name", "description", "time_zone", "swaps_need_approval"]
+        fields = [
+            "team",
+            "name",
+            "description",
+            "time_zone",
+            "swaps_need_approval",
+            "time_off_needs_approval",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -139,6 +146,7 @@ class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
                 description=data.get("description", ""),
                 holiday_calendars=list(data.get("holiday_calendars") or []),
                 swaps_need_approval=data.get("swaps_need_approval", False),
+                time_off_needs_approval=data.get("time_off_needs_approval", False),
             )
             obj.pk, obj.created_at = created.pk, created.created_at
             obj._state.adding = False
@@ -151,6 +159,7 @@ class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
             description=data.get("description", ""),
             holiday_calendars=list(data.get("holiday_calendars") or []),
             swaps_need_approval=data.get("swaps_need_approval", False),
+            time_off_needs_approval=data.get("time_off_needs_approval", False),
         )
 
     def delete_model(self, request: HttpRequest, obj: Schedule) -> None:
@@ -486,7 +495,9 @@ class TimeOffAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
         if change:
             services.time_off_update(time_off=TimeOff.objects.get(pk=obj.pk), **data)
             return
-        created = services.time_off_create(engineer=form.cleaned_data["engineer"], **data)
+        created = services.time_off_create(
+            engineer=form.cleaned_data["engineer"], user=request.user, **data
+        )
         obj.pk = created.pk
         obj._state.adding = False
 

@@ -52,6 +52,7 @@ SCHEDULE_FIELDS = {
     "time_zone": Field(str, default="UTC"),
     "description": Field(str, default=""),
     "swaps_need_approval": Field(bool, default=False),
+    "time_off_needs_approval": Field(bool, default=False),
     "holiday_calendars": Field(list, default=list),
     "layers": Field(list, default=list),
     "overrides": Field(list, default=list),
@@ -437,6 +438,7 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                     time_zone=d["time_zone"],
                     description=d["description"],
                     swaps_need_approval=d["swaps_need_approval"],
+                    time_off_needs_approval=d["time_off_needs_approval"],
                 ),
             )
             _wrap(
@@ -459,6 +461,11 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                         schedule.swaps_need_approval,
                         data["swaps_need_approval"],
                     ),
+                    (
+                        "time_off_needs_approval",
+                        schedule.time_off_needs_approval,
+                        data["time_off_needs_approval"],
+                    ),
                     ("holiday_calendars", have_cals, sorted(c.name for c in calendars)),
                 )
                 if old != new
@@ -472,6 +479,7 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                         time_zone=d["time_zone"],
                         description=d["description"],
                         swaps_need_approval=d["swaps_need_approval"],
+                        time_off_needs_approval=d["time_off_needs_approval"],
                         effective_from=ctx.effective_at,
                     ),
                 )
@@ -508,6 +516,8 @@ def schedules_export() -> list[dict]:
             item["description"] = schedule.description
         if schedule.swaps_need_approval:
             item["swaps_need_approval"] = True
+        if schedule.time_off_needs_approval:
+            item["time_off_needs_approval"] = True
         calendars = sorted(c.name for c in schedule.holiday_calendars)
         if calendars:
             item["holiday_calendars"] = calendars

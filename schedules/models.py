@@ -98,6 +98,10 @@ class Schedule(models.Model):
     swaps_need_approval = models.BooleanField(
         default=False, help_text="an accepted swap waits for a team admin's approval"
     )
+    time_off_needs_approval = models.BooleanField(
+        default=False,
+        help_text="time off an engineer of this schedule books waits for a team admin's approval",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -260,8 +264,15 @@ class TimeOff(models.Model):
         SICK = "sick", "Sick leave"
         OTHER = "other", "Other"
 
+    class Status(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        AWAITING = "awaiting", "Awaiting a team admin's approval"
+        DECLINED = "declined", "Declined"
+
     engineer = models.ForeignKey(Engineer, on_delete=models.CASCADE, related_name="time_off")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.VACATION)
+    # Only approved time off counts in the resolver.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.APPROVED)
     start = models.DateTimeField()
     end = models.DateTimeField()
     note = models.CharField(max_length=255, blank=True)

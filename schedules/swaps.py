@@ -16,6 +16,7 @@ from audit.services import audit_record
 from oncall.models import ContactMethod, Engineer, TeamMembership
 from paging.kick import kick_engine
 from paging.outbox import message_enqueue
+from schedules.approvals import is_team_admin
 from schedules.models import Override, Schedule, SwapRequest
 from schedules.services import _check_not_past, _check_span
 from schedules.swap_links import swap_link_url
@@ -59,18 +60,6 @@ def _notify(swap: SwapRequest, event: str, engineer_ids: list[int], text: str) -
 
 def _span_text(swap: SwapRequest) -> str:
     return f"{_fmt(swap.start, swap.schedule)} - {_fmt(swap.end, swap.schedule)}"
-
-
-def is_team_admin(*, schedule: Schedule, user) -> bool:
-    """Staff, or an admin of the schedule's team: who may approve swaps on it."""
-    if user.is_staff:
-        return True
-    engineer = getattr(user, "engineer", None)
-    return engineer is not None and (
-        TeamMembership.objects.filter(
-            team_id=schedule.team_id, engineer=engineer, role=TeamMembership.Role.ADMIN
-        ).exists()
-    )
 
 
 def can_decide(*, swap: SwapRequest, user) -> bool:

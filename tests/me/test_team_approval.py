@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from audit.models import AuditEntry
 from oncall.models import TeamMembership
 from paging.models import Message
-from schedules.models import Override, SwapRequest
+from schedules.models import Override, SwapRequest, TimeOff
 from schedules.swaps import swap_accept, swap_approve, swap_reject, swap_request, swaps_expire
 from tests.factories import ContactMethodFactory, EngineerFactory, MembershipFactory
 from tests.me.conftest import Cast, signed_in
@@ -181,3 +181,81 @@ def test_get_is_refused_for_decisions_and_anonymous_is_sent_to_sign_in(cast: Cas
     from django.test import Client
 
     assert Client().get("/me/team/").status_code == 302
+
+
+# ---- time off ----------------------------------------------------------------------
+
+
+def book(cast: Cast, user, *, approval: bool = True):
+    from schedules.services import time_off_create
+
+    cast.schedule.time_off_needs_approval = approval
+    cast.schedule.save(update_fields=["time_off_needs_approval"])
+    return time_off_create(
+        engineer=cast.lena, start=START, end=START + timedelta(days=1), user=user
+    )
+
+
+def on_call_at_noon(cast: Cast) -> list[int]:
+    from schedules.selectors import oncall_engineer_ids
+
+    at = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    return oncall_engineer_ids(schedule_id=cast.schedule.pk, at=at)
+
+
+def test_time_off_without_approval_counts_at_once(cast: Cast, ada) -> None:
+    entry = book(cast, cast.lena.user, approval=False)
+    assert entry.status == "approved" and on_call_at_noon(cast) == [cast.marco.pk]
+
+
+def test_time_off_waits_for_a_team_admin_then_counts(cast: Cast, ada) -> None:
+    from schedules.approvals import time_off_approve, time_off_reject
+
+    entry = book(cast, cast.lena.user)
+    assert entry.status == "awaiting" and on_call_at_noon(cast) == [cast.lena.pk]
+    for user in (cast.lena.user, cast.marco.user):
+        with pytest.raises(PermissionDenied):
+            time_off_approve(time_off=entry, user=user)
+    time_off_approve(time_off=entry, user=ada.user)
+    assert on_call_at_noon(cast) == [cast.marco.pk]
+    with pytest.raises(ValidationError, match="already approved"):
+        time_off_reject(time_off=entry, user=ada.user)
+    actions = AuditEntry.objects.filter(
+        object_type="schedules.timeoff", object_id=str(entry.pk)
+    ).values_list("action", flat=True)
+    assert list(actions.order_by("seq")) == ["create", "approved"]
+
+
+def test_time_off_booked_by_an_admin_or_the_system_needs_no_approval(cast: Cast, ada) -> None:
+    assert book(cast, ada.user).status == "approved"
+    from schedules.services import time_off_create
+
+    system = time_off_create(
+        engineer=cast.marco, start=START + timedelta(days=2), end=START + timedelta(days=3)
+    )
+    assert system.status == "approved"
+
+
+def test_time_off_on_the_team_page_declined(cast: Cast, ada) -> None:
+    lena = signed_in(cast.lena)
+    cast.schedule.time_off_needs_approval = True
+    cast.schedule.save(update_fields=["time_off_needs_approval"])
+    response = lena.post(
+        "/me/time-off/new/",
+        {"start": "2026-11-30T10:00", "end": "2026-12-01T10:00", "kind": "vacation"},
+    )
+    assert response.status_code == 302
+    entry = TimeOff.objects.get()
+    assert entry.status == "awaiting"  # booked through /me/, by Lena herself
+    assert "Until a team admin approves it" in lena.get("/me/time-off/").content.decode()
+    assert signed_in(cast.marco).post(f"/me/team/time-off/{entry.pk}/approve/").status_code == 404
+    body = signed_in(ada).get("/me/team/").content.decode()
+    assert f'id="time-off-{entry.pk}"' in body
+    done = signed_in(ada).post(f"/me/team/time-off/{entry.pk}/decline/", follow=True)
+    assert "Declined: the shifts stay with them" in done.content.decode()
+    entry.refresh_from_db()
+    assert entry.status == "declined" and on_call_at_noon(cast) == [cast.lena.pk]
+    bad = signed_in(ada).post(f"/me/team/time-off/{entry.pk}/explode/")
+    assert bad.status_code == 404
+    again = signed_in(ada).post(f"/me/team/time-off/{entry.pk}/approve/")
+    assert again.status_code == 409 and "already declined" in again.content.decode()
