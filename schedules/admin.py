@@ -471,9 +471,10 @@ class TimeOffAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
 
     Media = ZonedMedia
 
-    list_display = ["engineer", "kind", "start_local", "end_local", "note"]
+    list_display = ["engineer", "kind", "start_local", "end_local", "note", "status"]
     list_select_related = ["engineer"]
-    list_filter = ["kind"]
+    list_filter = ["kind", "status"]
+    readonly_fields = ["status"]  # decided by a team admin on /me/team/
     search_fields = ["engineer__display_name"]
 
     def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:

@@ -1,5 +1,5 @@
-"""Schedule.swaps_need_approval is set through the API (team admins), config as code
-(apply, change, export round trip) and audited like the schedule's other fields."""
+"""Schedule.swaps_need_approval and time_off_needs_approval are set through the API
+(team admins) and config as code (apply, change, export round trip), and audited."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ schedules:
   - team: platform
     name: Primary
     swaps_need_approval: {flag}
+    time_off_needs_approval: {flag}
 """
 
 
@@ -31,11 +32,16 @@ def test_the_api_sets_and_shows_the_setting(world):  # noqa: F811
     admin = client_for(world["admin"].user)
     r = admin.post(
         "/api/v1/schedules/",
-        {"team": world["team"].id, "name": "Gated", "swaps_need_approval": True},
+        {
+            "team": world["team"].id,
+            "name": "Gated",
+            "swaps_need_approval": True,
+            "time_off_needs_approval": True,
+        },
         format="json",
     )
     assert r.status_code == 201, r.data
-    assert r.data["swaps_need_approval"] is True
+    assert r.data["swaps_need_approval"] is True and r.data["time_off_needs_approval"] is True
     r = admin.patch(
         f"/api/v1/schedules/{r.data['id']}/", {"swaps_need_approval": False}, format="json"
     )
@@ -53,9 +59,11 @@ def test_the_api_sets_and_shows_the_setting(world):  # noqa: F811
 def test_config_applies_changes_and_exports_the_setting():
     with time_machine.travel(datetime(2026, 3, 2, 12, tzinfo=UTC), tick=False):
         config_apply(file="oncall.yaml", text=DOC.format(flag="true"))
-        assert Schedule.objects.get().swaps_need_approval is True
+        schedule = Schedule.objects.get()
+        assert schedule.swaps_need_approval is True and schedule.time_off_needs_approval is True
         exported = config_export()
         assert exported["schedules"][0]["swaps_need_approval"] is True
+        assert exported["schedules"][0]["time_off_needs_approval"] is True
         again = yaml.safe_dump(dict(exported))
         assert not [
             c for c in config_apply(file="oncall.yaml", text=again).changes if c.action != "missing"
@@ -64,3 +72,4 @@ def test_config_applies_changes_and_exports_the_setting():
         assert any("swaps_need_approval" in str(c) for c in result.changes)
         assert Schedule.objects.get().swaps_need_approval is False
         assert "swaps_need_approval" not in config_export()["schedules"][0]
+        assert Schedule.objects.get().time_off_needs_approval is False
