@@ -73,14 +73,9 @@ urlpatterns: list[URLPattern] = [
     path("swaps/<int:swap_id>/<str:action>/", views_swaps.swap_decide, name="swap-decide"),
     path("team/", views_team.team, name="team"),
     path(
-        "team/swaps/<int:swap_id>/<str:action>/",
-        views_team.team_swap_decide,
-        name="team-swap-decide",
-    ),
-    path(
-        "team/time-off/<int:time_off_id>/<str:action>/",
-        views_team.team_time_off_decide,
-        name="team-time-off-decide",
+        "team/<str:kind>/<int:object_id>/<str:action>/",
+        views_team.team_decide,
+        name="team-decide",
     ),
     path("time-off/", views_time_off.time_off, name="time-off"),
     path("time-off/new/", views_time_off.time_off_new, name="time-off-new"),

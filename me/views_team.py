@@ -1,6 +1,7 @@
 """/me/team/: a team admin sees their team (engineers, coming shifts) and approves or
-declines the swaps awaiting approval. Each POST calls one service of ``schedules.swaps``;
-engineers who administer no team get a 404."""
+declines the swaps and time off awaiting approval. Each POST calls one service of
+``schedules.swaps`` or ``schedules.approvals``; engineers who administer no team, and
+admins reaching another team's requests, get a 404."""
 
 from __future__ import annotations
 
@@ -12,19 +13,30 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from me.access import engineer_required
-from me.team_selectors import administered_team_ids, my_teams
+from me.team_selectors import my_teams
 from oncall.models import Engineer
 from schedules.approvals import time_off_approve, time_off_reject
 from schedules.models import SwapRequest, TimeOff
 from schedules.swaps import swap_approve, swap_reject
 
+# kind in the URL: (model, noun, {action: (service, what the page says)})
 DECISIONS = {
-    "approve": (swap_approve, "Approved: the shifts change hands."),
-    "decline": (swap_reject, "Declined: the shifts stay with the requester."),
-}
-TIME_OFF_DECISIONS = {
-    "approve": (time_off_approve, "Approved: substitutes take the shifts."),
-    "decline": (time_off_reject, "Declined: the shifts stay with them."),
+    "swaps": (
+        SwapRequest,
+        "Swap",
+        {
+            "approve": (swap_approve, "Approved: the shifts change hands."),
+            "decline": (swap_reject, "Declined: the shifts stay with the requester."),
+        },
+    ),
+    "time-off": (
+        TimeOff,
+        "Time off",
+        {
+            "approve": (time_off_approve, "Approved: substitutes take the shifts."),
+            "decline": (time_off_reject, "Declined: the shifts stay with them."),
+        },
+    ),
 }
 
 
@@ -46,47 +58,23 @@ def team(request: HttpRequest, engineer: Engineer) -> HttpResponse:
 
 @require_POST
 @engineer_required
-def team_swap_decide(
-    request: HttpRequest, engineer: Engineer, swap_id: int, action: str
+def team_decide(
+    request: HttpRequest, engineer: Engineer, kind: str, object_id: int, action: str
 ) -> HttpResponse:
-    if action not in DECISIONS:
+    if kind not in DECISIONS or action not in DECISIONS[kind][2]:
         raise Http404("no such action")
-    service, done = DECISIONS[action]
-    swap = (
-        SwapRequest.objects.select_related("schedule")
-        .filter(pk=swap_id, schedule__team_id__in=administered_team_ids(engineer=engineer))
-        .first()
-    )
-    if swap is None:
-        raise Http404("no such swap of a team you administer")
+    model, noun, actions = DECISIONS[kind]
+    service, done = actions[action]
+    obj = model.objects.filter(pk=object_id).first()
+    if obj is None:
+        raise Http404(f"no such {noun.lower()}")
     try:
-        service(swap=swap, user=request.user)
+        service(**{"swap" if model is SwapRequest else "time_off": obj, "user": request.user})
     except ValidationError as exc:
         reasons = "; ".join(m for ms in exc.message_dict.values() for m in ms)
-        return _page(request, engineer, problem=f"Swap #{swap.pk}: {reasons}.", status=409)
-    except PermissionDenied as exc:
-        return _page(request, engineer, problem=str(exc), status=403)
-    messages.info(request, f"Swap #{swap.pk}: {done}")
-    return redirect("me:team")
-
-
-@require_POST
-@engineer_required
-def team_time_off_decide(
-    request: HttpRequest, engineer: Engineer, time_off_id: int, action: str
-) -> HttpResponse:
-    if action not in TIME_OFF_DECISIONS:
-        raise Http404("no such action")
-    service, done = TIME_OFF_DECISIONS[action]
-    time_off = TimeOff.objects.select_related("engineer").filter(pk=time_off_id).first()
-    if time_off is None:
-        raise Http404("no such time off")
-    try:
-        service(time_off=time_off, user=request.user)
-    except ValidationError as exc:
-        reasons = "; ".join(m for ms in exc.message_dict.values() for m in ms)
-        return _page(request, engineer, problem=f"Time off #{time_off.pk}: {reasons}.", status=409)
+        return _page(request, engineer, problem=f"{noun} #{obj.pk}: {reasons}.", status=409)
     except PermissionDenied:
-        raise Http404("no such time off of a team you administer") from None
-    messages.info(request, f"Time off #{time_off.pk}: {done}")
+        # Not of a team I administer: as if it did not exist.
+        raise Http404(f"no such {noun.lower()} of a team you administer") from None
+    messages.info(request, f"{noun} #{obj.pk}: {done}")
     return redirect("me:team")

@@ -165,6 +165,8 @@ def test_non_admins_get_404_and_nothing_changes(cast: Cast, ada) -> None:
     [
         ("/me/team/swaps/{pk}/explode/", 404),
         ("/me/team/swaps/999999/approve/", 404),
+        ("/me/team/holidays/{pk}/approve/", 404),
+        ("/me/team/swaps/abc/approve/", 404),
     ],
 )
 def test_bad_team_actions_are_clear(cast: Cast, ada, path: str, status: int) -> None:
