@@ -41,8 +41,10 @@ def _why(shift: Shift, swap_overrides: set[int]) -> tuple[str, str]:
     return "rotation", ""
 
 
-def my_shifts(*, engineer: Engineer, now: datetime) -> list[ShiftRow]:
-    """The engineer's shifts running now or starting in the next four weeks, by start."""
+def my_shifts(*, engineer: Engineer, now: datetime, zone: str = "") -> list[ShiftRow]:
+    """The engineer's shifts running now or starting in the next four weeks, by start;
+    times in ``zone`` (a team admin's, reading a teammate's) or else the engineer's own."""
+    zone = zone or engineer.time_zone
     pairs = engineer_shifts(engineer_id=engineer.pk, start=now, end=now + AHEAD, whole=True)
     schedules = dict(
         Schedule.objects.filter(pk__in={sid for sid, _ in pairs}).values_list("pk", "name")
@@ -68,8 +70,8 @@ def my_shifts(*, engineer: Engineer, now: datetime) -> list[ShiftRow]:
                 detail=detail,
                 start=shift.start,
                 end=shift.end,
-                start_text=local_text(shift.start, engineer.time_zone),
-                end_text=local_text(shift.end, engineer.time_zone),
+                start_text=local_text(shift.start, zone),
+                end_text=local_text(shift.end, zone),
             )
         )
     return rows

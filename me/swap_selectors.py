@@ -21,7 +21,7 @@ class SwapRow:
     incoming: bool
 
 
-def _rows(engineer: Engineer, swaps: list[SwapRequest]) -> list[SwapRow]:
+def swap_rows(engineer: Engineer, swaps: list[SwapRequest]) -> list[SwapRow]:
     tz = engineer.time_zone
     return [
         SwapRow(
@@ -46,9 +46,9 @@ def my_swaps(*, engineer: Engineer) -> dict[str, list[SwapRow]]:
         reverse=True,
     )[:20]
     return {
-        "asked_of_me": _rows(engineer, [s for s in pending if s.teammate_id == engineer.pk]),
-        "asked_by_me": _rows(engineer, [s for s in pending if s.requester_id == engineer.pk]),
-        "decided": _rows(engineer, decided),
+        "asked_of_me": swap_rows(engineer, [s for s in pending if s.teammate_id == engineer.pk]),
+        "asked_by_me": swap_rows(engineer, [s for s in pending if s.requester_id == engineer.pk]),
+        "decided": swap_rows(engineer, decided),
     }
 
 

@@ -7,6 +7,7 @@ from me import (
     views_signin_link,
     views_swap_link,
     views_swaps,
+    views_team,
     views_time_off,
 )
 from me.auth_forms import LoginForm
@@ -80,6 +81,12 @@ urlpatterns: list[URLPattern] = [
     path("swaps/l/<str:token>/", views_swap_link.swap_link, name="swap-link"),
     path("swaps/new/", views_swaps.swap_new, name="swap-new"),
     path("swaps/<int:swap_id>/<str:action>/", views_swaps.swap_decide, name="swap-decide"),
+    path("team/", views_team.team, name="team"),
+    path(
+        "team/<str:kind>/<int:object_id>/<str:action>/",
+        views_team.team_decide,
+        name="team-decide",
+    ),
     path("time-off/", views_time_off.time_off, name="time-off"),
     path("time-off/new/", views_time_off.time_off_new, name="time-off-new"),
     path(

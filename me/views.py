@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from delivery.services import action_outcome_text
 from me import selectors
 from me.access import engineer_required
+from me.team_selectors import awaiting_approval
 from oncall.models import Engineer
 from oncall.timefmt import local_text
 from paging.services import incident_acknowledge, incident_resolve
@@ -33,6 +34,7 @@ def _home_context(engineer: Engineer) -> dict:
             for incident in selectors.my_open_incidents(engineer=engineer)
         ],
         "feed_active": selectors.my_feed_active(engineer=engineer),
+        "team_awaiting": awaiting_approval(engineer=engineer),
     }
 
 

@@ -58,7 +58,7 @@ def swap_link(request: HttpRequest, token: str) -> HttpResponse:
             status = 409
             outcome = "; ".join(m for ms in exc.message_dict.values() for m in ms).capitalize()
         else:
-            outcome = f"Swap {swap.status}."
+            outcome = f"Swap {swap.get_status_display().lower()}."
     tz = engineer.time_zone
     context = {
         "swap": swap,

@@ -99,12 +99,14 @@ def swap_decide(
     if swap is None or getattr(swap, side) != engineer.pk:
         raise Http404("no such swap for you to decide")
     try:
-        service(swap=swap, user=request.user)
+        swap = service(swap=swap, user=request.user)
     except ValidationError as exc:
         # A stale decision (already decided, or the start has passed) says so.
         reasons = "; ".join(m for ms in exc.message_dict.values() for m in ms)
         return _page(request, engineer, problem=f"Swap #{swap.pk}: {reasons}.", status=409)
     except PermissionDenied as exc:
         return _page(request, engineer, problem=str(exc), status=403)
+    if swap.status == SwapRequest.Status.AWAITING:
+        done = "Accepted; a team admin must approve it before the shifts change hands."
     messages.info(request, f"Swap #{swap.pk}: {done}")
     return redirect("me:swaps")

@@ -42,7 +42,7 @@ def time_off_new(request: HttpRequest, engineer: Engineer) -> HttpResponse:
     form = TimeOffForm(request.POST, zone=engineer.time_zone)
     if form.is_valid():
         try:
-            entry = time_off_create(engineer=engineer, **form.cleaned_data)
+            entry = time_off_create(engineer=engineer, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             errors_onto(form, exc)
         else:

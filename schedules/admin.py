@@ -102,7 +102,14 @@ class ScheduleAdminForm(forms.ModelForm):
 
     class Meta:
         model = Schedule
-        fields = ["team", "name", "description", "time_zone"]
+        fields = [
+            "team",
+            "name",
+            "description",
+            "time_zone",
+            "swaps_need_approval",
+            "time_off_needs_approval",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -138,6 +145,8 @@ class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
                 time_zone=data["time_zone"],
                 description=data.get("description", ""),
                 holiday_calendars=list(data.get("holiday_calendars") or []),
+                swaps_need_approval=data.get("swaps_need_approval", False),
+                time_off_needs_approval=data.get("time_off_needs_approval", False),
             )
             obj.pk, obj.created_at = created.pk, created.created_at
             obj._state.adding = False
@@ -149,6 +158,8 @@ class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
             time_zone=data["time_zone"],
             description=data.get("description", ""),
             holiday_calendars=list(data.get("holiday_calendars") or []),
+            swaps_need_approval=data.get("swaps_need_approval", False),
+            time_off_needs_approval=data.get("time_off_needs_approval", False),
         )
 
     def delete_model(self, request: HttpRequest, obj: Schedule) -> None:
@@ -460,9 +471,10 @@ class TimeOffAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
 
     Media = ZonedMedia
 
-    list_display = ["engineer", "kind", "start_local", "end_local", "note"]
+    list_display = ["engineer", "kind", "start_local", "end_local", "note", "status"]
     list_select_related = ["engineer"]
-    list_filter = ["kind"]
+    list_filter = ["kind", "status"]
+    readonly_fields = ["status"]  # decided by a team admin on /me/team/
     search_fields = ["engineer__display_name"]
 
     def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
@@ -484,7 +496,9 @@ class TimeOffAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
         if change:
             services.time_off_update(time_off=TimeOff.objects.get(pk=obj.pk), **data)
             return
-        created = services.time_off_create(engineer=form.cleaned_data["engineer"], **data)
+        created = services.time_off_create(
+            engineer=form.cleaned_data["engineer"], user=request.user, **data
+        )
         obj.pk = created.pk
         obj._state.adding = False
 

@@ -51,6 +51,8 @@ SCHEDULE_FIELDS = {
     "name": Field(str, required=True),
     "time_zone": Field(str, default="UTC"),
     "description": Field(str, default=""),
+    "swaps_need_approval": Field(bool, default=False),
+    "time_off_needs_approval": Field(bool, default=False),
     "holiday_calendars": Field(list, default=list),
     "layers": Field(list, default=list),
     "overrides": Field(list, default=list),
@@ -431,7 +433,12 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                 ctx,
                 path,
                 lambda t=team, d=data: services.schedule_create(
-                    team=t, name=d["name"], time_zone=d["time_zone"], description=d["description"]
+                    team=t,
+                    name=d["name"],
+                    time_zone=d["time_zone"],
+                    description=d["description"],
+                    swaps_need_approval=d["swaps_need_approval"],
+                    time_off_needs_approval=d["time_off_needs_approval"],
                 ),
             )
             _wrap(
@@ -449,6 +456,16 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                 for k, old, new in (
                     ("time_zone", schedule.time_zone, data["time_zone"]),
                     ("description", schedule.description, data["description"]),
+                    (
+                        "swaps_need_approval",
+                        schedule.swaps_need_approval,
+                        data["swaps_need_approval"],
+                    ),
+                    (
+                        "time_off_needs_approval",
+                        schedule.time_off_needs_approval,
+                        data["time_off_needs_approval"],
+                    ),
                     ("holiday_calendars", have_cals, sorted(c.name for c in calendars)),
                 )
                 if old != new
@@ -461,6 +478,8 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                         schedule=s,
                         time_zone=d["time_zone"],
                         description=d["description"],
+                        swaps_need_approval=d["swaps_need_approval"],
+                        time_off_needs_approval=d["time_off_needs_approval"],
                         effective_from=ctx.effective_at,
                     ),
                 )
@@ -495,6 +514,10 @@ def schedules_export() -> list[dict]:
         }
         if schedule.description:
             item["description"] = schedule.description
+        if schedule.swaps_need_approval:
+            item["swaps_need_approval"] = True
+        if schedule.time_off_needs_approval:
+            item["time_off_needs_approval"] = True
         calendars = sorted(c.name for c in schedule.holiday_calendars)
         if calendars:
             item["holiday_calendars"] = calendars

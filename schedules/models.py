@@ -95,6 +95,13 @@ class Schedule(models.Model):
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    swaps_need_approval = models.BooleanField(
+        default=False, help_text="an accepted swap waits for a team admin's approval"
+    )
+    time_off_needs_approval = models.BooleanField(
+        default=False,
+        help_text="time off an engineer of this schedule books waits for a team admin's approval",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -257,8 +264,15 @@ class TimeOff(models.Model):
         SICK = "sick", "Sick leave"
         OTHER = "other", "Other"
 
+    class Status(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        AWAITING = "awaiting", "Awaiting a team admin's approval"
+        DECLINED = "declined", "Declined"
+
     engineer = models.ForeignKey(Engineer, on_delete=models.CASCADE, related_name="time_off")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.VACATION)
+    # Only approved time off counts in the resolver.
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.APPROVED)
     start = models.DateTimeField()
     end = models.DateTimeField()
     note = models.CharField(max_length=255, blank=True)
@@ -279,6 +293,7 @@ class SwapRequest(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        AWAITING = "awaiting", "Awaiting a team admin's approval"
         ACCEPTED = "accepted", "Accepted"
         DECLINED = "declined", "Declined"
         EXPIRED = "expired", "Expired"

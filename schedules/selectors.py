@@ -76,9 +76,9 @@ def schedule_definitions(schedule_ids: Iterable[int]) -> dict[int, ScheduleDefin
             if o.replace_engineer_id:
                 engineer_ids.add(o.replace_engineer_id)
     time_off: dict[int, list[TimeOffDef]] = defaultdict(list)
-    for t in TimeOff.objects.filter(engineer_id__in=engineer_ids).only(
-        "engineer_id", "start", "end"
-    ):
+    for t in TimeOff.objects.filter(
+        engineer_id__in=engineer_ids, status=TimeOff.Status.APPROVED
+    ).only("engineer_id", "start", "end"):
         time_off[t.engineer_id].append(
             TimeOffDef(engineer_id=t.engineer_id, start=t.start, end=t.end)
         )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from audit.services import audit_record, audit_snapshot, audited_delete
 from oncall.models import Engineer, Team
 from oncall.validators import validate_time_zone
+from schedules.approvals import time_off_needs_approval
 from schedules.holidays import holidays_set
 from schedules.models import (
     HolidayCalendar,
@@ -125,12 +126,19 @@ def schedule_create(
     time_zone: str = "UTC",
     description: str = "",
     holiday_calendars: Sequence[HolidayCalendar] = (),
+    swaps_need_approval: bool = False,
+    time_off_needs_approval: bool = False,
 ) -> Schedule:
     validate_time_zone(time_zone)
     if Schedule.objects.filter(team=team, name=name).exists():
         raise ValidationError({"name": "this team already has a schedule with that name"})
     schedule = Schedule.objects.create(
-        team=team, name=name, time_zone=time_zone, description=description
+        team=team,
+        name=name,
+        time_zone=time_zone,
+        description=description,
+        swaps_need_approval=swaps_need_approval,
+        time_off_needs_approval=time_off_needs_approval,
     )
     schedule_calendars_set(schedule=schedule, calendars=holiday_calendars)
     audit_record("create", schedule)
@@ -146,6 +154,8 @@ def schedule_update(
     description: str | None = None,
     holiday_calendars: Sequence[HolidayCalendar] | None = None,
     effective_from: datetime | None = None,
+    swaps_need_approval: bool | None = None,
+    time_off_needs_approval: bool | None = None,
 ) -> Schedule:
     before = audit_snapshot(schedule)
     if name is not None and name != schedule.name:
@@ -154,6 +164,10 @@ def schedule_update(
         schedule.name = name
     if description is not None:
         schedule.description = description
+    if swaps_need_approval is not None:
+        schedule.swaps_need_approval = swaps_need_approval
+    if time_off_needs_approval is not None:
+        schedule.time_off_needs_approval = time_off_needs_approval
     tz_changed = time_zone is not None and time_zone != schedule.time_zone
     if tz_changed:
         validate_time_zone(time_zone)
@@ -487,13 +501,28 @@ def override_delete(*, override: Override) -> Override | None:
 
 @transaction.atomic
 def time_off_create(
-    *, engineer: Engineer, start: datetime, end: datetime, kind: str = "vacation", note: str = ""
+    *,
+    engineer: Engineer,
+    start: datetime,
+    end: datetime,
+    kind: str = "vacation",
+    note: str = "",
+    user=None,  # noqa: ANN001 - the booking user; None: the system (config as code)
 ) -> TimeOff:
+    """Where a schedule of the engineer requires approval and ``user`` is not an admin
+    of its team, the time off waits ("awaiting") and does not count until approved."""
     _check_span(start, end)
     _check_not_past(start)
     if kind not in TimeOff.Kind.values:
         raise ValidationError({"kind": f"must be one of {', '.join(TimeOff.Kind.values)}"})
-    time_off = TimeOff.objects.create(engineer=engineer, start=start, end=end, kind=kind, note=note)
+    status = (
+        TimeOff.Status.AWAITING
+        if time_off_needs_approval(engineer=engineer, user=user)
+        else TimeOff.Status.APPROVED
+    )
+    time_off = TimeOff.objects.create(
+        engineer=engineer, start=start, end=end, kind=kind, note=note, status=status
+    )
     audit_record("create", time_off)
     return time_off
 

@@ -16,6 +16,7 @@ from audit.services import audit_record
 from oncall.models import ContactMethod, Engineer, TeamMembership
 from paging.kick import kick_engine
 from paging.outbox import message_enqueue
+from schedules.approvals import is_team_admin
 from schedules.models import Override, Schedule, SwapRequest
 from schedules.services import _check_not_past, _check_span
 from schedules.swap_links import swap_link_url
@@ -63,16 +64,10 @@ def _span_text(swap: SwapRequest) -> str:
 
 def can_decide(*, swap: SwapRequest, user) -> bool:
     """The teammate asked, a team admin, or staff may accept or decline."""
-    if user.is_staff:
-        return True
     engineer = getattr(user, "engineer", None)
-    if engineer is None:
-        return False
-    if engineer.pk == swap.teammate_id:
+    if engineer is not None and engineer.pk == swap.teammate_id:
         return True
-    return TeamMembership.objects.filter(
-        team_id=swap.schedule.team_id, engineer=engineer, role=TeamMembership.Role.ADMIN
-    ).exists()
+    return is_team_admin(schedule=swap.schedule, user=user)
 
 
 @transaction.atomic
@@ -106,30 +101,28 @@ def swap_request(
     return swap
 
 
-def _decide(swap: SwapRequest, user, status: str) -> SwapRequest:
-    if not can_decide(swap=swap, user=user):
-        raise PermissionDenied("only the teammate asked, a team admin or staff may decide")
+def _decide(
+    swap: SwapRequest, user, status: str, *, was: str = SwapRequest.Status.PENDING
+) -> SwapRequest:
     now = timezone.now()
     # Conditional update: two racing decisions (or the expiry tick) resolve cleanly.
-    updated = SwapRequest.objects.filter(
-        pk=swap.pk, status=SwapRequest.Status.PENDING, start__gt=now
-    ).update(status=status, decided_by=user, decided_at=now)
+    updated = SwapRequest.objects.filter(pk=swap.pk, status=was, start__gt=now).update(
+        status=status, decided_by=user, decided_at=now
+    )
     if not updated:
         swap.refresh_from_db()
-        if swap.status == SwapRequest.Status.PENDING:
+        if swap.status == was:
             raise ValidationError(
                 {"status": "the swap's start has passed; it can no longer be decided"}
             )
         raise ValidationError({"status": f"the swap is already {swap.status}"})
     swap.refresh_from_db()
-    audit_record(status, swap, changes={"status": (SwapRequest.Status.PENDING, status)})
+    audit_record(status, swap, changes={"status": (was, status)})
     return swap
 
 
-@transaction.atomic
-def swap_accept(*, swap: SwapRequest, user) -> SwapRequest:
-    """Accept: the teammate takes the requester's shifts in [start, end) via an override."""
-    swap = _decide(swap, user, SwapRequest.Status.ACCEPTED)
+def _take_effect(swap: SwapRequest, user) -> SwapRequest:
+    """The teammate takes the requester's shifts in [start, end) via an override."""
     override = Override.objects.create(
         schedule=swap.schedule,
         engineer=swap.teammate,
@@ -153,9 +146,44 @@ def swap_accept(*, swap: SwapRequest, user) -> SwapRequest:
     return swap
 
 
+def _team_admin_ids(schedule: Schedule) -> list[int]:
+    return list(
+        TeamMembership.objects.filter(
+            team_id=schedule.team_id, role=TeamMembership.Role.ADMIN
+        ).values_list("engineer_id", flat=True)
+    )
+
+
 @transaction.atomic
-def swap_decline(*, swap: SwapRequest, user) -> SwapRequest:
-    swap = _decide(swap, user, SwapRequest.Status.DECLINED)
+def swap_accept(*, swap: SwapRequest, user) -> SwapRequest:
+    """Accept. Where the schedule requires approval and the one accepting is not a team
+    admin, the swap waits ("awaiting") and the team admins are told; otherwise it takes
+    effect at once."""
+    if not can_decide(swap=swap, user=user):
+        raise PermissionDenied("only the teammate asked, a team admin or staff may decide")
+    if swap.schedule.swaps_need_approval and not is_team_admin(schedule=swap.schedule, user=user):
+        swap = _decide(swap, user, SwapRequest.Status.AWAITING)
+        _notify(
+            swap,
+            "awaiting",
+            _team_admin_ids(swap.schedule),
+            f"Swap to approve: {swap.teammate} would take {swap.requester}'s"
+            f" {swap.schedule.name} shifts {_span_text(swap)}. Approve or decline on /me/team/.",
+        )
+        return swap
+    return _take_effect(_decide(swap, user, SwapRequest.Status.ACCEPTED), user)
+
+
+@transaction.atomic
+def swap_approve(*, swap: SwapRequest, user) -> SwapRequest:
+    """A team admin approves an accepted swap awaiting approval: it takes effect."""
+    if not is_team_admin(schedule=swap.schedule, user=user):
+        raise PermissionDenied("only an admin of the schedule's team or staff may approve")
+    swap = _decide(swap, user, SwapRequest.Status.ACCEPTED, was=SwapRequest.Status.AWAITING)
+    return _take_effect(swap, user)
+
+
+def _declined(swap: SwapRequest) -> SwapRequest:
     _notify(
         swap,
         "declined",
@@ -164,6 +192,23 @@ def swap_decline(*, swap: SwapRequest, user) -> SwapRequest:
         " stay with them.",
     )
     return swap
+
+
+@transaction.atomic
+def swap_decline(*, swap: SwapRequest, user) -> SwapRequest:
+    if not can_decide(swap=swap, user=user):
+        raise PermissionDenied("only the teammate asked, a team admin or staff may decide")
+    return _declined(_decide(swap, user, SwapRequest.Status.DECLINED))
+
+
+@transaction.atomic
+def swap_reject(*, swap: SwapRequest, user) -> SwapRequest:
+    """A team admin declines a swap awaiting approval: the shifts stay with the requester."""
+    if not is_team_admin(schedule=swap.schedule, user=user):
+        raise PermissionDenied("only an admin of the schedule's team or staff may decline")
+    return _declined(
+        _decide(swap, user, SwapRequest.Status.DECLINED, was=SwapRequest.Status.AWAITING)
+    )
 
 
 @transaction.atomic
@@ -183,30 +228,32 @@ def swap_cancel(*, swap: SwapRequest, user) -> SwapRequest:
 
 
 def swaps_expire() -> int:
-    """Engine tick step: pending requests whose start has passed expire; both sides told."""
+    """Engine tick step: pending or awaiting requests whose start has passed expire;
+    both sides told."""
     now = timezone.now()
     expired = 0
-    ids = list(
-        SwapRequest.objects.filter(status=SwapRequest.Status.PENDING, start__lte=now).values_list(
-            "pk", flat=True
-        )[:200]
+    open_ = [SwapRequest.Status.PENDING, SwapRequest.Status.AWAITING]
+    rows = list(
+        SwapRequest.objects.filter(status__in=open_, start__lte=now).values_list("pk", "status")[
+            :200
+        ]
     )
-    for swap_id in ids:
+    for swap_id, was in rows:
         with transaction.atomic():
-            updated = SwapRequest.objects.filter(
-                pk=swap_id, status=SwapRequest.Status.PENDING, start__lte=now
-            ).update(status=SwapRequest.Status.EXPIRED, decided_at=now)
+            updated = SwapRequest.objects.filter(pk=swap_id, status=was, start__lte=now).update(
+                status=SwapRequest.Status.EXPIRED, decided_at=now
+            )
             if not updated:
                 continue
             swap = SwapRequest.objects.select_related("schedule", "requester", "teammate").get(
                 pk=swap_id
             )
-            audit_record("expired", swap, changes={"status": ("pending", "expired")})
+            audit_record("expired", swap, changes={"status": (was, "expired")})
             _notify(
                 swap,
                 "expired",
                 [swap.requester_id, swap.teammate_id],
-                f"Swap request expired unanswered: {swap.requester}'s {swap.schedule.name}"
+                f"Swap request expired undecided: {swap.requester}'s {swap.schedule.name}"
                 f" shifts {_span_text(swap)} stay with them.",
             )
             expired += 1

@@ -47,6 +47,8 @@ class ScheduleSerializer(serializers.ModelSerializer):
             "name",
             "description",
             "time_zone",
+            "swaps_need_approval",
+            "time_off_needs_approval",
             "holiday_calendars",
             "created_at",
             "effective_from",
@@ -146,8 +148,8 @@ class TimeOffSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = TimeOff
-        fields = ["id", "engineer", "kind", "start", "end", "note", "created_at"]
-        read_only_fields = ["created_at"]
+        fields = ["id", "engineer", "kind", "start", "end", "note", "status", "created_at"]
+        read_only_fields = ["status", "created_at"]
 
 
 class SwapSerializer(serializers.ModelSerializer):

@@ -442,7 +442,9 @@ class TimeOffViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
         if engineer is None:
             raise exceptions.ValidationError({"engineer": ["is required (you have no profile)"]})
         self._check(engineer)
-        serializer.instance = services.time_off_create(engineer=engineer, **data)
+        serializer.instance = services.time_off_create(
+            engineer=engineer, user=self.request.user, **data
+        )
 
     def perform_update(self, serializer: TimeOffSerializer) -> None:
         time_off = serializer.instance
