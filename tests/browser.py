@@ -17,10 +17,20 @@ from django.test import Client
 CHROMIUM = "/usr/bin/chromium"
 HAS_CHROMIUM = os.path.exists(CHROMIUM)
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 SIZES = {"1280x800": DESKTOP, "390x844": PHONE}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
+
+# Records CSP violations in window.__csp before any of the page's own scripts run (an
+# init script is not subject to the page's CSP): page.add_init_script(CSP_LISTENER).
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', e => {
+  window.__csp.push(
+    `${e.violatedDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
 
 browser_marks = [
     pytest.mark.browser,
@@ -78,8 +88,8 @@ def overflow(page: Any) -> dict:
 def check_viewports(page: Any, url: str, name: str, ready: str = "#content") -> None:
     """Load ``url`` at 1280x800 and 390x844: no horizontal overflow; a screenshot each."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for label, (width, height) in VIEWPORTS.items():
-        page.set_viewport_size({"width": width, "height": height})
+    for label, viewport in VIEWPORTS.items():
+        page.set_viewport_size(viewport)
         page.goto(url)
         page.wait_for_selector(ready)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)

@@ -72,11 +72,10 @@ def live_cast(monkeypatch) -> Iterator[Cast]:
 @contextmanager
 def me_page(live_server, user, size: str) -> Iterator[Any]:
     """``signed_in_page`` at ``size`` ("390x844"…) recording CSP violations in window.__csp."""
-    from tests.browser import SIZES, signed_in_page
-    from tests.security.test_browser_csp import LISTEN
+    from tests.browser import CSP_LISTENER, SIZES, signed_in_page
 
     with signed_in_page(live_server.url, user, viewport=SIZES[size]) as page:
-        page.add_init_script(LISTEN)
+        page.add_init_script(CSP_LISTENER)
         yield page
 
 

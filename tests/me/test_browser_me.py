@@ -14,10 +14,16 @@ from playwright.sync_api import sync_playwright
 
 from paging.models import Incident
 from schedules.models import FeedToken
-from tests.browser import BROWSER_MARKS, CHROMIUM, SCREENSHOTS, SIZES, check_layout
+from tests.browser import (
+    BROWSER_MARKS,
+    CHROMIUM,
+    CSP_LISTENER,
+    SCREENSHOTS,
+    SIZES,
+    check_layout,
+)
 from tests.factories import TEST_PASSWORD
 from tests.paging.factories import IncidentFactory
-from tests.security.test_browser_csp import LISTEN
 
 pytestmark = BROWSER_MARKS
 
@@ -34,7 +40,7 @@ def test_sign_in_see_shifts_acknowledge_and_subscribe(live_server, live_cast, si
         )
         try:
             page = browser.new_context(viewport=SIZES[size]).new_page()
-            page.add_init_script(LISTEN)
+            page.add_init_script(CSP_LISTENER)
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -5,30 +5,17 @@ browsable API and an ack link page load and work, with no CSP violation reported
 from __future__ import annotations
 
 from datetime import time
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from delivery.links import link_token
 from schedules import services
-from tests.browser import BROWSER_MARKS, signed_in_page
+from tests.browser import BROWSER_MARKS, CSP_LISTENER, SCREENSHOTS, signed_in_page
 from tests.factories import EngineerFactory, TeamFactory, UserFactory
 from tests.paging.factories import IncidentFactory, IntegrationFactory
 
 pytestmark = BROWSER_MARKS
-
-SHOTS = Path("/tmp/h12a-csp-shots")
-
-# Reported to the page before any of its own scripts run (an init script is not subject
-# to the page's CSP).
-LISTEN = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', e => {
-  window.__csp.push(
-    `${e.violatedDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`);
-});
-"""
 
 
 @pytest.fixture
@@ -37,7 +24,7 @@ def browser_page(live_server, monkeypatch):
     admin = UserFactory(is_staff=True, is_superuser=True, username="root")
     console: list[str] = []
     with signed_in_page(live_server.url, admin, viewport={"width": 1280, "height": 800}) as page:
-        page.add_init_script(LISTEN)
+        page.add_init_script(CSP_LISTENER)
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
         yield page, console
@@ -50,8 +37,8 @@ def visit(page, console: list[str], url: str, *, ready: str, shot: str) -> None:
     assert "default-src 'self'" in response.headers["content-security-policy"]
     page.wait_for_selector(ready, timeout=15000)
     page.wait_for_load_state("networkidle")
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{shot}.png"), full_page=False)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"csp-{shot}.png"), full_page=False)
     violations = page.evaluate("window.__csp")
     problems = [m for m in console if "Content Security Policy" in m or m.startswith("pageerror")]
     assert violations == [] and problems == [], (url, violations, problems)
