@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from audit.models import AuditEntry
+from oncall.admin_site import ReadOnlyMixin
 
 
 def changes_table(changes: dict[str, Any]) -> str:
@@ -35,7 +36,7 @@ def _text(pair: Any, index: int) -> str:
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["seq", "at", "actor_label", "action", "object_type", "object_repr"]
     list_filter = [
         "actor_kind",
@@ -60,12 +61,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return lookup in ("object_id", "actor_user") or super().lookup_allowed(
             lookup, value, request
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
