@@ -31,6 +31,11 @@ class Incident(models.Model):
     links = models.JSONField(default=list, blank=True)
     # Recorded during a maintenance window: nobody was paged.
     in_maintenance = models.BooleanField(default=False)
+    # P1 (most urgent) .. P5; None = not graded. Set by alert rules, the Events API or by hand.
+    priority = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Why nobody is paged for this incident (an alert rule's suppress action, an
+    # inhibition); empty = paged normally. Suppressed incidents stay visible and counted.
+    suppressed_by = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -89,7 +94,11 @@ class Incident(models.Model):
                 fields=["service", "dedup_key"],
                 condition=Q(status__in=["triggered", "acknowledged"]),
                 name="uniq_open_incident_per_dedup_key",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__isnull=True) | Q(priority__gte=1, priority__lte=5),
+                name="incident_priority_1_to_5",
+            ),
         ]
         indexes = [
             models.Index(

@@ -5,6 +5,18 @@ from __future__ import annotations
 import contextlib
 import socket
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+
+
+class FakeProviderServer(ThreadingHTTPServer):
+    """The loopback HTTP server every provider fake runs on.
+
+    The listen backlog is large: ``socketserver``'s default of 5 overflows when two
+    dispatchers open 30+ connections at once on a loaded 2-core machine, and the kernel
+    then resets some of them, which a test would misread as a provider fault."""
+
+    request_queue_size = 256
+    daemon_threads = True
 
 
 @contextlib.contextmanager

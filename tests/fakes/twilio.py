@@ -29,9 +29,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.fakes.net import FakeProviderServer
 
 RFC2822 = "%a, %d %b %Y %H:%M:%S +0000"
 
@@ -117,7 +119,7 @@ class FakeTwilio:
     queue_only: bool = False
     _script: list[_Scripted] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: ThreadingHTTPServer | None = None
+    _server: FakeProviderServer | None = None
     # Every answer waits this long (a slow or hanging provider); ``stop`` cuts it short.
     latency: float = 0.0
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -293,8 +295,7 @@ class FakeTwilio:
                     self.end_headers()
                     self.wfile.write(body)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = FakeProviderServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
