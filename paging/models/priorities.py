@@ -40,7 +40,11 @@ class PriorityLevel(models.Model):
     class Meta:
         ordering = ["level"]
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="uniq_priority_level_name"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="uniq_priority_level_name",
+                violation_error_message="Another priority level has this name.",
+            ),
             models.CheckConstraint(
                 condition=Q(level__gte=PRIORITY_MIN, level__lte=PRIORITY_MAX),
                 name="priority_level_1_to_5",
