@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from oncall.models import Engineer, Team
@@ -49,6 +50,9 @@ def _levels(context: dict[str, Any]) -> list[Level]:
     return context["priority_levels"]
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "integer"}], "nullable": True, "example": "P1"}
+)
 class PriorityField(serializers.Field):
     """A priority as people write it (``P1``, ``1``, ``SEV1``; null = none) in, its number
     (1..5 or null) out."""
@@ -74,6 +78,9 @@ class PriorityField(serializers.Field):
         return value
 
 
+@extend_schema_field(
+    {"type": "object", "additionalProperties": {"type": "integer"}, "example": {"P1": 3}}
+)
 class PriorityPoliciesField(serializers.Field):
     """A service's policies per priority: ``{"P1": <policy id>}`` (keys as people write a
     priority). Writing it replaces them all; ``{}`` removes them."""

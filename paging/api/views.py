@@ -203,11 +203,10 @@ class PriorityLevelViewSet(viewsets.ModelViewSet):
     queryset = PriorityLevel.objects.order_by("level")
     lookup_field = "level"
     lookup_value_regex = "[1-5]"
-    pagination_class = None  # five at most
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        levels = list(self.get_queryset()) or list(DEFAULT_LEVELS)
-        return Response(self.get_serializer(levels, many=True).data)
+        levels = self.paginate_queryset(list(self.get_queryset()) or list(DEFAULT_LEVELS))
+        return self.get_paginated_response(self.get_serializer(levels, many=True).data)
 
     def perform_create(self, serializer: s.PriorityLevelSerializer) -> None:
         fields = dict(serializer.validated_data)
