@@ -524,7 +524,7 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         if move_to is not None and "confirmed" not in request.POST:
             # Paging people is not undone by setting the priority back: ask once.
             policy = EscalationPolicy.objects.get(pk=move_to)
-            was = incident.escalation_policy.name if incident.escalation_policy else "none"
+            was = f"'{incident.escalation_policy.name}'" if incident.escalation_policy else "none"
             starts = (
                 "Its first step pages now; pending pages under the old policy are cancelled."
                 if incident.escalation_started_at
@@ -535,7 +535,7 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 incident,
                 title=f"Set incident #{incident.pk} to {label}?",
                 question=f"{label} incidents of {incident.service.name} follow the escalation "
-                f"policy {policy.name}: this incident moves from {was} to it. {starts}",
+                f"policy '{policy.name}': this incident moves from {was} to it. {starts}",
                 confirm_label="Set priority",
                 action_url=reverse("admin:paging_incident_priority", args=[incident.pk]),
                 carried=form,
@@ -551,6 +551,6 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         except PriorityInvalid as exc:
             self.message_user(request, f"Priority: {exc}", messages.ERROR)
             return self._back(incident.pk)
-        moved = f"; escalation moved to {result.moved_to.name}" if result.moved_to else ""
+        moved = f"; escalation moved to '{result.moved_to.name}'" if result.moved_to else ""
         self._done(request, incident, f"Priority set to {label}{moved}", actor)
         return self._back(incident.pk)

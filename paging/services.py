@@ -314,17 +314,17 @@ def incident_set_priority(
         move_to = priority_policy_move(incident=incident, priority=priority)
         policy = EscalationPolicy.objects.get(pk=move_to) if move_to is not None else None
         if policy is not None:
-            was = incident.escalation_policy.name if incident.escalation_policy else "none"
+            was = f"'{incident.escalation_policy.name}'" if incident.escalation_policy else "none"
             if incident.escalation_started_at is None:
                 # Nothing paged yet (held by a maintenance window, or not started): it
                 # starts with the new policy when it would have started.
                 incident.escalation_policy = policy
                 incident.escalation_version = None
-                text += f"; escalation policy {was} -> {policy.name}"
+                text += f"; escalation policy {was} -> '{policy.name}'"
             else:
                 _pending_pages_cancel(incident_id=incident_id, reason="priority changed")
                 _policy_start(incident, policy, now)
-                text += f"; escalation policy {was} -> {policy.name}, from step 1 now"
+                text += f"; escalation policy {was} -> '{policy.name}', from step 1 now"
         incident.priority = priority
         incident.updated_at = now
         incident.save()

@@ -156,7 +156,7 @@ def slack_incident_priority(*, incident_id: int, value: str, engineer: Engineer)
         kick_engine()
         return Reply(
             f"You set #{incident_id} to {label}: it now follows the escalation policy "
-            f"{result.moved_to.name}.",
+            f"'{result.moved_to.name}'.",
             changed=True,
         )
     return Reply(f"You set #{incident_id} to {label}.", changed=True)

@@ -341,7 +341,7 @@ def test_slash_command_priority_moves_an_unacknowledged_incident(
     ServicePriorityPolicy.objects.create(service=cast.service, priority=1, escalation_policy=fast)
     response = signed(Client(), "/slack/commands/", command_body(f"priority {paged.pk} P1"))
     assert response.json()["text"] == (
-        f"You set #{paged.pk} to P1: it now follows the escalation policy db-urgent."
+        f"You set #{paged.pk} to P1: it now follows the escalation policy 'db-urgent'."
     )
     tick()
     # Grace (the P1 policy's step 1) is paged now, not 10 minutes later.

@@ -213,8 +213,8 @@ def test_raising_a_triggered_incident_to_p1_moves_it_and_pages_from_step_1_now(
     incident.refresh_from_db()
     assert (incident.escalation_policy_id, incident.priority) == (fast.pk, 1)
     assert incident.events.get(kind="priority").text == (
-        f"priority none -> P1; escalation policy {service.escalation_policy.name} -> "
-        f"{fast.name}, from step 1 now"
+        f"priority none -> P1; escalation policy '{service.escalation_policy.name}' -> "
+        f"'{fast.name}', from step 1 now"
     )
     # Back to P2: still triggered, on the policy P1 chose, so back to the service's.
     back = incident_set_priority(incident_id=incident.pk, priority=2)
