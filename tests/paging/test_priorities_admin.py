@@ -4,6 +4,8 @@ policy per priority."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from django.test import Client
 
@@ -67,7 +69,7 @@ def test_a_move_to_another_policy_asks_once(clock, lena, service) -> None:
     incident = fire(service)
     asked = set_priority(lena, incident, priority="1")
     assert asked.status_code == 200
-    text = asked.content.decode()
+    text = html.unescape(asked.content.decode())
     assert "P1 incidents of api follow the escalation policy 'api-urgent'" in text
     assert "Yes, set priority" in text
     assert '<input type="hidden" name="priority" value="1"' in text
@@ -76,7 +78,7 @@ def test_a_move_to_another_policy_asks_once(clock, lena, service) -> None:
     assert done.status_code == 302
     incident.refresh_from_db()
     assert (incident.priority, incident.escalation_policy_id) == (1, fast.pk)
-    page = lena.get(done["Location"]).content.decode()
+    page = html.unescape(lena.get(done["Location"]).content.decode())
     assert "Priority set to P1; escalation moved to 'api-urgent' by Lena" in page
 
 
