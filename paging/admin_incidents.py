@@ -33,7 +33,7 @@ from paging.actor import Actor, actor_label, admin_actor
 from paging.admin_forms import IncidentNoteForm, IncidentPriorityForm, IncidentReassignForm
 from paging.models import EscalationPolicy, Incident, PriorityLevel
 from paging.priorities import PriorityInvalid, priority_label, priority_levels
-from paging.priority_policy import priority_policy_move
+from paging.priority_policy import more_urgent, priority_policy_move
 from paging.selectors import incident_alerts, incident_timeline
 from paging.services import (
     ActionResult,
@@ -525,11 +525,18 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
             # Paging people is not undone by setting the priority back: ask once.
             policy = EscalationPolicy.objects.get(pk=move_to)
             was = f"'{incident.escalation_policy.name}'" if incident.escalation_policy else "none"
-            starts = (
-                "Its first step pages now; pending pages under the old policy are cancelled."
-                if incident.escalation_started_at
-                else "Nobody has been paged yet: the new policy starts when paging would."
-            )
+            if incident.escalation_started_at is None:
+                starts = "Nobody has been paged yet: the new policy starts when paging would."
+            else:
+                when = (
+                    "now"
+                    if more_urgent(priority, than=incident.priority)
+                    else "when the old policy's next step was due"
+                )
+                starts = (
+                    f"Its first step pages {when}; pending pages under the old policy "
+                    "are cancelled."
+                )
             return self._page(
                 request,
                 incident,

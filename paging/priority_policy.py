@@ -57,3 +57,10 @@ def priority_policy_move(*, incident: Incident, priority: int | None) -> int | N
         return None
     new = policy_for(service=service, priority=priority, by_priority=by_priority)
     return new if new is not None and new != incident.escalation_policy_id else None
+
+
+def more_urgent(priority: int | None, *, than: int | None) -> bool:
+    """Whether ``priority`` is more urgent than ``than`` (P1 first; ungraded last). A move
+    to a more urgent priority's policy pages now; to a less urgent one, not sooner than
+    the old policy's next step would have."""
+    return (priority or 6) < (than or 6)

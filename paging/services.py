@@ -21,7 +21,7 @@ from paging.kick import kick_engine
 from paging.models import Alert, EscalationPolicy, Incident, IncidentEvent, Message
 from paging.notify import pages_plan
 from paging.priorities import PriorityInvalid, level_of, priority_label, priority_levels
-from paging.priority_policy import priority_policy_move
+from paging.priority_policy import more_urgent, priority_policy_move
 from paging.timeline import event_record
 
 OPEN = Incident.OPEN_STATUSES
@@ -293,8 +293,9 @@ def incident_set_priority(
     PriorityInvalid. Works on resolved incidents too (grading after the fact counts in
     the SLA figures). A triggered incident still on the policy its old priority chose
     moves to the new priority's policy (``priority_policy_move``): its pending pages are
-    cancelled and the new policy starts at step 1 now, or, while nothing has paged yet
-    (a maintenance window holds it), when it would have started.
+    cancelled and the new policy starts at step 1 — now for a more urgent priority; for
+    a less urgent one (or none) when the old policy's next step was due. While nothing
+    has paged yet (a maintenance window holds it) it starts when it would have started.
     """
     with transaction.atomic():
         now = timezone.now()
@@ -323,8 +324,16 @@ def incident_set_priority(
                 text += f"; escalation policy {was} -> '{policy.name}'"
             else:
                 _pending_pages_cancel(incident_id=incident_id, reason="priority changed")
+                due = incident.next_due_at
                 _policy_start(incident, policy, now)
-                text += f"; escalation policy {was} -> '{policy.name}', from step 1 now"
+                if not more_urgent(priority, than=incident.priority):
+                    # Less urgent: nobody is paged again sooner than the old policy's
+                    # next step would have paged (never, if it was exhausted).
+                    incident.next_due_at = due
+                    when = "when its next step was due"
+                else:
+                    when = "now"
+                text += f"; escalation policy {was} -> '{policy.name}', from step 1 {when}"
         incident.priority = priority
         incident.updated_at = now
         incident.save()

@@ -221,6 +221,30 @@ def test_raising_a_triggered_incident_to_p1_moves_it_and_pages_from_step_1_now(
     assert back.moved_to == service.escalation_policy
 
 
+def test_lowering_the_priority_moves_it_without_paging_sooner(
+    clock, channel: RecordingChannel, urgent
+) -> None:
+    service, fast = urgent
+    incident = fire(service, priority=1)
+    tick()  # Carol's SMS; the fast policy's step 2 is due at +5
+    clock.shift(timedelta(minutes=1))
+    result = incident_set_priority(incident_id=incident.pk, priority=3)
+    assert result.moved_to == service.escalation_policy
+    tick()
+    assert [s.destination for s in channel.sent] == ["+14155550003"]  # nobody paged now
+    clock.shift(timedelta(minutes=4))
+    tick()
+    # At +5, when the fast policy's step 2 was due: the service policy's step 1 (Alice);
+    # Carol's +5 call was cancelled with the move.
+    assert [(s.destination, s.kind) for s in channel.sent] == [
+        ("+14155550003", "sms"),
+        ("+14155550001", "sms"),
+    ]
+    assert incident.events.get(kind="priority").text.endswith(
+        "from step 1 when its next step was due"
+    )
+
+
 def test_an_acknowledged_incident_keeps_its_policy(clock, channel, urgent) -> None:
     service, _ = urgent
     incident = fire(service)

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEntry
+from paging.engine import tick
 from paging.models import Incident, PriorityLevel, ServicePriorityPolicy
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import EscalationPolicyFactory, ServiceFactory, policy_with_steps
@@ -63,14 +64,16 @@ def test_the_page_shows_the_priority_and_sets_it_at_once(clock, lena, service) -
     assert "The priority is already P2 (SEV2)." in again
 
 
-def test_a_move_to_another_policy_asks_once(clock, lena, service) -> None:
+def test_a_move_to_another_policy_asks_once(clock, channel, lena, service) -> None:
     fast = EscalationPolicyFactory(name="api-urgent")
     ServicePriorityPolicy.objects.create(service=service, priority=1, escalation_policy=fast)
     incident = fire(service)
+    tick()  # Alice paged
     asked = set_priority(lena, incident, priority="1")
     assert asked.status_code == 200
     text = html.unescape(asked.content.decode())
     assert "P1 incidents of api follow the escalation policy 'api-urgent'" in text
+    assert "Its first step pages now; pending pages under the old policy are cancelled." in text
     assert "Yes, set priority" in text
     assert '<input type="hidden" name="priority" value="1"' in text
     assert Incident.objects.get(pk=incident.pk).priority is None  # nothing before the confirm
