@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import copy
-from io import StringIO
 from pathlib import Path
 
 import pytest
 import yaml
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from paging.models import PriorityLevel, Service, ServicePriorityPolicy
+from tests.config.conftest import run_apply, run_export
 
 pytestmark = pytest.mark.django_db
 
@@ -55,15 +54,11 @@ DOC = {
 def apply(tmp_path: Path, doc: dict, *args: str) -> str:
     path = tmp_path / "oncall.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    out = StringIO()
-    call_command("oncall_apply", str(path), *args, stdout=out)
-    return out.getvalue()
+    return run_apply(path, *args)
 
 
 def export() -> dict:
-    out = StringIO()
-    call_command("oncall_export", stdout=out)
-    return yaml.safe_load(out.getvalue())
+    return yaml.safe_load(run_export())
 
 
 def levels() -> list[tuple]:

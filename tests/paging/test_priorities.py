@@ -25,9 +25,9 @@ from tests.paging.factories import (
     IntegrationFactory,
     MaintenanceWindowFactory,
     ServiceFactory,
+    engineer_with_ladder,
     policy_with_steps,
 )
-from tests.paging.test_engine import engineer_with_ladder
 
 pytestmark = pytest.mark.django_db
 

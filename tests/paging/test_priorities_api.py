@@ -4,35 +4,14 @@ priority, the incident list filter; bad priorities are a 400 naming the field.""
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from paging.models import Incident, PriorityLevel, ServicePriorityPolicy
-from tests.factories import UserFactory
 from tests.paging.factories import EscalationPolicyFactory, ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder, fire
+from tests.paging.test_engine import fire
 from tests.paging.test_priorities import sev_levels
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def alice():
-    return engineer_with_ladder("Alice", "+14155550001")
-
-
-@pytest.fixture
-def as_alice(alice) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(alice.user)
-    return client
-
-
-@pytest.fixture
-def staff() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(UserFactory(is_staff=True))
-    return client
 
 
 def test_an_engineer_sets_and_clears_the_priority(clock, as_alice, alice) -> None:
