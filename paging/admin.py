@@ -1,4 +1,5 @@
-"""Admin for services, integrations and policies. Actions call the services.
+"""Admin for services (with their policy per priority), integrations, policies and
+priority levels. Actions call the services.
 
 The incident pages are in ``paging.admin_incidents``."""
 
@@ -30,7 +31,9 @@ from paging.models import (
     Integration,
     MaintenanceWindow,
     Message,
+    PriorityLevel,
     Service,
+    ServicePriorityPolicy,
 )
 from paging.policy_versions import policy_version_apply_to_open
 from paging.policy_writes import (
@@ -40,12 +43,16 @@ from paging.policy_writes import (
     policy_delete,
     policy_save,
 )
+from paging.priorities import DEFAULT_LEVELS, priority_levels
 from paging.service_writes import (
     integration_delete,
     integration_save,
     maintenance_window_delete,
     maintenance_window_save,
+    priority_level_delete,
+    priority_level_save,
     service_delete,
+    service_priority_policies_save,
     service_save,
 )
 
@@ -98,6 +105,22 @@ class IntegrationInline(admin.StackedInline):
         return _copyable_url(obj)
 
 
+class PriorityPolicyInline(admin.TabularInline):
+    model = ServicePriorityPolicy
+    extra = 0
+    fields = ["priority", "escalation_policy"]
+    verbose_name = "escalation policy for a priority"
+    verbose_name_plural = "Escalation policy per priority (other priorities: the policy above)"
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "priority":
+            field.choices = [("", "---------")] + [
+                (level.level, level.label) for level in priority_levels()
+            ]
+        return field
+
+
 class MaintenanceWindowInline(admin.TabularInline):
     model = MaintenanceWindow
     extra = 0
@@ -115,7 +138,7 @@ class ServiceAdmin(DeleteEachMixin, admin.ModelAdmin):
     list_display = ["name", "team", "escalation_policy", "ack_timeout_minutes"]
     list_filter = ["team"]
     search_fields = ["name"]
-    inlines = [IntegrationInline, MaintenanceWindowInline]
+    inlines = [IntegrationInline, PriorityPolicyInline, MaintenanceWindowInline]
     fieldsets = [
         (None, {"fields": ["name", "description", "team", "escalation_policy"]}),
         (
@@ -133,6 +156,18 @@ class ServiceAdmin(DeleteEachMixin, admin.ModelAdmin):
         service_delete(service=obj)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is ServicePriorityPolicy:
+            # The whole set at once: moving a policy from P2 to P1 is one change.
+            by_priority = {
+                f.cleaned_data["priority"]: f.cleaned_data["escalation_policy"].pk
+                for f in formset.forms
+                if f.cleaned_data
+                and not formset._should_delete_form(f)
+                and f.cleaned_data.get("escalation_policy")
+            }
+            service_priority_policies_save(service=form.instance, policies=by_priority)
+            _formset_done(formset)
+            return
         if formset.model is Integration:
             for integration in formset.save(commit=False):
                 integration_save(integration=integration, fields={})
@@ -177,6 +212,40 @@ class IntegrationAdmin(DeleteEachMixin, admin.ModelAdmin):
     @admin.display(description="Inbound URL (paste into the alert source)")
     def inbound(self, obj: Integration) -> str:
         return _copyable_url(obj)
+
+
+@admin.register(PriorityLevel)
+class PriorityLevelAdmin(DeleteEachMixin, admin.ModelAdmin):
+    """Priority levels. With none configured the defaults apply (the list says which);
+    once one is added, exactly the levels listed are in use."""
+
+    list_display = ["__str__", "name", "ack_within_minutes", "resolve_within_minutes"]
+    fields = ["level", "name", "description", "ack_within_minutes", "resolve_within_minutes"]
+    ordering = ["level"]
+
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        if not PriorityLevel.objects.exists():
+            defaults = "; ".join(
+                f"{level.code} ack {level.ack_within_minutes} min, resolve "
+                f"{level.resolve_within_minutes} min"
+                for level in DEFAULT_LEVELS
+            )
+            self.message_user(
+                request,
+                f"No priority levels configured: the defaults are in use ({defaults}). "
+                "Once you add one, only the levels listed here are in use.",
+                messages.INFO,
+            )
+        return super().changelist_view(request, extra_context)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["level"] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: PriorityLevel, form: Any, change: bool):
+        priority_level_save(level=obj, fields={})
+
+    def delete_model(self, request: HttpRequest, obj: PriorityLevel) -> None:
+        priority_level_delete(level=obj)
 
 
 def _formset_done(formset: Any) -> None:

@@ -1,10 +1,13 @@
-"""Config-file sections of paging: ``escalation_policies`` (60) and ``services`` (70).
+"""Config-file sections of paging: ``escalation_policies`` (60) and ``services`` (70);
+``priorities`` (50) is in ``config_priorities.py``.
 
 Identity keys: a policy by ``name``; a service by ``name``; an integration by its
-``name`` within the service. A step target is a mapping with exactly one key naming
-its kind: ``engineer: <username>``, ``schedule: <team-slug>/<schedule name>``,
-``team_all: <team-slug>``, ``team_round_robin: <team-slug>``, ``slack_channel: <id>``,
-``pagerduty_service: <routing key>``.
+``name`` within the service. A service's ``priority_policies`` maps priorities to policy
+names (``{P1: platform-urgent}``): incidents of that priority follow that policy. A step
+target is a mapping with exactly one key naming its kind: ``engineer: <username>``,
+``schedule: <team-slug>/<schedule name>``, ``team_all: <team-slug>``,
+``team_round_robin: <team-slug>``, ``slack_channel: <id>``, ``pagerduty_service: <routing
+key>``.
 
 Integration tokens are secrets and runtime state: never in the file, kept while the
 integration's identity stays. Maintenance windows are runtime state too (API/admin).
@@ -28,9 +31,11 @@ from oncall.config.fields import (
 )
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.people.models import Engineer, Team
+from paging import config_priorities  # noqa: F401  (registers the "priorities" section)
 from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
 from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
 from paging.policy_writes import StepSpec, TargetSpec, policy_delete, policy_save
+from paging.priorities import PriorityInvalid, priority_levels, priority_parse
 from paging.service_writes import integration_delete, integration_save, service_delete, service_save
 
 POLICY_FIELDS = {
@@ -52,6 +57,7 @@ SERVICE_FIELDS = {
     "urgency_rules": Field(dict, default=dict),
     "ack_timeout_minutes": Field(int, default=0),
     "low_urgency_business_hours_only": Field(bool, default=False),
+    "priority_policies": Field(dict, default=dict),
     "integrations": Field(list, default=list),
 }
 INTEGRATION_FIELDS = {
@@ -237,6 +243,32 @@ def _urgency_rules(ctx: ApplyContext, rules: dict[str, Any], path: str) -> dict[
     return merged
 
 
+def _policy_ref(ctx: ApplyContext, ref: str, path: str) -> EscalationPolicy:
+    if ctx.is_declared("escalation_policies", ref) is False:
+        ctx.fail(path, f"policy {ref!r} is not defined")
+    policy = EscalationPolicy.objects.filter(name=ref).first()
+    if policy is None:
+        ctx.fail(path, f"policy {ref!r} does not exist")
+    return policy
+
+
+def _priority_policies(ctx: ApplyContext, raw: dict[Any, Any], path: str) -> dict[int, int]:
+    """{priority: policy id} from ``{P1: policy name}`` (keys as ``priority_parse`` reads
+    them: P1, 1 or a level's name; the ``priorities`` section is applied before)."""
+    levels = priority_levels()
+    out: dict[int, int] = {}
+    for key, ref in raw.items():
+        where = f"{path}.priority_policies.{key}"
+        try:
+            priority = priority_parse(key, levels)
+        except PriorityInvalid as exc:
+            ctx.fail(where, str(exc))
+        if priority is None or priority in out:
+            ctx.fail(where, "name each priority once")
+        out[priority] = _policy_ref(ctx, read_value(ctx, ref, where, str), where).pk
+    return out
+
+
 def services_apply(value: Any, ctx: ApplyContext) -> None:
     ctx.declared.setdefault("services", {})
     for i, raw in enumerate(_items(ctx, value, "services")):
@@ -247,12 +279,8 @@ def services_apply(value: Any, ctx: ApplyContext) -> None:
         team = _team(ctx, data["team"], f"{path}.team")
         policy = None
         if data["escalation_policy"]:
-            ref = data["escalation_policy"]
-            if ctx.is_declared("escalation_policies", ref) is False:
-                ctx.fail(f"{path}.escalation_policy", f"policy {ref!r} is not defined")
-            policy = EscalationPolicy.objects.filter(name=ref).first()
-            if policy is None:
-                ctx.fail(f"{path}.escalation_policy", f"policy {ref!r} does not exist")
+            policy = _policy_ref(ctx, data["escalation_policy"], f"{path}.escalation_policy")
+        by_priority = _priority_policies(ctx, data["priority_policies"], path)
         if data["ack_timeout_minutes"] < 0:
             ctx.fail(f"{path}.ack_timeout_minutes", "must be zero or more (0 = none)")
         wanted = {
@@ -268,15 +296,20 @@ def services_apply(value: Any, ctx: ApplyContext) -> None:
         if service is None:
             service = Service(name=name, **wanted)
             clean_model(ctx, service, path)
-            service_save(service=service, fields={})
+            service_save(service=service, fields={}, priority_policies=by_priority)
             ctx.record("create", label)
         else:
             changes = diff(service, wanted)
+            was = _priority_policies_export(service)
+            now = _priority_policies_export(service, by_priority)
+            if was != now:
+                changes["priority_policies"] = (was, now)
             if changes:
                 for field_name, (_old, new) in changes.items():
-                    setattr(service, field_name, new)
+                    if field_name != "priority_policies":
+                        setattr(service, field_name, new)
                 clean_model(ctx, service, path)
-                service_save(service=service, fields={})
+                service_save(service=service, fields={}, priority_policies=by_priority)
                 ctx.record("update", label, describe_diff(changes))
         _integrations_apply(ctx, service, data["integrations"], path, label)
     declared = set(ctx.declared["services"])
@@ -327,6 +360,19 @@ def _integrations_apply(
             )
 
 
+def _priority_policies_export(
+    service: Service, by_priority: dict[int, int] | None = None
+) -> dict[str, str]:
+    """``{"P1": policy name}``: the service's rows, or ``by_priority`` ({priority: id})."""
+    if by_priority is None:
+        rows = service.priority_policies.values_list("priority", "escalation_policy__name")
+    else:
+        names = dict(EscalationPolicy.objects.filter(pk__in=by_priority.values()).values_list(
+            "pk", "name"))  # fmt: skip
+        rows = [(priority, names[pk]) for priority, pk in by_priority.items()]
+    return {f"P{priority}": name for priority, name in sorted(rows)}
+
+
 def services_export() -> list[dict[str, Any]]:
     out = []
     services = Service.objects.select_related("team", "escalation_policy").order_by("name")
@@ -347,6 +393,9 @@ def services_export() -> list[dict[str, Any]]:
             item["ack_timeout_minutes"] = service.ack_timeout_minutes
         if service.low_urgency_business_hours_only:
             item["low_urgency_business_hours_only"] = True
+        by_priority = _priority_policies_export(service)
+        if by_priority:
+            item["priority_policies"] = by_priority
         integrations = [
             {"name": i.name, "kind": i.kind, "grouping": i.grouping}
             for i in service.integrations.order_by("name")

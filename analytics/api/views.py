@@ -24,6 +24,7 @@ from analytics.api.renderers import CSVRenderer, MarkdownRenderer
 from analytics.db import analytics_session
 from analytics.filters import MetricFilter
 from analytics.review import review_markdown
+from analytics.sla import sla_by_priority
 from paging.models import Incident
 
 
@@ -92,6 +93,16 @@ class SlaView(MetricView):
 
     def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
         return metrics.sla_attainment(flt=flt)
+
+
+class SlaByPriorityView(MetricView):
+    """Per priority: acknowledged / resolved within the priority's targets."""
+
+    csv_name = "sla-by-priority"
+    takes_breakdown = False
+
+    def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
+        return sla_by_priority(flt=flt)
 
 
 class OncallLoadView(MetricView):

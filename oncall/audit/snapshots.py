@@ -134,6 +134,7 @@ ONLY: dict[str, tuple[str, ...]] = {
         "escalation_policy_id",
         "escalation_step",
         "escalation_loop",
+        "priority",
     ),
 }
 
@@ -150,6 +151,7 @@ PARENTS: dict[str, str] = {
     "schedules.timeoff": "engineer",
     "paging.integration": "service",
     "paging.maintenancewindow": "service",
+    "paging.serviceprioritypolicy": "service",
 }
 
 

@@ -17,6 +17,7 @@ Answers (JSON):
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
@@ -30,10 +31,11 @@ from paging.inbound.alertmanager import alertmanager_parse
 from paging.inbound.body import BodyInvalid, BodyTooLarge, body_read, json_object_decode
 from paging.inbound.fields import InvalidPayload
 from paging.inbound.integrations import integration_for_token, integration_forget
-from paging.inbound.pagerduty_events import pagerduty_event_parse
+from paging.inbound.pagerduty_events import PagerDutyEvent, pagerduty_event_parse
 from paging.inbound.webhook import webhook_parse
 from paging.ingest import IntegrationGone, alerts_ingest
 from paging.models import Integration
+from paging.priorities import PriorityInvalid, priority_parse
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +206,7 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
         integration = _lookup(parsed.routing_key, Integration.Kind.PAGERDUTY)
         if integration is None:
             raise _unknown()
-        _ingest(integration, [parsed.event])
+        _ingest(integration, [_prioritised(parsed)])
     except Rejected as exc:
         if exc.status == 404:
             # PagerDuty answers a well-formed but unknown key with 400, not 404.
@@ -215,6 +217,21 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
         {"status": "success", "message": "Event processed", "dedup_key": parsed.event.alert_key},
         status=202,
     )
+
+
+def _prioritised(parsed: PagerDutyEvent) -> AlertEvent:
+    """The event with the priority its custom details name (checked against the levels
+    in use: a query, only for events that name one)."""
+    if parsed.priority is None:
+        return parsed.event
+    try:
+        priority = priority_parse(parsed.priority)
+    except PriorityInvalid as exc:
+        errors = [f"'{parsed.PRIORITY_PATH}': {exc}"]
+        raise Rejected(400, "Event object is invalid", errors) from None
+    except (OperationalError, InterfaceError):
+        raise _unavailable() from None
+    return replace(parsed.event, priority=priority)
 
 
 def _incident_ids(result: Any) -> list[int]:

@@ -9,6 +9,7 @@ from paging.models.policies import (
     EscalationStep,
     EscalationTarget,
 )
+from paging.models.priorities import PriorityLevel, ServicePriorityPolicy
 from paging.models.services import Integration, MaintenanceWindow, Service
 
 __all__ = [
@@ -24,5 +25,7 @@ __all__ = [
     "Integration",
     "MaintenanceWindow",
     "Message",
+    "PriorityLevel",
     "Service",
+    "ServicePriorityPolicy",
 ]
