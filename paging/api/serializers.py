@@ -9,7 +9,8 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from oncall.people.models import Engineer, Team
-from oncall.security.secrets import secret_mask, secrets_visible
+from oncall.people.selectors import secrets_visible
+from oncall.security.secrets import secret_mask
 from paging.channels.registry import registered_kinds
 from paging.models import (
     EscalationPolicy,
