@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from oncall.admin_site import ReadOnlyMixin
+from oncall.admin_read_only import ReadOnlyMixin
 from oncall.people.selectors import engineer_for_user
 from oncall.timefmt import age_text, local_text
 from paging.actor import Actor, actor_label, admin_actor

@@ -40,6 +40,7 @@ from paging.policy_versions import (
     version_label,
     version_steps,
 )
+from schedules import selectors as schedule_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +51,7 @@ after_claim_hook: Callable[[list[int]], None] | None = None
 
 
 def _schedule_oncall(schedule_id: int, at: datetime) -> list[int]:
-    from schedules.selectors import oncall_engineer_ids  # imported late: an optional app
-
-    return oncall_engineer_ids(schedule_id=schedule_id, at=at)
+    return schedule_selectors.oncall_engineer_ids(schedule_id=schedule_id, at=at)
 
 
 @dataclass

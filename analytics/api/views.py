@@ -20,11 +20,12 @@ from rest_framework.views import APIView
 
 from analytics import load, metrics
 from analytics.api.params import metric_params
-from analytics.api.renderers import CSVRenderer, MarkdownRenderer
+from analytics.api.renderers import MarkdownRenderer
 from analytics.db import analytics_session
 from analytics.filters import MetricFilter
 from analytics.review import review_markdown
 from analytics.sla import sla_by_priority
+from oncall.api.renderers import CSVRenderer
 from paging.models import Incident
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from oncall.me.forms import method_name
 from oncall.people.models import ContactMethod, Engineer, NotificationRule, Urgency
-from oncall.people.services.contact_check import test_pages_of
 from oncall.timefmt import local_text
 from paging.models import Message
+from paging.test_pages import test_pages_of
 
 RESULT_TEXT = {
     Message.Status.PENDING: "queued",

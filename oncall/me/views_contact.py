@@ -25,7 +25,6 @@ from oncall.me.forms import (
     method_name,
 )
 from oncall.people.models import ContactMethod, Engineer, NotificationRule
-from oncall.people.services.contact_check import TestPageRateLimited, contact_method_send_test
 from oncall.people.services.directory import (
     contact_method_create,
     contact_method_delete,
@@ -40,6 +39,7 @@ from oncall.people.services.verification import (
     contact_method_send_verification,
     contact_method_verify,
 )
+from paging.test_pages import TestPageRateLimited, contact_method_send_test
 
 
 def _page(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from oncall.people.models import ContactMethod, Engineer, NotificationRule, Urgency
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, TeamMembership, Urgency
 
 # Same test as ContactMethod.is_pageable, as a query.
 PAGEABLE = Q(disabled_at__isnull=True) & (
@@ -77,3 +78,33 @@ def engineer_emails(engineer_ids: Iterable[int]) -> dict[int, str]:
     ):
         out.setdefault(eid, value)
     return out
+
+
+def first_pageable_method(engineer_id: int) -> ContactMethod | None:
+    """The engineer's oldest contact method that can be paged now (for notices and
+    reminders, which follow no notification rule), or None."""
+    for method in ContactMethod.objects.filter(engineer_id=engineer_id).order_by("id"):
+        if method.is_pageable:
+            return method
+    return None
+
+
+def secrets_visible(user: Any, *, team_id: int | None, cache: Any = None) -> bool:
+    """May ``user`` read the full secrets of an object of team ``team_id``? ``cache``
+    (e.g. the request) keeps the user's admin teams for the next call."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    if team_id is None:
+        return False
+    teams = getattr(cache, "_oncall_admin_team_ids", None)
+    if teams is None:
+        teams = set(
+            TeamMembership.objects.filter(
+                engineer__user=user, role=TeamMembership.Role.ADMIN
+            ).values_list("team_id", flat=True)
+        )
+        if cache is not None:
+            cache._oncall_admin_team_ids = teams
+    return team_id in teams

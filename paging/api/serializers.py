@@ -11,7 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from oncall.people.models import Engineer, Team
-from oncall.security.secrets import secret_mask, secrets_visible
+from oncall.people.selectors import secrets_visible
+from oncall.security.secrets import secret_mask
 from paging.channels.registry import registered_kinds
 from paging.models import (
     EscalationPolicy,

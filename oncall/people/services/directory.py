@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from oncall.audit.services import audit_record, audit_snapshot, audited_delete, audited_save
+from oncall.people.hooks import AddressLookupFailed, address_lookup
 from oncall.people.models import (
     ContactMethod,
     Engineer,
@@ -254,7 +255,8 @@ def contact_value_normalize(*, kind: str, value: str) -> str:
 
 def _slack_email_resolve(cm: ContactMethod) -> None:
     """A Slack method given by e-mail address: page the member id Slack answers for it
-    (``users.lookupByEmail``) and keep the address beside it (``slack_email``).
+    (``users.lookupByEmail``, the lookup the Slack channel registers) and keep the
+    address beside it (``slack_email``).
 
     Runs before the transaction (a network call). Without Slack configured the address
     stays the value, and the transport looks the member up when it sends.
@@ -267,11 +269,12 @@ def _slack_email_resolve(cm: ContactMethod) -> None:
         validate_email(cm.value)
     except ValidationError:
         return  # not an address: _validate_contact_method says so
-    from paging.channels.slack.members import SlackLookupFailed, slack_member_by_email
-
+    lookup = address_lookup(cm.kind)
+    if lookup is None:
+        return
     try:
-        member = slack_member_by_email(email=cm.value)
-    except SlackLookupFailed as exc:
+        member = lookup(cm.value)
+    except AddressLookupFailed as exc:
         raise ValidationError({"value": [str(exc)]}) from None
     cm.slack_email, cm.value = cm.value, member
 

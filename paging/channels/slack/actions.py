@@ -23,6 +23,7 @@ from paging.incident_actions import (
 from paging.kick import kick_engine
 from paging.models import Incident
 from paging.priorities import PriorityInvalid, priority_label, priority_levels, priority_parse
+from schedules.models import Schedule
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,6 @@ def slack_incident_act(*, action: str, incident_id: int, engineer: Engineer) -> 
 
 def oncall_who(*, team_query: str, engineer: Engineer) -> Reply:
     """Who is on call now in the team's schedules (the engineer's teams without a name)."""
-    from schedules.models import Schedule  # late: an optional app
     from schedules.selectors import oncall_engineer_ids
 
     query = team_query.strip()
