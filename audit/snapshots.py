@@ -150,6 +150,7 @@ PARENTS: dict[str, str] = {
     "schedules.timeoff": "engineer",
     "paging.integration": "service",
     "paging.maintenancewindow": "service",
+    "paging.snssubscription": "integration",
 }
 
 

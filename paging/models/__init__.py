@@ -1,6 +1,7 @@
 """Paging models, one module per concern; import them from ``paging.models``."""
 
 from paging.models.engine import EngineStep
+from paging.models.inbound import ChangeEvent, IntegrationRate, SnsSubscription
 from paging.models.incidents import Alert, Incident, IncidentEvent
 from paging.models.outbox import EngineHeartbeat, Message
 from paging.models.policies import (
@@ -13,6 +14,7 @@ from paging.models.services import Integration, MaintenanceWindow, Service
 
 __all__ = [
     "Alert",
+    "ChangeEvent",
     "EngineHeartbeat",
     "EngineStep",
     "EscalationPolicy",
@@ -22,7 +24,9 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "Integration",
+    "IntegrationRate",
     "MaintenanceWindow",
     "Message",
     "Service",
+    "SnsSubscription",
 ]
