@@ -30,6 +30,7 @@ from oncall.selectors import engineer_for_user
 from oncall.timefmt import age_text, local_text
 from paging.actor import Actor, actor_label, admin_actor
 from paging.admin_forms import IncidentNoteForm, IncidentReassignForm
+from paging.change_events import change_window, incident_recent_changes
 from paging.models import Incident
 from paging.selectors import incident_alerts, incident_timeline
 from paging.services import (
@@ -285,6 +286,11 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
             "timeline": incident_timeline(incident_id=incident.pk),
             "alerts": alerts,
             "incident_links": links_html(incident.links),
+            "recent_changes": [
+                (change, links_html(change.links))
+                for change in incident_recent_changes(incident=incident)
+            ],
+            "change_window_minutes": int(change_window().total_seconds() // 60),
             "actions": [
                 (key, action)
                 for key, action in ACTIONS.items()

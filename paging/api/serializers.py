@@ -6,12 +6,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from oncall.models import Engineer, Team
 from oncall.security.secrets import secret_mask, secrets_visible
+from paging.change_events import incident_recent_changes
 from paging.channels.registry import registered_kinds
 from paging.models import (
+    ChangeEvent,
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
@@ -21,6 +24,7 @@ from paging.models import (
     MaintenanceWindow,
     Message,
     Service,
+    SnsSubscription,
 )
 from paging.models.services import SEVERITIES, URGENCIES
 from paging.services_config import REFERENCE_FOR_KIND
@@ -75,9 +79,18 @@ class ServiceSerializer(serializers.ModelSerializer):
         return value
 
 
+class SnsSubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SnsSubscription
+        fields = ["topic_arn", "status", "confirmed_at", "unsubscribed_at"]
+        read_only_fields = fields
+
+
 class IntegrationSerializer(serializers.ModelSerializer):
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
     inbound_url = serializers.CharField(read_only=True)
+    # What SNS told us (SubscriptionConfirmation / UnsubscribeConfirmation): read-only.
+    sns_subscriptions = SnsSubscriptionSerializer(many=True, read_only=True)
 
     class Meta:
         model = Integration
@@ -87,11 +100,31 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "kind",
             "name",
             "grouping",
+            "rate_limit_per_minute",
+            "sns_topic_arns",
+            "sns_subscriptions",
             "token",
             "inbound_url",
             "created_at",
         ]
         read_only_fields = ["token", "created_at"]
+
+
+class ChangeEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChangeEvent
+        fields = [
+            "id",
+            "service",
+            "integration",
+            "summary",
+            "source",
+            "occurred_at",
+            "received_at",
+            "custom_details",
+            "links",
+        ]
+        read_only_fields = fields
 
 
 def _require_all(serializer: serializers.Serializer, attrs: dict[str, Any]) -> None:
@@ -240,6 +273,8 @@ class IncidentDetailSerializer(IncidentSerializer):
     assigned_to = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     # What was sent for this incident: ``/api/v1/messages/?incident=<id>`` (staff).
     messages_url = serializers.SerializerMethodField()
+    # Change events of the service in CHANGE_EVENTS_WINDOW_MINUTES before it opened.
+    recent_changes = serializers.SerializerMethodField()
 
     class Meta(IncidentSerializer.Meta):
         fields = [
@@ -252,8 +287,14 @@ class IncidentDetailSerializer(IncidentSerializer):
             "alerts",
             "timeline",
             "messages_url",
+            "recent_changes",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ChangeEventSerializer(many=True))
+    def get_recent_changes(self, incident: Incident) -> list[dict[str, Any]]:
+        changes = incident_recent_changes(incident=incident)
+        return list(ChangeEventSerializer(changes, many=True).data)
 
     def get_messages_url(self, incident: Incident) -> str:
         path = f"{reverse('message-list')}?incident={incident.pk}"
@@ -299,6 +340,13 @@ class CommaSeparatedChoicesField(serializers.CharField):
 def _id_filter() -> serializers.IntegerField:
     # max_value: a larger id would overflow the database driver (a 500).
     return serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class ChangeEventFilterSerializer(serializers.Serializer):
+    service = _id_filter()
+    integration = _id_filter()
+    occurred_after = serializers.DateTimeField(required=False)
+    occurred_before = serializers.DateTimeField(required=False)
 
 
 class IncidentFilterSerializer(serializers.Serializer):

@@ -11,5 +11,6 @@ router.register("integrations", views.IntegrationViewSet, basename="integration"
 router.register("escalation-policies", views.EscalationPolicyViewSet, basename="escalation-policy")
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("messages", views.MessageViewSet, basename="message")
+router.register("change-events", views.ChangeEventViewSet, basename="change-event")
 
 urlpatterns = router.urls
