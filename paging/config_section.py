@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from oncall.config.fields import (
     Field,
@@ -29,7 +30,14 @@ from oncall.config.fields import (
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.models import Engineer, Team
 from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
-from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
+from paging.models.services import (
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    DEFAULT_URGENCY_RULES,
+    MAX_RATE_LIMIT_PER_MINUTE,
+    SEVERITIES,
+    URGENCIES,
+    validate_sns_topic_arns,
+)
 from paging.services_config import (
     StepSpec,
     TargetSpec,
@@ -66,6 +74,8 @@ INTEGRATION_FIELDS = {
     "name": Field(str, required=True),
     "kind": Field(str, required=True),
     "grouping": Field(str, default=Integration.Grouping.GROUP.value),
+    "rate_limit_per_minute": Field(int, default=DEFAULT_RATE_LIMIT_PER_MINUTE),
+    "sns_topics": Field(list, default=list),
 }
 TARGET_KINDS = [k.value for k in EscalationTarget.Kind]
 
@@ -315,17 +325,22 @@ def _integrations_apply(
         grouping = read_choice(
             ctx, data["grouping"], f"{ipath}.grouping", Integration.Grouping.values
         )
+        wanted = {
+            "kind": kind,
+            "grouping": grouping,
+            **_integration_limits(ctx, data, kind, ipath),
+        }
         where = f"{label}.integrations[{name}]"
         integration = existing.get(name)
         if integration is None:
-            integration = Integration(service=service, name=name, kind=kind, grouping=grouping)
+            integration = Integration(service=service, name=name, **wanted)
             clean_model(ctx, integration, ipath)
             integration_save(integration=integration, fields={})
             ctx.record("create", where, f"kind={kind!r}")
             continue
-        changes = diff(integration, {"kind": kind, "grouping": grouping})
+        changes = diff(integration, wanted)
         if changes:
-            integration_save(integration=integration, fields={"kind": kind, "grouping": grouping})
+            integration_save(integration=integration, fields=wanted)
             ctx.record("update", where, describe_diff(changes))
     for name, integration in sorted(existing.items()):
         if name not in seen:
@@ -333,6 +348,39 @@ def _integrations_apply(
                 f"{label}.integrations[{name}]",
                 lambda i=integration: integration_delete(integration=i),
             )
+
+
+def _integration_limits(
+    ctx: ApplyContext, data: dict[str, Any], kind: str, path: str
+) -> dict[str, Any]:
+    """``rate_limit_per_minute`` (0 = none) and, for SNS, the accepted ``sns_topics``."""
+    limit = data["rate_limit_per_minute"]
+    if not 0 <= limit <= MAX_RATE_LIMIT_PER_MINUTE:
+        ctx.fail(
+            f"{path}.rate_limit_per_minute",
+            f"must be 0 (no limit) to {MAX_RATE_LIMIT_PER_MINUTE}, not {limit}",
+        )
+    topics = data["sns_topics"]
+    if topics and kind != Integration.Kind.SNS:
+        ctx.fail(f"{path}.sns_topics", f"only an sns integration takes topics, not {kind!r}")
+    try:
+        validate_sns_topic_arns(topics)
+    except ValidationError as exc:
+        ctx.fail(f"{path}.sns_topics", exc.messages[0])
+    return {"rate_limit_per_minute": limit, "sns_topic_arns": list(topics)}
+
+
+def _integration_export(integration: Integration) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "name": integration.name,
+        "kind": integration.kind,
+        "grouping": integration.grouping,
+    }
+    if integration.rate_limit_per_minute != DEFAULT_RATE_LIMIT_PER_MINUTE:
+        item["rate_limit_per_minute"] = integration.rate_limit_per_minute
+    if integration.sns_topic_arns:
+        item["sns_topics"] = list(integration.sns_topic_arns)
+    return item
 
 
 def services_export() -> list[dict[str, Any]]:
@@ -355,10 +403,7 @@ def services_export() -> list[dict[str, Any]]:
             item["ack_timeout_minutes"] = service.ack_timeout_minutes
         if service.low_urgency_business_hours_only:
             item["low_urgency_business_hours_only"] = True
-        integrations = [
-            {"name": i.name, "kind": i.kind, "grouping": i.grouping}
-            for i in service.integrations.order_by("name")
-        ]
+        integrations = [_integration_export(i) for i in service.integrations.order_by("name")]
         if integrations:
             item["integrations"] = integrations
         out.append(item)
