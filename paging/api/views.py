@@ -299,16 +299,13 @@ class ChangeEventViewSet(viewsets.ReadOnlyModelViewSet):
             return qs
         filters = s.ChangeEventFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        f = filters.validated_data
-        if "service" in f:
-            qs = qs.filter(service_id=f["service"])
-        if "integration" in f:
-            qs = qs.filter(integration_id=f["integration"])
-        if "occurred_after" in f:
-            qs = qs.filter(occurred_at__gte=f["occurred_after"])
-        if "occurred_before" in f:
-            qs = qs.filter(occurred_at__lt=f["occurred_before"])
-        return qs
+        lookups = {
+            "service": "service_id",
+            "integration": "integration_id",
+            "occurred_after": "occurred_at__gte",
+            "occurred_before": "occurred_at__lt",
+        }
+        return qs.filter(**{lookups[name]: v for name, v in filters.validated_data.items()})
 
 
 class MessageViewSet(viewsets.ReadOnlyModelViewSet):

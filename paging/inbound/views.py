@@ -17,7 +17,8 @@ Answers (JSON):
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -49,6 +50,8 @@ from paging.models import Integration, SnsSubscription
 from paging.sns_subscriptions import sns_subscription_set, sns_topic_unsubscribed
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 RETRY_AFTER_SECONDS = 5
 SNS_CLOCK_SKEW_SECONDS = 300
@@ -158,26 +161,29 @@ def _method_not_allowed() -> JsonResponse:
     return response
 
 
-@csrf_exempt
-def alertmanager_receive(request: HttpRequest, token: str) -> JsonResponse:
-    """``POST /integrations/alertmanager/<token>/``: an Alertmanager v4 webhook message."""
+def _alerts_receive(
+    request: HttpRequest,
+    token: str,
+    kind: str,
+    parse: Callable[[dict[str, Any]], list[AlertEvent]],
+    what: str,
+) -> JsonResponse:
+    """A message of many alerts (Alertmanager, Grafana): parse, admit, ingest, answer."""
     if request.method != "POST":
         return _method_not_allowed()
     try:
-        integration = _integration(token, Integration.Kind.ALERTMANAGER)
+        integration = _integration(token, kind)
         body = _body_object(request)
         try:
-            events = alertmanager_parse(body)
+            events = parse(body)
         except InvalidPayload as exc:
-            raise Rejected(400, "Invalid Alertmanager message", exc.errors) from None
+            raise Rejected(400, f"Invalid {what} message", exc.errors) from None
         limit = max_alerts_per_message()
         truncated = max(0, len(events) - limit)
         if truncated:
-            # Refusing would make Alertmanager drop the whole message (4xx): page on the
+            # Refusing would make the sender drop the whole message (4xx): page on the
             # first ``limit`` alerts and say how many were left out.
-            logger.warning(
-                "Alertmanager message with %d alerts: %d ignored", len(events), truncated
-            )
+            logger.warning("%s message with %d alerts: %d ignored", what, len(events), truncated)
             events = events[:limit]
         _admit(integration)
         incident_ids = _incident_ids(_ingest(integration, events)) if events else []
@@ -192,6 +198,19 @@ def alertmanager_receive(request: HttpRequest, token: str) -> JsonResponse:
         },
         status=202,
     )
+
+
+@csrf_exempt
+def alertmanager_receive(request: HttpRequest, token: str) -> JsonResponse:
+    """``POST /integrations/alertmanager/<token>/``: an Alertmanager v4 webhook message."""
+    kind = Integration.Kind.ALERTMANAGER
+    return _alerts_receive(request, token, kind, alertmanager_parse, "Alertmanager")
+
+
+@csrf_exempt
+def grafana_receive(request: HttpRequest, token: str) -> JsonResponse:
+    """``POST /integrations/grafana/<token>/``: a Grafana Alerting webhook message."""
+    return _alerts_receive(request, token, Integration.Kind.GRAFANA, grafana_parse, "Grafana")
 
 
 @csrf_exempt
@@ -243,27 +262,30 @@ def _pagerduty_rejected(exc: Rejected) -> JsonResponse:
     return _pagerduty_error(exc.status, message, exc.errors)
 
 
-def _pagerduty_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
+def _pagerduty_parsed(
+    request: HttpRequest, parse: Callable[[dict[str, Any]], T]
+) -> T | JsonResponse:
+    """The parsed body of a PagerDuty-style POST, or the answer refusing it."""
+    if request.method != "POST":
+        return _method_not_allowed()
     try:
-        return _body_object(request)
+        body = _body_object(request)
     except Rejected as exc:
         if exc.status == 400:
             return _pagerduty_error(400, "Event object is invalid", exc.errors)
         return _pagerduty_error(exc.status, exc.message, exc.errors)
+    try:
+        return parse(body)
+    except InvalidPayload as exc:
+        return _pagerduty_error(400, "Event object is invalid", exc.errors)
 
 
 @csrf_exempt
 def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
     """``POST /v2/enqueue``: PagerDuty Events API v2, ``routing_key`` = integration token."""
-    if request.method != "POST":
-        return _method_not_allowed()
-    body = _pagerduty_body(request)
-    if isinstance(body, JsonResponse):
-        return body
-    try:
-        parsed = pagerduty_event_parse(body)
-    except InvalidPayload as exc:
-        return _pagerduty_error(400, "Event object is invalid", exc.errors)
+    parsed = _pagerduty_parsed(request, pagerduty_event_parse)
+    if isinstance(parsed, JsonResponse):
+        return parsed
     try:
         integration = _integration(parsed.routing_key, Integration.Kind.PAGERDUTY)
         _admit(integration)
@@ -277,39 +299,11 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
 
 
 @csrf_exempt
-def grafana_receive(request: HttpRequest, token: str) -> JsonResponse:
-    """``POST /integrations/grafana/<token>/``: a Grafana Alerting webhook message."""
-    if request.method != "POST":
-        return _method_not_allowed()
-    try:
-        integration = _integration(token, Integration.Kind.GRAFANA)
-        body = _body_object(request)
-        try:
-            events = grafana_parse(body)
-        except InvalidPayload as exc:
-            raise Rejected(400, "Invalid Grafana message", exc.errors) from None
-        events = events[: max_alerts_per_message()]
-        _admit(integration)
-        incident_ids = _incident_ids(_ingest(integration, events)) if events else []
-    except Rejected as exc:
-        return _error(exc)
-    return JsonResponse(
-        {"status": "accepted", "alerts": len(events), "incident_ids": incident_ids}, status=202
-    )
-
-
-@csrf_exempt
 def pagerduty_change_enqueue(request: HttpRequest) -> JsonResponse:
     """``POST /v2/change/enqueue``: PagerDuty Change Events, recorded on the service."""
-    if request.method != "POST":
-        return _method_not_allowed()
-    body = _pagerduty_body(request)
-    if isinstance(body, JsonResponse):
-        return body
-    try:
-        spec = change_event_parse(body)
-    except InvalidPayload as exc:
-        return _pagerduty_error(400, "Event object is invalid", exc.errors)
+    spec = _pagerduty_parsed(request, change_event_parse)
+    if isinstance(spec, JsonResponse):
+        return spec
     try:
         integration = _integration(spec.routing_key, Integration.Kind.PAGERDUTY)
         _admit(integration)
