@@ -16,6 +16,7 @@ from audit.admin_mixins import DeleteEachMixin
 from oncall.admin_site import ReadOnlyMixin
 from paging.admin_policy_forms import (
     URGENCY_FIELDS,
+    IntegrationForm,
     PolicyForm,
     ServiceForm,
     StepForm,
@@ -89,6 +90,7 @@ class CopyMedia:
 class IntegrationInline(admin.StackedInline):
     # Stacked: the full URL wraps under its label instead of a cell off to the right.
     model = Integration
+    form = IntegrationForm
     extra = 0
     fields = ["kind", "name", "grouping", "rate_limit_per_minute", "sns_topic_arns", "inbound"]
     readonly_fields = ["inbound"]
@@ -150,6 +152,7 @@ class ServiceAdmin(DeleteEachMixin, admin.ModelAdmin):
 
 @admin.register(Integration)
 class IntegrationAdmin(DeleteEachMixin, admin.ModelAdmin):
+    form = IntegrationForm
     list_display = ["__str__", "kind", "grouping", "rate_limit_per_minute", "inbound"]
     list_filter = ["kind"]
     fields = [

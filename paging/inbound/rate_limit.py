@@ -22,9 +22,10 @@ more UPDATE, which counts it (``limited_total``, on ``/metrics`` as
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from paging.ingest_sql import quoted
@@ -67,7 +68,8 @@ def inbound_rate_take(*, integration: Integration) -> RateDecision:
     """Take one request's slot of the integration's limit, or say when to come back.
 
     Runs its own statement(s) in autocommit: call it outside any transaction, before
-    the ingest, so a refused request writes nothing else.
+    the ingest, so a refused request writes nothing else. IntegrityError when the
+    integration no longer exists (deleted since it was looked up).
     """
     limit = integration.rate_limit_per_minute
     if not limit:
@@ -76,7 +78,10 @@ def inbound_rate_take(*, integration: Integration) -> RateDecision:
     now = moment.timestamp()
     step = WINDOW_SECONDS / limit
     horizon = now + WINDOW_SECONDS + _EPSILON
-    with connection.cursor() as cursor:
+    # In autocommit (a request) the statement commits alone; inside a caller's
+    # transaction (tests, scripts) a savepoint keeps a failure from breaking it.
+    scope = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    with scope, connection.cursor() as cursor:
         cursor.execute(_take_sql(), [integration.pk, now + step, now, step, now, step, horizon])
         if cursor.fetchone() is not None:
             return RateDecision(allowed=True)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DataError, InterfaceError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -112,6 +112,10 @@ def _admit(integration: Integration) -> None:
     """Take a slot of the integration's rate limit, or refuse the request (429)."""
     try:
         decision = inbound_rate_take(integration=integration)
+    except IntegrityError:
+        # Its first bucket row names an integration deleted since this process cached it.
+        integration_forget(integration.token, integration.kind)
+        raise _unknown() from None
     except (OperationalError, InterfaceError):
         logger.warning("inbound rate limit: database unavailable", exc_info=True)
         raise _unavailable() from None
