@@ -109,6 +109,15 @@ class IntegrationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["token", "created_at"]
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        topics = attrs.get("sns_topic_arns", getattr(self.instance, "sns_topic_arns", []))
+        if topics and kind != Integration.Kind.SNS:
+            raise serializers.ValidationError(
+                {"sns_topic_arns": f"only an Amazon SNS integration takes topics, not {kind}"}
+            )
+        return attrs
+
 
 class ChangeEventSerializer(serializers.ModelSerializer):
     class Meta:

@@ -165,6 +165,12 @@ class Integration(models.Model):
     def __str__(self) -> str:
         return f"{self.service} / {self.name or self.get_kind_display()}"
 
+    def clean(self) -> None:
+        if self.sns_topic_arns and self.kind != self.Kind.SNS:
+            raise ValidationError(
+                {"sns_topic_arns": f"only an Amazon SNS integration takes topics, not {self.kind}"}
+            )
+
     @property
     def inbound_path(self) -> str:
         if self.kind == self.Kind.PAGERDUTY:

@@ -346,3 +346,15 @@ def test_topic_arns_are_validated_in_the_api(admin_client, integration):
     )
     assert response.status_code == 400
     assert "sns_topic_arns" in response.json()
+
+
+def test_topics_belong_to_sns_integrations_only(admin_client, am_integration):
+    response = admin_client.patch(
+        f"/api/v1/integrations/{am_integration.pk}/",
+        {"sns_topic_arns": [TOPIC]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["sns_topic_arns"] == [
+        "only an Amazon SNS integration takes topics, not alertmanager"
+    ]
