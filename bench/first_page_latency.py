@@ -64,7 +64,7 @@ import django
 django.setup()
 from django.core.management import call_command
 from django.contrib.auth import get_user_model
-from oncall.models import ContactMethod, Engineer, NotificationRule, Team
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team
 from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Integration, Service
 # The rate limit (in trees that have it) stays on, far above the load: its
 # statement per request is part of what is measured.

@@ -127,7 +127,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from bench.ingest_alertmanager import message
-from oncall.models import Team
+from oncall.people.models import Team
 from paging.models import Incident, Integration, Service
 # The rate limit (in trees that have it) stays on, far above the load: its
 # statement per request is part of what is measured.
@@ -341,7 +341,7 @@ def percentile(values: list[float], q: float) -> float:
 
 CPU_SETUP_SCRIPT = """
 from django.contrib.auth import get_user_model
-from oncall.models import ContactMethod, Engineer, NotificationRule, Team
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team
 from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Integration, Service
 # The rate limit (in trees that have it) stays on, far above the load: its
 # statement per request is part of what is measured.

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from oncall.models import Engineer, Team
+from oncall.people.models import Engineer, Team
 from paging.models import (
     EscalationPolicy,
     EscalationStep,
@@ -16,7 +16,7 @@ from paging.models import (
     Service,
 )
 from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
-from paging.services_config import StepSpec, TargetSpec
+from paging.policy_writes import StepSpec, TargetSpec
 from schedules.models import Schedule
 
 Kind = EscalationTarget.Kind

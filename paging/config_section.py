@@ -28,7 +28,7 @@ from oncall.config.fields import (
     read_value,
 )
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
-from oncall.models import Engineer, Team
+from oncall.people.models import Engineer, Team
 from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
 from paging.models.services import (
     DEFAULT_RATE_LIMIT_PER_MINUTE,
@@ -38,16 +38,8 @@ from paging.models.services import (
     URGENCIES,
     validate_sns_topic_arns,
 )
-from paging.services_config import (
-    StepSpec,
-    TargetSpec,
-    integration_delete,
-    integration_save,
-    policy_delete,
-    policy_save,
-    service_delete,
-    service_save,
-)
+from paging.policy_writes import StepSpec, TargetSpec, policy_delete, policy_save
+from paging.service_writes import integration_delete, integration_save, service_delete, service_save
 
 POLICY_FIELDS = {
     "name": Field(str, required=True),

@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from paging.alert_event import AlertEvent
+from paging.incident_actions import incident_acknowledge, incident_resolve
 from paging.ingest_sql import Expressions, db_value, quoted, rows_insert, rows_insert_returning
 from paging.kick import kick_engine
 from paging.models import (
@@ -41,7 +42,6 @@ from paging.models import (
     MaintenanceWindow,
     Service,
 )
-from paging.services import incident_acknowledge, incident_resolve
 from paging.timeline import event_build, event_record
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}

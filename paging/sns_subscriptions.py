@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record
+from oncall.audit.services import audit_record
 from paging.models import Integration, SnsSubscription
 
 

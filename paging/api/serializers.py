@@ -9,7 +9,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from oncall.models import Engineer, Team
+from oncall.people.models import Engineer, Team
 from oncall.security.secrets import secret_mask, secrets_visible
 from paging.change_events import incident_recent_changes
 from paging.channels.registry import registered_kinds
@@ -27,7 +27,7 @@ from paging.models import (
     SnsSubscription,
 )
 from paging.models.services import SEVERITIES, URGENCIES
-from paging.services_config import REFERENCE_FOR_KIND
+from paging.policy_writes import REFERENCE_FOR_KIND
 
 
 class MaintenanceWindowSerializer(serializers.ModelSerializer):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management.base import CommandError
 
-from audit.models import AuditEntry
+from oncall.audit.models import AuditEntry
 from paging.models import Integration
 from tests.paging.test_config_section import DOC, apply, export
 

@@ -13,7 +13,7 @@ import time_machine
 from django.db import connection
 from django.test import Client
 
-from audit.models import AuditEntry
+from oncall.audit.models import AuditEntry
 from paging.models import Alert, ChangeEvent, Incident, Integration
 from tests.paging.inbound.conftest import integration_make
 from tests.paging.inbound.samples import alertmanager_message, am_alert, change_event_sample

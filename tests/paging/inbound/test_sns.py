@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import time_machine
 
-from audit.models import AuditEntry
+from oncall.audit.models import AuditEntry
 from paging.inbound.sns_verify import sns_cert_cache_clear
 from paging.models import Alert, Incident, Integration, SnsSubscription
 from tests.fakes.net import refusing_url
