@@ -13,9 +13,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from oncall.admin_read_only import ReadOnlyMixin
 from oncall.audit.admin_mixins import DeleteEachMixin
 from paging.admin_policy_forms import (
     URGENCY_FIELDS,
+    IntegrationForm,
     PolicyForm,
     ServiceForm,
     StepForm,
@@ -23,6 +25,7 @@ from paging.admin_policy_forms import (
 )
 from paging.integration_tokens import integration_token_rotate
 from paging.models import (
+    ChangeEvent,
     EngineHeartbeat,
     EngineStep,
     EscalationPolicy,
@@ -96,8 +99,9 @@ class CopyMedia:
 class IntegrationInline(admin.StackedInline):
     # Stacked: the full URL wraps under its label instead of a cell off to the right.
     model = Integration
+    form = IntegrationForm
     extra = 0
-    fields = ["kind", "name", "grouping", "inbound"]
+    fields = ["kind", "name", "grouping", "rate_limit_per_minute", "sns_topic_arns", "inbound"]
     readonly_fields = ["inbound"]
 
     @admin.display(description="Inbound URL (paste into the alert source)")
@@ -185,12 +189,40 @@ class ServiceAdmin(DeleteEachMixin, admin.ModelAdmin):
 
 @admin.register(Integration)
 class IntegrationAdmin(DeleteEachMixin, admin.ModelAdmin):
-    list_display = ["__str__", "kind", "grouping", "inbound"]
+    form = IntegrationForm
+    list_display = ["__str__", "kind", "grouping", "rate_limit_per_minute", "inbound"]
     list_filter = ["kind"]
-    fields = ["service", "kind", "name", "grouping", "inbound", "token", "created_at"]
-    readonly_fields = ["inbound", "token", "created_at"]
+    fields = [
+        "service",
+        "kind",
+        "name",
+        "grouping",
+        "rate_limit_per_minute",
+        "sns_topic_arns",
+        "sns_subscriptions",
+        "inbound",
+        "token",
+        "created_at",
+    ]
+    readonly_fields = ["inbound", "sns_subscriptions", "token", "created_at"]
     actions = ["rotate_token"]
     Media = CopyMedia
+
+    @admin.display(description="SNS subscriptions (as SNS confirmed them)")
+    def sns_subscriptions(self, obj: Integration) -> str:
+        rows = (
+            [
+                (sub.topic_arn, sub.get_status_display(), sub.updated_at)
+                for sub in obj.sns_subscriptions.all()
+            ]
+            if obj.pk
+            else []
+        )
+        if not rows:
+            return "—"
+        return format_html_join(
+            format_html("<br>"), "<code>{}</code>: {} (since {:%Y-%m-%d %H:%M} UTC)", rows
+        )
 
     @admin.action(description="Rotate the token (the old one stops working at once)")
     def rotate_token(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
@@ -403,6 +435,17 @@ class EscalationStepAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EscalationStep]) -> None:
         for step in queryset.select_related("policy"):
             self.delete_model(request, step)
+
+
+@admin.register(ChangeEvent)
+class ChangeEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Changes sent to ``/v2/change/enqueue``: recorded, never edited here."""
+
+    list_display = ["occurred_at", "service", "summary", "source", "integration"]
+    list_filter = ["service"]
+    search_fields = ["summary", "source"]
+    date_hierarchy = "occurred_at"
+    readonly_fields = [f.name for f in ChangeEvent._meta.get_fields() if f.concrete]
 
 
 @admin.register(Message)

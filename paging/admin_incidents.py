@@ -31,6 +31,7 @@ from oncall.people.selectors import engineer_for_user
 from oncall.timefmt import age_text, local_text
 from paging.actor import Actor, actor_label, admin_actor
 from paging.admin_forms import IncidentNoteForm, IncidentPriorityForm, IncidentReassignForm
+from paging.change_events import change_window, incident_recent_changes
 from paging.incident_actions import (
     ActionResult,
     IncidentActionError,
@@ -328,6 +329,11 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
             "timeline": incident_timeline(incident_id=incident.pk),
             "alerts": alerts,
             "incident_links": links_html(incident.links),
+            "recent_changes": [
+                (change, links_html(change.links))
+                for change in incident_recent_changes(incident=incident)
+            ],
+            "change_window_minutes": int(change_window().total_seconds() // 60),
             "actions": [
                 (key, action)
                 for key, action in ACTIONS.items()

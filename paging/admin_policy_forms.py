@@ -8,7 +8,13 @@ from typing import Any
 from django import forms
 
 from oncall.people.models import Engineer, Team
-from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Service
+from paging.models import (
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTarget,
+    Integration,
+    Service,
+)
 from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
 from paging.policy_writes import StepSpec, TargetSpec
 from schedules.models import Schedule
@@ -185,3 +191,15 @@ class ServiceForm(forms.ModelForm):
 
 
 URGENCY_FIELDS = [f"urgency_{s}" for s in SEVERITIES]
+
+
+class IntegrationForm(forms.ModelForm):
+    """An integration (its own page and the service page's inline)."""
+
+    class Meta:
+        model = Integration
+        fields = ["service", "kind", "name", "grouping", "rate_limit_per_minute", "sns_topic_arns"]
+
+    def clean_sns_topic_arns(self) -> list[str]:
+        # An emptied box means "no topics", not NULL (the column is NOT NULL).
+        return self.cleaned_data.get("sns_topic_arns") or []

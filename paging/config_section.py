@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
 from oncall.config.fields import (
     Field,
@@ -33,7 +34,14 @@ from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.people.models import Engineer, Team
 from paging import config_priorities  # noqa: F401  (registers the "priorities" section)
 from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
-from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
+from paging.models.services import (
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    DEFAULT_URGENCY_RULES,
+    MAX_RATE_LIMIT_PER_MINUTE,
+    SEVERITIES,
+    URGENCIES,
+    validate_sns_topic_arns,
+)
 from paging.policy_writes import StepSpec, TargetSpec, policy_delete, policy_save
 from paging.priorities import PriorityInvalid, priority_levels, priority_parse
 from paging.service_writes import integration_delete, integration_save, service_delete, service_save
@@ -64,6 +72,8 @@ INTEGRATION_FIELDS = {
     "name": Field(str, required=True),
     "kind": Field(str, required=True),
     "grouping": Field(str, default=Integration.Grouping.GROUP.value),
+    "rate_limit_per_minute": Field(int, default=DEFAULT_RATE_LIMIT_PER_MINUTE),
+    "sns_topics": Field(list, default=list),
 }
 TARGET_KINDS = [k.value for k in EscalationTarget.Kind]
 
@@ -340,17 +350,22 @@ def _integrations_apply(
         grouping = read_choice(
             ctx, data["grouping"], f"{ipath}.grouping", Integration.Grouping.values
         )
+        wanted = {
+            "kind": kind,
+            "grouping": grouping,
+            **_integration_limits(ctx, data, kind, ipath),
+        }
         where = f"{label}.integrations[{name}]"
         integration = existing.get(name)
         if integration is None:
-            integration = Integration(service=service, name=name, kind=kind, grouping=grouping)
+            integration = Integration(service=service, name=name, **wanted)
             clean_model(ctx, integration, ipath)
             integration_save(integration=integration, fields={})
             ctx.record("create", where, f"kind={kind!r}")
             continue
-        changes = diff(integration, {"kind": kind, "grouping": grouping})
+        changes = diff(integration, wanted)
         if changes:
-            integration_save(integration=integration, fields={"kind": kind, "grouping": grouping})
+            integration_save(integration=integration, fields=wanted)
             ctx.record("update", where, describe_diff(changes))
     for name, integration in sorted(existing.items()):
         if name not in seen:
@@ -371,6 +386,39 @@ def _priority_policies_export(
             "pk", "name"))  # fmt: skip
         rows = [(priority, names[pk]) for priority, pk in by_priority.items()]
     return {f"P{priority}": name for priority, name in sorted(rows)}
+
+
+def _integration_limits(
+    ctx: ApplyContext, data: dict[str, Any], kind: str, path: str
+) -> dict[str, Any]:
+    """``rate_limit_per_minute`` (0 = none) and, for SNS, the accepted ``sns_topics``."""
+    limit = data["rate_limit_per_minute"]
+    if not 0 <= limit <= MAX_RATE_LIMIT_PER_MINUTE:
+        ctx.fail(
+            f"{path}.rate_limit_per_minute",
+            f"must be 0 (no limit) to {MAX_RATE_LIMIT_PER_MINUTE}, not {limit}",
+        )
+    topics = data["sns_topics"]
+    if topics and kind != Integration.Kind.SNS:
+        ctx.fail(f"{path}.sns_topics", f"only an sns integration takes topics, not {kind!r}")
+    try:
+        validate_sns_topic_arns(topics)
+    except ValidationError as exc:
+        ctx.fail(f"{path}.sns_topics", exc.messages[0])
+    return {"rate_limit_per_minute": limit, "sns_topic_arns": list(topics)}
+
+
+def _integration_export(integration: Integration) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "name": integration.name,
+        "kind": integration.kind,
+        "grouping": integration.grouping,
+    }
+    if integration.rate_limit_per_minute != DEFAULT_RATE_LIMIT_PER_MINUTE:
+        item["rate_limit_per_minute"] = integration.rate_limit_per_minute
+    if integration.sns_topic_arns:
+        item["sns_topics"] = list(integration.sns_topic_arns)
+    return item
 
 
 def services_export() -> list[dict[str, Any]]:
@@ -396,10 +444,7 @@ def services_export() -> list[dict[str, Any]]:
         by_priority = _priority_policies_export(service)
         if by_priority:
             item["priority_policies"] = by_priority
-        integrations = [
-            {"name": i.name, "kind": i.kind, "grouping": i.grouping}
-            for i in service.integrations.order_by("name")
-        ]
+        integrations = [_integration_export(i) for i in service.integrations.order_by("name")]
         if integrations:
             item["integrations"] = integrations
         out.append(item)

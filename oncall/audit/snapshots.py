@@ -152,6 +152,7 @@ PARENTS: dict[str, str] = {
     "paging.integration": "service",
     "paging.maintenancewindow": "service",
     "paging.serviceprioritypolicy": "service",
+    "paging.snssubscription": "integration",
 }
 
 

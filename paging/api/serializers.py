@@ -13,8 +13,10 @@ from rest_framework import serializers
 from oncall.people.models import Engineer, Team
 from oncall.people.selectors import secrets_visible
 from oncall.security.secrets import secret_mask
+from paging.change_events import incident_recent_changes
 from paging.channels.registry import registered_kinds
 from paging.models import (
+    ChangeEvent,
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
@@ -25,6 +27,7 @@ from paging.models import (
     Message,
     PriorityLevel,
     Service,
+    SnsSubscription,
 )
 from paging.models.services import SEVERITIES, URGENCIES
 from paging.policy_writes import REFERENCE_FOR_KIND
@@ -153,9 +156,18 @@ class ServiceSerializer(serializers.ModelSerializer):
         return value
 
 
+class SnsSubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SnsSubscription
+        fields = ["topic_arn", "status", "confirmed_at", "unsubscribed_at"]
+        read_only_fields = fields
+
+
 class IntegrationSerializer(serializers.ModelSerializer):
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
     inbound_url = serializers.CharField(read_only=True)
+    # What SNS told us (SubscriptionConfirmation / UnsubscribeConfirmation): read-only.
+    sns_subscriptions = SnsSubscriptionSerializer(many=True, read_only=True)
 
     class Meta:
         model = Integration
@@ -165,11 +177,40 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "kind",
             "name",
             "grouping",
+            "rate_limit_per_minute",
+            "sns_topic_arns",
+            "sns_subscriptions",
             "token",
             "inbound_url",
             "created_at",
         ]
         read_only_fields = ["token", "created_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        topics = attrs.get("sns_topic_arns", getattr(self.instance, "sns_topic_arns", []))
+        if topics and kind != Integration.Kind.SNS:
+            raise serializers.ValidationError(
+                {"sns_topic_arns": f"only an Amazon SNS integration takes topics, not {kind}"}
+            )
+        return attrs
+
+
+class ChangeEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChangeEvent
+        fields = [
+            "id",
+            "service",
+            "integration",
+            "summary",
+            "source",
+            "occurred_at",
+            "received_at",
+            "custom_details",
+            "links",
+        ]
+        read_only_fields = fields
 
 
 def _require_all(serializer: serializers.Serializer, attrs: dict[str, Any]) -> None:
@@ -377,6 +418,8 @@ class IncidentDetailSerializer(IncidentSerializer):
     assigned_to = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     # What was sent for this incident: ``/api/v1/messages/?incident=<id>`` (staff).
     messages_url = serializers.SerializerMethodField()
+    # Change events of the service in CHANGE_EVENTS_WINDOW_MINUTES before it opened.
+    recent_changes = serializers.SerializerMethodField()
 
     class Meta(IncidentSerializer.Meta):
         fields = [
@@ -389,8 +432,14 @@ class IncidentDetailSerializer(IncidentSerializer):
             "alerts",
             "timeline",
             "messages_url",
+            "recent_changes",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ChangeEventSerializer(many=True))
+    def get_recent_changes(self, incident: Incident) -> list[dict[str, Any]]:
+        changes = incident_recent_changes(incident=incident)
+        return list(ChangeEventSerializer(changes, many=True).data)
 
     def get_messages_url(self, incident: Incident) -> str:
         path = f"{reverse('message-list')}?incident={incident.pk}"
@@ -458,6 +507,13 @@ class PrioritiesFilterField(serializers.CharField):
             except PriorityInvalid as exc:
                 raise serializers.ValidationError(str(exc)) from None
         return out
+
+
+class ChangeEventFilterSerializer(serializers.Serializer):
+    service = _id_filter()
+    integration = _id_filter()
+    occurred_after = serializers.DateTimeField(required=False)
+    occurred_before = serializers.DateTimeField(required=False)
 
 
 class IncidentFilterSerializer(serializers.Serializer):

@@ -12,5 +12,6 @@ router.register("escalation-policies", views.EscalationPolicyViewSet, basename="
 router.register("priority-levels", views.PriorityLevelViewSet, basename="priority-level")
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("messages", views.MessageViewSet, basename="message")
+router.register("change-events", views.ChangeEventViewSet, basename="change-event")
 
 urlpatterns = router.urls

@@ -25,6 +25,7 @@ from paging.incident_actions import (
 )
 from paging.integration_tokens import integration_token_rotate
 from paging.models import (
+    ChangeEvent,
     EscalationPolicy,
     EscalationStep,
     Incident,
@@ -105,7 +106,11 @@ class IntegrationViewSet(viewsets.ModelViewSet):
 
     serializer_class = s.IntegrationSerializer
     permission_classes = [IsAdminUser]
-    queryset = Integration.objects.select_related("service").order_by("id")
+    queryset = (
+        Integration.objects.select_related("service")
+        .prefetch_related("sns_subscriptions")
+        .order_by("id")
+    )
 
     @extend_schema(request=None, responses=s.IntegrationSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-token")
@@ -334,6 +339,36 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             via="api",
         )
         return Response(s.IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class ChangeEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Changes (deploys, config changes) sent to ``/v2/change/enqueue``, newest first.
+
+    Filters: ``service``, ``integration``, ``occurred_after`` / ``occurred_before``
+    (ISO 8601). Incidents show the ones of their service shortly before they opened
+    (``recent_changes``).
+    """
+
+    serializer_class = s.ChangeEventSerializer
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[s.ChangeEventFilterSerializer])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[ChangeEvent]:
+        qs = ChangeEvent.objects.order_by("-occurred_at", "-id")
+        if self.action != "list":
+            return qs
+        filters = s.ChangeEventFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        lookups = {
+            "service": "service_id",
+            "integration": "integration_id",
+            "occurred_after": "occurred_at__gte",
+            "occurred_before": "occurred_at__lt",
+        }
+        return qs.filter(**{lookups[name]: v for name, v in filters.validated_data.items()})
 
 
 class MessageViewSet(viewsets.ReadOnlyModelViewSet):

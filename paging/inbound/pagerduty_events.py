@@ -85,9 +85,8 @@ def _images(body: dict[str, Any], errors: list[str]) -> list[dict[str, str]]:
     return images
 
 
-def pagerduty_event_parse(body: dict[str, Any]) -> PagerDutyEvent:
-    """One Events v2 body as (routing key, AlertEvent), or InvalidPayload."""
-    errors: list[str] = []
+def read_routing_key(body: dict[str, Any], errors: list[str]) -> str:
+    """``routing_key``: required, 32 ASCII letters or digits (PagerDuty's wording)."""
     routing_key = read_str(body, "routing_key", "routing_key", errors, required=True)
     if routing_key and len(routing_key) != ROUTING_KEY_LENGTH:
         errors.append(
@@ -95,6 +94,13 @@ def pagerduty_event_parse(body: dict[str, Any]) -> PagerDutyEvent:
         )
     if routing_key and not (routing_key.isascii() and routing_key.isalnum()):
         errors.append("'routing_key' cannot contain non-alphanumeric characters.")
+    return routing_key
+
+
+def pagerduty_event_parse(body: dict[str, Any]) -> PagerDutyEvent:
+    """One Events v2 body as (routing key, AlertEvent), or InvalidPayload."""
+    errors: list[str] = []
+    routing_key = read_routing_key(body, errors)
     action = read_str(body, "event_action", "event_action", errors, required=True)
     if action and action not in ACTIONS:
         errors.append("'event_action' is invalid (must be one of: trigger, acknowledge, resolve)")
