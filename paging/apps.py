@@ -5,8 +5,10 @@ class PagingConfig(AppConfig):
     name = "paging"
 
     def ready(self) -> None:
+        from oncall.channel_registry import target_kind_register
         from paging.engine import DISPATCH, ESCALATION, dispatch_step, register_tick_step
         from paging.escalation import escalations_advance
+        from paging.people_targets import PEOPLE_TARGETS
         from paging.shift_reminders import shift_reminders_enqueue
 
         # Paging first: escalations, then the dispatcher (so a step's immediate pages
@@ -14,3 +16,6 @@ class PagingConfig(AppConfig):
         register_tick_step(ESCALATION, escalations_advance, order=10)
         register_tick_step(DISPATCH, dispatch_step, order=20)
         register_tick_step("shift_reminders", shift_reminders_enqueue, order=50)
+        # Steps page people through these; channels register theirs (a Slack channel…).
+        for kind in PEOPLE_TARGETS:
+            target_kind_register(kind)

@@ -8,6 +8,8 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
+from oncall.api.fields import CallableChoiceField
+from oncall.channel_registry import target_kind, target_kind_choices
 from oncall.people.models import Engineer, Team
 from oncall.security.secrets import secret_mask, secrets_visible
 from paging.channels.registry import registered_kinds
@@ -23,7 +25,7 @@ from paging.models import (
     Service,
 )
 from paging.models.services import SEVERITIES, URGENCIES
-from paging.policy_writes import REFERENCE_FOR_KIND
+from paging.policy_writes import target_reference
 
 
 class MaintenanceWindowSerializer(serializers.ModelSerializer):
@@ -103,7 +105,7 @@ def _require_all(serializer: serializers.Serializer, attrs: dict[str, Any]) -> N
 
 
 class TargetSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=EscalationTarget.Kind.choices)
+    kind = CallableChoiceField(choices=target_kind_choices)
     engineer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     team = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     schedule = serializers.IntegerField(required=False, allow_null=True, min_value=1)
@@ -111,7 +113,7 @@ class TargetSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         _require_all(self, attrs)
-        needed = REFERENCE_FOR_KIND[attrs["kind"]].removesuffix("_id")
+        needed = str(target_reference(attrs["kind"])).removesuffix("_id")
         if not attrs.get(needed):
             raise serializers.ValidationError({needed: f"required for a {attrs['kind']} target"})
         for other in ("engineer", "team", "schedule", "address"):
@@ -132,9 +134,8 @@ class TargetSerializer(serializers.Serializer):
 
     def to_representation(self, instance: EscalationTarget) -> dict[str, Any]:
         address = instance.address
-        if instance.kind == EscalationTarget.Kind.PAGERDUTY_SERVICE and not self.context.get(
-            "secrets_visible", False
-        ):
+        kind = target_kind(instance.kind)
+        if kind is not None and kind.secret and not self.context.get("secrets_visible", False):
             address = secret_mask(address)  # a routing key: anyone holding it can page
         return {
             "kind": instance.kind,

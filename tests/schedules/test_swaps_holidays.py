@@ -35,11 +35,11 @@ def team_schedule():
     MembershipFactory(team=team, engineer=alice)
     MembershipFactory(team=team, engineer=bob)
     MembershipFactory(team=team, engineer=boss, role=TeamMembership.Role.ADMIN)
-    ContactMethodFactory(engineer=alice, kind=ContactMethod.Kind.EMAIL)
+    ContactMethodFactory(engineer=alice, kind="email")
     ContactMethodFactory(
-        engineer=bob, kind=ContactMethod.Kind.SMS, verified_at=None
+        engineer=bob, kind="sms", verified_at=None
     )  # not pageable
-    ContactMethodFactory(engineer=bob, kind=ContactMethod.Kind.SLACK)
+    ContactMethodFactory(engineer=bob, kind="slack")
     with time_machine.travel(T0 - timedelta(days=1), tick=False):
         schedule = services.schedule_create(team=team, name="Primary")
         services.layer_create(

@@ -50,7 +50,7 @@ def test_routing_keys_are_masked_for_all_but_staff_and_team_admins(db) -> None:
     policy = EscalationPolicyFactory(team=team)
     step = EscalationStepFactory(policy=policy, position=0)
     EscalationTargetFactory(
-        step=step, kind=EscalationTarget.Kind.PAGERDUTY_SERVICE, address=ROUTING_KEY
+        step=step, kind="pagerduty_service", address=ROUTING_KEY
     )
     staff = UserFactory(is_staff=True)
     admin = EngineerFactory()

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from oncall.people.models import ContactMethod
 from paging.channels import TransportError
-from paging.channels.escalation_targets import channel_targets_post, slack_channel_post
+from paging.channels.escalation_targets import channel_targets_post
+from paging.channels.slack.channel_posts import slack_channel_post
 from paging.channels.slack.models import SlackPost, SlackRateHold
 from paging.channels.slack.transport import SlackTransport
 from paging.engine import tick
@@ -125,7 +126,7 @@ def test_429_honours_retry_after_without_holding_up_other_destinations(
 
     # Meanwhile a channel post for the same incident is not held up.
     with transaction.atomic():
-        slack_channel_post(incident_id=incident.pk, channel="C0ONCALL", step=0, loop=0)
+        slack_channel_post(incident_id=incident.pk, address="C0ONCALL", step=0, loop=0)
     clock.shift(timedelta(seconds=20))  # the outbox's own backoff (10 s) has passed
     tick()
     [channel_post] = fake_slack.take("chat.postMessage")
@@ -224,7 +225,7 @@ def test_channel_target_posts_once_per_step_and_loop(clock, cast, fake_slack) ->
     incident = fire(cast.service)
     step = EscalationStepFactory(position=5)
     target = EscalationTargetFactory(
-        step=step, kind=EscalationTarget.Kind.SLACK_CHANNEL, address="C0ONCALL"
+        step=step, kind="slack_channel", address="C0ONCALL"
     )
     with transaction.atomic():
         notes = channel_targets_post(incident_id=incident.pk, targets=[target], step=0, loop=0)
