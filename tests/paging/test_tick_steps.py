@@ -11,7 +11,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 import paging.engine
-from oncall.people.models import ContactMethod
 from paging.alert_event import AlertEvent
 from paging.engine import (
     DISPATCH,

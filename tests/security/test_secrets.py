@@ -15,7 +15,7 @@ from oncall.audit.models import AuditEntry
 from oncall.people.models import TeamMembership
 from paging.inbound import integrations as integration_cache
 from paging.integration_tokens import integration_token_rotate
-from paging.models import EscalationTarget, Integration
+from paging.models import Integration
 from tests.factories import EngineerFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.paging.factories import (
     EscalationPolicyFactory,

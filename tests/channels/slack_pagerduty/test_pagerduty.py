@@ -15,11 +15,11 @@ from django.test import Client
 from django.utils import timezone
 
 from paging.channels.escalation_targets import channel_targets_post
-from paging.channels.pagerduty.triggers import pagerduty_forward_trigger
 from paging.channels.pagerduty.models import PagerDutyForward, PagerDutyWebhookDelivery
+from paging.channels.pagerduty.triggers import pagerduty_forward_trigger
 from paging.engine import tick
 from paging.incident_actions import incident_acknowledge, incident_resolve
-from paging.models import EscalationTarget, Incident, Message
+from paging.models import Incident, Message
 from tests.channels.slack_pagerduty.conftest import PD_WEBHOOK_SECRET, fire
 from tests.paging.factories import EscalationStepFactory, EscalationTargetFactory
 

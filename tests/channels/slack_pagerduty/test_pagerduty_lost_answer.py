@@ -7,8 +7,8 @@ import pytest
 from django.db import transaction
 
 from paging.channels import Reconcilable, TransportError
-from paging.channels.pagerduty.triggers import pagerduty_forward_trigger
 from paging.channels.pagerduty.forwarding import PagerDutyTransport
+from paging.channels.pagerduty.triggers import pagerduty_forward_trigger
 from tests.channels.slack_pagerduty.conftest import fire
 from tests.fakes.net import refusing_url, unanswered_connect_url
 

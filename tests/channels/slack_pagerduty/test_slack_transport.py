@@ -16,7 +16,7 @@ from paging.channels.slack.models import SlackPost, SlackRateHold
 from paging.channels.slack.transport import SlackTransport
 from paging.engine import tick
 from paging.incident_actions import incident_acknowledge, incident_resolve
-from paging.models import EscalationTarget, IncidentEvent, Message
+from paging.models import IncidentEvent, Message
 from paging.outbox import message_enqueue
 from tests.channels.slack_pagerduty.conftest import ADA_SLACK, fire
 from tests.factories import ContactMethodFactory, NotificationRuleFactory
