@@ -36,9 +36,7 @@ def team_schedule():
     MembershipFactory(team=team, engineer=bob)
     MembershipFactory(team=team, engineer=boss, role=TeamMembership.Role.ADMIN)
     ContactMethodFactory(engineer=alice, kind="email")
-    ContactMethodFactory(
-        engineer=bob, kind="sms", verified_at=None
-    )  # not pageable
+    ContactMethodFactory(engineer=bob, kind="sms", verified_at=None)  # not pageable
     ContactMethodFactory(engineer=bob, kind="slack")
     with time_machine.travel(T0 - timedelta(days=1), tick=False):
         schedule = services.schedule_create(team=team, name="Primary")

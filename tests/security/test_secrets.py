@@ -49,9 +49,7 @@ def test_routing_keys_are_masked_for_all_but_staff_and_team_admins(db) -> None:
     team = TeamFactory()
     policy = EscalationPolicyFactory(team=team)
     step = EscalationStepFactory(policy=policy, position=0)
-    EscalationTargetFactory(
-        step=step, kind="pagerduty_service", address=ROUTING_KEY
-    )
+    EscalationTargetFactory(step=step, kind="pagerduty_service", address=ROUTING_KEY)
     staff = UserFactory(is_staff=True)
     admin = EngineerFactory()
     MembershipFactory(team=team, engineer=admin, role=TeamMembership.Role.ADMIN)

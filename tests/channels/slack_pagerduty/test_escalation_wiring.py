@@ -48,9 +48,7 @@ def test_channel_and_pagerduty_step_then_ack_from_the_channel(
     policy = EscalationPolicyFactory()
     first = EscalationStepFactory(policy=policy, position=0, delay_minutes=10)
     EscalationTargetFactory(step=first, kind="slack_channel", address="C0OPS")
-    EscalationTargetFactory(
-        step=first, kind="pagerduty_service", address=ROUTING_KEY
-    )
+    EscalationTargetFactory(step=first, kind="pagerduty_service", address=ROUTING_KEY)
     second = EscalationStepFactory(policy=policy, position=1, delay_minutes=10)
     EscalationTargetFactory(step=second, kind="engineer", engineer=cast.grace)
     cast.service.escalation_policy = policy

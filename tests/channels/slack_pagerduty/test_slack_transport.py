@@ -224,9 +224,7 @@ def test_slack_dm_found_by_email_lookup(clock, cast, fake_slack) -> None:
 def test_channel_target_posts_once_per_step_and_loop(clock, cast, fake_slack) -> None:
     incident = fire(cast.service)
     step = EscalationStepFactory(position=5)
-    target = EscalationTargetFactory(
-        step=step, kind="slack_channel", address="C0ONCALL"
-    )
+    target = EscalationTargetFactory(step=step, kind="slack_channel", address="C0ONCALL")
     with transaction.atomic():
         notes = channel_targets_post(incident_id=incident.pk, targets=[target], step=0, loop=0)
         channel_targets_post(incident_id=incident.pk, targets=[target], step=0, loop=0)
