@@ -15,7 +15,6 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
@@ -26,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oncall.api.errors import ServiceErrorsMixin
+from oncall.api.params import instant_param, int_param
 from oncall.people.models import Engineer, TeamMembership
 from schedules import feeds, services, swaps
 from schedules.api.serializers import (
@@ -57,35 +57,9 @@ from schedules.selectors import engineer_shifts, schedule_definition, schedule_d
 from schedules.services import RestrictionSpec
 
 MAX_RANGE = timedelta(days=400)
-# Instants must stay far from datetime.min/max: the resolver and the defaults
-# (start + 7 days, shift ends, local-time conversion) would overflow (a 500).
-MIN_YEAR = 1900
-MAX_YEAR = 9000
 
 
 # --- helpers ----------------------------------------------------------------------
-
-
-def instant_param(request: Request, name: str, default: datetime | None = None) -> datetime:
-    """An ISO 8601 instant with a UTC offset from the query string; 400 naming ``name``."""
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        if default is None:
-            raise exceptions.ValidationError({name: ["is required (ISO 8601 with offset)"]})
-        return default
-    try:
-        value = parse_datetime(raw.replace(" ", "+"))
-    except ValueError:
-        value = None
-    if value is None:
-        raise exceptions.ValidationError({name: [f"{raw!r} is not an ISO 8601 date-time"]})
-    if timezone.is_naive(value):
-        raise exceptions.ValidationError({name: [f"{raw!r} needs a UTC offset (e.g. Z)"]})
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise exceptions.ValidationError(
-            {name: [f"{raw!r} is out of range: the year must be between {MIN_YEAR} and {MAX_YEAR}"]}
-        )
-    return value
 
 
 def range_params(request: Request) -> tuple[datetime, datetime]:
@@ -120,20 +94,6 @@ def is_team_admin(user: Any, team_id: int) -> bool:
 def require_team_admin(user: Any, team_id: int) -> None:
     if not is_team_admin(user, team_id):
         raise exceptions.PermissionDenied("only staff or an admin of the schedule's team")
-
-
-def int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise exceptions.ValidationError({name: [f"{raw!r} is not a whole number"]}) from None
-    # Ids are 64-bit: a larger number would overflow the database driver (a 500).
-    if abs(value) > 2**63 - 1:
-        raise exceptions.ValidationError({name: [f"{raw!r} is out of range for an id"]})
-    return value
 
 
 def oncall_payload(schedule: Schedule, at: datetime, definition: Any = None) -> dict:

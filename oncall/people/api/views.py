@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oncall.api.errors import ServiceErrorsMixin
+from oncall.api.params import int_param
 from oncall.api.permissions import EngineerPermission, IsStaffOrReadOnly
 from oncall.people import selectors, services
 from oncall.people.api.serializers import (
@@ -33,20 +34,6 @@ from oncall.people.api.serializers import (
     VerifySerializer,
 )
 from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
-
-
-def _int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise exceptions.ValidationError({name: [f"{raw!r} is not a whole number"]}) from None
-    # Ids are 64-bit: a larger number would overflow the database driver (a 500).
-    if abs(value) > 2**63 - 1:
-        raise exceptions.ValidationError({name: [f"{raw!r} is out of range for an id"]})
-    return value
 
 
 def _own_engineer(request: Request) -> Engineer | None:
@@ -89,9 +76,9 @@ class TeamMembershipViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[TeamMembership]:
         qs = TeamMembership.objects.select_related("team", "engineer").order_by("pk")
-        if (team_id := _int_param(self.request, "team")) is not None:
+        if (team_id := int_param(self.request, "team")) is not None:
             qs = qs.filter(team_id=team_id)
-        if (engineer_id := _int_param(self.request, "engineer")) is not None:
+        if (engineer_id := int_param(self.request, "engineer")) is not None:
             qs = qs.filter(engineer_id=engineer_id)
         return qs
 
@@ -142,7 +129,7 @@ class EngineerViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Engineer]:
-        return selectors.engineers_list(team_id=_int_param(self.request, "team")).order_by(
+        return selectors.engineers_list(team_id=int_param(self.request, "team")).order_by(
             "display_name", "pk"
         )
 
@@ -189,7 +176,7 @@ class OwnedByEngineerMixin(ServiceErrorsMixin):
         if not self.request.user.is_staff:
             own = _own_engineer(self.request)
             qs = qs.filter(engineer=own) if own is not None else qs.none()
-        if (engineer_id := _int_param(self.request, "engineer")) is not None:
+        if (engineer_id := int_param(self.request, "engineer")) is not None:
             qs = qs.filter(engineer_id=engineer_id)
         return qs
 
