@@ -26,7 +26,8 @@ from rest_framework.views import APIView
 
 from oncall.api.errors import ServiceErrorsMixin
 from oncall.api.params import instant_param, int_param
-from oncall.people.models import Engineer, TeamMembership
+from oncall.people.models import Engineer
+from oncall.people.selectors import admin_team_ids, engineer_for_user, is_team_admin
 from schedules import feeds, services, swaps
 from schedules.api.serializers import (
     HolidayCalendarSerializer,
@@ -73,26 +74,8 @@ def range_params(request: Request) -> tuple[datetime, datetime]:
     return start, end
 
 
-def own_engineer(user: Any) -> Engineer | None:
-    try:
-        return user.engineer
-    except (Engineer.DoesNotExist, AttributeError):
-        return None
-
-
-def is_team_admin(user: Any, team_id: int) -> bool:
-    if user.is_staff:
-        return True
-    engineer = own_engineer(user)
-    return engineer is not None and (
-        TeamMembership.objects.filter(
-            team_id=team_id, engineer=engineer, role=TeamMembership.Role.ADMIN
-        ).exists()
-    )
-
-
 def require_team_admin(user: Any, team_id: int) -> None:
-    if not is_team_admin(user, team_id):
+    if not is_team_admin(user, team_id=team_id):
         raise exceptions.PermissionDenied("only staff or an admin of the schedule's team")
 
 
@@ -386,19 +369,17 @@ class TimeOffViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
 
     def _check(self, engineer: Engineer) -> None:
         user = self.request.user
-        own = own_engineer(user)
+        own = engineer_for_user(user)
         if user.is_staff or (own is not None and own.pk == engineer.pk):
             return
-        admin_of = TeamMembership.objects.filter(
-            engineer=own, role=TeamMembership.Role.ADMIN
-        ).values("team_id")
+        admin_of = admin_team_ids(user_id=user.pk)
         if own is not None and engineer.memberships.filter(team_id__in=admin_of).exists():
             return
         raise exceptions.PermissionDenied("only the engineer, a team admin of theirs, or staff")
 
     def perform_create(self, serializer: TimeOffSerializer) -> None:
         data = dict(serializer.validated_data)
-        engineer = data.pop("engineer", None) or own_engineer(self.request.user)
+        engineer = data.pop("engineer", None) or engineer_for_user(self.request.user)
         if engineer is None:
             raise exceptions.ValidationError({"engineer": ["is required (you have no profile)"]})
         self._check(engineer)
@@ -441,13 +422,13 @@ class SwapViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer: SwapSerializer) -> None:
         data = dict(serializer.validated_data)
         user = self.request.user
-        requester = data.pop("requester", None) or own_engineer(user)
+        requester = data.pop("requester", None) or engineer_for_user(user)
         if requester is None:
             raise exceptions.ValidationError({"requester": ["is required (you have no profile)"]})
-        own = own_engineer(user)
+        own = engineer_for_user(user)
         if not (
             (own is not None and own.pk == requester.pk)
-            or is_team_admin(user, data["schedule"].team_id)
+            or is_team_admin(user, team_id=data["schedule"].team_id)
         ):
             raise exceptions.PermissionDenied("engineers request swaps for their own shifts")
         serializer.instance = swaps.swap_request(requester=requester, **data)
@@ -563,7 +544,7 @@ class EngineerFeedTokenView(ServiceErrorsMixin, APIView):
 
     def _engineer(self, request: Request, pk: int) -> Engineer:
         engineer = get_object_or_404(Engineer, pk=pk)
-        own = own_engineer(request.user)
+        own = engineer_for_user(request.user)
         if not request.user.is_staff and (own is None or own.pk != engineer.pk):
             raise exceptions.PermissionDenied("only the engineer or staff")
         return engineer

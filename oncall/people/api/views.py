@@ -35,11 +35,6 @@ from oncall.people.api.serializers import (
 )
 from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
 
-
-def _own_engineer(request: Request) -> Engineer | None:
-    return selectors.engineer_for_user(request.user)
-
-
 # --- teams -------------------------------------------------------------------
 
 
@@ -158,7 +153,7 @@ class EngineerViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     @action(detail=False, methods=["get"], permission_classes=[IsAuthenticated])
     def me(self, request: Request) -> Response:
         """The caller's own engineer record (404 if the user has none)."""
-        engineer = _own_engineer(request)
+        engineer = selectors.engineer_for_user(request.user)
         if engineer is None:
             raise exceptions.NotFound("you have no engineer profile")
         return Response(EngineerSerializer(engineer).data)
@@ -174,7 +169,7 @@ class OwnedByEngineerMixin(ServiceErrorsMixin):
 
     def scoped(self, qs: QuerySet) -> QuerySet:
         if not self.request.user.is_staff:
-            own = _own_engineer(self.request)
+            own = selectors.engineer_for_user(self.request.user)
             qs = qs.filter(engineer=own) if own is not None else qs.none()
         if (engineer_id := int_param(self.request, "engineer")) is not None:
             qs = qs.filter(engineer_id=engineer_id)
@@ -182,7 +177,7 @@ class OwnedByEngineerMixin(ServiceErrorsMixin):
 
     def target_engineer(self, requested: Engineer | None, default: Engineer | None) -> Engineer:
         """The engineer a new row belongs to; non-staff may only create their own."""
-        own = _own_engineer(self.request)
+        own = selectors.engineer_for_user(self.request.user)
         engineer = requested or (own if not self.request.user.is_staff else default) or own
         if engineer is None:
             raise exceptions.ValidationError(
