@@ -19,6 +19,8 @@ from django.core.cache import cache
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from oncall.public_url import public_url
+
 SALT = "me.signin-link"
 
 
@@ -87,9 +89,8 @@ def signin_link_send(*, email: str) -> int:
     _count_ask(email)
     users = get_user_model().objects.filter(email__iexact=email, is_active=True)
     minutes = signin_link_max_age() // 60
-    base = settings.PUBLIC_BASE_URL.rstrip("/")
     for user in users:
-        url = base + reverse("me:signin-link-use", args=[signin_link_token(user=user)])
+        url = public_url(reverse("me:signin-link-use", args=[signin_link_token(user=user)]))
         send_mail(
             subject="Your sign-in link",
             message=(

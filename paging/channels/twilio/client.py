@@ -52,8 +52,3 @@ def twilio_client() -> Client:
         settings.TWILIO_BASE_URL,
         request_timeout(),
     )
-
-
-def public_url(path: str) -> str:
-    """The absolute URL Twilio should call (and signs) for ``path``."""
-    return settings.PUBLIC_BASE_URL.rstrip("/") + path

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from paging.channels.twilio.client import public_url
+from oncall.public_url import public_url
 
 
 def twilio_request_valid(request: HttpRequest) -> bool:
