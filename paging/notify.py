@@ -81,7 +81,7 @@ class RulesCache:
 
 def business_hours_start(at: datetime, time_zone: str) -> datetime:
     """``at`` if it falls in business hours (Mon-Fri, 08:00-18:00 local), else the next start."""
-    start_hour, end_hour = getattr(settings, "PAGING_BUSINESS_HOURS", (8, 18))
+    start_hour, end_hour = settings.PAGING_BUSINESS_HOURS
     try:
         zone = ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):

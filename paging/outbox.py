@@ -27,7 +27,8 @@ DEFAULT_THROTTLE_LIMITS = {"sms": 5, "voice": 3}
 
 
 def throttle_limits() -> dict[str, int]:
-    return getattr(settings, "PAGING_THROTTLE_LIMITS", DEFAULT_THROTTLE_LIMITS)
+    limits = settings.PAGING_THROTTLE_LIMITS
+    return DEFAULT_THROTTLE_LIMITS if limits is None else limits
 
 
 def retry_delay(attempts: int) -> timedelta:

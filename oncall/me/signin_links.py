@@ -39,7 +39,7 @@ class SigninLinkRateLimited(Exception):
 
 
 def signin_link_max_age() -> int:
-    return int(getattr(settings, "SIGNIN_LINK_MAX_AGE_SECONDS", 15 * 60))
+    return settings.SIGNIN_LINK_MAX_AGE_SECONDS
 
 
 def _signer() -> signing.TimestampSigner:
@@ -74,11 +74,11 @@ def signin_link_read(token: str) -> AbstractBaseUser:
 
 
 def _count_ask(email: str) -> None:
-    """At most ``SIGNIN_LINK_PER_ADDRESS`` (default 3) asks per address per max age."""
+    """At most ``SIGNIN_LINK_PER_ADDRESS`` asks per address per max age."""
     window = signin_link_max_age()
     key = "me:signin-link:" + hashlib.sha256(email.encode()).hexdigest()
     cache.add(key, 0, timeout=window)
-    if cache.incr(key) > int(getattr(settings, "SIGNIN_LINK_PER_ADDRESS", 3)):
+    if cache.incr(key) > settings.SIGNIN_LINK_PER_ADDRESS:
         raise SigninLinkRateLimited(retry_after=window)
 
 

@@ -19,8 +19,6 @@ from django.http import HttpRequest
 from oncall.api.params import MAX_ID
 from oncall.api.parsers import MAX_JSON_DEPTH
 
-DEFAULT_MAX_BODY_BYTES = 512 * 1024
-
 
 class BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
@@ -33,7 +31,7 @@ class BodyInvalid(Exception):
 
 
 def max_body_bytes() -> int:
-    return int(getattr(settings, "INBOUND_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+    return settings.INBOUND_MAX_BODY_BYTES
 
 
 def body_read(request: HttpRequest) -> bytes:

@@ -117,6 +117,6 @@ class PagerDutyTransport:
 def pagerduty_transport_factory() -> PagerDutyTransport | None:
     from django.conf import settings
 
-    if not getattr(settings, "PAGERDUTY_FORWARDING_ENABLED", True):
+    if not settings.PAGERDUTY_FORWARDING_ENABLED:
         return None
     return PagerDutyTransport()

@@ -15,11 +15,11 @@ from twilio.rest import Client
 
 
 def twilio_configured() -> bool:
-    return bool(getattr(settings, "TWILIO_ENABLED", False))
+    return settings.TWILIO_ENABLED
 
 
 def request_timeout() -> float:
-    return float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", 10))
+    return float(settings.TWILIO_TIMEOUT_SECONDS)
 
 
 # The library logs every request and its headers at INFO; the outbox row already

@@ -21,7 +21,7 @@ from oncall.public_url import public_url
 
 def twilio_request_valid(request: HttpRequest) -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
-    token = getattr(settings, "TWILIO_AUTH_TOKEN", "")
+    token = settings.TWILIO_AUTH_TOKEN
     if not signature or not token:
         return False
     url = public_url(request.get_full_path())
