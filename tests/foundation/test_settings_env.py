@@ -144,13 +144,12 @@ def test_secret_key_is_read_from_the_key_file_when_unset(tmp_path) -> None:
     assert result.stdout.strip() == "from-the-file"
 
 
-def _database_settings(env: dict[str, str]) -> dict:
-    """settings.DATABASES["default"] as the real settings module builds it from ``env``."""
+def _settings_print(env: dict[str, str], expression: str) -> object:
+    """``expression`` (JSON) as the real settings module builds ``settings`` from ``env``
+    (the variables the test process has, less DATABASE* and DJANGO*)."""
     script = (
         "import json, django; django.setup(); from django.conf import settings; "
-        "d = settings.DATABASES['default']; "
-        "print(json.dumps({'pool': d.get('OPTIONS', {}).get('pool'),"
-        " 'max_age': d['CONN_MAX_AGE']}))"
+        f"print(json.dumps({expression}))"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "DJANGO"))}
     result = subprocess.run(
@@ -165,6 +164,15 @@ def _database_settings(env: dict[str, str]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def _database_settings(env: dict[str, str]) -> object:
+    """settings.DATABASES["default"] as the real settings module builds it from ``env``."""
+    return _settings_print(
+        env,
+        "{'pool': settings.DATABASES['default'].get('OPTIONS', {}).get('pool'),"
+        " 'max_age': settings.DATABASES['default']['CONN_MAX_AGE']}",
+    )
+
+
 def test_postgres_connections_come_from_a_bounded_pool_or_one_per_request() -> None:
     url = "postgres://oncall@db.example:5432/oncall"
     pooled = _database_settings({"DATABASE_URL": url, "DATABASE_POOL_MAX_SIZE": "7"})
@@ -175,23 +183,8 @@ def test_postgres_connections_come_from_a_bounded_pool_or_one_per_request() -> N
     assert sqlite == {"pool": None, "max_age": 0}
 
 
-def _settings_json(env: dict[str, str], names: list[str]) -> dict:
-    """Settings as the real settings module builds them from ``env``."""
-    script = (
-        "import json, django; django.setup(); from django.conf import settings; "
-        f"print(json.dumps({{n: getattr(settings, n) for n in {names!r}}}))"
-    )
-    clean = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "oncall.settings", "SECRET_KEY": "k", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def _settings_json(env: dict[str, str], names: list[str]) -> object:
+    return _settings_print(env, f"{{n: getattr(settings, n) for n in {names!r}}}")
 
 
 def test_settings_once_read_with_a_default_in_the_code_come_from_the_environment() -> None:
