@@ -22,6 +22,9 @@ from paging.admin_policy_forms import (
     PolicyForm,
     ServiceForm,
     StepForm,
+    address_field,
+    address_target_kinds,
+    step_form_class,
     step_sentence,
 )
 from paging.integration_tokens import integration_token_rotate
@@ -41,11 +44,11 @@ from paging.models import (
 )
 from paging.policy_versions import policy_version_apply_to_open
 from paging.policy_writes import (
-    REFERENCE_FOR_KIND,
     StepSpec,
     TargetSpec,
     policy_delete,
     policy_save,
+    target_reference,
 )
 from paging.priorities import DEFAULT_LEVELS, priority_levels
 from paging.service_writes import (
@@ -287,10 +290,18 @@ class EscalationStepInline(admin.StackedInline):
     model = EscalationStep
     form = StepForm
     extra = 0
-    # One field a line: side by side, the help texts were cut off on phones.
-    fields = ["number", "delay_minutes", "targets", "slack_channels", "pagerduty_services"]
     verbose_name = "step"
     verbose_name_plural = "Steps (each pages its targets, then waits for an acknowledgement)"
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # One field a line: side by side, the help texts were cut off on phones. A text
+        # field per registered address target kind (Slack channels, PagerDuty services…).
+        addresses = [address_field(kind) for kind in address_target_kinds()]
+        return ["number", "delay_minutes", "targets", *addresses]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs["form"] = step_form_class()
+        return super().get_formset(request, obj, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationStep]:
         return super().get_queryset(request).order_by("position")
@@ -367,7 +378,7 @@ class EscalationPolicyAdmin(DeleteEachMixin, admin.ModelAdmin):
 
 def _target_spec(target: EscalationTarget) -> TargetSpec:
     # Only the reference the kind uses: a stray value in another column is dropped.
-    needed = REFERENCE_FOR_KIND[EscalationTarget.Kind(target.kind)]
+    needed = target_reference(target.kind) or "address"
     return TargetSpec(kind=target.kind, **{needed: getattr(target, needed)})
 
 

@@ -6,8 +6,9 @@ Identity keys: a policy by ``name``; a service by ``name``; an integration by it
 names (``{P1: platform-urgent}``): incidents of that priority follow that policy. A step
 target is a mapping with exactly one key naming its kind: ``engineer: <username>``,
 ``schedule: <team-slug>/<schedule name>``, ``team_all: <team-slug>``,
-``team_round_robin: <team-slug>``, ``slack_channel: <id>``, ``pagerduty_service: <routing
-key>``.
+``team_round_robin: <team-slug>``, and each channel target kind with its address
+(``slack_channel: <id>``, ``pagerduty_service: <routing key>``): the kinds are the
+registered ones (``oncall.channel_registry``), each named by the reference it uses.
 
 Integration tokens are secrets and runtime state: never in the file, kept while the
 integration's identity stays. Maintenance windows are runtime state too (API/admin).
@@ -20,6 +21,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from oncall.channel_registry import target_kind, target_kinds
 from oncall.config.fields import (
     Field,
     clean_model,
@@ -75,7 +77,6 @@ INTEGRATION_FIELDS = {
     "rate_limit_per_minute": Field(int, default=DEFAULT_RATE_LIMIT_PER_MINUTE),
     "sns_topics": Field(list, default=list),
 }
-TARGET_KINDS = [k.value for k in EscalationTarget.Kind]
 
 
 def _items(ctx: ApplyContext, value: Any, path: str) -> list[Any]:
@@ -116,22 +117,29 @@ def _schedule_id(ctx: ApplyContext, ref: str, path: str) -> int:
 
 
 def _target(ctx: ApplyContext, raw: Any, path: str) -> TargetSpec:
+    kinds = [k.name for k in target_kinds()]
     read_value(ctx, raw, path, dict)
     if len(raw) != 1:
-        ctx.fail(path, f"a target has exactly one key, one of: {', '.join(TARGET_KINDS)}")
+        ctx.fail(path, f"a target has exactly one key, one of: {', '.join(kinds)}")
     kind, ref = next(iter(raw.items()))
-    read_choice(ctx, kind, path, TARGET_KINDS)
+    read_choice(ctx, kind, path, kinds)
     ref = read_value(ctx, ref, f"{path}.{kind}", str)
     where = f"{path}.{kind}"
-    if kind == "engineer":
+    reference = _reference(kind)
+    if reference == "engineer":
         return TargetSpec(kind=kind, engineer_id=_engineer(ctx, ref, where).pk)
-    if kind == "schedule":
+    if reference == "schedule":
         return TargetSpec(kind=kind, schedule_id=_schedule_id(ctx, ref, where))
-    if kind in ("team_all", "team_round_robin"):
+    if reference == "team":
         return TargetSpec(kind=kind, team_id=_team(ctx, ref, where).pk)
     if not ref.strip():
         ctx.fail(where, "must not be empty")
     return TargetSpec(kind=kind, address=ref)
+
+
+def _reference(kind: str) -> str:
+    registered = target_kind(kind)
+    return registered.reference if registered is not None else "address"
 
 
 def _steps_state(policy: EscalationPolicy) -> list[tuple]:
@@ -208,11 +216,12 @@ def policies_apply(value: Any, ctx: ApplyContext) -> None:
 
 
 def _target_export(target: EscalationTarget) -> dict[str, str]:
-    if target.kind == "engineer":
-        return {"engineer": target.engineer.username}
-    if target.kind == "schedule":
-        return {"schedule": f"{target.schedule.team.slug}/{target.schedule.name}"}
-    if target.kind in ("team_all", "team_round_robin"):
+    reference = _reference(target.kind)
+    if reference == "engineer":
+        return {target.kind: target.engineer.username}
+    if reference == "schedule":
+        return {target.kind: f"{target.schedule.team.slug}/{target.schedule.name}"}
+    if reference == "team":
         return {target.kind: target.team.slug}
     return {target.kind: target.address}
 

@@ -139,11 +139,7 @@ def contact(request: HttpRequest, engineer: Engineer) -> HttpResponse:
 def method_add(request: HttpRequest, engineer: Engineer) -> HttpResponse:
     def save(data: dict) -> str:
         cm = contact_method_create(engineer=engineer, **data)
-        extra = (
-            " Send yourself a code to verify it."
-            if cm.kind in cm.KINDS_NEEDING_VERIFICATION
-            else ""
-        )
+        extra = " Send yourself a code to verify it." if cm.needs_verification else ""
         return f"Added {method_name(cm)}.{extra}"
 
     form = ContactMethodForm(request.POST)
@@ -292,7 +288,7 @@ def method_edit(request: HttpRequest, engineer: Engineer, method_id: int) -> Htt
         contact_method_update(contact_method=cm, **data)
         again = (
             " Send yourself a code to verify the new value."
-            if cm.value != old_value and cm.kind in cm.KINDS_NEEDING_VERIFICATION
+            if cm.value != old_value and cm.needs_verification
             else ""
         )
         return f"Saved {method_name(cm)}.{again}"

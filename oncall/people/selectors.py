@@ -7,12 +7,16 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from oncall.channel_registry import kinds_verified_before_paging
 from oncall.people.models import ContactMethod, Engineer, NotificationRule, TeamMembership, Urgency
 
-# Same test as ContactMethod.is_pageable, as a query.
-PAGEABLE = Q(disabled_at__isnull=True) & (
-    ~Q(kind__in=ContactMethod.KINDS_NEEDING_VERIFICATION) | Q(verified_at__isnull=False)
-)
+
+def pageable() -> Q:
+    """Same test as ``ContactMethod.is_pageable``, as a query (the kinds verified before
+    paging are the channels', registered at start-up)."""
+    return Q(disabled_at__isnull=True) & (
+        ~Q(kind__in=kinds_verified_before_paging()) | Q(verified_at__isnull=False)
+    )
 
 
 def _engineer_id(engineer: Engineer | int) -> int:
@@ -21,7 +25,7 @@ def _engineer_id(engineer: Engineer | int) -> int:
 
 def pageable_contact_methods(engineer: Engineer | int) -> QuerySet[ContactMethod]:
     """The engineer's methods the engine may page: enabled, and verified if a phone."""
-    return ContactMethod.objects.filter(PAGEABLE, engineer_id=_engineer_id(engineer))
+    return ContactMethod.objects.filter(pageable(), engineer_id=_engineer_id(engineer))
 
 
 def pageable_notification_rules(
@@ -93,9 +97,7 @@ def engineer_emails(engineer_ids: Iterable[int]) -> dict[int, str]:
         if email
     }
     for eid, value in (
-        ContactMethod.objects.filter(
-            engineer_id__in=ids - out.keys(), kind=ContactMethod.Kind.EMAIL
-        )
+        ContactMethod.objects.filter(engineer_id__in=ids - out.keys(), kind="email")
         .order_by("engineer_id", "pk")
         .values_list("engineer_id", "value")
     ):

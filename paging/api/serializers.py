@@ -10,7 +10,9 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from oncall.api.fields import CallableChoiceField
 from oncall.api.params import id_field
+from oncall.channel_registry import target_kind, target_kind_choices
 from oncall.people.models import Engineer, Team
 from oncall.people.selectors import secrets_visible
 from oncall.security.secrets import secret_mask
@@ -31,7 +33,7 @@ from paging.models import (
     SnsSubscription,
 )
 from paging.models.services import SEVERITIES, URGENCIES
-from paging.policy_writes import REFERENCE_FOR_KIND
+from paging.policy_writes import target_reference
 from paging.priorities import Level, PriorityInvalid, level_of, priority_levels, priority_parse
 
 
@@ -223,7 +225,7 @@ def _require_all(serializer: serializers.Serializer, attrs: dict[str, Any]) -> N
 
 
 class TargetSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=EscalationTarget.Kind.choices)
+    kind = CallableChoiceField(choices=target_kind_choices)
     engineer = id_field(required=False, allow_null=True)
     team = id_field(required=False, allow_null=True)
     schedule = id_field(required=False, allow_null=True)
@@ -231,7 +233,7 @@ class TargetSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         _require_all(self, attrs)
-        needed = REFERENCE_FOR_KIND[attrs["kind"]].removesuffix("_id")
+        needed = str(target_reference(attrs["kind"])).removesuffix("_id")
         if not attrs.get(needed):
             raise serializers.ValidationError({needed: f"required for a {attrs['kind']} target"})
         for other in ("engineer", "team", "schedule", "address"):
@@ -252,9 +254,8 @@ class TargetSerializer(serializers.Serializer):
 
     def to_representation(self, instance: EscalationTarget) -> dict[str, Any]:
         address = instance.address
-        if instance.kind == EscalationTarget.Kind.PAGERDUTY_SERVICE and not self.context.get(
-            "secrets_visible", False
-        ):
+        kind = target_kind(instance.kind)
+        if kind is not None and kind.secret and not self.context.get("secrets_visible", False):
             address = secret_mask(address)  # a routing key: anyone holding it can page
         return {
             "kind": instance.kind,

@@ -51,7 +51,7 @@ class EscalationTargetFactory(factory.django.DjangoModelFactory):
         model = EscalationTarget
 
     step = factory.SubFactory(EscalationStepFactory)
-    kind = EscalationTarget.Kind.ENGINEER
+    kind = "engineer"
     engineer = factory.Maybe(
         factory.LazyAttribute(lambda t: t.kind == "engineer"),
         yes_declaration=factory.SubFactory(EngineerFactory),

@@ -32,6 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from oncall.audit.services import audit_record
+from oncall.channel_registry import channel_spec
 from oncall.people.hooks import ContactMessage, contact_messages_send
 from oncall.people.models import ContactMethod, VerificationCode
 
@@ -72,15 +73,12 @@ def _retry_after(moment: datetime, now: datetime) -> int:
 
 
 def _message_text(kind: str, code: str) -> tuple[str, str]:
-    """(subject, body) for a verification message through a method of ``kind``."""
+    """(subject, body) for a verification message through a method of ``kind``: written,
+    unless the channel says it otherwise (``ChannelSpec.code_text``: a call spells it)."""
     minutes = int(CODE_TTL.total_seconds() // 60)
-    if kind == ContactMethod.Kind.VOICE:
-        # Read slowly digit by digit, twice, so it can be written down from a call.
-        spoken = ", ".join(code)
-        body = (
-            f"Your on-call verification code is {spoken}. Again: {spoken}. "
-            f"It expires in {minutes} minutes. (code {code})"
-        )
+    spec = channel_spec(kind)
+    if spec is not None and spec.code_text is not None:
+        body = spec.code_text(code, minutes)
     else:
         body = f"Your on-call verification code is {code}. It expires in {minutes} minutes."
     return "On-call verification code", body

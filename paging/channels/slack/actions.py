@@ -13,6 +13,7 @@ from django.utils import timezone
 from oncall.people.models import ContactMethod, Engineer, Team
 from oncall.public_url import public_url
 from paging.channels.slack.blocks import ACTION_ACKNOWLEDGE, ACTION_ESCALATE, ACTION_RESOLVE
+from paging.channels.slack.transport import KIND_DM
 from paging.incident_actions import (
     ActionResult,
     incident_acknowledge,
@@ -40,7 +41,7 @@ def slack_engineer(*, slack_user_id: str) -> Engineer | None:
     """The engineer with a Slack contact method for this member id (disabled or not:
     it identifies the person even when paging there is switched off)."""
     cm = (
-        ContactMethod.objects.filter(kind=ContactMethod.Kind.SLACK, value=slack_user_id)
+        ContactMethod.objects.filter(kind=KIND_DM, value=slack_user_id)
         .select_related("engineer")
         .order_by("id")
         .first()
