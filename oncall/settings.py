@@ -359,7 +359,7 @@ SMS_ERROR_REPLY_LIMIT = env_int("SMS_ERROR_REPLY_LIMIT", 3, minimum=0)
 SMS_ERROR_REPLY_WINDOW_SECONDS = env_int("SMS_ERROR_REPLY_WINDOW_SECONDS", 600, minimum=1)
 # Pages per contact method per 15 minutes by kind, the excess bundled or held
 # ("sms:5,voice:3"; a kind not named is not throttled; "none": nothing is). Unset: the
-# channels' defaults (paging/outbox.py).
+# channels' defaults (ChannelSpec.throttle_limit, oncall/channel_registry.py).
 PAGING_THROTTLE_LIMITS = env_int_map("PAGING_THROTTLE_LIMITS", None, minimum=1)
 # Low-urgency pages of services that ask for it wait for these hours (Mon-Fri, the
 # engineer's zone): START-END.
