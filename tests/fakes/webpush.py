@@ -61,8 +61,9 @@ def b64url_decode(text: str) -> bytes:
 @functools.cache
 def tls_material() -> tuple[bytes, bytes, bytes]:
     """(CA certificate, server certificate, server key) PEMs for https://127.0.0.1."""
-    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(
-        ec.SECP256R1()
+    ca_key, server_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
     )
     ca = certificate(ca_key, "push test CA", ca=True, valid_from=LONG_AGO, days=CENTURY)  # type: ignore[arg-type]
     server = certificate(
@@ -222,7 +223,9 @@ class FakePushService:
             self.refused.append(f"{status}: {why}")
         return status, {}
 
-    def _answer(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str]]:
+    def _answer(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str]]:
         headers = {k.lower(): v for k, v in headers.items()}
         with self._lock:
             self.requests += 1

@@ -130,7 +130,12 @@ def validate_subscription_ref(value: str) -> None:
         )
 
 
-_BROWSERS = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
 _SYSTEMS = (
     ("Android", "Android"),
     ("iPhone", "iPhone"),
@@ -194,7 +199,11 @@ def webpush_subscribe(
     """
     if vapid_key() is None:
         raise ValidationError(
-            {NON_FIELD_ERRORS: ["web push is not set up on this server (WEBPUSH_VAPID_PRIVATE_KEY)"]}
+            {
+                NON_FIELD_ERRORS: [
+                    "web push is not set up on this server (WEBPUSH_VAPID_PRIVATE_KEY)"
+                ]
+            }
         )
     clean = subscription_clean(endpoint=endpoint, p256dh=p256dh, auth=auth)
     label = (label or "").strip()

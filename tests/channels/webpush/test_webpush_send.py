@@ -111,7 +111,9 @@ def test_a_gone_subscription_disables_the_method_and_the_next_rung_comes_forward
     page = Message.objects.get(kind="webpush", purpose="page")
     assert (page.status, page.attempts) == ("failed", 1)
     # The ladder goes on at once instead of after 10 minutes.
-    assert any(t.startswith("falling back to email") for t in events(incident, "notification_queued"))
+    assert any(
+        t.startswith("falling back to email") for t in events(incident, "notification_queued")
+    )
     email = Message.objects.get(kind="email", purpose="page")
     assert email.due_at == T0
     # A disabled method is not paged again.
@@ -183,9 +185,7 @@ def test_a_slow_push_service_gets_the_page_again_under_the_same_topic(
     assert (page.status, page.attempts) == ("sent", 2)
 
 
-def test_a_refused_vapid_signature_fails_without_disabling(
-    clock, push_service, vapid_pair
-) -> None:
+def test_a_refused_vapid_signature_fails_without_disabling(clock, push_service, vapid_pair) -> None:
     """A browser subscribed under another server key (the key was changed since): the
     push service refuses our signature; the server's to fix, the method stays."""
     ada, cm, sub = paged_engineer(push_service, vapid_pair[1])

@@ -23,6 +23,28 @@
   button.disabled = false;
   say("");
 
+  // The contact method's value for a subscription (subscriptions.py, subscription_ref).
+  async function refOf(endpoint) {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(endpoint));
+    const hex = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+    return `${new URL(endpoint).host.toLowerCase()}/${hex.slice(0, 20)}`;
+  }
+
+  // Say whether this browser is already one of my methods (and in what state).
+  async function showCurrent() {
+    const registration = await navigator.serviceWorker.getRegistration(form.dataset.worker);
+    const subscription = registration && (await registration.pushManager.getSubscription());
+    if (!subscription) {
+      return;
+    }
+    const ref = await refOf(subscription.endpoint);
+    const row = document.querySelector(`[data-push-ref="${CSS.escape(ref)}"]`);
+    if (row) {
+      say(`This browser is paged as ${row.dataset.pushName}: ${row.dataset.pushState}.`);
+    }
+  }
+  showCurrent().catch(() => {});
+
   function keyBytes(base64url) {
     const base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
     const raw = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
