@@ -114,7 +114,7 @@ def test_page_me_on_this_device(live_server, live_cast, push_service, vapid_pair
         page.get_by_role("button", name="Add the rule").click()
         page.wait_for_selector("ol.ladder li")
         assert NotificationRule.objects.get(engineer=lena).contact_method == cm
-        incident = fire(lena)
+        incident = fire([lena])
         tick()
         # (Lena's shift reminder arrives too: she is on the rotation.)
         got = push_service.take()

@@ -10,14 +10,12 @@ import pytest
 import time_machine
 
 from oncall.people.models import ContactMethod, Engineer
-from paging.alert_event import AlertEvent
 from paging.channels.webpush.subscriptions import webpush_subscribe
 from paging.channels.webpush.vapid import vapid_keys_generate
-from paging.ingest import alerts_ingest
-from paging.models import Incident, Service
+# fire(): opens an incident on service "payments" whose policy pages the given engineers.
+from tests.channels.twilio_email_links.conftest import fire  # noqa: F401
 from tests.factories import EngineerFactory, NotificationRuleFactory
 from tests.fakes.webpush import FakePushService, FakeSubscription
-from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
 
 PUBLIC = "https://oncall.example.test"
 SUBJECT = "mailto:oncall@example.test"
@@ -83,19 +81,3 @@ def paged_engineer(
         other = ada.contact_methods.create(kind=kind, value="ada@example.test")
         NotificationRuleFactory(engineer=ada, contact_method=other, delay_minutes=delay)
     return ada, cm, sub
-
-
-def fire(engineer: Engineer, key: str = "db", title: str = "DB down") -> Incident:
-    service = Service.objects.filter(name="payments").first() or ServiceFactory(
-        name="payments", escalation_policy=policy_with_steps([engineer])
-    )
-    integration = IntegrationFactory(service=service, kind="webhook")
-    result = alerts_ingest(
-        integration=integration,
-        events=[
-            AlertEvent(
-                action="trigger", alert_key=key, group_key=key, title=title, severity="critical"
-            )
-        ],
-    )
-    return Incident.objects.get(pk=result.incident_ids[0])

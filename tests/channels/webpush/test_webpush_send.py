@@ -36,7 +36,7 @@ def test_a_page_reaches_the_push_service_once_signed_and_encrypted(
     clock, push_service, vapid_pair
 ) -> None:
     ada, cm, sub = paged_engineer(push_service, vapid_pair[1])
-    incident = fire(ada)
+    incident = fire([ada])
     tick()
 
     [push] = push_service.take()
@@ -78,7 +78,7 @@ def test_a_page_reaches_the_push_service_once_signed_and_encrypted(
 
 def test_the_ack_link_in_the_push_acknowledges(clock, push_service, vapid_pair) -> None:
     ada, _, _ = paged_engineer(push_service, vapid_pair[1])
-    incident = fire(ada)
+    incident = fire([ada])
     tick()
     [push] = push_service.take()
     path = push.payload["ack_url"].removeprefix(PUBLIC)
@@ -98,7 +98,7 @@ def test_a_gone_subscription_disables_the_method_and_the_next_rung_comes_forward
         push_service.gone(sub)
     else:
         push_service.reply(404)
-    incident = fire(ada)
+    incident = fire([ada])
     tick()
 
     cm.refresh_from_db()
@@ -125,7 +125,7 @@ def test_a_gone_subscription_disables_the_method_and_the_next_rung_comes_forward
 def test_a_rate_limit_waits_for_retry_after(clock, push_service, vapid_pair) -> None:
     ada, _, _ = paged_engineer(push_service, vapid_pair[1])
     push_service.reply(429, {"Retry-After": "120"})
-    incident = fire(ada)
+    incident = fire([ada])
     tick()
 
     page = Message.objects.get(kind="webpush", purpose="page")
@@ -146,7 +146,7 @@ def test_a_rate_limit_waits_for_retry_after(clock, push_service, vapid_pair) -> 
 def test_a_server_error_is_retried_with_backoff(clock, push_service, vapid_pair, status) -> None:
     ada, cm, _ = paged_engineer(push_service, vapid_pair[1])
     push_service.reply(status)
-    fire(ada)
+    fire([ada])
     tick()
     page = Message.objects.get(kind="webpush", purpose="page")
     assert (page.status, page.attempts) == ("pending", 1)
@@ -166,7 +166,7 @@ def test_a_slow_push_service_gets_the_page_again_under_the_same_topic(
     settings.WEBPUSH_TIMEOUT_SECONDS = 1
     ada, cm, _ = paged_engineer(push_service, vapid_pair[1])
     push_service.stall_next(2.5)  # it keeps the push and answers after our timeout
-    incident = fire(ada)
+    incident = fire([ada])
     tick()
     page = Message.objects.get(kind="webpush", purpose="page")
     assert page.status == "pending" and page.attempt_started_at is not None
@@ -190,7 +190,7 @@ def test_a_refused_vapid_signature_fails_without_disabling(clock, push_service, 
     push service refuses our signature; the server's to fix, the method stays."""
     ada, cm, sub = paged_engineer(push_service, vapid_pair[1])
     sub.application_server_key = "another-key"
-    incident = fire(ada)
+    incident = fire([ada])
     tick()
     page = Message.objects.get(kind="webpush", purpose="page")
     assert page.status == "failed"
@@ -232,6 +232,6 @@ def test_the_method_stays_as_it_was_after_a_transient_failure(
 ) -> None:
     ada, cm, _ = paged_engineer(push_service, vapid_pair[1])
     push_service.reply(503)
-    fire(ada)
+    fire([ada])
     tick()
     assert ContactMethod.objects.get(pk=cm.pk).is_pageable

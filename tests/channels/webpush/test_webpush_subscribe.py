@@ -11,8 +11,10 @@ import io
 import re
 
 import pytest
+import yaml
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -22,7 +24,7 @@ from oncall.people.services.directory import contact_method_disable
 from paging.channels.webpush.models import WebPushSubscription
 from paging.channels.webpush.subscriptions import device_label, subscription_ref
 from paging.channels.webpush.vapid import vapid_public_key, vapid_settings_check
-from tests.channels.webpush.conftest import CHROME_ANDROID
+from tests.channels.webpush.conftest import CHROME_ANDROID, browser_subscribes
 from tests.factories import EngineerFactory
 
 pytestmark = pytest.mark.django_db
@@ -241,3 +243,23 @@ def test_webpush_keys_prints_a_pair_the_server_takes(settings) -> None:
     shown = io.StringIO()
     call_command("webpush_keys", "--show", stdout=shown)
     assert shown.getvalue().strip() == public
+
+
+def test_the_config_file_keeps_a_subscribed_method(tmp_path, lena, push_service, vapid_pair):
+    """``oncall_export`` names the method by its ref; applying the file to the same
+    database changes nothing, and a ref no subscription has is refused naming the path."""
+    cm, _ = browser_subscribes(push_service, lena, vapid_pair[1], label="Phone")
+    cm.notification_rules.create(engineer=lena, delay_minutes=0, urgency="high")
+    exported = tmp_path / "oncall.yaml"
+    call_command("oncall_export", "-o", str(exported), stderr=io.StringIO())
+    assert f"value: {cm.value}" in exported.read_text()
+    out = io.StringIO()
+    call_command("oncall_apply", str(exported), stdout=out)
+    assert out.getvalue().strip() == "No changes."
+
+    doc = yaml.safe_load(exported.read_text())
+    [method] = doc["engineers"][0]["contact_methods"]
+    method["value"] = "push.example.test/" + "0" * 20
+    exported.write_text(yaml.safe_dump(doc))
+    with pytest.raises(CommandError, match=r"engineers\[0\]\.contact_methods\[0\].*no browser"):
+        call_command("oncall_apply", str(exported), stdout=io.StringIO())
