@@ -12,6 +12,7 @@ import time_machine
 from oncall.people.models import ContactMethod, Engineer
 from paging.channels.webpush.subscriptions import webpush_subscribe
 from paging.channels.webpush.vapid import vapid_keys_generate
+
 # fire(): opens an incident on service "payments" whose policy pages the given engineers.
 from tests.channels.twilio_email_links.conftest import fire  # noqa: F401
 from tests.factories import EngineerFactory, NotificationRuleFactory
