@@ -302,7 +302,8 @@ WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT")  # default mailto:DEFAU
 WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 10, minimum=1)
 # How long a push service keeps a page for a device that is offline.
 WEBPUSH_TTL_SECONDS = env_int("WEBPUSH_TTL_SECONDS", 3600, minimum=0)
-WEBPUSH_CA_FILE = env_str("WEBPUSH_CA_FILE")  # CA bundle for push services (default: system)
+# A CA bundle for the push services' https (default: requests', REQUESTS_CA_BUNDLE/certifi).
+WEBPUSH_CA_FILE = env_str("WEBPUSH_CA_FILE")
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)

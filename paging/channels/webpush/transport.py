@@ -112,12 +112,18 @@ def _provider_id(response: requests.Response) -> str:
 
 
 class _Session(requests.Session):
-    """A session whose ``verify`` (``WEBPUSH_CA_FILE``) wins: plain requests lets the
-    environment's ``REQUESTS_CA_BUNDLE`` replace a session's CA bundle."""
+    """A session whose CA bundle, when ``WEBPUSH_CA_FILE`` names one, wins: plain requests
+    lets the environment's ``REQUESTS_CA_BUNDLE`` replace a session's ``verify``. Unset:
+    requests' own default (``REQUESTS_CA_BUNDLE``, else certifi's bundle)."""
+
+    def __init__(self, ca_file: str) -> None:
+        super().__init__()
+        self.ca_file = ca_file
 
     def merge_environment_settings(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         merged = super().merge_environment_settings(*args, **kwargs)
-        merged["verify"] = self.verify
+        if self.ca_file:
+            merged["verify"] = self.ca_file
         return merged
 
 
@@ -133,8 +139,7 @@ class WebPushTransport:
         if key is None:  # the factory only hands out a transport with a key
             raise TransportError("web push is not configured", permanent=False)
         payload = json.dumps(webpush_payload(message), separators=(",", ":"))
-        session = _Session()
-        session.verify = getattr(settings, "WEBPUSH_CA_FILE", "") or True
+        session = _Session(getattr(settings, "WEBPUSH_CA_FILE", "") or "")
         try:
             response = webpush(
                 subscription_info={
