@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "paging.channels.links.apps.LinksConfig",
     "paging.channels.slack.apps.SlackConfig",
     "paging.channels.pagerduty.apps.PagerDutyConfig",
+    "paging.channels.webpush.apps.WebPushConfig",
     "paging.channels.apps.ChannelsConfig",
     "analytics.apps.AnalyticsConfig",
     "oncall.me.apps.MeConfig",
@@ -298,6 +299,15 @@ PAGERDUTY_EVENTS_URL = env_url("PAGERDUTY_EVENTS_URL", "https://events.pagerduty
 PAGERDUTY_WEBHOOK_SECRET = env_str("PAGERDUTY_WEBHOOK_SECRET")
 # A webhook event that occurred longer ago than this is refused (a replay).
 PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS = env_int("PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS", 300, minimum=30)
+# Web push (paging/channels/webpush/): off until a VAPID private key is set
+# (`manage.py webpush_keys` makes one; the channel's app checks it at start-up).
+WEBPUSH_VAPID_PRIVATE_KEY = env_str("WEBPUSH_VAPID_PRIVATE_KEY")
+WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT")  # default mailto:DEFAULT_FROM_EMAIL
+WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 10, minimum=1)
+# How long a push service keeps a page for a device that is offline.
+WEBPUSH_TTL_SECONDS = env_int("WEBPUSH_TTL_SECONDS", 3600, minimum=0)
+# A CA bundle for the push services' https (default: requests', REQUESTS_CA_BUNDLE/certifi).
+WEBPUSH_CA_FILE = env_str("WEBPUSH_CA_FILE")
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
