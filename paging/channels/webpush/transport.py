@@ -139,7 +139,7 @@ class WebPushTransport:
         if key is None:  # the factory only hands out a transport with a key
             raise TransportError("web push is not configured", permanent=False)
         payload = json.dumps(webpush_payload(message), separators=(",", ":"))
-        session = _Session(getattr(settings, "WEBPUSH_CA_FILE", "") or "")
+        session = _Session(settings.WEBPUSH_CA_FILE)
         try:
             response = webpush(
                 subscription_info={
@@ -149,8 +149,8 @@ class WebPushTransport:
                 data=payload,
                 vapid_private_key=key,
                 vapid_claims={"sub": vapid_subject()},  # a new dict: webpush() fills it in
-                ttl=int(getattr(settings, "WEBPUSH_TTL_SECONDS", 3600)),
-                timeout=float(getattr(settings, "WEBPUSH_TIMEOUT_SECONDS", 10)),
+                ttl=settings.WEBPUSH_TTL_SECONDS,
+                timeout=float(settings.WEBPUSH_TIMEOUT_SECONDS),
                 headers={
                     "Urgency": "high" if is_page(message) else "normal",
                     "Topic": push_topic(message),

@@ -34,7 +34,7 @@ def _vapid(private_key: str) -> Vapid:
 
 def vapid_key() -> Vapid | None:
     """The configured key pair, or None while web push is off."""
-    private_key = (getattr(settings, "WEBPUSH_VAPID_PRIVATE_KEY", "") or "").strip()
+    private_key = settings.WEBPUSH_VAPID_PRIVATE_KEY.strip()
     return _vapid(private_key) if private_key else None
 
 
@@ -50,7 +50,7 @@ def vapid_public_key() -> str:
 
 
 def vapid_subject() -> str:
-    subject = (getattr(settings, "WEBPUSH_VAPID_SUBJECT", "") or "").strip()
+    subject = settings.WEBPUSH_VAPID_SUBJECT.strip()
     return subject or f"mailto:{settings.DEFAULT_FROM_EMAIL}"
 
 
