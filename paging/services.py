@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit.services import audit_record, audit_snapshot_of
+from paging.inhibition import inhibition_sources_end
 from paging.kick import kick_engine
 from paging.models import Alert, EscalationPolicy, Incident, IncidentEvent, Message
 from paging.notify import pages_plan
@@ -108,6 +109,8 @@ def incident_resolve(
             Alert.objects.filter(incident_id=incident_id, status=Alert.Status.FIRING).update(
                 status=Alert.Status.RESOLVED, resolved_at=now
             )
+            # Its alerts no longer inhibit others: the targets they held page.
+            inhibition_sources_end(incident_id=incident_id, now=now)
             event_record(
                 incident_id=incident_id,
                 kind=IncidentEvent.Kind.RESOLVED,
@@ -143,6 +146,8 @@ def incident_escalate_now(
         if incident.escalation_started_at is None:
             # A person escalating an incident held by a maintenance window pages now.
             incident.escalation_started_at = now
+        # A person escalating a suppressed (rule, inhibition) incident pages now too.
+        incident.suppressed_by = ""
         if incident.escalation_step >= steps:
             # Past the last step (policy exhausted): start a fresh pass.
             incident.escalation_step = 0
@@ -161,6 +166,7 @@ def incident_escalate_now(
                 "escalation_loop",
                 "escalation_repeat",
                 "escalation_started_at",
+                "suppressed_by",
             ]
         )
         event_record(
@@ -209,6 +215,7 @@ def incident_reassign(
         incident.updated_at = now
         if incident.escalation_started_at is None:
             incident.escalation_started_at = now  # a person took it out of maintenance
+        incident.suppressed_by = ""  # and out of a suppression
         if policy_id:
             policy = EscalationPolicy.objects.get(pk=policy_id)
             incident.escalation_policy = policy

@@ -9,10 +9,12 @@ from paging.models.policies import (
     EscalationStep,
     EscalationTarget,
 )
+from paging.models.rules import AlertRule, InhibitedIncident, InhibitionSource, InhibitRule
 from paging.models.services import Integration, MaintenanceWindow, Service
 
 __all__ = [
     "Alert",
+    "AlertRule",
     "EngineHeartbeat",
     "EngineStep",
     "EscalationPolicy",
@@ -21,6 +23,9 @@ __all__ = [
     "EscalationTarget",
     "Incident",
     "IncidentEvent",
+    "InhibitRule",
+    "InhibitedIncident",
+    "InhibitionSource",
     "Integration",
     "MaintenanceWindow",
     "Message",

@@ -114,6 +114,9 @@ class Integration(models.Model):
     name = models.CharField(max_length=100, blank=True)
     token = models.CharField(max_length=64, unique=True, default=new_integration_token)
     grouping = models.CharField(max_length=8, choices=Grouping.choices, default=Grouping.GROUP)
+    # Bumped by every write of this integration's alert rules or of any inhibit rule: the
+    # ingest reads it with the token check and recompiles its rules when it moved.
+    rules_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = IntegrationManager()

@@ -1,0 +1,166 @@
+"""Compiled alert rules and inhibit rules per integration, cached per process.
+
+The ingest reads the integration's ``rules_version`` in the statement that confirms
+its token (no extra query) and asks here: the cached compilation serves while that
+version is unchanged and for at most ``TTL_SECONDS``. Every write of the integration's
+rules, or of any inhibit rule, bumps the version (``paging/services_rules.py``), so an
+edit applies to the very next alert in every process. What the version does not cover
+— a routed service's policy or urgency rules, a holiday calendar's dates — is read
+again after ``TTL_SECONDS`` at most (as the integration cache does; a saved service at
+once in the process that saved it). Loading costs 2 queries (3 with a business-hours condition on a
+holiday calendar); evaluating costs none.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from paging.alert_rules import (
+    TIME_OPS,
+    CompiledInhibition,
+    CompiledRule,
+    conditions_compile,
+    field_getter,
+    template_compile,
+)
+from paging.models import AlertRule, InhibitRule, Integration, Service
+
+TTL_SECONDS = 5.0
+MAX_ENTRIES = 1024
+
+
+@dataclass(frozen=True)
+class IntegrationRules:
+    """What the ingest of one integration runs: its rules and every inhibit rule."""
+
+    rules: tuple[CompiledRule, ...] = ()
+    inhibitions: tuple[CompiledInhibition, ...] = ()
+    # Services the rules route to, by id (the integration's own is not in it).
+    services: dict[int, Service] = field(default_factory=dict)
+
+    def service_ids(self, own: int) -> tuple[int, ...]:
+        """Every service an alert of this integration can land on, its own first."""
+        return (own, *sorted(set(self.services) - {own}))
+
+    def service_names(self) -> dict[int, str]:
+        return {pk: s.name for pk, s in self.services.items()}
+
+
+_cache: dict[tuple[int, str], tuple[int, float, IntegrationRules | None]] = {}
+_lock = threading.Lock()
+
+
+def _calendar_names(conditions: list[list[dict[str, Any]]]) -> set[str]:
+    return {
+        c["calendar"]
+        for conds in conditions
+        for c in conds
+        if c.get("op") in TIME_OPS and c.get("calendar")
+    }
+
+
+def _holidays(names: set[str]) -> dict[str, frozenset[date]]:
+    if not names:
+        return {}
+    from schedules.models import Holiday  # imported late: schedules is another app
+
+    days: dict[str, set[date]] = {name: set() for name in names}
+    rows = Holiday.objects.current().filter(
+        calendar__name__in=sorted(names), calendar__archived_at__isnull=True
+    )
+    for name, day in rows.values_list("calendar__name", "date"):
+        days[name].add(day)
+    return {name: frozenset(d) for name, d in days.items()}
+
+
+def rules_compile(rules: list[AlertRule], inhibits: list[InhibitRule]) -> IntegrationRules | None:
+    """Compile rows (already loaded, routed services with them); None when there is
+    nothing to run, so the ingest takes its plain path."""
+    if not rules and not inhibits:
+        return None
+    names = _calendar_names(
+        [r.conditions for r in rules] + [i.source for i in inhibits] + [i.target for i in inhibits]
+    )
+    days = _holidays(names)
+
+    def holidays(name: str) -> frozenset[date]:
+        return days.get(name, frozenset())
+
+    compiled = tuple(
+        CompiledRule(
+            id=rule.pk,
+            name=rule.name,
+            matches=conditions_compile(rule.conditions, rule.match, holidays),
+            continue_matching=rule.continue_matching,
+            service_id=rule.route_service_id,
+            severity=rule.set_severity,
+            priority=rule.set_priority,
+            urgency=rule.set_urgency,
+            suppress=rule.suppress,
+            links=tuple(
+                (template_compile(link.get("text", "")), template_compile(link["href"]))
+                for link in rule.links
+            ),
+            dedup_key=template_compile(rule.dedup_key) if rule.dedup_key else None,
+        )
+        for rule in rules
+    )
+    inhibitions = tuple(inhibition_compile(i, holidays) for i in inhibits)
+    services = {r.route_service_id: r.route_service for r in rules if r.route_service_id}
+    return IntegrationRules(rules=compiled, inhibitions=inhibitions, services=services)
+
+
+def inhibition_compile(rule: InhibitRule, holidays: Any = None) -> CompiledInhibition:
+    return CompiledInhibition(
+        id=rule.pk,
+        name=rule.name,
+        source=conditions_compile(rule.source, "all", holidays),
+        target=conditions_compile(rule.target, "all", holidays),
+        equal=tuple(field_getter(name) for name in rule.equal),
+        equal_names=tuple(name.removeprefix("labels.") for name in rule.equal),
+    )
+
+
+def rules_load(integration_id: int) -> IntegrationRules | None:
+    rules = list(
+        AlertRule.objects.filter(integration_id=integration_id, enabled=True)
+        .select_related("route_service")
+        .order_by("position", "id")
+    )
+    inhibits = list(InhibitRule.objects.filter(enabled=True).order_by("id"))
+    return rules_compile(rules, inhibits)
+
+
+def integration_rules(integration: Integration, version: int) -> IntegrationRules | None:
+    """The compiled rules of ``integration`` at ``version`` (its ``rules_version`` read
+    in this transaction); None when it has none and no inhibit rule exists."""
+    key = (integration.pk, integration.token)  # ids can be reused, tokens are not
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if hit is not None and hit[0] == version and hit[1] > now:
+        return hit[2]
+    compiled = rules_load(integration.pk)
+    with _lock:
+        if len(_cache) >= MAX_ENTRIES:
+            _cache.clear()
+        _cache[key] = (version, now + TTL_SECONDS, compiled)
+    return compiled
+
+
+def rules_cache_clear() -> None:
+    with _lock:
+        _cache.clear()
+
+
+# Changes the version does not cover: forget this process' compilations at once.
+@receiver(post_save, sender=Service, dispatch_uid="rules_cache_service_saved")
+@receiver(post_delete, sender=Service, dispatch_uid="rules_cache_service_deleted")
+def _service_changed(**_: Any) -> None:
+    rules_cache_clear()
