@@ -31,16 +31,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from paging.alert_event import AlertEvent
-from paging.alert_rules import RuleOutcome, rule_outcome
-from paging.ingest_sql import Expressions, db_value, quoted, rows_insert, rows_insert_returning
-from paging.inhibition import (
-    DeliverySources,
-    Held,
-    held_rows,
-    inhibited,
-    inhibition_sources_end,
-    sources_rows,
+from paging.alert_rules import RuleOutcome
+from paging.ingest_rules import (
+    inhibitions_record,
+    rules_apply,
+    rules_text,
+    suppressions_decide,
+    suppressions_end,
 )
+from paging.ingest_sql import Expressions, db_value, quoted, rows_insert, rows_insert_returning
+from paging.inhibition import DeliverySources, inhibition_sources_end
 from paging.kick import kick_engine
 from paging.models import (
     Alert,
@@ -571,44 +571,6 @@ def _triggers(
     return due
 
 
-def _held(
-    delivery: _Delivery, new: list[tuple[int, AlertEvent, str]]
-) -> tuple[dict[str, str], set[str], dict[int, Held]]:
-    """Which new alerts nobody is paged for: (dedup key -> why, for keys all of whose new
-    alerts are suppressed; keys with an alert that pages; index -> its inhibition)."""
-    rules = delivery.rules
-    if rules is None:
-        return {}, set(), {}
-    inhibitions: dict[int, Held] = {}
-    if rules.inhibitions:
-        suppressed = {i for i, _, _ in new if (o := delivery.outcomes.get(i)) and o.suppressed_by}
-        inhibitions = inhibited(
-            inhibitions=rules.inhibitions,
-            events=[(i, e) for i, e, _ in new if i not in suppressed],
-            delivery_sources=delivery.sources(),
-            now=delivery.now,
-        )
-    held: dict[str, str] = {}
-    paging: set[str] = set()
-    for index, _, dedup_key in new:
-        outcome = delivery.outcomes.get(index)
-        why = outcome.suppressed_by if outcome is not None else ""
-        if not why and index in inhibitions:
-            why = inhibitions[index].reason
-        if why:
-            held.setdefault(dedup_key, why)
-        else:
-            paging.add(dedup_key)
-    return {k: why for k, why in held.items() if k not in paging}, paging, inhibitions
-
-
-def _rules_text(delivery: _Delivery, index: int) -> str:
-    outcome = delivery.outcomes.get(index)
-    if outcome is None or delivery.rules is None:
-        return ""
-    return outcome.describe(delivery.rules.service_names())
-
-
 def _new_alerts(
     delivery: _Delivery,
     new: list[tuple[int, AlertEvent, str]],
@@ -620,7 +582,7 @@ def _new_alerts(
     firsts: dict[str, tuple[int, AlertEvent]] = {}
     for index, event, dedup_key in new:
         firsts.setdefault(dedup_key, (index, event))
-    held, paging, inhibitions = _held(delivery, new)
+    held, paging, inhibitions = suppressions_decide(delivery, new)
     created = _incidents_open_or_join(delivery, firsts, held)
     # The "triggered" line says what the incident was opened with, before any raise.
     opened_as = {key: _opened_as(delivery.opened[key]) for key in created}
@@ -633,7 +595,7 @@ def _new_alerts(
         if _severity_raise(incident, event.severity, urgency, delivery.outcomes.get(index)):
             raised[incident.id] = incident
     _severities_save(list(raised.values()), now)
-    due = _suppressions_end(delivery, paging, created)
+    due = suppressions_end(delivery, paging, created)
 
     alerts = [
         Alert(
@@ -660,7 +622,7 @@ def _new_alerts(
         # with the same atomic increment as a repeat, or the counter misses every loser.
         _alerts_refresh_by_key(service.pk, lost, now)
     if delivery.rules is not None and delivery.rules.inhibitions:
-        _inhibitions_record(delivery, new, inserted, created, held, inhibitions)
+        inhibitions_record(delivery, new, inserted, created, held, inhibitions)
 
     for index, event, dedup_key in new:
         incident = delivery.opened[dedup_key]
@@ -687,10 +649,10 @@ def _new_alerts(
             continue
         data: dict[str, Any] = {"alert_key": alert_key, "source": event.source[:255]}
         text = event.title[:500]
-        rules_text = _rules_text(delivery, index)
-        if rules_text:
+        matched = rules_text(delivery, index)
+        if matched:
             data["rules"] = delivery.outcomes[index].rules
-            text = f"{text} ({rules_text})"
+            text = f"{text} ({matched})"
         delivery.line(
             incident.id, IncidentEvent.Kind.ALERT_RECEIVED, text, via=integration.kind, data=data
         )
@@ -701,55 +663,6 @@ def _new_alerts(
 def _opened_as(incident: _OpenIncident) -> str:
     text = f"{incident.urgency} urgency, {incident.severity}"
     return f"{text}, P{incident.priority}" if incident.priority else text
-
-
-def _suppressions_end(delivery: _Delivery, paging: set[str], created: set[str]) -> bool:
-    """Suppressed incidents that an alert which pages has joined: they page now (the
-    engine's next tick), like an incident opened by that alert."""
-    ids = [
-        incident.id for key in paging - created if (incident := delivery.opened[key]).suppressed_by
-    ]
-    if not ids:
-        return False
-    Incident.objects.filter(
-        pk__in=ids, status=Incident.Status.TRIGGERED, escalation_started_at__isnull=True
-    ).update(suppressed_by="", next_due_at=delivery.now, updated_at=delivery.now)
-    for key in paging - created:
-        incident = delivery.opened[key]
-        if incident.suppressed_by:
-            was = incident.suppressed_by
-            text = f"an alert that is not suppressed joined (was {was}): paging starts"
-            delivery.line(incident.id, IncidentEvent.Kind.SUPPRESSION_ENDED, text[:500])
-            incident.suppressed_by = ""
-    return True
-
-
-def _inhibitions_record(
-    delivery: _Delivery,
-    new: list[tuple[int, AlertEvent, str]],
-    inserted: dict[str, int],
-    created: set[str],
-    held: dict[str, str],
-    inhibitions: dict[int, Held],
-) -> None:
-    """Source rows for the new alerts that can inhibit others, and the keys that hold
-    the incidents opened inhibited: one INSERT each, only when there are any."""
-    rules = delivery.rules
-    assert rules is not None
-    recorded = [
-        (inserted[key], event)
-        for _, event, _ in new
-        if (key := event.alert_key[:KEY_MAX]) in inserted
-    ]
-    rows_insert(sources_rows(inhibitions=rules.inhibitions, alerts=recorded, now=delivery.now))
-    holding: dict[int, tuple[str, ...]] = {}
-    for index, _, dedup_key in new:
-        if dedup_key in created and dedup_key in held and index in inhibitions:
-            incident_id = delivery.opened[dedup_key].id
-            holding[incident_id] = tuple(
-                sorted({*holding.get(incident_id, ()), *inhibitions[index].keys})
-            )
-    rows_insert(held_rows(holding))
 
 
 def _acknowledge(
@@ -814,35 +727,6 @@ def _resolve(*, delivery: _Delivery, index: int, event: AlertEvent, result: Inge
     result._add(dedup_key=dedup_key, outcome="resolved", incident_id=alert.incident_id)
 
 
-def _rules_apply(
-    delivery: _Delivery, rules: IntegrationRules, events: list[AlertEvent]
-) -> list[AlertEvent]:
-    """Run the integration's alert rules over the delivery's triggers and acks (in the
-    ingest transaction, no query): outcomes by event index; severity and links are
-    written into the events themselves (a new list)."""
-    delivery.rules = rules
-    delivery.service_ids = rules.service_ids(delivery.service.pk)
-    events = list(events)
-    delivery.events = events
-    if not rules.rules:
-        return events
-    now = delivery.now
-    for index, event in enumerate(events):
-        if event.action == "resolve":
-            continue
-        outcome = rule_outcome(rules.rules, event, now)
-        if outcome is None:
-            continue
-        delivery.outcomes[index] = outcome
-        if outcome.severity or outcome.links:
-            events[index] = replace(
-                event,
-                severity=outcome.severity or event.severity,  # type: ignore[arg-type]
-                links=[*event.links, *outcome.links],
-            )
-    return events
-
-
 def alerts_ingest(*, integration: Integration, events: list[AlertEvent]) -> IngestResult:
     """Apply one delivery's events in one transaction; kick the engine after commit.
 
@@ -866,7 +750,7 @@ def alerts_ingest(*, integration: Integration, events: list[AlertEvent]) -> Inge
         )
         rules = integration_rules(integration, version)
         if rules is not None:
-            events = _rules_apply(delivery, rules, events)
+            events = rules_apply(delivery, rules, events)
         due = False
         run: list[tuple[int, AlertEvent]] = []  # triggers handled together
         run_keys: set[str] = set()
