@@ -1,4 +1,5 @@
-"""Config-file sections of paging: ``escalation_policies`` (60) and ``services`` (70).
+"""Config-file sections of paging: ``escalation_policies`` (60), ``services`` (70) with
+their integrations' alert rules, and ``inhibit_rules`` (80, ``paging/config_rules.py``).
 
 Identity keys: a policy by ``name``; a service by ``name``; an integration by its
 ``name`` within the service. A step target is a mapping with exactly one key naming
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import ProtectedError
 
 from oncall.config.fields import (
     Field,
@@ -28,6 +30,13 @@ from oncall.config.fields import (
 )
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.models import Engineer, Team
+from paging.config_rules import (
+    PendingRules,
+    inhibit_rules_apply,
+    inhibit_rules_export,
+    integration_rules_apply,
+    integration_rules_export,
+)
 from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
 from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
 from paging.services_config import (
@@ -66,6 +75,7 @@ INTEGRATION_FIELDS = {
     "name": Field(str, required=True),
     "kind": Field(str, required=True),
     "grouping": Field(str, default=Integration.Grouping.GROUP.value),
+    "rules": Field(list, default=list),  # paging/config_rules.py
 }
 TARGET_KINDS = [k.value for k in EscalationTarget.Kind]
 
@@ -247,6 +257,7 @@ def _urgency_rules(ctx: ApplyContext, rules: dict[str, Any], path: str) -> dict[
 
 def services_apply(value: Any, ctx: ApplyContext) -> None:
     ctx.declared.setdefault("services", {})
+    rules: list[PendingRules] = []  # applied once every service of the file exists
     for i, raw in enumerate(_items(ctx, value, "services")):
         path = f"services[{i}]"
         data = read_mapping(ctx, raw, path, SERVICE_FIELDS)
@@ -286,7 +297,9 @@ def services_apply(value: Any, ctx: ApplyContext) -> None:
                 clean_model(ctx, service, path)
                 service_save(service=service, fields={})
                 ctx.record("update", label, describe_diff(changes))
-        _integrations_apply(ctx, service, data["integrations"], path, label)
+        rules += _integrations_apply(ctx, service, data["integrations"], path, label)
+    for pending in rules:
+        integration_rules_apply(ctx, pending)
     declared = set(ctx.declared["services"])
     for service in Service.objects.exclude(name__in=declared).order_by("name"):
         ctx.not_in_file(f"services[{service.name}]", lambda s=service: _service_delete(ctx, s))
@@ -296,14 +309,19 @@ def _service_delete(ctx: ApplyContext, service: Service) -> None:
     # Deleting a service would delete its incident history with it.
     if service.incidents.exists():
         ctx.fail(f"services[{service.name}]", "--prune cannot delete a service with incidents")
-    service_delete(service=service)
+    try:
+        service_delete(service=service)
+    except ProtectedError as exc:  # alert rules of another integration route to it
+        users = ", ".join(sorted({str(o) for o in exc.protected_objects})[:5])
+        ctx.fail(f"services[{service.name}]", f"--prune cannot delete it: still used by {users}")
 
 
 def _integrations_apply(
     ctx: ApplyContext, service: Service, raw: list[Any], path: str, label: str
-) -> None:
+) -> list[PendingRules]:
     existing = {i.name: i for i in service.integrations.all()}
     seen: dict[str, str] = {}
+    rules: list[PendingRules] = []
     for j, item in enumerate(raw):
         ipath = f"{path}.integrations[{j}]"
         data = read_mapping(ctx, item, ipath, INTEGRATION_FIELDS)
@@ -322,17 +340,20 @@ def _integrations_apply(
             clean_model(ctx, integration, ipath)
             integration_save(integration=integration, fields={})
             ctx.record("create", where, f"kind={kind!r}")
-            continue
-        changes = diff(integration, {"kind": kind, "grouping": grouping})
-        if changes:
-            integration_save(integration=integration, fields={"kind": kind, "grouping": grouping})
-            ctx.record("update", where, describe_diff(changes))
+        else:
+            changes = diff(integration, {"kind": kind, "grouping": grouping})
+            if changes:
+                fields = {"kind": kind, "grouping": grouping}
+                integration_save(integration=integration, fields=fields)
+                ctx.record("update", where, describe_diff(changes))
+        rules.append(PendingRules(integration, data["rules"], f"{ipath}.rules", f"{where}.rules"))
     for name, integration in sorted(existing.items()):
         if name not in seen:
             ctx.not_in_file(
                 f"{label}.integrations[{name}]",
                 lambda i=integration: integration_delete(integration=i),
             )
+    return rules
 
 
 def services_export() -> list[dict[str, Any]]:
@@ -355,10 +376,17 @@ def services_export() -> list[dict[str, Any]]:
             item["ack_timeout_minutes"] = service.ack_timeout_minutes
         if service.low_urgency_business_hours_only:
             item["low_urgency_business_hours_only"] = True
-        integrations = [
-            {"name": i.name, "kind": i.kind, "grouping": i.grouping}
-            for i in service.integrations.order_by("name")
-        ]
+        integrations = []
+        for integration in service.integrations.order_by("name"):
+            entry: dict[str, Any] = {
+                "name": integration.name,
+                "kind": integration.kind,
+                "grouping": integration.grouping,
+            }
+            rules = integration_rules_export(integration)
+            if rules:
+                entry["rules"] = rules
+            integrations.append(entry)
         if integrations:
             item["integrations"] = integrations
         out.append(item)
@@ -370,4 +398,9 @@ register_section(
 )
 register_section(
     ConfigSection(key="services", order=70, apply=services_apply, export=services_export)
+)
+register_section(
+    ConfigSection(
+        key="inhibit_rules", order=80, apply=inhibit_rules_apply, export=inhibit_rules_export
+    )
 )

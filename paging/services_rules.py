@@ -26,7 +26,7 @@ def _rules_version_bump(integration_ids: list[int] | None = None) -> None:
     integrations.update(rules_version=F("rules_version") + 1)
 
 
-def _rule_fields(spec: RuleSpec, position: int) -> dict[str, Any]:
+def rule_fields(spec: RuleSpec, position: int) -> dict[str, Any]:
     return {
         "position": position,
         "name": spec.name,
@@ -51,7 +51,7 @@ def alert_rules_save(*, integration: Integration, specs: list[RuleSpec]) -> list
         existing = {rule.name: rule for rule in AlertRule.objects.filter(integration=integration)}
         saved: list[AlertRule] = []
         for position, spec in enumerate(specs):
-            fields = _rule_fields(spec, position)
+            fields = rule_fields(spec, position)
             rule = existing.pop(spec.name, None)
             if rule is None:
                 rule = AlertRule(integration=integration, **fields)

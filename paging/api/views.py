@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from oncall.api.errors import ServiceErrorsMixin
 from oncall.api.permissions import IsStaffOrReadOnly
 from paging.api import serializers as s
 from paging.integration_tokens import integration_token_rotate
@@ -53,7 +54,8 @@ def _engineer_id(request: Request) -> int | None:
     return engineer.pk if engineer is not None else None
 
 
-class ServiceViewSet(viewsets.ModelViewSet):
+class ServiceViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
+    # ServiceErrorsMixin: deleting a service alert rules route to is a 409 naming them.
     serializer_class = s.ServiceSerializer
     permission_classes = [IsStaffOrReadOnly]
     queryset = Service.objects.select_related("team", "escalation_policy").order_by("name")
