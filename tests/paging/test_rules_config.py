@@ -15,57 +15,45 @@ from tests.paging.test_config_section import apply, export
 
 pytestmark = pytest.mark.django_db
 
-DOC = {
-    "teams": [{"slug": "platform", "name": "Platform"}, {"slug": "db", "name": "Database"}],
-    "holiday_calendars": [{"name": "Germany", "holidays": [{"date": "2026-12-25"}]}],
-    "services": [
-        {
-            "name": "kubernetes",
-            "team": "platform",
-            "integrations": [
-                {
-                    "name": "alertmanager",
-                    "kind": "alertmanager",
-                    "rules": [
-                        {
-                            "name": "postgres to the database team",
-                            "conditions": ['service="postgresql"'],
-                            "actions": {"service": "postgresql"},
-                        },
-                        {
-                            "name": "critical is P1",
-                            "conditions": [{"field": "labels.severity", "op": "equals", "value": "critical"}],
-                            "actions": {
-                                "priority": "P1",
-                                "links": [{"text": "Runbook", "href": "https://rb.example.com/{{ labels.alertname }}"}],
-                            },
-                            "continue": True,
-                        },
-                        {
-                            "name": "quiet warnings at night",
-                            "match": "all",
-                            "conditions": [
-                                'severity="warning"',
-                                {"op": "outside_business_hours", "calendar": "Germany", "time_zone": "Europe/Berlin"},
-                            ],
-                            "actions": {"urgency": "low"},
-                        },
-                    ],
-                }
-            ],
-        },
-        # Defined after the rule that routes to it.
-        {"name": "postgresql", "team": "db"},
-    ],
-    "inhibit_rules": [
-        {
-            "name": "critical mutes warning",
-            "source_matchers": ['severity="critical"'],
-            "target_matchers": ['severity="warning"'],
-            "equal": ["instance"],
-        }
-    ],
-}  # fmt: skip
+DOC = yaml.safe_load(
+    """
+teams:
+  - {slug: platform, name: Platform}
+  - {slug: db, name: Database}
+holiday_calendars:
+  - {name: Germany, holidays: [{date: "2026-12-25"}]}
+services:
+  - name: kubernetes
+    team: platform
+    integrations:
+      - name: alertmanager
+        kind: alertmanager
+        rules:
+          - name: postgres to the database team
+            conditions: ['service="postgresql"']
+            actions: {service: postgresql}
+          - name: critical is P1
+            conditions: [{field: labels.severity, op: equals, value: critical}]
+            actions:
+              priority: P1
+              links: [{text: Runbook, href: "https://rb.example.com/{{ labels.alertname }}"}]
+            continue: true
+          - name: quiet warnings at night
+            match: all
+            conditions:
+              - 'severity="warning"'
+              - {op: outside_business_hours, calendar: Germany, time_zone: Europe/Berlin}
+            actions: {urgency: low}
+  # Defined after the rule that routes to it.
+  - {name: postgresql, team: db}
+inhibit_rules:
+  - name: critical mutes warning
+    source_matchers: ['severity="critical"']
+    target_matchers: ['severity="warning"']
+    equal: [instance]
+"""
+)
+PLAN = "services[kubernetes].integrations[alertmanager].rules"
 
 
 def doc() -> dict:
@@ -95,7 +83,7 @@ def test_apply_creates_rules_in_file_order_and_an_inhibition(tmp_path: Path) -> 
     }
     inhibit = InhibitRule.objects.get()
     assert inhibit.equal == ["labels.instance"]
-    assert "+ services[kubernetes].integrations[alertmanager].rules[critical is P1]" in out
+    assert f"+ {PLAN}[critical is P1]" in out
     assert "+ inhibit_rules[critical mutes warning]" in out
     assert AuditEntry.objects.filter(object_type="paging.alertrule", action="create").count() == 3
     assert AuditEntry.objects.filter(object_type="paging.inhibitrule", action="create").count() == 1
