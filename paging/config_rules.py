@@ -23,6 +23,7 @@ from paging.rules_spec import (
     inhibit_data,
     inhibit_parse,
     rule_data,
+    rule_spec_of,
     rules_parse,
 )
 from paging.services_rules import (
@@ -90,7 +91,7 @@ def integration_rules_apply(ctx: ApplyContext, pending: PendingRules) -> None:
             ctx.record("delete", where)
         else:
             ctx.record("missing", where)
-            kept.append(_spec_of(rule))
+            kept.append(rule_spec_of(rule))
     changed = bool(extra and ctx.prune)
     for position, spec in enumerate(specs):
         where = f"{pending.label}[{spec.name}]"
@@ -106,23 +107,6 @@ def integration_rules_apply(ctx: ApplyContext, pending: PendingRules) -> None:
             changed = True
     if changed:
         alert_rules_save(integration=integration, specs=[*specs, *kept])
-
-
-def _spec_of(rule: AlertRule) -> RuleSpec:
-    return RuleSpec(
-        name=rule.name,
-        conditions=rule.conditions,
-        match=rule.match,
-        enabled=rule.enabled,
-        continue_matching=rule.continue_matching,
-        service=rule.route_service,
-        severity=rule.set_severity,
-        priority=rule.set_priority,
-        urgency=rule.set_urgency,
-        suppress=rule.suppress,
-        links=rule.links,
-        dedup_key=rule.dedup_key,
-    )
 
 
 def integration_rules_export(integration: Integration) -> list[dict[str, Any]]:

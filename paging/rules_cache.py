@@ -66,7 +66,7 @@ def _calendar_names(conditions: list[list[dict[str, Any]]]) -> set[str]:
     }
 
 
-def _holidays(names: set[str]) -> dict[str, frozenset[date]]:
+def holidays_load(names: set[str]) -> dict[str, frozenset[date]]:
     if not names:
         return {}
     from schedules.models import Holiday  # imported late: schedules is another app
@@ -88,7 +88,7 @@ def rules_compile(rules: list[AlertRule], inhibits: list[InhibitRule]) -> Integr
     names = _calendar_names(
         [r.conditions for r in rules] + [i.source for i in inhibits] + [i.target for i in inhibits]
     )
-    days = _holidays(names)
+    days = holidays_load(names)
 
     def holidays(name: str) -> frozenset[date]:
         return days.get(name, frozenset())

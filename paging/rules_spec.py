@@ -461,3 +461,21 @@ def inhibit_data(rule: Any) -> dict[str, Any]:
     data["target_matchers"] = rule.target
     data["equal"] = [e[len("labels.") :] if e.startswith("labels.") else e for e in rule.equal]
     return data
+
+
+def rule_spec_of(rule: Any) -> RuleSpec:
+    """A stored AlertRule as a spec (to save it again, or to try it)."""
+    return RuleSpec(
+        name=rule.name,
+        conditions=rule.conditions,
+        match=rule.match,
+        enabled=rule.enabled,
+        continue_matching=rule.continue_matching,
+        service=rule.route_service,
+        severity=rule.set_severity,
+        priority=rule.set_priority,
+        urgency=rule.set_urgency,
+        suppress=rule.suppress,
+        links=rule.links,
+        dedup_key=rule.dedup_key,
+    )

@@ -1,6 +1,7 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from paging.api import views
+from paging.api import rules, views
 
 router = DefaultRouter()
 router.register("services", views.ServiceViewSet, basename="service")
@@ -11,5 +12,18 @@ router.register("integrations", views.IntegrationViewSet, basename="integration"
 router.register("escalation-policies", views.EscalationPolicyViewSet, basename="escalation-policy")
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("messages", views.MessageViewSet, basename="message")
+router.register("inhibit-rules", rules.InhibitRuleViewSet, basename="inhibit-rule")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "integrations/<int:pk>/rules/",
+        rules.IntegrationRulesView.as_view(),
+        name="integration-rules",
+    ),
+    path(
+        "integrations/<int:pk>/rules/test/",
+        rules.IntegrationRulesTestView.as_view(),
+        name="integration-rules-test",
+    ),
+    *router.urls,
+]
