@@ -213,6 +213,8 @@ class IncidentSerializer(serializers.ModelSerializer):
             "urgency",
             "status",
             "in_maintenance",
+            "priority",
+            "suppressed_by",
             "created_at",
             "updated_at",
             "acknowledged_at",
@@ -303,6 +305,8 @@ def _id_filter() -> serializers.IntegerField:
 
 class IncidentFilterSerializer(serializers.Serializer):
     status = CommaSeparatedChoicesField(choices=Incident.Status.values)
+    # true: only incidents an alert rule or an inhibition kept from paging; false: the rest.
+    suppressed = serializers.BooleanField(required=False, allow_null=True, default=None)
     service = _id_filter()
     team = _id_filter()
     urgency = serializers.ChoiceField(choices=URGENCIES, required=False)

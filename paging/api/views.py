@@ -204,6 +204,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 qs = qs.filter(service__team_id=f["team"])
             if "urgency" in f:
                 qs = qs.filter(urgency=f["urgency"])
+            if f.get("suppressed") is not None:
+                qs = (
+                    qs.exclude(suppressed_by="") if f["suppressed"] else qs.filter(suppressed_by="")
+                )
             if "created_after" in f:
                 qs = qs.filter(created_at__gte=f["created_after"])
             if "created_before" in f:

@@ -222,3 +222,16 @@ def test_deleting_a_service_rules_route_to_is_a_409_naming_them(staff, integrati
     answer = staff.delete(f"/api/v1/services/{database.pk}/")
     assert answer.status_code == 409
     assert "rule 'postgres to the database team'" in answer.json()["detail"]
+
+
+def test_suppressed_incidents_are_listed_and_filtered(staff, integration) -> None:
+    staff.put(f"/api/v1/integrations/{integration.pk}/rules/", {"rules": RULES[2:]}, format="json")
+    post(integration, am("aaaa000000000001", severity="info"), am("bbbb000000000002"))
+    listed = staff.get("/api/v1/incidents/").json()["results"]
+    assert sorted(i["suppressed_by"] for i in listed) == ["", "rule drop info"]
+    only = staff.get("/api/v1/incidents/?suppressed=true").json()["results"]
+    assert [i["suppressed_by"] for i in only] == ["rule drop info"]
+    assert len(staff.get("/api/v1/incidents/?suppressed=false").json()["results"]) == 1
+    assert staff.get("/api/v1/incidents/?suppressed=maybe").status_code == 400
+    detail = staff.get(f"/api/v1/incidents/{only[0]['id']}/").json()
+    assert [line["kind"] for line in detail["timeline"]][:2] == ["triggered", "suppressed"]
