@@ -29,6 +29,7 @@ from paging.inhibition import DeliverySources, inhibited
 from paging.models import Integration, Service
 from paging.rules_cache import holidays_load, inhibition_compile
 from paging.rules_spec import RuleSpec
+from paging.rules_text import condition_line
 
 
 def _pagerduty(body: dict[str, Any]) -> list[AlertEvent]:
@@ -116,27 +117,6 @@ class AlertTrial:
         }
 
 
-def condition_text(cond: dict[str, Any]) -> str:
-    """A stored condition as one readable line (the admin's form, the trial's trace)."""
-    op = cond.get("op")
-    if op in ("business_hours", "outside_business_hours"):
-        text = "in business hours" if op == "business_hours" else "outside business hours"
-        text += f" {cond.get('days', 'mon-fri')} {cond.get('hours', '08:00-18:00')}"
-        text += f" {cond.get('time_zone', 'UTC')}"
-        if cond.get("calendar"):
-            text += f" except holidays of {cond['calendar']}"
-        return text
-    name, value = cond.get("field", ""), cond.get("value")
-    symbols = {"equals": "=", "not_equals": "!=", "regex": "=~", "not_regex": "!~"}
-    if op in symbols:
-        return f"{name} {symbols[op]} {value!r}"
-    if op == "in":
-        return f"{name} in {', '.join(repr(v) for v in value or [])}"
-    if op == "exists":
-        return f"{name} exists" if value is not False else f"{name} does not exist"
-    return str(cond)
-
-
 def _compile(spec: RuleSpec, position: int, holidays: Callable[[str], frozenset[date]]):
     return CompiledRule(
         id=position,
@@ -191,7 +171,7 @@ def rules_try(
         for spec in specs:
             checks = [condition_compile(c, holidays) for c in spec.conditions]
             results = [
-                (condition_text(c), check(event, now))
+                (condition_line(c), check(event, now))
                 for c, check in zip(spec.conditions, checks, strict=True)
             ]
             values = [ok for _, ok in results]
