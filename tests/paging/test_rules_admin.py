@@ -104,7 +104,7 @@ def test_rules_are_edited_inline_in_order_and_audited(admin_client_, integration
     ("field", "value", "message"),
     [
         ("conditions_text", 'severity="critical"\ninstance=~"("', "line 2: '(' is not a valid"),
-        ("conditions_text", "severity is critical", "line 1: 'severity is critical' is not a matcher"),
+        ("conditions_text", "severity is high", "line 1: 'severity is high' is not a matcher"),
         ("conditions_text", "in business hours mon-fri 08:00-18:00 Mars/Base", "is not an IANA"),
         ("links_text", "Runbook | ftp://x", "line 1: must start with https://"),
         ("dedup_key", "{{ labels.instance", "pairs"),
@@ -125,23 +125,20 @@ def test_a_bad_rule_is_shown_on_its_field(
 def test_deleting_a_rule_inline(admin_client_, integration) -> None:
     rules_set(integration, [{"name": "a"}, {"name": "b"}])
     a, b = integration.rules.order_by("position")
+    common = {"enabled": "on", "match": "all"}
     rows = [
-        {"id": str(a.pk), "number": "1", "name": "a", "enabled": "on", "match": "all", "DELETE": "on"},
-        {"id": str(b.pk), "number": "2", "name": "b", "enabled": "on", "match": "all"},
-    ]  # fmt: skip
+        {"id": str(a.pk), "number": "1", "name": "a", "DELETE": "on", **common},
+        {"id": str(b.pk), "number": "2", "name": "b", **common},
+    ]
     url = f"/admin/paging/integration/{integration.pk}/change/"
     assert admin_client_.post(url, form_data(integration, rows, initial=2)).status_code == 302
     assert list(integration.rules.values_list("name", flat=True)) == ["b"]
 
 
 def test_the_test_box_runs_the_saved_rules_on_a_sample(admin_client_, integration) -> None:
-    rules_set(
-        integration,
-        [
-            {"name": "drop info", "conditions": ['severity="info"'], "actions": {"suppress": True}},
-            {"name": "critical is P1", "conditions": ['severity="critical"'], "actions": {"priority": 1}},
-        ],
-    )  # fmt: skip
+    drop = {"name": "drop info", "conditions": ['severity="info"'], "actions": {"suppress": True}}
+    p1 = {"name": "critical is P1", "conditions": ['severity="critical"'], "actions": {"priority": 1}}
+    rules_set(integration, [drop, p1])
     sample = json.dumps(message(am("aaaa000000000001", severity="info"), am("bbbb000000000002")))
     url = f"/admin/paging/integration/{integration.pk}/rules-test/"
     page = admin_client_.post(url, {"sample": sample})
