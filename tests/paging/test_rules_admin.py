@@ -137,7 +137,8 @@ def test_deleting_a_rule_inline(admin_client_, integration) -> None:
 
 def test_the_test_box_runs_the_saved_rules_on_a_sample(admin_client_, integration) -> None:
     drop = {"name": "drop info", "conditions": ['severity="info"'], "actions": {"suppress": True}}
-    p1 = {"name": "critical is P1", "conditions": ['severity="critical"'], "actions": {"priority": 1}}
+    p1 = {"name": "critical is P1", "conditions": ['severity="critical"']}
+    p1["actions"] = {"priority": 1}
     rules_set(integration, [drop, p1])
     sample = json.dumps(message(am("aaaa000000000001", severity="info"), am("bbbb000000000002")))
     url = f"/admin/paging/integration/{integration.pk}/rules-test/"

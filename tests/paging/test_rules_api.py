@@ -120,9 +120,7 @@ def test_the_test_endpoint_explains_each_rule_and_writes_nothing(staff, integrat
     first, second = answer.json()["alerts"]
     assert first["matched"] == ["postgres to the database team"]
     assert (first["service"], first["priority"], first["paged"]) == ("postgresql", 2, True)
-    assert first["rules"][0]["conditions"] == [
-        {"condition": 'service="postgresql"', "true": True}
-    ]
+    assert first["rules"][0]["conditions"] == [{"condition": 'service="postgresql"', "true": True}]
     assert first["rules"][1]["reached"] is False
     assert second["matched"] == ["runbooks", "drop info"]
     assert second["suppressed_by"] == "rule drop info"
