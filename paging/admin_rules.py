@@ -194,20 +194,22 @@ class AlertRuleInline(admin.StackedInline):
     model = AlertRule
     form = AlertRuleForm
     extra = 0
-    fields = [
-        "number",
-        "name",
-        "enabled",
-        "match",
-        "conditions_text",
-        "route_service",
-        "set_severity",
-        "set_priority",
-        "set_urgency",
-        "suppress",
-        "links_text",
-        "dedup_key",
-        "continue_matching",
+    # Short choices side by side; the line boxes full width.
+    fieldsets = [
+        (None, {"fields": [("number", "enabled"), "name", "match", "conditions_text"]}),
+        (
+            "Then",
+            {
+                "fields": [
+                    "route_service",
+                    ("set_severity", "set_priority", "set_urgency"),
+                    "suppress",
+                    "links_text",
+                    "dedup_key",
+                    "continue_matching",
+                ]
+            },
+        ),
     ]
     verbose_name = "alert rule"
     verbose_name_plural = (
@@ -377,6 +379,8 @@ class InhibitRuleAdmin(DeleteEachMixin, admin.ModelAdmin):
 
     form = InhibitRuleForm
     list_display = ["name", "enabled", "summary"]
+    # A filter column also keeps Django's action bar inside the list at 1280 px.
+    list_filter = ["enabled"]
     fields = ["name", "description", "enabled", "source_text", "target_text", "equal_text"]
 
     @admin.display(description="What it does")

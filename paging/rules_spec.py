@@ -20,15 +20,17 @@ One rule, as the API and the config file take it::
     continue: false
     enabled: true
 
-An Alertmanager matcher string (``name="v"``, ``name!="v"``, ``name=~"re"``,
-``name!~"re"``) names a *label*: ``severity="critical"`` reads ``labels.severity``.
-In the mapping form ``field`` is explicit (``severity`` alone is the alert's parsed
-severity, ``labels.severity`` the label). Stored conditions are always mappings.
+A condition written as a string is one line of ``paging/rules_text.py``: an
+Alertmanager matcher (``name="v"``, ``name!="v"``, ``name=~"re"``, ``name!~"re"``),
+``name in "a", "b"``, ``name exists``, ``in business hours mon-fri 08:00-18:00
+Europe/Berlin except holidays of Germany``. A bare name there is a *label*
+(``severity="critical"`` reads ``labels.severity``), a name with a dot a field path,
+``alert.severity`` the alert's parsed severity. In the mapping form ``field`` is
+explicit (``severity`` alone is the parsed severity). Stored conditions are mappings.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ from paging.alert_rules import (
 from paging.models import Service
 from paging.models.rules import PRIORITIES
 from paging.models.services import SEVERITIES, URGENCIES
+from paging.rules_text import condition_from_line
 
 NAME_MAX = 100
 VALUE_MAX = 1000
@@ -53,8 +56,6 @@ MAX_CONDITIONS = 50
 MAX_LINKS = 10
 MAX_RULES = 200
 
-_MATCHER_RE = re.compile(r"^\s*([A-Za-z_][\w.-]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$")
-_MATCHER_OPS = {"=": "equals", "!=": "not_equals", "=~": "regex", "!~": "not_regex"}
 RULE_KEYS = ("name", "enabled", "match", "conditions", "actions", "continue")
 ACTION_KEYS = ("service", "severity", "priority", "urgency", "suppress", "links", "dedup_key")
 INHIBIT_KEYS = ("name", "description", "enabled", "source_matchers", "target_matchers", "equal")
@@ -125,23 +126,6 @@ def _label_field(name: str) -> str:
     return name if "." in name else f"labels.{name}"
 
 
-def matcher_parse(text: str, path: str) -> dict[str, Any]:
-    """An Alertmanager matcher (``severity="critical"``) as a condition mapping."""
-    found = _MATCHER_RE.match(text)
-    if found is None:
-        raise RuleError(path, f'{text[:80]!r} is not a matcher: write name="value" (or !=, =~, !~)')
-    name, op, raw = found.groups()
-    value = raw
-    if raw.startswith('"'):
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            raise RuleError(path, f"{raw[:80]!r}: a quoted value must end with a quote") from None
-        if not isinstance(value, str):
-            raise RuleError(path, f"{raw[:80]!r} is not a string")
-    return {"field": _label_field(name), "op": _MATCHER_OPS[op], "value": value}
-
-
 def _time_condition(cond: dict[str, Any], path: str, calendars: Callable[[str], bool]) -> dict:
     _known_keys(cond, ("op", "calendar", "time_zone", "days", "hours"), path)
     out: dict[str, Any] = {"op": cond["op"]}
@@ -174,7 +158,13 @@ def _time_condition(cond: dict[str, Any], path: str, calendars: Callable[[str], 
 def condition_parse(raw: Any, path: str, calendars: Callable[[str], bool]) -> dict[str, Any]:
     """One condition (a mapping or a matcher string), checked and normalised."""
     if isinstance(raw, str):
-        cond = matcher_parse(raw, path)
+        cond = condition_from_line(raw)
+        if isinstance(cond, str):
+            raise RuleError(
+                path,
+                f'{raw[:80]!r} is not a matcher: write name="value" (or !=, =~, !~),'
+                ' name in "a", "b", name exists, or in business hours …',
+            )
     elif isinstance(raw, dict):
         cond = dict(raw)
     else:
