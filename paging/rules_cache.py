@@ -28,7 +28,7 @@ from paging.alert_rules import (
     CompiledRule,
     conditions_compile,
     field_getter,
-    template_compile,
+    rule_compile,
 )
 from paging.models import AlertRule, InhibitRule, Integration, Service
 
@@ -48,9 +48,6 @@ class IntegrationRules:
     def service_ids(self, own: int) -> tuple[int, ...]:
         """Every service an alert of this integration can land on, its own first."""
         return (own, *sorted(set(self.services) - {own}))
-
-    def service_names(self) -> dict[int, str]:
-        return {pk: s.name for pk, s in self.services.items()}
 
 
 _cache: dict[tuple[int, str], tuple[int, float, IntegrationRules | None]] = {}
@@ -94,21 +91,20 @@ def rules_compile(rules: list[AlertRule], inhibits: list[InhibitRule]) -> Integr
         return days.get(name, frozenset())
 
     compiled = tuple(
-        CompiledRule(
+        rule_compile(
             id=rule.pk,
             name=rule.name,
-            matches=conditions_compile(rule.conditions, rule.match, holidays),
+            conditions=rule.conditions,
+            match=rule.match,
             continue_matching=rule.continue_matching,
-            service_id=rule.route_service_id,
+            service=rule.route_service,
             severity=rule.set_severity,
             priority=rule.set_priority,
             urgency=rule.set_urgency,
             suppress=rule.suppress,
-            links=tuple(
-                (template_compile(link.get("text", "")), template_compile(link["href"]))
-                for link in rule.links
-            ),
-            dedup_key=template_compile(rule.dedup_key) if rule.dedup_key else None,
+            links=rule.links,
+            dedup_key=rule.dedup_key,
+            holidays=holidays,
         )
         for rule in rules
     )

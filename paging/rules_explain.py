@@ -14,12 +14,10 @@ from django.utils import timezone
 
 from paging.alert_event import AlertEvent
 from paging.alert_rules import (
-    CompiledRule,
     RuleOutcome,
     condition_compile,
-    conditions_compile,
+    rule_compile,
     rule_outcome,
-    template_compile,
 )
 from paging.inbound.alertmanager import alertmanager_parse
 from paging.inbound.fields import InvalidPayload
@@ -118,21 +116,20 @@ class AlertTrial:
 
 
 def _compile(spec: RuleSpec, position: int, holidays: Callable[[str], frozenset[date]]):
-    return CompiledRule(
+    return rule_compile(
         id=position,
         name=spec.name,
-        matches=conditions_compile(spec.conditions, spec.match, holidays),
+        conditions=spec.conditions,
+        match=spec.match,
         continue_matching=spec.continue_matching,
-        service_id=spec.service.pk if spec.service is not None else None,
+        service=spec.service,
         severity=spec.severity,
         priority=spec.priority,
         urgency=spec.urgency,
         suppress=spec.suppress,
-        links=tuple(
-            (template_compile(link.get("text", "")), template_compile(link["href"]))
-            for link in spec.links
-        ),
-        dedup_key=template_compile(spec.dedup_key) if spec.dedup_key else None,
+        links=spec.links,
+        dedup_key=spec.dedup_key,
+        holidays=holidays,
     )
 
 
