@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -31,6 +32,7 @@ from paging.alert_rules import (
     rule_compile,
 )
 from paging.models import AlertRule, InhibitRule, Integration, Service
+from paging.rules_spec import RuleSpec, rule_spec_of
 
 TTL_SECONDS = 5.0
 MAX_ENTRIES = 1024
@@ -90,27 +92,31 @@ def rules_compile(rules: list[AlertRule], inhibits: list[InhibitRule]) -> Integr
     def holidays(name: str) -> frozenset[date]:
         return days.get(name, frozenset())
 
-    compiled = tuple(
-        rule_compile(
-            id=rule.pk,
-            name=rule.name,
-            conditions=rule.conditions,
-            match=rule.match,
-            continue_matching=rule.continue_matching,
-            service=rule.route_service,
-            severity=rule.set_severity,
-            priority=rule.set_priority,
-            urgency=rule.set_urgency,
-            suppress=rule.suppress,
-            links=rule.links,
-            dedup_key=rule.dedup_key,
-            holidays=holidays,
-        )
-        for rule in rules
-    )
+    compiled = tuple(spec_compile(rule_spec_of(rule), rule.pk, holidays) for rule in rules)
     inhibitions = tuple(inhibition_compile(i, holidays) for i in inhibits)
     services = {r.route_service_id: r.route_service for r in rules if r.route_service_id}
     return IntegrationRules(rules=compiled, inhibitions=inhibitions, services=services)
+
+
+def spec_compile(
+    spec: RuleSpec, rule_id: int, holidays: Callable[[str], frozenset[date]] | None = None
+) -> CompiledRule:
+    """A rule (as ``paging/rules_spec.py`` reads it, or a row through ``rule_spec_of``)."""
+    return rule_compile(
+        id=rule_id,
+        name=spec.name,
+        conditions=spec.conditions,
+        match=spec.match,
+        continue_matching=spec.continue_matching,
+        service=spec.service,
+        severity=spec.severity,
+        priority=spec.priority,
+        urgency=spec.urgency,
+        suppress=spec.suppress,
+        links=spec.links,
+        dedup_key=spec.dedup_key,
+        holidays=holidays,
+    )
 
 
 def inhibition_compile(rule: InhibitRule, holidays: Any = None) -> CompiledInhibition:

@@ -16,7 +16,6 @@ from paging.alert_event import AlertEvent
 from paging.alert_rules import (
     RuleOutcome,
     condition_compile,
-    rule_compile,
     rule_outcome,
 )
 from paging.inbound.alertmanager import alertmanager_parse
@@ -25,7 +24,7 @@ from paging.inbound.pagerduty_events import pagerduty_event_parse
 from paging.inbound.webhook import webhook_parse
 from paging.inhibition import DeliverySources, inhibited
 from paging.models import Integration, Service
-from paging.rules_cache import holidays_load, inhibition_compile
+from paging.rules_cache import holidays_load, inhibition_compile, spec_compile
 from paging.rules_spec import RuleSpec
 from paging.rules_text import condition_line
 
@@ -115,24 +114,6 @@ class AlertTrial:
         }
 
 
-def _compile(spec: RuleSpec, position: int, holidays: Callable[[str], frozenset[date]]):
-    return rule_compile(
-        id=position,
-        name=spec.name,
-        conditions=spec.conditions,
-        match=spec.match,
-        continue_matching=spec.continue_matching,
-        service=spec.service,
-        severity=spec.severity,
-        priority=spec.priority,
-        urgency=spec.urgency,
-        suppress=spec.suppress,
-        links=spec.links,
-        dedup_key=spec.dedup_key,
-        holidays=holidays,
-    )
-
-
 def rules_try(
     *,
     integration: Integration,
@@ -151,7 +132,7 @@ def rules_try(
     def holidays(name: str) -> frozenset[date]:
         return days.get(name, frozenset())
 
-    compiled = [_compile(spec, n, holidays) for n, spec in enumerate(specs)]
+    compiled = [spec_compile(spec, n, holidays) for n, spec in enumerate(specs)]
     running = [rule for rule, spec in zip(compiled, specs, strict=True) if spec.enabled]
     services: dict[int, Service] = {s.service.pk: s.service for s in specs if s.service is not None}
     services[integration.service_id] = integration.service
