@@ -48,7 +48,7 @@ NAMED = {
 
 def group_names(*, by: str, ids: Iterable[int | None]) -> dict[int | None, str | None]:
     """Names of the groups' ids, in one query (None: e.g. nobody acknowledged)."""
-    from oncall.models import Engineer, Team
+    from oncall.people.models import Engineer, Team
     from paging.models import Service
 
     wanted = {i for i in ids if i is not None}

@@ -145,12 +145,12 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from oncall.models import Team
+    from oncall.people.models import Team
     from paging.inbound.alertmanager import alertmanager_parse
     from paging.models import Integration, Service
+    from paging.rule_writes import alert_rules_save, calendar_exists, service_lookup
     from paging.rules_cache import rules_load
     from paging.rules_spec import rules_parse
-    from paging.services_rules import alert_rules_save, calendar_exists, service_lookup
     from schedules.models import Holiday, HolidayCalendar
 
     rounds = int(os.environ.get("BENCH_ROUNDS", "7"))

@@ -64,7 +64,7 @@ import django
 django.setup()
 from django.core.management import call_command
 from django.contrib.auth import get_user_model
-from oncall.models import ContactMethod, Engineer, NotificationRule, Team
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team
 from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Integration, Service
 call_command("migrate", verbosity=0)
 call_command("setup_periodic_tasks", verbosity=0)

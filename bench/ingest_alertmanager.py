@@ -127,7 +127,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from bench.ingest_alertmanager import message
-from oncall.models import Team
+from oncall.people.models import Team
 from paging.models import Incident, Integration, Service
 team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
 service = Service.objects.create(name="bench", team=team)
@@ -337,7 +337,7 @@ def percentile(values: list[float], q: float) -> float:
 
 CPU_SETUP_SCRIPT = """
 from django.contrib.auth import get_user_model
-from oncall.models import ContactMethod, Engineer, NotificationRule, Team
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team
 from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Integration, Service
 team, _ = Team.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
 user = get_user_model().objects.create(username="ada")

@@ -37,7 +37,7 @@ PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     # First: its admin/object_history.html shows the audit trail on every History page.
-    "audit.apps.AuditConfig",
+    "oncall.audit.apps.AuditConfig",
     "oncall.apps.OncallAdminConfig",  # django.contrib.admin with the project's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -50,13 +50,20 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "django_celery_beat",
-    "oncall.apps.OncallConfig",
+    "oncall.apps.ProjectConfig",  # the project package: commands, admin home, static
+    "oncall.people.apps.PeopleConfig",  # label "oncall"
     "schedules.apps.SchedulesConfig",
     "paging.apps.PagingConfig",
-    "delivery.apps.DeliveryConfig",
-    "bridges.apps.BridgesConfig",
+    # One app per channel folder (transport, inbound views, templates); Twilio's keeps the
+    # label "delivery" and paging.channels the label "bridges" (tables and migrations).
+    "paging.channels.twilio.apps.TwilioConfig",
+    "paging.channels.email.apps.EmailConfig",
+    "paging.channels.links.apps.LinksConfig",
+    "paging.channels.slack.apps.SlackConfig",
+    "paging.channels.pagerduty.apps.PagerDutyConfig",
+    "paging.channels.apps.ChannelsConfig",
     "analytics.apps.AnalyticsConfig",
-    "me.apps.MeConfig",
+    "oncall.me.apps.MeConfig",
 ]
 
 MIDDLEWARE = [
@@ -67,7 +74,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # audit trail: the request (its user or API token) is the actor of what it changes.
-    "audit.actors.AuditActorMiddleware",
+    "oncall.audit.actors.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -295,7 +302,7 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
 # Sign-in mail (password reset): SMTP when EMAIL_HOST is set, else printed to the
-# console. Pages by e-mail use their own connection (delivery/email/transport.py).
+# console. Pages by e-mail use their own connection (paging/channels/email/transport.py).
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from audit.admin_mixins import DeleteEachMixin
+from oncall.audit.admin_mixins import DeleteEachMixin
 from paging.admin_policy_forms import (
     URGENCY_FIELDS,
     PolicyForm,
@@ -40,16 +40,18 @@ from paging.models import (
     Service,
 )
 from paging.policy_versions import policy_version_apply_to_open
-from paging.services_config import (
+from paging.policy_writes import (
     REFERENCE_FOR_KIND,
     StepSpec,
     TargetSpec,
+    policy_delete,
+    policy_save,
+)
+from paging.service_writes import (
     integration_delete,
     integration_save,
     maintenance_window_delete,
     maintenance_window_save,
-    policy_delete,
-    policy_save,
     service_delete,
     service_save,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from oncall.models import Engineer
+from oncall.people.models import Engineer
 from paging.models import EscalationPolicy
 
 

@@ -2,7 +2,7 @@
 on one incident (acknowledge, resolve, escalate now, reassign, add a note).
 
 Incidents are history: nothing here edits or deletes them. Every button POSTs to a thin
-view that asks once (a confirmation page), calls one service in ``paging.services`` as
+view that asks once (a confirmation page), calls one service in ``paging.incident_actions`` as
 the acting admin (``paging.actor``) and says what happened. An action that no longer
 applies (acknowledging a resolved incident) answers 409 with what the incident is now.
 """
@@ -26,13 +26,11 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from oncall.admin_site import ReadOnlyMixin
-from oncall.selectors import engineer_for_user
+from oncall.people.selectors import engineer_for_user
 from oncall.timefmt import age_text, local_text
 from paging.actor import Actor, actor_label, admin_actor
 from paging.admin_forms import IncidentNoteForm, IncidentReassignForm
-from paging.models import Incident
-from paging.selectors import incident_alerts, incident_timeline
-from paging.services import (
+from paging.incident_actions import (
     ActionResult,
     IncidentActionError,
     incident_acknowledge,
@@ -41,6 +39,8 @@ from paging.services import (
     incident_reassign,
     incident_resolve,
 )
+from paging.models import Incident
+from paging.selectors import incident_alerts, incident_timeline
 
 TRIGGERED, ACKNOWLEDGED = Incident.Status.TRIGGERED, Incident.Status.ACKNOWLEDGED
 OPEN = Incident.OPEN_STATUSES

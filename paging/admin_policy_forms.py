@@ -7,10 +7,10 @@ from typing import Any
 
 from django import forms
 
-from oncall.models import Engineer, Team
+from oncall.people.models import Engineer, Team
 from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Service
 from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
-from paging.services_config import StepSpec, TargetSpec
+from paging.policy_writes import StepSpec, TargetSpec
 from schedules.models import Schedule
 
 Kind = EscalationTarget.Kind

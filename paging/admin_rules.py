@@ -2,7 +2,7 @@
 and links one per line, numbered from 1 in the order they run), a "test these rules
 against a sample alert" box under them, and the inhibit rules' own pages.
 
-Every save goes through ``paging.services_rules`` (``alert_rules_save`` for the whole
+Every save goes through ``paging.rule_writes`` (``alert_rules_save`` for the whole
 list of an integration, ``inhibit_rule_save`` / ``_delete``); problems are the shared
 readers' (``paging.rules_spec``), shown on the field they are about.
 """
@@ -20,9 +20,15 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
-from audit.admin_mixins import DeleteEachMixin
+from oncall.audit.admin_mixins import DeleteEachMixin
 from paging.models import AlertRule, InhibitRule, Integration, Service
 from paging.models.services import SEVERITIES, URGENCIES
+from paging.rule_writes import (
+    alert_rules_save,
+    calendar_exists,
+    inhibit_rule_delete,
+    inhibit_rule_save,
+)
 from paging.rules_explain import SampleInvalid, rules_try, sample_events
 from paging.rules_spec import (
     RuleError,
@@ -33,12 +39,6 @@ from paging.rules_spec import (
     rule_spec_of,
 )
 from paging.rules_text import conditions_from_text, conditions_text, links_from_text, links_text
-from paging.services_rules import (
-    alert_rules_save,
-    calendar_exists,
-    inhibit_rule_delete,
-    inhibit_rule_save,
-)
 
 CONDITIONS_HELP = (
     'one per line: service="postgresql" · severity!="info" · instance=~"db-.*" · '

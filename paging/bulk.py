@@ -13,7 +13,7 @@ from django.db import connection, models
 from psycopg.types.json import Jsonb
 
 
-def rows_insert(
+def tuples_insert(
     model: type[models.Model],
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],

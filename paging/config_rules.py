@@ -17,6 +17,13 @@ from typing import Any
 from oncall.config.fields import read_list
 from oncall.config.registry import ApplyContext
 from paging.models import AlertRule, InhibitRule, Integration, Service
+from paging.rule_writes import (
+    alert_rules_save,
+    calendar_exists,
+    inhibit_rule_delete,
+    inhibit_rule_save,
+    rule_fields,
+)
 from paging.rules_spec import (
     RuleError,
     RuleSpec,
@@ -25,13 +32,6 @@ from paging.rules_spec import (
     rule_data,
     rule_spec_of,
     rules_parse,
-)
-from paging.services_rules import (
-    alert_rules_save,
-    calendar_exists,
-    inhibit_rule_delete,
-    inhibit_rule_save,
-    rule_fields,
 )
 
 

@@ -29,7 +29,7 @@ from oncall.config.fields import (
     read_value,
 )
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
-from oncall.models import Engineer, Team
+from oncall.people.models import Engineer, Team
 from paging.config_rules import (
     PendingRules,
     inhibit_rules_apply,
@@ -39,16 +39,8 @@ from paging.config_rules import (
 )
 from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
 from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
-from paging.services_config import (
-    StepSpec,
-    TargetSpec,
-    integration_delete,
-    integration_save,
-    policy_delete,
-    policy_save,
-    service_delete,
-    service_save,
-)
+from paging.policy_writes import StepSpec, TargetSpec, policy_delete, policy_save
+from paging.service_writes import integration_delete, integration_save, service_delete, service_save
 
 POLICY_FIELDS = {
     "name": Field(str, required=True),

@@ -24,8 +24,8 @@ from django.db import models, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 
-from oncall.models import TeamMembership
-from paging.bulk import rows_insert
+from oncall.people.models import TeamMembership
+from paging.bulk import tuples_insert
 from paging.models import (
     EscalationPolicyVersion,
     EscalationTarget,
@@ -204,7 +204,9 @@ def _channel_targets_post(
     if not targets:
         return []
     try:
-        from bridges.escalation import channel_targets_post  # the channels app, optional
+        from paging.channels.escalation_targets import (
+            channel_targets_post,  # the channels app, optional
+        )
     except ImportError:
         notes.extend(f"{t.get_kind_display()} targets need the bridges app" for t in targets)
         return []
@@ -435,7 +437,7 @@ def _assignees_replace(incidents: list[Incident]) -> None:
     if not changed:
         return
     through.objects.filter(incident_id__in=list(changed)).delete()
-    rows_insert(
+    tuples_insert(
         through,
         ("incident_id", "engineer_id"),
         [(i, e) for i, engineer_ids in changed.items() for e in engineer_ids],

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from paging.alert_event import AlertEvent
 from paging.alert_rules import RuleOutcome
+from paging.incident_actions import incident_acknowledge, incident_resolve
 from paging.ingest_rules import (
     inhibitions_record,
     rules_apply,
@@ -51,7 +52,6 @@ from paging.models import (
     Service,
 )
 from paging.rules_cache import IntegrationRules, integration_rules
-from paging.services import incident_acknowledge, incident_resolve
 from paging.timeline import event_build, event_record
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 
-from oncall.models import ContactMethod, Engineer, NotificationRule
-from paging.bulk import rows_insert
+from oncall.people.models import ContactMethod, Engineer, NotificationRule
+from paging.bulk import tuples_insert
 from paging.models import Incident, IncidentEvent, Message
 
 
@@ -154,8 +154,8 @@ class PagePlan:
         self.events.append((incident_id, kind, at, actor_id, "", None, text, data or {}))
 
     def save(self) -> None:
-        rows_insert(Message, MESSAGE_COLUMNS, self.messages)
-        rows_insert(IncidentEvent, EVENT_COLUMNS, self.events, json_columns=frozenset({"data"}))
+        tuples_insert(Message, MESSAGE_COLUMNS, self.messages)
+        tuples_insert(IncidentEvent, EVENT_COLUMNS, self.events, json_columns=frozenset({"data"}))
 
 
 def _when(minutes: int) -> str:

@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from oncall.models import ContactMethod
+from oncall.people.models import ContactMethod
 from paging.channels import Reconcilable, TransportError, channel_for
 from paging.models import Incident, IncidentEvent, Message
 from paging.timeline import event_build, event_record

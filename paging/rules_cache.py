@@ -3,7 +3,7 @@
 The ingest reads the integration's ``rules_version`` in the statement that confirms
 its token (no extra query) and asks here: the cached compilation serves while that
 version is unchanged and for at most ``TTL_SECONDS``. Every write of the integration's
-rules, or of any inhibit rule, bumps the version (``paging/services_rules.py``), so an
+rules, or of any inhibit rule, bumps the version (``paging/rule_writes.py``), so an
 edit applies to the very next alert in every process. What the version does not cover
 — a routed service's policy or urgency rules, a holiday calendar's dates — is read
 again after ``TTL_SECONDS`` at most (as the integration cache does; a saved service at

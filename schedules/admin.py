@@ -23,8 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from audit.admin_mixins import DeleteEachMixin
-from oncall.models import Engineer
+from oncall.audit.admin_mixins import DeleteEachMixin
+from oncall.people.models import Engineer
 from schedules import feeds, services, swaps
 from schedules.admin_layer import LayerInlineForm
 from schedules.admin_timeline import timeline_context

@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from audit.services import audit_record
-from oncall.models import Engineer, TeamMembership
+from oncall.audit.services import audit_record
+from oncall.people.models import Engineer, TeamMembership
 from schedules.models import Schedule, TimeOff
 
 

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record
-from oncall.models import Engineer
+from oncall.audit.services import audit_record
+from oncall.people.models import Engineer
 from schedules.ical import calendar_build, shift_uid  # noqa: F401 - re-exported
 from schedules.models import FeedToken, Schedule
 

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record
+from oncall.audit.services import audit_record
 from schedules.models import Holiday, HolidayCalendar
 
 MAX_ICAL_BYTES = 2 * 1024 * 1024

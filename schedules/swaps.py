@@ -12,8 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record
-from oncall.models import ContactMethod, Engineer, TeamMembership
+from oncall.audit.services import audit_record
+from oncall.people.models import ContactMethod, Engineer, TeamMembership
 from paging.kick import kick_engine
 from paging.outbox import message_enqueue
 from schedules.approvals import is_team_admin

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from oncall.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
 
 TEST_PASSWORD = "pw-for-tests"
 

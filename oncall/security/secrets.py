@@ -30,7 +30,7 @@ def secrets_visible(user: Any, *, team_id: int | None, cache: Any = None) -> boo
         return False
     teams = getattr(cache, "_oncall_admin_team_ids", None)
     if teams is None:
-        from oncall.models import TeamMembership
+        from oncall.people.models import TeamMembership
 
         teams = set(
             TeamMembership.objects.filter(

@@ -27,6 +27,13 @@ from rest_framework.views import APIView
 
 from oncall.api.permissions import IsStaffOrReadOnly
 from paging.models import InhibitRule, Integration
+from paging.rule_writes import (
+    alert_rules_save,
+    calendar_exists,
+    inhibit_rule_delete,
+    inhibit_rule_save,
+    service_lookup,
+)
 from paging.rules_explain import SampleInvalid, rules_try, sample_events
 from paging.rules_spec import (
     RuleError,
@@ -35,13 +42,6 @@ from paging.rules_spec import (
     rule_data,
     rule_spec_of,
     rules_parse,
-)
-from paging.services_rules import (
-    alert_rules_save,
-    calendar_exists,
-    inhibit_rule_delete,
-    inhibit_rule_save,
-    service_lookup,
 )
 
 RulesBody = inline_serializer(

@@ -8,7 +8,7 @@ from typing import Any
 from django.urls import reverse
 from rest_framework import serializers
 
-from oncall.models import Engineer, Team
+from oncall.people.models import Engineer, Team
 from oncall.security.secrets import secret_mask, secrets_visible
 from paging.channels.registry import registered_kinds
 from paging.models import (
@@ -23,7 +23,7 @@ from paging.models import (
     Service,
 )
 from paging.models.services import SEVERITIES, URGENCIES
-from paging.services_config import REFERENCE_FOR_KIND
+from paging.policy_writes import REFERENCE_FOR_KIND
 
 
 class MaintenanceWindowSerializer(serializers.ModelSerializer):

@@ -15,6 +15,14 @@ from rest_framework.response import Response
 from oncall.api.errors import ServiceErrorsMixin
 from oncall.api.permissions import IsStaffOrReadOnly
 from paging.api import serializers as s
+from paging.incident_actions import (
+    IncidentActionError,
+    incident_acknowledge,
+    incident_add_note,
+    incident_escalate_now,
+    incident_reassign,
+    incident_resolve,
+)
 from paging.integration_tokens import integration_token_rotate
 from paging.models import (
     EscalationPolicy,
@@ -27,25 +35,14 @@ from paging.models import (
     Service,
 )
 from paging.policy_versions import policy_version_apply_to_open
-from paging.services import (
-    IncidentActionError,
-    incident_acknowledge,
-    incident_add_note,
-    incident_escalate_now,
-    incident_reassign,
-    incident_resolve,
-)
-from paging.services_config import (
-    PolicyError,
+from paging.policy_writes import PolicyError, policy_delete, policy_save, step_specs_from_data
+from paging.service_writes import (
     integration_delete,
     integration_save,
     maintenance_window_delete,
     maintenance_window_save,
-    policy_delete,
-    policy_save,
     service_delete,
     service_save,
-    step_specs_from_data,
 )
 
 

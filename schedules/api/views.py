@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oncall.api.errors import ServiceErrorsMixin
-from oncall.models import Engineer, TeamMembership
+from oncall.people.models import Engineer, TeamMembership
 from schedules import feeds, services, swaps
 from schedules.api.serializers import (
     HolidayCalendarSerializer,

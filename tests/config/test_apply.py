@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.auth import get_user_model
 
-from oncall.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
 from tests.config.conftest import EXAMPLE, row_counts, run_apply, snapshot
 
 pytestmark = pytest.mark.django_db

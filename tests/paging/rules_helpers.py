@@ -10,13 +10,13 @@ from typing import Any
 from django.test import Client
 
 from paging.models import Incident, InhibitRule, Integration
-from paging.rules_spec import inhibit_parse, rules_parse
-from paging.services_rules import (
+from paging.rule_writes import (
     alert_rules_save,
     calendar_exists,
     inhibit_rule_save,
     service_lookup,
 )
+from paging.rules_spec import inhibit_parse, rules_parse
 from tests.paging.inbound.samples import alertmanager_sample
 
 FIRING_END = "0001-01-01T00:00:00Z"

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from paging.models import Service
-from paging.services_config import StepSpec, TargetSpec, policy_save
+from paging.policy_writes import StepSpec, TargetSpec, policy_save
 from schedules import services as schedule_services
 from tests.factories import EngineerFactory, TeamFactory, UserFactory
 from tests.paging.factories import IntegrationFactory, ServiceFactory

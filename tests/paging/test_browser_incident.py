@@ -8,8 +8,8 @@ import re
 
 import pytest
 
+from paging.incident_actions import incident_acknowledge, incident_resolve
 from paging.models import Alert, Incident
-from paging.services import incident_acknowledge, incident_resolve
 from tests.browser import DESKTOP, SIZES, browser_marks, check_layout, logged_in_page
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import ServiceFactory, policy_with_steps

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import transaction
 
-from oncall.models import ContactMethod
+from oncall.people.models import ContactMethod
 from paging.alert_event import AlertEvent
 from paging.channels import TransportError
 from paging.engine import tick
+from paging.incident_actions import incident_acknowledge, incident_resolve
 from paging.ingest import alerts_ingest
 from paging.models import Incident, IncidentEvent, Message
 from paging.outbox import MAX_ATTEMPTS, message_enqueue, message_fallback
-from paging.services import incident_acknowledge, incident_resolve
 from tests.factories import (
     ContactMethodFactory,
     EngineerFactory,

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from paging.engine import tick
+from paging.incident_actions import incident_resolve
 from paging.models import Incident, InhibitedIncident, InhibitionSource, Integration
-from paging.services import incident_resolve
-from paging.services_rules import inhibit_rule_delete
+from paging.rule_writes import inhibit_rule_delete
 from tests.factories import ContactMethodFactory, EngineerFactory, NotificationRuleFactory
 from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
 from tests.paging.rules_helpers import am, incident_of, inhibition_set, post

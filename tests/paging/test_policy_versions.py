@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from paging.engine import tick
 from paging.escalation import escalations_advance
+from paging.incident_actions import incident_escalate_now
 from paging.models import (
     EscalationPolicy,
     EscalationPolicyVersion,
@@ -28,8 +29,7 @@ from paging.models import (
     Message,
 )
 from paging.policy_versions import policy_version_apply_to_open
-from paging.services import incident_escalate_now
-from paging.services_config import StepSpec, TargetSpec, policy_save
+from paging.policy_writes import StepSpec, TargetSpec, policy_save
 from tests.factories import (
     ContactMethodFactory,
     EngineerFactory,

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.test import Client
 
-from audit.models import AuditEntry
+from oncall.audit.models import AuditEntry
 from paging.models import AlertRule, Incident, InhibitRule, Integration
 from tests.factories import UserFactory
 from tests.paging.factories import IntegrationFactory, ServiceFactory

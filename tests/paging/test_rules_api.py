@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from audit.models import AuditEntry
+from oncall.audit.models import AuditEntry
 from paging.models import AlertRule, Incident, InhibitRule, Integration
 from tests.factories import UserFactory
 from tests.paging.factories import IntegrationFactory, ServiceFactory

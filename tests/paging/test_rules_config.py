@@ -9,7 +9,7 @@ import pytest
 import yaml
 from django.core.management.base import CommandError
 
-from audit.models import AuditEntry
+from oncall.audit.models import AuditEntry
 from paging.models import AlertRule, InhibitRule, Integration, Service
 from tests.paging.test_config_section import apply, export
 

@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 import paging.engine
-from oncall.models import ContactMethod
+from oncall.people.models import ContactMethod
 from paging.alert_event import AlertEvent
 from paging.engine import (
     DISPATCH,

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from oncall.models import ContactMethod, TeamMembership
+from oncall.people.models import ContactMethod, TeamMembership
 from paging.engine import tick_steps
 from paging.models import Message
 from schedules import services

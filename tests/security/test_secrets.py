@@ -11,8 +11,8 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from audit.models import AuditEntry
-from oncall.models import TeamMembership
+from oncall.audit.models import AuditEntry
+from oncall.people.models import TeamMembership
 from paging.inbound import integrations as integration_cache
 from paging.integration_tokens import integration_token_rotate
 from paging.models import EscalationTarget, Integration

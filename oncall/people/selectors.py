@@ -1,0 +1,79 @@
+"""Reads of the people directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
+
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, Urgency
+
+# Same test as ContactMethod.is_pageable, as a query.
+PAGEABLE = Q(disabled_at__isnull=True) & (
+    ~Q(kind__in=ContactMethod.KINDS_NEEDING_VERIFICATION) | Q(verified_at__isnull=False)
+)
+
+
+def _engineer_id(engineer: Engineer | int) -> int:
+    return engineer if isinstance(engineer, int) else engineer.pk
+
+
+def pageable_contact_methods(engineer: Engineer | int) -> QuerySet[ContactMethod]:
+    """The engineer's methods the engine may page: enabled, and verified if a phone."""
+    return ContactMethod.objects.filter(PAGEABLE, engineer_id=_engineer_id(engineer))
+
+
+def pageable_notification_rules(
+    engineer: Engineer | int, *, urgency: str = Urgency.HIGH
+) -> QuerySet[NotificationRule]:
+    """The engineer's rules for ``urgency`` whose method is pageable, by delay.
+
+    Rules on unverified phones or disabled methods are skipped, not failed.
+    """
+    pageable_ids = pageable_contact_methods(engineer).values("pk")
+    return (
+        NotificationRule.objects.filter(
+            engineer_id=_engineer_id(engineer),
+            urgency=urgency,
+            contact_method_id__in=pageable_ids,
+        )
+        .select_related("contact_method")
+        .order_by("delay_minutes", "pk")
+    )
+
+
+def engineer_for_user(user: object) -> Engineer | None:
+    """The engineer profile of a Django user, or None (anonymous, or a user without one)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.engineer  # type: ignore[attr-defined]
+    except Engineer.DoesNotExist:
+        return None
+
+
+def engineers_list(*, team_id: int | None = None) -> QuerySet[Engineer]:
+    qs = Engineer.objects.select_related("user").prefetch_related("memberships__team")
+    if team_id is not None:
+        qs = qs.filter(memberships__team_id=team_id)
+    return qs
+
+
+def engineer_emails(engineer_ids: Iterable[int]) -> dict[int, str]:
+    """An e-mail address per engineer (for calendar ATTENDEEs): the account's, else
+    their first e-mail contact method; engineers with neither are left out."""
+    ids = set(engineer_ids)
+    out = {
+        eid: email
+        for eid, email in Engineer.objects.filter(pk__in=ids).values_list("pk", "user__email")
+        if email
+    }
+    for eid, value in (
+        ContactMethod.objects.filter(
+            engineer_id__in=ids - out.keys(), kind=ContactMethod.Kind.EMAIL
+        )
+        .order_by("engineer_id", "pk")
+        .values_list("engineer_id", "value")
+    ):
+        out.setdefault(eid, value)
+    return out
