@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
+
 from paging.alert_event import AlertEvent
 from paging.alert_rules import CompiledInhibition
 from paging.kick import kick_engine
@@ -91,12 +93,7 @@ def inhibited(
     from_db: dict[str, str] = {}
     missing = {key for pairs in wanted.values() for _, key in pairs} - set(delivery_sources.keys)
     if missing:
-        rows = (
-            InhibitionSource.objects.filter(key__in=sorted(missing))
-            .order_by("alert_id")
-            .values_list("key", "alert__title")
-        )
-        for key, title in rows:
+        for key, title in _sources_locked(sorted(missing)):
             from_db.setdefault(key, title)
     held: dict[int, Held] = {}
     by_index = dict(events)
@@ -116,6 +113,25 @@ def inhibited(
         if keys:
             held[index] = Held(reason=reason, keys=tuple(keys))
     return held
+
+
+def _sources_locked(keys: list[str]) -> list[tuple[str, str]]:
+    """(key, source alert title) of the firing sources of these keys, the source rows
+    share-locked (PostgreSQL) until this transaction ends: a resolve deleting one of
+    them waits, then sees the incidents this one held under it and releases them. (Read
+    without the lock, a resolve committing in between would leave them held for good.)"""
+    source, alert = InhibitionSource._meta.db_table, Alert._meta.db_table
+    q = connection.ops.quote_name
+    lock = f" FOR SHARE OF {q('s')}" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"SELECT s.{q('key')}, a.{q('title')} FROM {q(source)} s"  # noqa: S608 - names from meta
+        f" INNER JOIN {q(alert)} a ON a.{q('id')} = s.{q('alert_id')}"
+        f" WHERE s.{q('key')} IN ({', '.join(['%s'] * len(keys))})"
+        f" ORDER BY s.{q('alert_id')}{lock}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, keys)
+        return [(row[0], row[1]) for row in cursor.fetchall()]
 
 
 def sources_rows(
