@@ -7,7 +7,9 @@ rules, or of any inhibit rule, bumps the version (``paging/rule_writes.py``), so
 edit applies to the very next alert in every process. What the version does not cover
 — a routed service's policy or urgency rules, a holiday calendar's dates — is read
 again after ``TTL_SECONDS`` at most (as the integration cache does; a saved service at
-once in the process that saved it). Loading costs 2 queries (3 with a business-hours condition on a
+once in the process that saved it). An integration with no rules while no inhibit rule
+exists is remembered as such until its version moves: its alerts take the plain path
+and ask nothing. Loading costs 2 queries (3 with a business-hours condition on a
 holiday calendar); evaluating costs none.
 """
 
@@ -146,7 +148,9 @@ def integration_rules(integration: Integration, version: int) -> IntegrationRule
     key = (integration.pk, integration.token)  # ids can be reused, tokens are not
     now = time.monotonic()
     hit = _cache.get(key)
-    if hit is not None and hit[0] == version and hit[1] > now:
+    # "Nothing to run" depends on rule rows only, which bump the version: it never goes
+    # stale, so the plain path asks nothing however long ago it looked.
+    if hit is not None and hit[0] == version and (hit[2] is None or hit[1] > now):
         return hit[2]
     compiled = rules_load(integration.pk)
     with _lock:

@@ -344,3 +344,29 @@ def test_twenty_rules_cost_no_statement_per_message(integration, django_assert_n
     assert (
         IncidentEvent.objects.filter(kind="alert_received", data__rules=["runbook"]).count() == 51
     )
+
+
+def test_compiled_rules_follow_the_version_and_no_rules_never_goes_stale(
+    integration, monkeypatch, django_assert_num_queries
+) -> None:
+    from paging import rules_cache
+    from paging.inbound.alertmanager import alertmanager_parse
+    from paging.ingest import alerts_ingest
+    from tests.paging.rules_helpers import message
+    from tests.paging.test_ingest_fast_path import NEW_MESSAGE_STATEMENTS
+
+    def ingest(fingerprint: str) -> None:
+        alerts_ingest(integration=integration, events=alertmanager_parse(message(am(fingerprint))))
+
+    clock = [1000.0]
+    monkeypatch.setattr(rules_cache.time, "monotonic", lambda: clock[0])
+    ingest("0000000000000001")  # looks once: no rules, no inhibit rules
+    clock[0] += 3600
+    with django_assert_num_queries(NEW_MESSAGE_STATEMENTS):
+        ingest("0000000000000002")
+    rules_set(integration, [only("p3", priority=3)])  # the version moves: read at once
+    ingest("0000000000000003")
+    assert incident_of("0000000000000003").priority == 3
+    clock[0] += rules_cache.TTL_SECONDS + 1  # compiled rules are read again after the TTL
+    with django_assert_num_queries(NEW_MESSAGE_STATEMENTS + 2):
+        ingest("0000000000000004")
