@@ -15,15 +15,17 @@ parser, ``alerts_ingest``). CPU = this process' user+system time (``time.process
 per alert accepted; the database's own CPU is left out: both variants send the same
 statements (pinned by ``tests/paging/test_alert_rules.py``).
 
-The two variants alternate in rounds (BENCH_ROUNDS, 7; the order flips every round) of
-BENCH_MESSAGES messages each (200 at 1 alert/message, a tenth of that at 50), so drift
-in the machine's load hits both alike; the median round is reported, with the spread.
+The two variants alternate message by message (which goes first flips every round), in
+BENCH_ROUNDS rounds (7) of BENCH_MESSAGES messages each (200 at 1 alert/message, a tenth
+of that at 50), with the garbage collector run between rounds only; so a change in the
+machine's load hits both alike. The median round is reported, with the spread.
 BENCH_ALERTS_PER_MESSAGE ("1,50") picks the message sizes. The target: 20 rules cost at
 most 10% more CPU per alert than none.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
@@ -119,13 +121,24 @@ def _message(alerts: int) -> str:
     )
 
 
-def _round(client, url: str, bodies: list[str], alerts: int) -> float:
-    """CPU milliseconds per alert to post ``bodies``."""
-    started = time.process_time()
-    for body in bodies:
-        response = client.post(url, body, content_type="application/json")
-        assert response.status_code == 202, response.content
-    return (time.process_time() - started) * 1000 / (len(bodies) * alerts)
+def _round(client, urls: dict[str, str], count: int, alerts: int) -> dict[str, float]:
+    """CPU milliseconds per alert of each variant, their messages interleaved one by one
+    (A, B, A, B…: a change in the machine's load hits both alike). The garbage collector
+    runs between rounds, not in the middle of one variant's request."""
+    bodies = {name: [_message(alerts) for _ in range(count)] for name in urls}
+    spent = dict.fromkeys(urls, 0.0)
+    gc.collect()
+    gc.disable()
+    try:
+        for i in range(count):
+            for name, url in urls.items():
+                started = time.process_time()
+                response = client.post(url, bodies[name][i], content_type="application/json")
+                spent[name] += time.process_time() - started
+                assert response.status_code == 202, response.content
+    finally:
+        gc.enable()
+    return {name: total * 1000 / (count * alerts) for name, total in spent.items()}
 
 
 def _evaluation_cost(rules, event, now) -> float:
@@ -193,9 +206,9 @@ def main() -> None:
             loads = []
             for n in range(rounds):
                 order = list(variants) if n % 2 == 0 else list(reversed(variants))
-                for name in order:
-                    bodies = [_message(alerts) for _ in range(count)]
-                    results[name].append(_round(client, variants[name], bodies, alerts))
+                spent = _round(client, {name: variants[name] for name in order}, count, alerts)
+                for name, value in spent.items():
+                    results[name].append(value)
                 loads.append(os.getloadavg()[0])
             base = statistics.median(results["none"])
             ruled_ms = statistics.median(results["20 rules"])

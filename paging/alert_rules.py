@@ -332,8 +332,10 @@ class CompiledRule:
     suppress: bool
     links: tuple[tuple[Template, Template], ...]  # (text, href)
     dedup_key: Template | None
-    # "route to postgresql, priority P2": for the timeline, written once per rule.
+    # "route to postgresql, priority P2": for the timeline, written once per rule, and
+    # the whole line when it is the only rule that matched.
     actions_text: str = ""
+    alone_text: str = ""
 
 
 def rule_compile(
@@ -384,10 +386,11 @@ def rule_compile(
         ),
         dedup_key=template_compile(dedup_key) if dedup_key else None,
         actions_text=", ".join(done),
+        alone_text=f"rule '{name}' matched" + (f": {', '.join(done)}" if done else ""),
     )
 
 
-@dataclass
+@dataclass(slots=True)
 class RuleOutcome:
     """What the matching rules decided for one alert (unset = as the alert says)."""
 
@@ -399,15 +402,17 @@ class RuleOutcome:
     suppressed_by: str = ""
     links: list[dict[str, str]] = field(default_factory=list)
     dedup_key: str = ""
-    # (name, what it does) of each rule that matched, for ``describe``.
-    matched: list[tuple[str, str]] = field(default_factory=list)
+    # The rules that matched, for ``describe``.
+    matched: list[CompiledRule] = field(default_factory=list)
 
     def describe(self) -> str:
         """ "rule 'x' matched: route to postgresql, priority P1" for the timeline."""
         if len(self.matched) == 1:
-            name, actions = self.matched[0]
-            return f"rule '{name}' matched" + (f": {actions}" if actions else "")
-        parts = [f"'{name}'" + (f" ({acts})" if acts else "") for name, acts in self.matched]
+            return self.matched[0].alone_text
+        parts = [
+            f"'{rule.name}'" + (f" ({rule.actions_text})" if rule.actions_text else "")
+            for rule in self.matched
+        ]
         return f"rules {', '.join(parts)} matched"
 
 
@@ -422,7 +427,7 @@ def rule_outcome(
         if outcome is None:
             outcome = RuleOutcome()
         outcome.rules.append(rule.name)
-        outcome.matched.append((rule.name, rule.actions_text))
+        outcome.matched.append(rule)
         if rule.service_id is not None:
             outcome.service_id = rule.service_id
         if rule.severity:

@@ -66,8 +66,10 @@ def suppressions_decide(
     """Which new alerts nobody is paged for: (dedup key -> why, for keys all of whose new
     alerts are suppressed; keys with an alert that pages; index -> its inhibition)."""
     rules = delivery.rules
-    if rules is None:
-        return {}, set(), {}
+    if rules is None or not (rules.suppressing or rules.inhibitions):
+        # Nothing here can be suppressed; an alert joining an incident suppressed
+        # before (by a rule since removed, or another integration's) still pages it.
+        return {}, {dedup_key for _, _, dedup_key in new}, {}
     inhibitions: dict[int, Held] = {}
     if rules.inhibitions:
         suppressed = {i for i, _, _ in new if (o := delivery.outcomes.get(i)) and o.suppressed_by}
@@ -93,9 +95,7 @@ def suppressions_decide(
 
 def rules_text(delivery: _Delivery, index: int) -> str:
     outcome = delivery.outcomes.get(index)
-    if outcome is None or delivery.rules is None:
-        return ""
-    return outcome.describe()
+    return "" if outcome is None else outcome.describe()
 
 
 def suppressions_end(delivery: _Delivery, paging: set[str], created: set[str]) -> bool:

@@ -48,6 +48,8 @@ class IntegrationRules:
     inhibitions: tuple[CompiledInhibition, ...] = ()
     # Services the rules route to, by id (the integration's own is not in it).
     services: dict[int, Service] = field(default_factory=dict)
+    # Whether any rule suppresses (else the ingest skips that step).
+    suppressing: bool = False
 
     def service_ids(self, own: int) -> tuple[int, ...]:
         """Every service an alert of this integration can land on, its own first."""
@@ -97,7 +99,12 @@ def rules_compile(rules: list[AlertRule], inhibits: list[InhibitRule]) -> Integr
     compiled = tuple(spec_compile(rule_spec_of(rule), rule.pk, holidays) for rule in rules)
     inhibitions = tuple(inhibition_compile(i, holidays) for i in inhibits)
     services = {r.route_service_id: r.route_service for r in rules if r.route_service_id}
-    return IntegrationRules(rules=compiled, inhibitions=inhibitions, services=services)
+    return IntegrationRules(
+        rules=compiled,
+        inhibitions=inhibitions,
+        services=services,
+        suppressing=any(rule.suppress for rule in compiled),
+    )
 
 
 def spec_compile(
