@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -416,37 +416,65 @@ class RuleOutcome:
         return f"rules {', '.join(parts)} matched"
 
 
+@dataclass(frozen=True)
+class RuleSet:
+    """An integration's compiled rules and the generated function that says which of them
+    an alert matches (``paging/rule_matcher.py``); what the ingest runs."""
+
+    rules: tuple[CompiledRule, ...]
+    match: Callable[[AlertEvent, datetime], list[int]]
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __iter__(self) -> Iterator[CompiledRule]:
+        return iter(self.rules)
+
+
+def _act(outcome: RuleOutcome, rule: CompiledRule, event: AlertEvent) -> None:
+    outcome.rules.append(rule.name)
+    outcome.matched.append(rule)
+    if rule.service_id is not None:
+        outcome.service_id = rule.service_id
+    if rule.severity:
+        outcome.severity = rule.severity
+    if rule.priority is not None:
+        outcome.priority = rule.priority
+    if rule.urgency:
+        outcome.urgency = rule.urgency
+    if rule.suppress:
+        outcome.suppressed_by = f"rule {rule.name}"
+    for text, href in rule.links:
+        outcome.links.append(
+            {"href": href.render(event, url=True), "text": text.render(event) or "Link"}
+        )
+    if rule.dedup_key is not None:
+        outcome.dedup_key = rule.dedup_key.render(event)[:255]
+
+
 def rule_outcome(
-    rules: Iterable[CompiledRule], event: AlertEvent, now: datetime
+    rules: Iterable[CompiledRule] | RuleSet, event: AlertEvent, now: datetime
 ) -> RuleOutcome | None:
-    """Run ``rules`` in order over ``event``; None when none matched."""
-    outcome: RuleOutcome | None = None
+    """Run ``rules`` in order over ``event`` (the first match decides, unless it says
+    continue); None when none matched."""
+    if isinstance(rules, RuleSet):
+        indexes = rules.match(event, now)
+        if not indexes:
+            return None
+        outcome = RuleOutcome()
+        for index in indexes:
+            _act(outcome, rules.rules[index], event)
+        return outcome
+    found: RuleOutcome | None = None
     for rule in rules:
         if not rule.matches(event, now):
             continue
-        if outcome is None:
-            outcome = RuleOutcome()
-        outcome.rules.append(rule.name)
-        outcome.matched.append(rule)
-        if rule.service_id is not None:
-            outcome.service_id = rule.service_id
-        if rule.severity:
-            outcome.severity = rule.severity
-        if rule.priority is not None:
-            outcome.priority = rule.priority
-        if rule.urgency:
-            outcome.urgency = rule.urgency
-        if rule.suppress:
-            outcome.suppressed_by = f"rule {rule.name}"
-        for text, href in rule.links:
-            outcome.links.append(
-                {"href": href.render(event, url=True), "text": text.render(event) or "Link"}
-            )
-        if rule.dedup_key is not None:
-            outcome.dedup_key = rule.dedup_key.render(event)[:255]
+        if found is None:
+            found = RuleOutcome()
+        _act(found, rule, event)
         if not rule.continue_matching:
             break
-    return outcome
+    return found
 
 
 # --- inhibit rules ----------------------------------------------------------------------

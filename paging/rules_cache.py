@@ -29,11 +29,13 @@ from paging.alert_rules import (
     TIME_OPS,
     CompiledInhibition,
     CompiledRule,
+    RuleSet,
     conditions_compile,
     field_getter,
     rule_compile,
 )
 from paging.models import AlertRule, InhibitRule, Integration, Service
+from paging.rule_matcher import rules_matcher
 from paging.rules_spec import RuleSpec, rule_spec_of
 
 TTL_SECONDS = 5.0
@@ -44,7 +46,7 @@ MAX_ENTRIES = 1024
 class IntegrationRules:
     """What the ingest of one integration runs: its rules and every inhibit rule."""
 
-    rules: tuple[CompiledRule, ...] = ()
+    rules: RuleSet | tuple[CompiledRule, ...] = ()
     inhibitions: tuple[CompiledInhibition, ...] = ()
     # Services the rules route to, by id (the integration's own is not in it).
     services: dict[int, Service] = field(default_factory=dict)
@@ -96,7 +98,15 @@ def rules_compile(rules: list[AlertRule], inhibits: list[InhibitRule]) -> Integr
     def holidays(name: str) -> frozenset[date]:
         return days.get(name, frozenset())
 
-    compiled = tuple(spec_compile(rule_spec_of(rule), rule.pk, holidays) for rule in rules)
+    specs = [rule_spec_of(rule) for rule in rules]
+    compiled = RuleSet(
+        rules=tuple(
+            spec_compile(spec, rule.pk, holidays) for spec, rule in zip(specs, rules, strict=True)
+        ),
+        match=rules_matcher(
+            [(s.conditions, s.match, s.continue_matching) for s in specs], holidays
+        ),
+    )
     inhibitions = tuple(inhibition_compile(i, holidays) for i in inhibits)
     services = {r.route_service_id: r.route_service for r in rules if r.route_service_id}
     return IntegrationRules(
