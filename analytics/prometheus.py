@@ -20,6 +20,7 @@ from django.utils import timezone
 from analytics.filters import ack_time
 from analytics.sqlfuncs import EpochSeconds
 from paging.engine import tick_steps
+from paging.inbound.rate_limit import rate_limited_totals
 from paging.inhibition import REASON_PREFIX as INHIBITED_PREFIX
 from paging.models import EngineHeartbeat, EngineStep, Incident, IncidentEvent, Message
 
@@ -157,6 +158,7 @@ def exposition() -> str:
         )
     lines += _engine_step_failures()
     lines += _auth_failures()
+    lines += _inbound_rate_limited()
     return "\n".join(lines) + "\n"
 
 
@@ -172,6 +174,23 @@ def _suppressed() -> list[str]:
     )
     for reason in ("rule", "inhibition"):
         lines.append(f'{name}{{reason="{reason}"}} {counts[reason]}')
+    return lines
+
+
+def _inbound_rate_limited() -> list[str]:
+    """Requests refused (429) by each integration's rate limit, from its bucket row."""
+    name = "oncall_inbound_rate_limited_total"
+    lines = _header(
+        name,
+        "counter",
+        "Inbound requests answered 429 by the integration's rate limit (nothing stored).",
+    )
+    for integration, refused in rate_limited_totals():
+        labels = (
+            f'integration="{integration.pk}",kind="{_escape(integration.kind)}",'
+            f'service="{_escape(integration.service.name)}",name="{_escape(integration.name)}"'
+        )
+        lines.append(f"{name}{{{labels}}} {refused}")
     return lines
 
 

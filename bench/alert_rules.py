@@ -195,7 +195,7 @@ def main() -> None:
         for url in variants.values():  # warm: caches, compiled SQL and rules
             for _ in range(20):
                 client.post(url, _message(1), content_type="application/json")
-        compiled = rules_load(ruled.pk)
+        compiled = rules_load(ruled)
         assert compiled is not None and len(compiled.rules) == 20
         event = alertmanager_parse(json.loads(_message(1)))[0]
         micro = _evaluation_cost(compiled.rules, event, timezone.now())

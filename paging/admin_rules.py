@@ -23,6 +23,7 @@ from django.urls import URLPattern, path
 from oncall.audit.admin_mixins import DeleteEachMixin
 from paging.models import AlertRule, InhibitRule, Integration, Service
 from paging.models.services import SEVERITIES, URGENCIES
+from paging.priorities import priority_levels
 from paging.rule_writes import (
     alert_rules_save,
     calendar_exists,
@@ -102,7 +103,7 @@ class AlertRuleForm(forms.ModelForm):
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[("", "—"), *[(str(p), f"P{p}") for p in range(1, 6)]],
+        choices=[("", "—")],  # the levels in use, set per form
     )
     links_text = forms.CharField(
         label="Add links",
@@ -147,6 +148,8 @@ class AlertRuleForm(forms.ModelForm):
         self.fields["route_service"].queryset = Service.objects.order_by("name")
         self.fields["set_severity"].choices = [("", "—"), *[(s, s) for s in SEVERITIES]]
         self.fields["set_urgency"].choices = [("", "—"), *[(u, u) for u in URGENCIES]]
+        levels = [(str(level.level), level.label) for level in priority_levels()]
+        self.fields["set_priority"].choices = [("", "—"), *levels]
         if rule.pk:
             self.fields["number"].initial = rule.position + 1
             self.fields["conditions_text"].initial = conditions_text(rule.conditions)
@@ -307,6 +310,9 @@ SAMPLE_HINT = {
     Integration.Kind.ALERTMANAGER: "an Alertmanager webhook message (version 4)",
     Integration.Kind.PAGERDUTY: "a PagerDuty Events API v2 event",
     Integration.Kind.WEBHOOK: "a generic webhook event",
+    Integration.Kind.GRAFANA: "a Grafana Alerting webhook message",
+    Integration.Kind.SNS: "an Amazon SNS notification of a CloudWatch alarm"
+    " (its signature is not checked here)",
 }
 
 

@@ -51,6 +51,7 @@ from paging.models import (
     MaintenanceWindow,
     Service,
 )
+from paging.priority_policy import policy_for, priority_policies
 from paging.rules_cache import IntegrationRules, integration_rules
 from paging.timeline import event_build, event_record
 
@@ -375,6 +376,15 @@ def _urgency(delivery: _Delivery, index: int, severity: str) -> str:
     return delivery.service.urgency_for(severity)
 
 
+def _priority(delivery: _Delivery, index: int, event: AlertEvent) -> int | None:
+    """The priority an alert opens its incident with: its rules', else its own (the
+    Events API's); joining alerts leave an incident's priority as it is."""
+    outcome = delivery.outcomes.get(index)
+    if outcome is not None and outcome.priority is not None:
+        return outcome.priority
+    return event.priority
+
+
 def _incidents_insert(
     delivery: _Delivery, firsts: dict[str, tuple[int, AlertEvent]], held: dict[str, str]
 ) -> dict[str, tuple[_OpenIncident, bool]]:
@@ -399,10 +409,17 @@ def _incidents_insert(
     }
     not_due: Expressions = {"in_maintenance": (window, window_params)}
     keys = sorted(firsts)  # every delivery writes (and locks) keys in the same order
+    priorities = {key: _priority(delivery, *firsts[key]) for key in keys}
+    # No query unless an alert carries a priority: the service's policies per priority
+    # come with the compiled rules when a rule sets one (``paging/rules_cache.py``).
+    cached = delivery.rules.priority_policies.get(service.pk) if delivery.rules else None
+    if cached is not None:
+        by_priority = cached
+    else:
+        by_priority = priority_policies(service_id=service.pk, priorities=priorities.values())
     incidents = []
     for key in keys:
         index, event = firsts[key]
-        outcome = delivery.outcomes.get(index)
         incidents.append(
             Incident(
                 service=service,
@@ -410,13 +427,15 @@ def _incidents_insert(
                 title=(event.title or key)[:TITLE_MAX],
                 severity=event.severity,
                 urgency=_urgency(delivery, index, event.severity),
-                priority=outcome.priority if outcome is not None else None,
+                priority=priorities[key],
                 suppressed_by=held.get(key, ""),
                 details=event.details,
                 links=event.links,
                 created_at=now,
                 updated_at=now,
-                escalation_policy_id=service.escalation_policy_id,
+                escalation_policy_id=policy_for(
+                    service=service, priority=priorities[key], by_priority=by_priority
+                ),
             )
         )
     rows = rows_insert_returning(
@@ -471,8 +490,9 @@ def _incidents_open_or_join(
 def _severity_raise(
     incident: _OpenIncident, severity: str, urgency: str, outcome: RuleOutcome | None
 ) -> bool:
-    """Raise the incident's severity (and urgency, priority) in memory to what a joining
-    alert asks for (``urgency``: the alert's own); True if anything changed."""
+    """Raise the incident's severity (and urgency) in memory to what a joining alert asks
+    for (``urgency``: the alert's own, its rules' if they set one); True if it changed.
+    The priority stays: it chose the incident's policy when the incident opened."""
     changed = False
     if SEVERITY_RANK.get(severity, 3) > SEVERITY_RANK.get(incident.severity, 3):
         incident.severity = severity
@@ -482,22 +502,17 @@ def _severity_raise(
     if urgency == "high" and incident.urgency != "high":
         incident.urgency = "high"
         changed = True
-    priority = outcome.priority if outcome is not None else None
-    if priority is not None and (incident.priority is None or priority < incident.priority):
-        incident.priority = priority
-        changed = True
     return changed
 
 
 def _severities_save(incidents: list[_OpenIncident], now: datetime) -> None:
-    """One UPDATE per distinct (severity, urgency, priority) of the incidents raised."""
-    groups: dict[tuple[str, str, int | None], list[int]] = {}
+    """One UPDATE per distinct (severity, urgency) of the incidents raised."""
+    groups: dict[tuple[str, str], list[int]] = {}
     for incident in incidents:
-        key = (incident.severity, incident.urgency, incident.priority)
-        groups.setdefault(key, []).append(incident.id)
-    for (severity, urgency, priority), ids in groups.items():
+        groups.setdefault((incident.severity, incident.urgency), []).append(incident.id)
+    for (severity, urgency), ids in groups.items():
         Incident.objects.filter(pk__in=ids).update(
-            severity=severity, urgency=urgency, priority=priority, updated_at=now
+            severity=severity, urgency=urgency, updated_at=now
         )
 
 

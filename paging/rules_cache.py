@@ -5,7 +5,8 @@ its token (no extra query) and asks here: the cached compilation serves while th
 version is unchanged and for at most ``TTL_SECONDS``. Every write of the integration's
 rules, or of any inhibit rule, bumps the version (``paging/rule_writes.py``), so an
 edit applies to the very next alert in every process. What the version does not cover
-— a routed service's policy or urgency rules, a holiday calendar's dates — is read
+— a routed service's policy, urgency rules or policies per priority, a holiday
+calendar's dates — is read
 again after ``TTL_SECONDS`` at most (as the integration cache does; a saved service at
 once in the process that saved it). An integration with no rules while no inhibit rule
 exists is remembered as such until its version moves: its alerts take the plain path
@@ -18,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -34,7 +35,7 @@ from paging.alert_rules import (
     field_getter,
     rule_compile,
 )
-from paging.models import AlertRule, InhibitRule, Integration, Service
+from paging.models import AlertRule, InhibitRule, Integration, Service, ServicePriorityPolicy
 from paging.rule_matcher import rules_matcher
 from paging.rules_spec import RuleSpec, rule_spec_of
 
@@ -52,6 +53,9 @@ class IntegrationRules:
     services: dict[int, Service] = field(default_factory=dict)
     # Whether any rule suppresses (else the ingest skips that step).
     suppressing: bool = False
+    # service id -> {priority: policy id} (``paging.priority_policy``) for the services an
+    # alert can land on: a rule that sets a priority costs no query per delivery.
+    priority_policies: dict[int, dict[int, int]] = field(default_factory=dict)
 
     def service_ids(self, own: int) -> tuple[int, ...]:
         """Every service an alert of this integration can land on, its own first."""
@@ -149,14 +153,24 @@ def inhibition_compile(rule: InhibitRule, holidays: Any = None) -> CompiledInhib
     )
 
 
-def rules_load(integration_id: int) -> IntegrationRules | None:
+def rules_load(integration: Integration) -> IntegrationRules | None:
     rules = list(
-        AlertRule.objects.filter(integration_id=integration_id, enabled=True)
+        AlertRule.objects.filter(integration_id=integration.pk, enabled=True)
         .select_related("route_service")
         .order_by("position", "id")
     )
     inhibits = list(InhibitRule.objects.filter(enabled=True).order_by("id"))
-    return rules_compile(rules, inhibits)
+    compiled = rules_compile(rules, inhibits)
+    if compiled is None or not any(r.priority is not None for r in compiled.rules):
+        return compiled
+    services = {integration.service_id, *compiled.services}
+    by_service: dict[int, dict[int, int]] = {pk: {} for pk in services}
+    rows = ServicePriorityPolicy.objects.filter(service_id__in=services)
+    for service_id, priority, policy_id in rows.values_list(
+        "service_id", "priority", "escalation_policy_id"
+    ):
+        by_service[service_id][priority] = policy_id
+    return replace(compiled, priority_policies=by_service)
 
 
 def integration_rules(integration: Integration, version: int) -> IntegrationRules | None:
@@ -169,7 +183,7 @@ def integration_rules(integration: Integration, version: int) -> IntegrationRule
     # stale, so the plain path asks nothing however long ago it looked.
     if hit is not None and hit[0] == version and (hit[2] is None or hit[1] > now):
         return hit[2]
-    compiled = rules_load(integration.pk)
+    compiled = rules_load(integration)
     with _lock:
         if len(_cache) >= MAX_ENTRIES:
             _cache.clear()
@@ -185,5 +199,7 @@ def rules_cache_clear() -> None:
 # Changes the version does not cover: forget this process' compilations at once.
 @receiver(post_save, sender=Service, dispatch_uid="rules_cache_service_saved")
 @receiver(post_delete, sender=Service, dispatch_uid="rules_cache_service_deleted")
+@receiver(post_save, sender=ServicePriorityPolicy, dispatch_uid="rules_cache_priority_saved")
+@receiver(post_delete, sender=ServicePriorityPolicy, dispatch_uid="rules_cache_priority_deleted")
 def _service_changed(**_: Any) -> None:
     rules_cache_clear()

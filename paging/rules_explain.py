@@ -20,7 +20,9 @@ from paging.alert_rules import (
 )
 from paging.inbound.alertmanager import alertmanager_parse
 from paging.inbound.fields import InvalidPayload
+from paging.inbound.grafana import grafana_parse
 from paging.inbound.pagerduty_events import pagerduty_event_parse
+from paging.inbound.sns import cloudwatch_event, sns_parse
 from paging.inbound.webhook import webhook_parse
 from paging.inhibition import DeliverySources, inhibited
 from paging.models import Integration, Service
@@ -37,11 +39,19 @@ def _webhook(body: dict[str, Any]) -> list[AlertEvent]:
     return [webhook_parse(body)]
 
 
+def _sns(body: dict[str, Any]) -> list[AlertEvent]:
+    # A trial: the envelope is read but its signature is not checked (nothing is stored).
+    event = cloudwatch_event(sns_parse(body))
+    return [event] if event is not None else []
+
+
 # Integration kind -> the parser its endpoint uses (a new inbound kind adds a line).
 SAMPLE_PARSERS: dict[str, Callable[[dict[str, Any]], list[AlertEvent]]] = {
     Integration.Kind.ALERTMANAGER: alertmanager_parse,
     Integration.Kind.PAGERDUTY: _pagerduty,
     Integration.Kind.WEBHOOK: _webhook,
+    Integration.Kind.GRAFANA: grafana_parse,
+    Integration.Kind.SNS: _sns,
 }
 
 

@@ -46,8 +46,8 @@ from paging.alert_rules import (
     template_compile,
 )
 from paging.models import Service
-from paging.models.rules import PRIORITIES
 from paging.models.services import SEVERITIES, URGENCIES
+from paging.priorities import PriorityInvalid, priority_parse
 from paging.rules_text import condition_from_line
 
 NAME_MAX = 100
@@ -260,13 +260,12 @@ def _links(raw: Any, path: str) -> list[dict[str, str]]:
 
 
 def _priority(value: Any, path: str) -> int | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str) and re.fullmatch(r"[Pp][1-5]", value.strip()):
-        return int(value.strip()[1])
-    if isinstance(value, int) and not isinstance(value, bool) and value in PRIORITIES:
-        return value
-    raise RuleError(path, f"{str(value)[:20]!r} is not a priority: use 1..5 or P1..P5")
+    """1..5, P1..P5 or a configured display name (SEV1), as everywhere priorities are
+    read (``paging.priorities.priority_parse``)."""
+    try:
+        return priority_parse(value)
+    except PriorityInvalid as exc:
+        raise RuleError(path, str(exc)) from None
 
 
 def _choice(value: Any, path: str, choices: tuple[str, ...]) -> str:

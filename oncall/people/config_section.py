@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from oncall.audit.services import audit_record
+from oncall.channel_registry import contact_kinds, contact_value_validate
 from oncall.config.fields import (
     Field,
     clean_model,
@@ -39,7 +40,6 @@ from oncall.people.models import (
     TeamMembership,
     Urgency,
 )
-from oncall.people.validators import validate_contact_value
 
 TEAM_FIELDS = {
     "slug": Field(str, required=True),
@@ -257,10 +257,10 @@ def _contacts_apply(
     for j, item in enumerate(raw):
         item_path = f"{path}.contact_methods[{j}]"
         data = read_mapping(ctx, item, item_path, CONTACT_FIELDS)
-        kind = read_choice(ctx, data["kind"], f"{item_path}.kind", ContactMethod.Kind.values)
+        kind = read_choice(ctx, data["kind"], f"{item_path}.kind", contact_kinds())
         value = data["value"]
         try:
-            validate_contact_value(kind, value)
+            contact_value_validate(kind, value)
         except ValidationError as exc:
             ctx.fail(f"{item_path}.value", "; ".join(exc.messages))
         key = (kind, value)

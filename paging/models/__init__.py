@@ -1,6 +1,7 @@
 """Paging models, one module per concern; import them from ``paging.models``."""
 
 from paging.models.engine import EngineStep
+from paging.models.inbound import ChangeEvent, IntegrationRate, SnsSubscription
 from paging.models.incidents import Alert, Incident, IncidentEvent
 from paging.models.outbox import EngineHeartbeat, Message
 from paging.models.policies import (
@@ -9,12 +10,14 @@ from paging.models.policies import (
     EscalationStep,
     EscalationTarget,
 )
+from paging.models.priorities import PriorityLevel, ServicePriorityPolicy
 from paging.models.rules import AlertRule, InhibitedIncident, InhibitionSource, InhibitRule
 from paging.models.services import Integration, MaintenanceWindow, Service
 
 __all__ = [
     "Alert",
     "AlertRule",
+    "ChangeEvent",
     "EngineHeartbeat",
     "EngineStep",
     "EscalationPolicy",
@@ -27,7 +30,11 @@ __all__ = [
     "InhibitedIncident",
     "InhibitionSource",
     "Integration",
+    "IntegrationRate",
     "MaintenanceWindow",
     "Message",
+    "PriorityLevel",
     "Service",
+    "ServicePriorityPolicy",
+    "SnsSubscription",
 ]

@@ -115,7 +115,3 @@ class InhibitedIncident(models.Model):
 
     def __str__(self) -> str:
         return f"incident {self.incident_id} held under {self.key}"
-
-
-# For validators of the actions (API, admin, config).
-PRIORITIES = (1, 2, 3, 4, 5)

@@ -299,17 +299,15 @@ def test_rule_order_is_the_list_order_and_an_edit_applies_to_the_next_alert(inte
     assert incident_of("bbbb000000000002").priority == 2
 
 
-def test_joining_alert_raises_priority_and_urgency() -> None:
+def test_a_joining_alert_raises_urgency_but_leaves_the_priority() -> None:
     integration = IntegrationFactory(grouping=Integration.Grouping.GROUP)
+    db = {"priority": 1, "urgency": "high"}
+    rest = {"priority": 3, "urgency": "low"}
     rules_set(
         integration,
         [
-            {
-                "name": "db",
-                "conditions": ['service="postgresql"'],
-                "actions": {"priority": 1, "urgency": "high"},
-            },
-            {"name": "rest", "conditions": [], "actions": {"priority": 3, "urgency": "low"}},
+            {"name": "db", "conditions": ['service="postgresql"'], "actions": db},
+            {"name": "rest", "conditions": [], "actions": rest},
         ],
     )
     post(integration, am("aaaa000000000001"), group_key="g")
@@ -317,7 +315,36 @@ def test_joining_alert_raises_priority_and_urgency() -> None:
     assert (incident.priority, incident.urgency) == (3, "low")
     post(integration, am("bbbb000000000002", service="postgresql"), group_key="g")
     incident.refresh_from_db()
-    assert (incident.priority, incident.urgency) == (1, "high")
+    # The priority chose the policy when the incident opened: a joining alert leaves it.
+    assert (incident.priority, incident.urgency) == (3, "high")
+
+
+def test_a_rule_priority_picks_the_services_policy_for_it(
+    integration, django_assert_num_queries
+) -> None:
+    from paging.models import ServicePriorityPolicy
+    from tests.paging.factories import EscalationPolicyFactory
+    from tests.paging.test_ingest_fast_path import NEW_MESSAGE_STATEMENTS
+
+    urgent = EscalationPolicyFactory(name="five minutes")
+    ServicePriorityPolicy.objects.create(
+        service=integration.service, priority=1, escalation_policy=urgent
+    )
+    rules_set(integration, [{"name": "critical is P1", "conditions": ['severity="critical"'],
+                             "actions": {"priority": "P1"}}])  # fmt: skip
+    post(integration, am("0000000000000000"))  # compiles the rules (and the policies)
+    from paging.inbound.alertmanager import alertmanager_parse
+    from paging.ingest import alerts_ingest
+    from tests.paging.rules_helpers import message
+
+    events = alertmanager_parse(
+        message(am("aaaa000000000001"), am("bbbb000000000002", severity="warning"))
+    )
+    with django_assert_num_queries(NEW_MESSAGE_STATEMENTS):  # no look-up of the policies
+        alerts_ingest(integration=integration, events=events)
+    critical, warning = incident_of("aaaa000000000001"), incident_of("bbbb000000000002")
+    assert (critical.priority, critical.escalation_policy) == (1, urgent)
+    assert (warning.priority, warning.escalation_policy_id) == (None, None)
 
 
 def test_twenty_rules_cost_no_statement_per_message(integration, django_assert_num_queries) -> None:
@@ -368,5 +395,6 @@ def test_compiled_rules_follow_the_version_and_no_rules_never_goes_stale(
     ingest("0000000000000003")
     assert incident_of("0000000000000003").priority == 3
     clock[0] += rules_cache.TTL_SECONDS + 1  # compiled rules are read again after the TTL
-    with django_assert_num_queries(NEW_MESSAGE_STATEMENTS + 2):
+    # + the rules, the inhibit rules and (a rule sets a priority) the policies per priority.
+    with django_assert_num_queries(NEW_MESSAGE_STATEMENTS + 3):
         ingest("0000000000000004")

@@ -233,3 +233,27 @@ def test_suppressed_incidents_are_listed_and_filtered(staff, integration) -> Non
     assert staff.get("/api/v1/incidents/?suppressed=maybe").status_code == 400
     detail = staff.get(f"/api/v1/incidents/{only[0]['id']}/").json()
     assert [line["kind"] for line in detail["timeline"]][:2] == ["triggered", "suppressed"]
+
+
+def test_the_test_endpoint_reads_grafana_and_sns_samples(staff) -> None:
+    from tests.paging.inbound.samples import sample
+
+    grafana = IntegrationFactory(kind="grafana", grouping=Integration.Grouping.ALERT)
+    rule = {"name": "grafana folder", "conditions": ["grafana_folder exists"]}
+    rule["actions"] = {"priority": 2}
+    staff.put(f"/api/v1/integrations/{grafana.pk}/rules/", {"rules": [rule]}, format="json")
+    answer = staff.post(
+        f"/api/v1/integrations/{grafana.pk}/rules/test/",
+        {"sample": sample("grafana_alerting_webhook.json")},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    assert {a["priority"] for a in answer.json()["alerts"] if a["action"] == "trigger"} == {2}
+    sns = IntegrationFactory(kind="sns")
+    notification = sample("sns_cloudwatch_alarm.json")
+    notification["Signature"] = "c2lnbmF0dXJl"  # well formed; a trial does not verify it
+    answer = staff.post(
+        f"/api/v1/integrations/{sns.pk}/rules/test/", {"sample": notification}, format="json"
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["alerts"][0]["service"] == sns.service.name
