@@ -21,6 +21,7 @@ from analytics.filters import ack_time
 from analytics.sqlfuncs import EpochSeconds
 from paging.engine import tick_steps
 from paging.inbound.rate_limit import rate_limited_totals
+from paging.inhibition import REASON_PREFIX as INHIBITED_PREFIX
 from paging.models import EngineHeartbeat, EngineStep, Incident, IncidentEvent, Message
 
 # Seconds. Chosen around the targets (ack within 5 min, resolve within 30 min).
@@ -102,6 +103,7 @@ def exposition() -> str:
         lines += _header(name, "counter", help_text)
         lines.append(f"{name} {figures[key]}")
 
+    lines += _suppressed()
     steps = IncidentEvent.objects.filter(kind=IncidentEvent.Kind.ESCALATION_STEP).count()
     lines += _header(
         "escalation_steps_total", "counter", "Escalation policy steps run by the engine."
@@ -158,6 +160,21 @@ def exposition() -> str:
     lines += _auth_failures()
     lines += _inbound_rate_limited()
     return "\n".join(lines) + "\n"
+
+
+def _suppressed() -> list[str]:
+    """Incidents that paged nobody because of an alert rule or an inhibition (still so)."""
+    name = "incidents_suppressed_total"
+    inhibited = Q(suppressed_by__startswith=INHIBITED_PREFIX)
+    counts = Incident.objects.exclude(suppressed_by="").aggregate(
+        inhibition=Count("id", filter=inhibited), rule=Count("id", filter=~inhibited)
+    )
+    lines = _header(
+        name, "counter", "Incidents recorded without paging anyone, by reason (rule, inhibition)."
+    )
+    for reason in ("rule", "inhibition"):
+        lines.append(f'{name}{{reason="{reason}"}} {counts[reason]}')
+    return lines
 
 
 def _inbound_rate_limited() -> list[str]:

@@ -27,6 +27,13 @@ from paging.admin_policy_forms import (
     step_form_class,
     step_sentence,
 )
+from paging.admin_rules import (
+    SAMPLE_HINT,
+    AlertRuleInline,
+    RulesTestForm,
+    integration_rules_save_from_admin,
+    rules_test_urls,
+)
 from paging.integration_tokens import integration_token_rotate
 from paging.models import (
     ChangeEvent,
@@ -93,6 +100,10 @@ def _copyable_url(integration: Integration) -> str:
 class CopyMedia:
     css = {"all": ["paging/admin_paging.css"]}
     js = ["paging/copy.js"]
+
+
+class RulesMedia(CopyMedia):
+    css = {"all": ["paging/admin_paging.css", "paging/admin_rules.css"]}
 
 
 class IntegrationInline(admin.StackedInline):
@@ -189,7 +200,7 @@ class ServiceAdmin(DeleteEachMixin, admin.ModelAdmin):
 @admin.register(Integration)
 class IntegrationAdmin(DeleteEachMixin, admin.ModelAdmin):
     form = IntegrationForm
-    list_display = ["__str__", "kind", "grouping", "rate_limit_per_minute", "inbound"]
+    list_display = ["__str__", "kind", "grouping", "rate_limit_per_minute", "rule_count", "inbound"]
     list_filter = ["kind"]
     fields = [
         "service",
@@ -205,7 +216,29 @@ class IntegrationAdmin(DeleteEachMixin, admin.ModelAdmin):
     ]
     readonly_fields = ["inbound", "sns_subscriptions", "token", "created_at"]
     actions = ["rotate_token"]
-    Media = CopyMedia
+    # Alert rules inline, and the "test these rules against a sample alert" box under them.
+    inlines = [AlertRuleInline]
+    change_form_template = "admin/paging/integration/change_form.html"
+    Media = RulesMedia
+
+    def get_urls(self) -> list[Any]:
+        return rules_test_urls(self) + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        integration = self.get_object(request, object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "rules_test_form": RulesTestForm(),
+            "sample_hint": SAMPLE_HINT.get(integration.kind, "") if integration else "",
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        integration_rules_save_from_admin(form.instance, formsets)
+
+    @admin.display(description="Alert rules")
+    def rule_count(self, obj: Integration) -> int:
+        return obj.rules.count()
 
     @admin.display(description="SNS subscriptions (as SNS confirmed them)")
     def sns_subscriptions(self, obj: Integration) -> str:

@@ -183,6 +183,23 @@ class PriorityFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SuppressedFilter(admin.SimpleListFilter):
+    """Incidents an alert rule or an inhibition kept from paging anyone."""
+
+    title = "paged"
+    parameter_name = "suppressed"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Suppressed (nobody paged)"), ("no", "Paged normally")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+        if self.value() == "yes":
+            return queryset.exclude(suppressed_by="")
+        if self.value() == "no":
+            return queryset.filter(suppressed_by="")
+        return queryset
+
+
 @admin.register(Incident)
 class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
@@ -195,7 +212,7 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "responder",
     ]
     list_display_links = ["number", "title_short"]
-    list_filter = ["status", PriorityFilter, "service", "urgency"]
+    list_filter = ["status", PriorityFilter, "service", "urgency", SuppressedFilter]
     list_select_related = ["service", "acknowledged_by"]
     search_fields = ["title", "dedup_key"]
     date_hierarchy = "created_at"

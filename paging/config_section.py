@@ -1,4 +1,5 @@
-"""Config-file sections of paging: ``escalation_policies`` (60) and ``services`` (70);
+"""Config-file sections of paging: ``escalation_policies`` (60), ``services`` (70) with
+their integrations' alert rules, and ``inhibit_rules`` (80, ``paging/config_rules.py``);
 ``priorities`` (50) is in ``config_priorities.py``.
 
 Identity keys: a policy by ``name``; a service by ``name``; an integration by its
@@ -20,6 +21,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import ProtectedError
 
 from oncall.channel_registry import target_kind, target_kinds
 from oncall.config.fields import (
@@ -35,6 +37,13 @@ from oncall.config.fields import (
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.people.models import Engineer, Team
 from paging import config_priorities  # noqa: F401  (registers the "priorities" section)
+from paging.config_rules import (
+    PendingRules,
+    inhibit_rules_apply,
+    inhibit_rules_export,
+    integration_rules_apply,
+    integration_rules_export,
+)
 from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
 from paging.models.services import (
     DEFAULT_RATE_LIMIT_PER_MINUTE,
@@ -76,6 +85,7 @@ INTEGRATION_FIELDS = {
     "grouping": Field(str, default=Integration.Grouping.GROUP.value),
     "rate_limit_per_minute": Field(int, default=DEFAULT_RATE_LIMIT_PER_MINUTE),
     "sns_topics": Field(list, default=list),
+    "rules": Field(list, default=list),  # paging/config_rules.py
 }
 
 
@@ -290,6 +300,7 @@ def _priority_policies(ctx: ApplyContext, raw: dict[Any, Any], path: str) -> dic
 
 def services_apply(value: Any, ctx: ApplyContext) -> None:
     ctx.declared.setdefault("services", {})
+    rules: list[PendingRules] = []  # applied once every service of the file exists
     for i, raw in enumerate(_items(ctx, value, "services")):
         path = f"services[{i}]"
         data = read_mapping(ctx, raw, path, SERVICE_FIELDS)
@@ -330,7 +341,9 @@ def services_apply(value: Any, ctx: ApplyContext) -> None:
                 clean_model(ctx, service, path)
                 service_save(service=service, fields={}, priority_policies=by_priority)
                 ctx.record("update", label, describe_diff(changes))
-        _integrations_apply(ctx, service, data["integrations"], path, label)
+        rules += _integrations_apply(ctx, service, data["integrations"], path, label)
+    for pending in rules:
+        integration_rules_apply(ctx, pending)
     declared = set(ctx.declared["services"])
     for service in Service.objects.exclude(name__in=declared).order_by("name"):
         ctx.not_in_file(f"services[{service.name}]", lambda s=service: _service_delete(ctx, s))
@@ -340,14 +353,19 @@ def _service_delete(ctx: ApplyContext, service: Service) -> None:
     # Deleting a service would delete its incident history with it.
     if service.incidents.exists():
         ctx.fail(f"services[{service.name}]", "--prune cannot delete a service with incidents")
-    service_delete(service=service)
+    try:
+        service_delete(service=service)
+    except ProtectedError as exc:  # alert rules of another integration route to it
+        users = ", ".join(sorted({str(o) for o in exc.protected_objects})[:5])
+        ctx.fail(f"services[{service.name}]", f"--prune cannot delete it: still used by {users}")
 
 
 def _integrations_apply(
     ctx: ApplyContext, service: Service, raw: list[Any], path: str, label: str
-) -> None:
+) -> list[PendingRules]:
     existing = {i.name: i for i in service.integrations.all()}
     seen: dict[str, str] = {}
+    rules: list[PendingRules] = []
     for j, item in enumerate(raw):
         ipath = f"{path}.integrations[{j}]"
         data = read_mapping(ctx, item, ipath, INTEGRATION_FIELDS)
@@ -371,17 +389,19 @@ def _integrations_apply(
             clean_model(ctx, integration, ipath)
             integration_save(integration=integration, fields={})
             ctx.record("create", where, f"kind={kind!r}")
-            continue
-        changes = diff(integration, wanted)
-        if changes:
-            integration_save(integration=integration, fields=wanted)
-            ctx.record("update", where, describe_diff(changes))
+        else:
+            changes = diff(integration, wanted)
+            if changes:
+                integration_save(integration=integration, fields=wanted)
+                ctx.record("update", where, describe_diff(changes))
+        rules.append(PendingRules(integration, data["rules"], f"{ipath}.rules", f"{where}.rules"))
     for name, integration in sorted(existing.items()):
         if name not in seen:
             ctx.not_in_file(
                 f"{label}.integrations[{name}]",
                 lambda i=integration: integration_delete(integration=i),
             )
+    return rules
 
 
 def _priority_policies_export(
@@ -453,7 +473,13 @@ def services_export() -> list[dict[str, Any]]:
         by_priority = _priority_policies_export(service)
         if by_priority:
             item["priority_policies"] = by_priority
-        integrations = [_integration_export(i) for i in service.integrations.order_by("name")]
+        integrations = []
+        for integration in service.integrations.order_by("name"):
+            entry = _integration_export(integration)
+            rules = integration_rules_export(integration)
+            if rules:
+                entry["rules"] = rules
+            integrations.append(entry)
         if integrations:
             item["integrations"] = integrations
         out.append(item)
@@ -465,4 +491,9 @@ register_section(
 )
 register_section(
     ConfigSection(key="services", order=70, apply=services_apply, export=services_export)
+)
+register_section(
+    ConfigSection(
+        key="inhibit_rules", order=80, apply=inhibit_rules_apply, export=inhibit_rules_export
+    )
 )

@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from oncall.audit.services import audit_record, audit_snapshot_of
+from paging.inhibition import inhibition_sources_end
 from paging.kick import kick_engine
 from paging.models import Alert, EscalationPolicy, Incident, IncidentEvent, Message
 from paging.notify import pages_plan
@@ -110,6 +111,8 @@ def incident_resolve(
             Alert.objects.filter(incident_id=incident_id, status=Alert.Status.FIRING).update(
                 status=Alert.Status.RESOLVED, resolved_at=now
             )
+            # Its alerts no longer inhibit others: the targets they held page.
+            inhibition_sources_end(incident_id=incident_id, now=now)
             event_record(
                 incident_id=incident_id,
                 kind=IncidentEvent.Kind.RESOLVED,
@@ -145,6 +148,8 @@ def incident_escalate_now(
         if incident.escalation_started_at is None:
             # A person escalating an incident held by a maintenance window pages now.
             incident.escalation_started_at = now
+        # A person escalating a suppressed (rule, inhibition) incident pages now too.
+        incident.suppressed_by = ""
         if incident.escalation_step >= steps:
             # Past the last step (policy exhausted): start a fresh pass.
             incident.escalation_step = 0
@@ -163,6 +168,7 @@ def incident_escalate_now(
                 "escalation_loop",
                 "escalation_repeat",
                 "escalation_started_at",
+                "suppressed_by",
             ]
         )
         event_record(
@@ -225,6 +231,7 @@ def incident_reassign(
         incident.updated_at = now
         if incident.escalation_started_at is None:
             incident.escalation_started_at = now  # a person took it out of maintenance
+        incident.suppressed_by = ""  # and out of a suppression
         if policy_id:
             policy = EscalationPolicy.objects.get(pk=policy_id)
             _policy_start(incident, policy, now)

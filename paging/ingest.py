@@ -23,7 +23,7 @@ remembered. Ack and resolve are rare and stay on the ORM and the service functio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,8 +31,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from paging.alert_event import AlertEvent
+from paging.alert_rules import RuleOutcome
 from paging.incident_actions import incident_acknowledge, incident_resolve
+from paging.ingest_rules import (
+    inhibitions_record,
+    rules_apply,
+    rules_text,
+    suppressions_decide,
+    suppressions_end,
+)
 from paging.ingest_sql import Expressions, db_value, quoted, rows_insert, rows_insert_returning
+from paging.inhibition import DeliverySources, inhibition_sources_end
 from paging.kick import kick_engine
 from paging.models import (
     Alert,
@@ -43,6 +52,7 @@ from paging.models import (
     Service,
 )
 from paging.priority_policy import policy_for, priority_policies
+from paging.rules_cache import IntegrationRules, integration_rules
 from paging.timeline import event_build, event_record
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
@@ -86,6 +96,7 @@ class _FiringAlert:
     alert_key: str
     title: str
     incident_open: bool
+    service_id: int = 0
 
 
 @dataclass
@@ -95,6 +106,8 @@ class _OpenIncident:
     id: int
     severity: str
     urgency: str
+    priority: int | None = None
+    suppressed_by: str = ""
 
 
 @dataclass
@@ -110,6 +123,17 @@ class _Delivery:
     opened: dict[str, _OpenIncident] = field(default_factory=dict)
     # Keys of ``opened`` this transaction opened inside a maintenance window.
     in_maintenance: set[str] = field(default_factory=set)
+    # Alert rules and inhibitions (None: the integration has none, the plain path).
+    rules: IntegrationRules | None = None
+    # Event index -> what the matching rules decided (shared with the siblings).
+    outcomes: dict[int, RuleOutcome] = field(default_factory=dict)
+    # Services an alert of this delivery can be on: the integration's, then routed ones.
+    service_ids: tuple[int, ...] = ()
+    # The delivery's part for each service rules route to (service id -> it), shared.
+    siblings: dict[int, _Delivery] = field(default_factory=dict)
+    events: list[AlertEvent] = field(default_factory=list)
+    # Filled once, shared with the siblings (a list, so ``replace`` shares it).
+    _sources: list[DeliverySources] = field(default_factory=list)
 
     def line(self, incident_id: int, kind: str, text: str, **extra: Any) -> None:
         """A timeline line at the delivery's time, written by the next flush."""
@@ -119,7 +143,42 @@ class _Delivery:
 
     def timeline_flush(self) -> None:
         rows_insert(self.timeline)
-        self.timeline = []
+        self.timeline.clear()  # the list is shared with the siblings
+
+    def for_service(self, service_id: int) -> _Delivery:
+        """This delivery's part on another service (rules routed alerts there)."""
+        if service_id == self.service.pk:
+            return self
+        sibling = self.siblings.get(service_id)
+        if sibling is None:
+            assert self.rules is not None
+            sibling = replace(
+                self,
+                service=self.rules.services[service_id],
+                opened={},
+                in_maintenance=set(),
+            )
+            self.siblings[service_id] = sibling
+        return sibling
+
+    def forget(self) -> None:
+        """Ack and resolve may close incidents opened above: look them up again after."""
+        for delivery in (self, *self.siblings.values()):
+            delivery.opened.clear()
+            delivery.in_maintenance.clear()
+
+    def dedup_key(self, index: int, event: AlertEvent) -> str:
+        outcome = self.outcomes.get(index)
+        if outcome is not None and outcome.dedup_key:
+            return outcome.dedup_key
+        return _dedup_key(self.integration, event)
+
+    def sources(self) -> DeliverySources:
+        """Inhibition sources among this delivery's own alerts (computed once)."""
+        if not self._sources:
+            assert self.rules is not None
+            self._sources.append(DeliverySources.of(self.rules.inhibitions, self.events, self.now))
+        return self._sources[0]
 
 
 _sql_cache: dict[tuple[str, str], str] = {}
@@ -157,21 +216,23 @@ def _in_list(count: int) -> str:
     return f"({', '.join(['%s'] * count)})"
 
 
-def _firing_alerts_sql(count: int) -> str:
+def _firing_alerts_sql(count: int, services: int = 1) -> str:
     # Locked in key order (PostgreSQL locks the rows as the sort emits them), the order
-    # every delivery takes its locks in.
+    # every delivery takes its locks in. Several services: those alert rules route to.
     alert, incident = quoted(Alert._meta.db_table), quoted(Incident._meta.db_table)
-    select = "SELECT a.id, a.incident_id, a.alert_key, a.title, i.status"
+    select = "SELECT a.id, a.incident_id, a.alert_key, a.title, i.status, a.service_id"
     join = f"FROM {alert} a INNER JOIN {incident} i ON i.id = a.incident_id"
-    where = f"WHERE a.service_id = %s AND a.status = %s AND a.alert_key IN {_in_list(count)}"
-    return f"{select} {join} {where} ORDER BY a.alert_key{_lock('a')}"
+    service = "a.service_id = %s" if services == 1 else f"a.service_id IN {_in_list(services)}"
+    where = f"WHERE {service} AND a.status = %s AND a.alert_key IN {_in_list(count)}"
+    order = "a.alert_key" if services == 1 else "a.alert_key, a.service_id"
+    return f"{select} {join} {where} ORDER BY {order}{_lock('a')}"
 
 
 def _open_incidents_sql(count: int) -> str:
     table = quoted(Incident._meta.db_table)
     where = f"WHERE service_id = %s AND status IN (%s, %s) AND dedup_key IN {_in_list(count)}"
-    select = f"SELECT id, dedup_key, severity, urgency FROM {table}"  # noqa: S608
-    return f"{select} {where} ORDER BY dedup_key{_lock()}"
+    columns = "id, dedup_key, severity, urgency, priority, suppressed_by"
+    return f"SELECT {columns} FROM {table} {where} ORDER BY dedup_key{_lock()}"  # noqa: S608
 
 
 def _in_maintenance_sql() -> str:
@@ -192,11 +253,13 @@ def _integration_sql() -> str:
     # do not block each other, and a concurrent delete waits for this transaction.
     table = quoted(Integration._meta.db_table)
     lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
-    return f"SELECT 1 FROM {table} WHERE id = %s AND token = %s{lock}"  # noqa: S608
+    column = quoted(Integration._meta.get_field("rules_version").column)
+    return f"SELECT {column} FROM {table} WHERE id = %s AND token = %s{lock}"  # noqa: S608
 
 
-def _integration_confirm(integration: Integration) -> None:
-    """Raise IntegrationGone unless the integration still exists with the token it had.
+def _integration_confirm(integration: Integration) -> int:
+    """Raise IntegrationGone unless the integration still exists with the token it had;
+    return its ``rules_version`` (which compiled rules to run, ``paging/rules_cache.py``).
 
     The web processes cache integrations by token for a few seconds
     (``paging/inbound/integrations.py``): this statement makes a deleted or rotated token
@@ -204,8 +267,10 @@ def _integration_confirm(integration: Integration) -> None:
     """
     with connection.cursor() as cursor:
         cursor.execute(_sql("integration"), [integration.pk, integration.token])
-        if cursor.fetchone() is None:
-            raise IntegrationGone(integration.pk)
+        row = cursor.fetchone()
+    if row is None:
+        raise IntegrationGone(integration.pk)
+    return int(row[0])
 
 
 def _alerts_refresh_sql(count: int, details: int) -> str:
@@ -259,19 +324,28 @@ def _chunks(items: list[Any], size: int = KEYS_PER_STATEMENT) -> list[list[Any]]
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _firing_alerts(service_id: int, alert_keys: list[str]) -> dict[str, _FiringAlert]:
-    """The firing alerts of these keys (rows locked), with whether their incident is open."""
+def _firing_alerts(service_ids: tuple[int, ...], alert_keys: list[str]) -> dict[str, _FiringAlert]:
+    """The firing alerts of these keys on these services (rows locked), with whether
+    their incident is open (a key firing on several services: the first service's)."""
     found: dict[str, _FiringAlert] = {}
+    rank = {service_id: n for n, service_id in enumerate(service_ids)}
     with connection.cursor() as cursor:
         for keys in _chunks(alert_keys):
-            cursor.execute(_firing_alerts_sql(len(keys)), [service_id, Alert.Status.FIRING, *keys])
+            cursor.execute(
+                _firing_alerts_sql(len(keys), len(service_ids)),
+                [*service_ids, Alert.Status.FIRING, *keys],
+            )
             for row in cursor.fetchall():
+                known = found.get(row[2])
+                if known is not None and rank[known.service_id] <= rank[row[5]]:
+                    continue
                 found[row[2]] = _FiringAlert(
                     id=row[0],
                     incident_id=row[1],
                     alert_key=row[2],
                     title=row[3],
                     incident_open=row[4] in Incident.OPEN_STATUSES,
+                    service_id=row[5],
                 )
     return found
 
@@ -284,12 +358,35 @@ def _open_incidents(service_id: int, dedup_keys: list[str]) -> dict[str, _OpenIn
                 _open_incidents_sql(len(keys)), [service_id, *Incident.OPEN_STATUSES, *keys]
             )
             for row in cursor.fetchall():
-                found[row[1]] = _OpenIncident(id=row[0], severity=row[2], urgency=row[3])
+                found[row[1]] = _OpenIncident(
+                    id=row[0],
+                    severity=row[2],
+                    urgency=row[3],
+                    priority=row[4],
+                    suppressed_by=row[5],
+                )
     return found
 
 
+def _urgency(delivery: _Delivery, index: int, severity: str) -> str:
+    """The urgency an alert asks for: its rules' urgency, else the service's for its severity."""
+    outcome = delivery.outcomes.get(index)
+    if outcome is not None and outcome.urgency:
+        return outcome.urgency
+    return delivery.service.urgency_for(severity)
+
+
+def _priority(delivery: _Delivery, index: int, event: AlertEvent) -> int | None:
+    """The priority an alert opens its incident with: its rules', else its own (the
+    Events API's); joining alerts leave an incident's priority as it is."""
+    outcome = delivery.outcomes.get(index)
+    if outcome is not None and outcome.priority is not None:
+        return outcome.priority
+    return event.priority
+
+
 def _incidents_insert(
-    delivery: _Delivery, firsts: dict[str, AlertEvent]
+    delivery: _Delivery, firsts: dict[str, tuple[int, AlertEvent]], held: dict[str, str]
 ) -> dict[str, tuple[_OpenIncident, bool]]:
     """Open a new incident per dedup key unless one is open: key -> (incident, in
     maintenance) for those opened, in one multi-row INSERT.
@@ -297,7 +394,9 @@ def _incidents_insert(
     Whether the service is in a maintenance window is decided by the INSERT itself (a
     sub-select per row), so it costs no query of its own. An incident opened in a
     window is due when the window ends: the engine then starts its escalation if it
-    is still firing (``paging/escalation.py``).
+    is still firing (``paging/escalation.py``). One whose alerts are all suppressed
+    (``held``: key -> why) is recorded with ``suppressed_by`` and is never due: nobody
+    is paged unless an unsuppressed alert joins it or its inhibition ends.
     """
     service, now = delivery.service, delivery.now
     at = db_value(MaintenanceWindow._meta.get_field("starts_at"), now)
@@ -308,56 +407,72 @@ def _incidents_insert(
         "in_maintenance": (window, window_params),
         "next_due_at": (f"COALESCE({_sql('maintenance_end')}, %s)", [*window_params, due]),
     }
+    not_due: Expressions = {"in_maintenance": (window, window_params)}
     keys = sorted(firsts)  # every delivery writes (and locks) keys in the same order
-    # No query unless an alert carries a priority.
-    by_priority = priority_policies(
-        service_id=service.pk, priorities=(e.priority for e in firsts.values())
-    )
-    incidents = [
-        Incident(
-            service=service,
-            dedup_key=key,
-            title=(firsts[key].title or key)[:TITLE_MAX],
-            severity=firsts[key].severity,
-            urgency=service.urgency_for(firsts[key].severity),
-            details=firsts[key].details,
-            links=firsts[key].links,
-            created_at=now,
-            updated_at=now,
-            priority=firsts[key].priority,
-            escalation_policy_id=policy_for(
-                service=service, priority=firsts[key].priority, by_priority=by_priority
-            ),
+    priorities = {key: _priority(delivery, *firsts[key]) for key in keys}
+    # No query unless an alert carries a priority: the service's policies per priority
+    # come with the compiled rules when a rule sets one (``paging/rules_cache.py``).
+    cached = delivery.rules.priority_policies.get(service.pk) if delivery.rules else None
+    if cached is not None:
+        by_priority = cached
+    else:
+        by_priority = priority_policies(service_id=service.pk, priorities=priorities.values())
+    incidents = []
+    for key in keys:
+        index, event = firsts[key]
+        incidents.append(
+            Incident(
+                service=service,
+                dedup_key=key,
+                title=(event.title or key)[:TITLE_MAX],
+                severity=event.severity,
+                urgency=_urgency(delivery, index, event.severity),
+                priority=priorities[key],
+                suppressed_by=held.get(key, ""),
+                details=event.details,
+                links=event.links,
+                created_at=now,
+                updated_at=now,
+                escalation_policy_id=policy_for(
+                    service=service, priority=priorities[key], by_priority=by_priority
+                ),
+            )
         )
-        for key in keys
-    ]
     rows = rows_insert_returning(
         incidents,
         returning=("id", "dedup_key", "in_maintenance"),
-        expressions=[expressions] * len(incidents),
+        expressions=[not_due if i.suppressed_by else expressions for i in incidents],
     )
     by_key = {incident.dedup_key: incident for incident in incidents}
     return {
         key: (
-            _OpenIncident(id=pk, severity=by_key[key].severity, urgency=by_key[key].urgency),
+            _OpenIncident(
+                id=pk,
+                severity=by_key[key].severity,
+                urgency=by_key[key].urgency,
+                priority=by_key[key].priority,
+                suppressed_by=by_key[key].suppressed_by,
+            ),
             bool(m),
         )
         for pk, key, m in rows
     }
 
 
-def _incidents_open_or_join(delivery: _Delivery, firsts: dict[str, AlertEvent]) -> set[str]:
+def _incidents_open_or_join(
+    delivery: _Delivery, firsts: dict[str, tuple[int, AlertEvent]], held: dict[str, str]
+) -> set[str]:
     """Make ``delivery.opened`` hold an open incident for every key of ``firsts`` (the
-    first new alert of each key, in key order); returns the keys opened here, and notes
-    the ones opened in a maintenance window in ``delivery.in_maintenance``."""
+    first new alert of each key, with its index, in key order); returns the keys opened
+    here, and notes the ones opened in a maintenance window in ``delivery.in_maintenance``."""
     created: set[str] = set()
-    missing = {key: event for key, event in firsts.items() if key not in delivery.opened}
+    missing = {key: first for key, first in firsts.items() if key not in delivery.opened}
     for _ in range(3):
         if not missing:
             return created
         # Insert first: ON CONFLICT makes a concurrent or earlier open incident of the
         # key a no-op (PostgreSQL waits for a racing insert to commit or roll back).
-        for key, (incident, maintenance) in _incidents_insert(delivery, missing).items():
+        for key, (incident, maintenance) in _incidents_insert(delivery, missing, held).items():
             delivery.opened[key] = incident
             created.add(key)
             if maintenance:
@@ -366,21 +481,28 @@ def _incidents_open_or_join(delivery: _Delivery, firsts: dict[str, AlertEvent]) 
         if rest:
             delivery.opened.update(_open_incidents(delivery.service.pk, sorted(rest)))
         # Still none: resolved between our insert and our look; try again.
-        missing = {key: event for key, event in missing.items() if key not in delivery.opened}
+        missing = {key: first for key, first in missing.items() if key not in delivery.opened}
     if missing:
         raise RuntimeError(f"could not open or join incidents {sorted(missing)!r}")
     return created
 
 
-def _severity_raise(incident: _OpenIncident, severity: str, service: Service) -> bool:
-    """Raise the incident's severity (and urgency) in memory; True if it changed."""
-    if SEVERITY_RANK.get(severity, 3) <= SEVERITY_RANK.get(incident.severity, 3):
-        return False
-    incident.severity = severity
-    incident.urgency = (
-        "high" if "high" in (incident.urgency, service.urgency_for(severity)) else "low"
-    )
-    return True
+def _severity_raise(
+    incident: _OpenIncident, severity: str, urgency: str, outcome: RuleOutcome | None
+) -> bool:
+    """Raise the incident's severity (and urgency) in memory to what a joining alert asks
+    for (``urgency``: the alert's own, its rules' if they set one); True if it changed.
+    The priority stays: it chose the incident's policy when the incident opened."""
+    changed = False
+    if SEVERITY_RANK.get(severity, 3) > SEVERITY_RANK.get(incident.severity, 3):
+        incident.severity = severity
+        changed = True
+    elif not (outcome is not None and outcome.urgency):
+        urgency = incident.urgency  # urgency follows a raised severity or a rule only
+    if urgency == "high" and incident.urgency != "high":
+        incident.urgency = "high"
+        changed = True
+    return changed
 
 
 def _severities_save(incidents: list[_OpenIncident], now: datetime) -> None:
@@ -423,14 +545,16 @@ def _triggers(
 ) -> bool:
     """Handle a run of triggers (distinct alert keys, in key order) in a bounded number
     of statements, whatever their number: look the alerts up, count the repeats, open
-    the incidents, insert the new alerts, each in one statement. True when an incident
-    was opened that the engine must page."""
-    integration, service, now = delivery.integration, delivery.service, delivery.now
+    the incidents, insert the new alerts, each in one statement (per service, when alert
+    rules route alerts to several). True when an incident was opened that the engine
+    must page."""
+    now = delivery.now
     keys = [event.alert_key[:KEY_MAX] for _, event in run]
-    firing = _firing_alerts(service.pk, keys)
+    firing = _firing_alerts(delivery.service_ids, keys)
     repeats: list[tuple[int, dict[str, Any]]] = []
     over: list[int] = []  # alerts whose incident was resolved by hand: that episode is over
-    new: list[tuple[int, AlertEvent, str]] = []  # (index, event, dedup key)
+    # service id -> [(index, event, dedup key)] of the alerts not firing yet.
+    new: dict[int, list[tuple[int, AlertEvent, str]]] = {}
     # index -> (dedup key, outcome, incident), recorded in key order at the end.
     outcomes: dict[int, tuple[str, str, int]] = {}
     for (index, event), alert_key in zip(run, keys, strict=True):
@@ -438,16 +562,23 @@ def _triggers(
         if alert is not None and alert.incident_open:
             # A repeated delivery: refresh the record only.
             repeats.append((alert.id, event.details))
-            outcomes[index] = (_dedup_key(integration, event), "updated", alert.incident_id)
+            outcomes[index] = (delivery.dedup_key(index, event), "updated", alert.incident_id)
             continue
         if alert is not None:
             over.append(alert.id)
-        new.append((index, event, _dedup_key(integration, event)))
+        routed = delivery.outcomes.get(index)
+        service_id = routed.service_id if routed is not None else None
+        new.setdefault(service_id or delivery.service.pk, []).append(
+            (index, event, delivery.dedup_key(index, event))
+        )
     if repeats:
         _alerts_refresh(repeats, now)
     if over:
         Alert.objects.filter(pk__in=over).update(status=Alert.Status.RESOLVED, resolved_at=now)
-    due = _new_alerts(delivery, new, outcomes, result) if new else False
+    due = False
+    for service_id in sorted(new):  # services in one order: their rows lock in one order
+        part = delivery.for_service(service_id)
+        due |= _new_alerts(part, new[service_id], outcomes, result)
     for index, _ in run:
         result._at = index
         dedup_key, outcome, incident_id = outcomes[index]
@@ -463,24 +594,23 @@ def _new_alerts(
 ) -> bool:
     """Open or join the incidents of the alerts not firing yet, insert the alerts."""
     integration, service, now = delivery.integration, delivery.service, delivery.now
-    firsts: dict[str, AlertEvent] = {}
-    for _, event, dedup_key in new:
-        firsts.setdefault(dedup_key, event)
-    created = _incidents_open_or_join(delivery, firsts)
+    firsts: dict[str, tuple[int, AlertEvent]] = {}
+    for index, event, dedup_key in new:
+        firsts.setdefault(dedup_key, (index, event))
+    held, paging, inhibitions = suppressions_decide(delivery, new)
+    created = _incidents_open_or_join(delivery, firsts, held)
     # The "triggered" line says what the incident was opened with, before any raise.
-    opened_as = {
-        key: f"{delivery.opened[key].urgency} urgency, {delivery.opened[key].severity}"
-        + (f", P{firsts[key].priority}" if firsts[key].priority else "")
-        for key in created
-    }
+    opened_as = {key: _opened_as(delivery.opened[key]) for key in created}
     raised: dict[int, _OpenIncident] = {}
-    for _, event, dedup_key in new:
+    for index, event, dedup_key in new:
         incident = delivery.opened[dedup_key]
-        if firsts[dedup_key] is event and dedup_key in created:
+        if firsts[dedup_key][1] is event and dedup_key in created:
             continue  # it opened the incident with its own severity
-        if _severity_raise(incident, event.severity, service):
+        urgency = _urgency(delivery, index, event.severity)
+        if _severity_raise(incident, event.severity, urgency, delivery.outcomes.get(index)):
             raised[incident.id] = incident
     _severities_save(list(raised.values()), now)
+    due = suppressions_end(delivery, paging, created)
 
     alerts = [
         Alert(
@@ -499,25 +629,30 @@ def _new_alerts(
         )
         for _, event, dedup_key in new
     ]
-    inserted = {row[0] for row in rows_insert_returning(alerts, returning=("alert_key",))}
+    inserted = dict(rows_insert_returning(alerts, returning=("alert_key", "id")))
     lost = [alert.alert_key for alert in alerts if alert.alert_key not in inserted]
     if lost:
         # The same alerts delivered concurrently: the other delivery recorded them (and
         # has committed: ON CONFLICT waited for it). Count this delivery on those rows,
         # with the same atomic increment as a repeat, or the counter misses every loser.
         _alerts_refresh_by_key(service.pk, lost, now)
+    if delivery.rules is not None and delivery.rules.inhibitions:
+        inhibitions_record(delivery, new, inserted, created, held, inhibitions)
 
-    due = False
     for index, event, dedup_key in new:
         incident = delivery.opened[dedup_key]
-        opened = firsts[dedup_key] is event and dedup_key in created
+        opened = firsts[dedup_key][1] is event and dedup_key in created
         if opened:
             result.created += 1
             maintenance = dedup_key in delivery.in_maintenance
-            due |= not maintenance
+            due |= not (maintenance or dedup_key in held)
             triggered = IncidentEvent.Kind.TRIGGERED
             delivery.line(incident.id, triggered, opened_as[dedup_key], via=integration.kind)
-            if maintenance:
+            if dedup_key in held:
+                delivery.line(
+                    incident.id, IncidentEvent.Kind.SUPPRESSED, f"{held[dedup_key]}: nobody paged"
+                )
+            elif maintenance:
                 delivery.line(
                     incident.id,
                     IncidentEvent.Kind.MAINTENANCE,
@@ -527,40 +662,61 @@ def _new_alerts(
         if alert_key not in inserted:
             outcomes[index] = (dedup_key, "updated", incident.id)
             continue
+        data: dict[str, Any] = {"alert_key": alert_key, "source": event.source[:255]}
+        text = event.title[:500]
+        matched = rules_text(delivery, index)
+        if matched:
+            data["rules"] = delivery.outcomes[index].rules
+            text = f"{text} ({matched})"
         delivery.line(
-            incident.id,
-            IncidentEvent.Kind.ALERT_RECEIVED,
-            event.title[:500],
-            via=integration.kind,
-            data={"alert_key": alert_key, "source": event.source[:255]},
+            incident.id, IncidentEvent.Kind.ALERT_RECEIVED, text, via=integration.kind, data=data
         )
         outcomes[index] = (dedup_key, "created" if opened else "joined", incident.id)
     return due
 
 
-def _acknowledge(*, integration: Integration, event: AlertEvent, result: IngestResult) -> None:
-    dedup_key = _dedup_key(integration, event)
-    incident = (
+def _opened_as(incident: _OpenIncident) -> str:
+    text = f"{incident.urgency} urgency, {incident.severity}"
+    return f"{text}, P{incident.priority}" if incident.priority else text
+
+
+def _acknowledge(
+    *, delivery: _Delivery, index: int, event: AlertEvent, result: IngestResult
+) -> None:
+    dedup_key = delivery.dedup_key(index, event)
+    outcome = delivery.outcomes.get(index)
+    service_id = (outcome.service_id if outcome else None) or delivery.service.pk
+    incident_id = (
         Incident.objects.filter(
-            service_id=integration.service_id,
+            service_id=service_id,
             dedup_key=dedup_key,
             status__in=Incident.OPEN_STATUSES,
         )
-        .only("pk")
+        .values_list("pk", flat=True)
         .first()
     )
-    if incident is None:
+    if incident_id is None and delivery.rules is not None:
+        # Rules may have given the incident another key or service: the alert knows it.
+        alert = _firing_alerts(delivery.service_ids, [event.alert_key[:KEY_MAX]]).get(
+            event.alert_key[:KEY_MAX]
+        )
+        if alert is not None and alert.incident_open:
+            incident_id = alert.incident_id
+    if incident_id is None:
         result._add(dedup_key=dedup_key, outcome="dropped", incident_id=None)
         return
-    incident_acknowledge(incident_id=incident.pk, via=VIA)
-    result._add(dedup_key=dedup_key, outcome="acknowledged", incident_id=incident.pk)
+    incident_acknowledge(incident_id=incident_id, via=VIA)
+    result._add(dedup_key=dedup_key, outcome="acknowledged", incident_id=incident_id)
 
 
-def _resolve(
-    *, integration: Integration, event: AlertEvent, now: datetime, result: IngestResult
-) -> None:
-    dedup_key = _dedup_key(integration, event)
-    alert = _firing_alert(integration.service_id, event.alert_key[:KEY_MAX])
+def _resolve(*, delivery: _Delivery, index: int, event: AlertEvent, result: IngestResult) -> None:
+    integration, now = delivery.integration, delivery.now
+    dedup_key = delivery.dedup_key(index, event)
+    key = event.alert_key[:KEY_MAX]
+    if delivery.rules is None:
+        alert = _firing_alert(delivery.service.pk, key)
+    else:  # wherever rules routed it
+        alert = _firing_alerts(delivery.service_ids, [key]).get(key)
     if alert is None:
         result._add(dedup_key=dedup_key, outcome="dropped", incident_id=None)
         return
@@ -575,6 +731,9 @@ def _resolve(
         text=(event.title or alert.title)[:500],
         data={"alert_key": alert.alert_key},
     )
+    if delivery.rules is not None and delivery.rules.inhibitions:
+        # A source alert resolved: the targets it held page (after this commit).
+        inhibition_sources_end(alert_ids=[alert.id], now=now)
     still_firing = Alert.objects.filter(
         incident_id=alert.incident_id, status=Alert.Status.FIRING
     ).exists()
@@ -586,6 +745,10 @@ def _resolve(
 def alerts_ingest(*, integration: Integration, events: list[AlertEvent]) -> IngestResult:
     """Apply one delivery's events in one transaction; kick the engine after commit.
 
+    The integration's alert rules and the inhibit rules (``paging/rules_cache.py``,
+    compiled and cached: no query per alert) decide each alert's service, severity,
+    urgency, priority, links, dedup key and whether anybody is paged.
+
     Raises IntegrationGone (and writes nothing) when ``integration`` was deleted or its
     token changed since it was loaded.
     """
@@ -594,9 +757,15 @@ def alerts_ingest(*, integration: Integration, events: list[AlertEvent]) -> Inge
     # same alerts listed in different orders cannot deadlock each other.
     order = sorted(range(len(events)), key=lambda i: events[i].alert_key)
     with transaction.atomic():
-        _integration_confirm(integration)
+        version = _integration_confirm(integration)
         now = timezone.now()
-        delivery = _Delivery(integration=integration, service=integration.service, now=now)
+        service = integration.service
+        delivery = _Delivery(
+            integration=integration, service=service, now=now, service_ids=(service.pk,)
+        )
+        rules = integration_rules(integration, version)
+        if rules is not None:
+            events = rules_apply(delivery, rules, events)
         due = False
         run: list[tuple[int, AlertEvent]] = []  # triggers handled together
         run_keys: set[str] = set()
@@ -617,12 +786,11 @@ def alerts_ingest(*, integration: Integration, events: list[AlertEvent]) -> Inge
             # Ack and resolve write their own timeline lines and may close incidents
             # opened above: earlier lines first, and look incidents up again after.
             delivery.timeline_flush()
-            delivery.opened.clear()
-            delivery.in_maintenance.clear()
+            delivery.forget()
             if event.action == "acknowledge":
-                _acknowledge(integration=integration, event=event, result=result)
+                _acknowledge(delivery=delivery, index=index, event=event, result=result)
             elif event.action == "resolve":
-                _resolve(integration=integration, event=event, now=now, result=result)
+                _resolve(delivery=delivery, index=index, event=event, result=result)
             else:
                 raise ValueError(f"unknown action {event.action!r}")
         if run:

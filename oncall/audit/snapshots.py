@@ -26,7 +26,7 @@ Snapshot = dict[str, Any]
 SECRET_NAMES = ("token", "secret", "password", "routing_key", "code_hash", "api_key")
 SECRET_EXACT = {"code", "key"}
 # Bookkeeping that changes with every write and says nothing about who changed what.
-SKIPPED = {"id", "updated_at", "created_at", "rr_cursor"}
+SKIPPED = {"id", "updated_at", "created_at", "rr_cursor", "rules_version"}
 
 
 def is_secret(name: str) -> bool:
@@ -152,6 +152,7 @@ PARENTS: dict[str, str] = {
     "schedules.swaprequest": "schedule",
     "schedules.timeoff": "engineer",
     "paging.integration": "service",
+    "paging.alertrule": "integration",
     "paging.maintenancewindow": "service",
     "paging.serviceprioritypolicy": "service",
     "paging.snssubscription": "integration",

@@ -387,6 +387,8 @@ class IncidentSerializer(serializers.ModelSerializer):
             "priority_name",
             "status",
             "in_maintenance",
+            "priority",
+            "suppressed_by",
             "created_at",
             "updated_at",
             "acknowledged_at",
@@ -516,6 +518,8 @@ class ChangeEventFilterSerializer(serializers.Serializer):
 class IncidentFilterSerializer(serializers.Serializer):
     status = CommaSeparatedChoicesField(choices=Incident.Status.values)
     priority = PrioritiesFilterField()
+    # true: only incidents an alert rule or an inhibition kept from paging; false: the rest.
+    suppressed = serializers.BooleanField(required=False, allow_null=True, default=None)
     service = id_field(required=False)
     team = id_field(required=False)
     urgency = serializers.ChoiceField(choices=URGENCIES, required=False)

@@ -1,6 +1,7 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from paging.api import views
+from paging.api import rules, views
 
 router = DefaultRouter()
 router.register("services", views.ServiceViewSet, basename="service")
@@ -13,5 +14,18 @@ router.register("priority-levels", views.PriorityLevelViewSet, basename="priorit
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("messages", views.MessageViewSet, basename="message")
 router.register("change-events", views.ChangeEventViewSet, basename="change-event")
+router.register("inhibit-rules", rules.InhibitRuleViewSet, basename="inhibit-rule")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "integrations/<int:pk>/rules/",
+        rules.IntegrationRulesView.as_view(),
+        name="integration-rules",
+    ),
+    path(
+        "integrations/<int:pk>/rules/test/",
+        rules.IntegrationRulesTestView.as_view(),
+        name="integration-rules-test",
+    ),
+    *router.urls,
+]

@@ -12,6 +12,7 @@ from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from oncall.api.errors import ServiceErrorsMixin
 from oncall.api.permissions import IsStaffOrReadOnly
 from oncall.people.selectors import engineer_id_for_user
 from paging.api import serializers as s
@@ -52,7 +53,8 @@ from paging.service_writes import (
 )
 
 
-class ServiceViewSet(viewsets.ModelViewSet):
+class ServiceViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
+    # ServiceErrorsMixin: deleting a service alert rules route to is a 409 naming them.
     serializer_class = s.ServiceSerializer
     permission_classes = [IsStaffOrReadOnly]
     queryset = (
@@ -244,6 +246,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 graded = [p for p in f["priority"] if p is not None]
                 ungraded = Q(priority__isnull=True) if None in f["priority"] else Q(pk__in=[])
                 qs = qs.filter(Q(priority__in=graded) | ungraded)
+            if f.get("suppressed") is not None:
+                qs = (
+                    qs.exclude(suppressed_by="") if f["suppressed"] else qs.filter(suppressed_by="")
+                )
             if "created_after" in f:
                 qs = qs.filter(created_at__gte=f["created_after"])
             if "created_before" in f:

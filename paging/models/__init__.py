@@ -11,10 +11,12 @@ from paging.models.policies import (
     EscalationTarget,
 )
 from paging.models.priorities import PriorityLevel, ServicePriorityPolicy
+from paging.models.rules import AlertRule, InhibitedIncident, InhibitionSource, InhibitRule
 from paging.models.services import Integration, MaintenanceWindow, Service
 
 __all__ = [
     "Alert",
+    "AlertRule",
     "ChangeEvent",
     "EngineHeartbeat",
     "EngineStep",
@@ -24,6 +26,9 @@ __all__ = [
     "EscalationTarget",
     "Incident",
     "IncidentEvent",
+    "InhibitRule",
+    "InhibitedIncident",
+    "InhibitionSource",
     "Integration",
     "IntegrationRate",
     "MaintenanceWindow",

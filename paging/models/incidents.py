@@ -166,6 +166,8 @@ class IncidentEvent(models.Model):
         ALERT_RESOLVED = "alert_resolved", "Alert resolved"
         MAINTENANCE = "maintenance", "Maintenance window: nobody paged"
         MAINTENANCE_ENDED = "maintenance_ended", "Maintenance window ended"
+        SUPPRESSED = "suppressed", "Suppressed: nobody paged"
+        SUPPRESSION_ENDED = "suppression_ended", "Suppression ended: paging starts"
         POLICY_VERSION = "policy_version", "Escalation policy version"
         ESCALATION_STEP = "escalation_step", "Escalation step"
         ESCALATION_EXHAUSTED = "escalation_exhausted", "Escalation policy exhausted"

@@ -156,6 +156,9 @@ class Integration(models.Model):
         help_text="Amazon SNS only: the topic ARNs accepted, e.g."
         ' ["arn:aws:sns:us-east-1:123456789012:oncall-alarms"]. Other topics are refused.',
     )
+    # Bumped by every write of this integration's alert rules or of any inhibit rule: the
+    # ingest reads it with the token check and recompiles its rules when it moved.
+    rules_version = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = IntegrationManager()

@@ -149,7 +149,7 @@ def test_load_sections_imports_each_apps_config_section(monkeypatch) -> None:
 def test_dry_run_result_lists_the_plan_without_writing() -> None:
     result = config_apply(file="x.yaml", text=EXAMPLE.read_text(), dry_run=True)
     assert result.dry_run
-    assert result.counts()["create"] == 58
+    assert result.counts()["create"] == 68  # with the example's 6 alert rules, 1 inhibit rule
     assert Team.objects.count() == 0
 
 
@@ -200,4 +200,6 @@ def test_demo_alert_sample_pages_the_demo_on_call(settings, tmp_path, client) ->
     assert response.status_code == 202, response.content
     incident = Incident.objects.get()
     assert incident.service.name == "kubernetes"
+    # The example's alert rule grades critical alerts SEV1: the 5-minute policy pages.
+    assert (incident.priority, incident.escalation_policy.name) == (1, "platform-urgent")
     assert incident.status == Incident.Status.TRIGGERED
