@@ -40,6 +40,7 @@ from paging.policy_versions import (
     version_label,
     version_steps,
 )
+from paging.retrigger import incident_retrigger
 
 logger = logging.getLogger(__name__)
 
@@ -223,15 +224,17 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
     """Advance one claimed incident in memory; the caller saves the incident and plan."""
     now = ctx.now
     if incident.status == Incident.Status.ACKNOWLEDGED:
-        # The ack timed out: back to triggered, and the policy starts over.
-        incident.status = Incident.Status.TRIGGERED
-        incident.acknowledged_at = None
-        incident.acknowledged_by_id = None
-        incident.acknowledged_via = ""
-        incident.escalation_step = 0
-        incident.escalation_loop += 1
-        incident.escalation_repeat = 0
-        _event(incident, IncidentEvent.Kind.ACK_TIMEOUT, "not resolved in time", ctx, plan)
+        # The ack timed out: back to triggered, and the policy starts over (now, below).
+        line = incident_retrigger(
+            incident,
+            now=now,
+            restart=True,
+            due_at=now,
+            by_person=False,
+            kind=IncidentEvent.Kind.ACK_TIMEOUT,
+            text="not resolved in time",
+        )
+        _event(incident, line.kind, line.text, ctx, plan)
     elif incident.status != Incident.Status.TRIGGERED:
         incident.next_due_at = None
         return
