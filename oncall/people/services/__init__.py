@@ -22,7 +22,7 @@ from oncall.people.services.directory import (
     user_delete,
     user_save,
 )
-from oncall.people.services.tokens import user_token_rotate
+from oncall.people.services.tokens import user_token_get, user_token_rotate
 from oncall.people.services.verification import (
     VerificationRateLimited,
     VerificationSent,
@@ -55,5 +55,6 @@ __all__ = [
     "team_membership_remove",
     "team_membership_set",
     "team_update",
+    "user_token_get",
     "user_token_rotate",
 ]
