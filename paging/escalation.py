@@ -40,7 +40,7 @@ from paging.policy_versions import (
     version_label,
     version_steps,
 )
-from paging.retrigger import incident_retrigger
+from paging.retrigger import RETRIGGER_FIELDS, incident_retrigger
 
 logger = logging.getLogger(__name__)
 
@@ -347,17 +347,9 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
     incident.next_due_at = None
 
 
-ADVANCED_FIELDS = [
-    "status",
-    "acknowledged_at",
-    "acknowledged_by",
-    "acknowledged_via",
-    "escalation_step",
-    "escalation_loop",
-    "escalation_repeat",
-    "next_due_at",
-    "updated_at",
-]
+# What an advance writes: the fields a retrigger (the ack timeout) sets; the start time
+# apart, only for incidents whose escalation started in the batch (see _incidents_save).
+ADVANCED_FIELDS = [f for f in RETRIGGER_FIELDS if f != "escalation_started_at"]
 _ADVANCED_FIELD_OBJECTS = [Incident._meta.get_field(name) for name in ADVANCED_FIELDS]
 _VERSION_FIELD = models.BigIntegerField()
 

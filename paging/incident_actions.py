@@ -9,7 +9,7 @@ commits first (and the ack then cancels the pages it queued) or sees the ack.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Case, F, IntegerField, Value, When
@@ -196,41 +196,34 @@ def incident_reassign(
             raise IncidentActionError("the incident is resolved")
         before = audit_snapshot_of(incident)
         _pending_pages_cancel(incident_id=incident_id, reason="reassigned")
+        extra_fields: tuple[str, ...] = ()
         if policy_id:
             policy = EscalationPolicy.objects.get(pk=policy_id)
             incident.escalation_policy = policy
             # The engine binds the new policy's current version when it runs step 1.
             incident.escalation_version = None
+            extra_fields = ("escalation_policy", "escalation_version")
+            due_at: datetime | None = now
+        elif incident.status == Incident.Status.ACKNOWLEDGED or incident.next_due_at is None:
+            due_at = now + REASSIGN_GRACE
+        else:
+            due_at = incident.next_due_at
+        line = incident_retrigger(
+            incident,
+            now=now,
+            restart=bool(policy_id),
+            due_at=due_at,
+            by_person=True,
+            kind=IncidentEvent.Kind.REASSIGNED,
+            text="",
+            actor_id=by_engineer_id,
+            via=via,
+        )
+        if policy_id:
             text = f"reassigned to escalation policy {policy.name}"
-            line = incident_retrigger(
-                incident,
-                now=now,
-                restart=True,
-                due_at=now,
-                by_person=True,
-                kind=IncidentEvent.Kind.REASSIGNED,
-                text=text,
-                actor_id=by_engineer_id,
-                via=via,
-            )
-            _retriggered_save(incident, line, "escalation_policy", "escalation_version")
         else:
             assert engineer_ids is not None
-            due_at = incident.next_due_at
-            if incident.status == Incident.Status.ACKNOWLEDGED or due_at is None:
-                due_at = now + REASSIGN_GRACE
-            # Retriggered first: the reassignment pages are keyed by the new loop.
-            line = incident_retrigger(
-                incident,
-                now=now,
-                restart=False,
-                due_at=due_at,
-                by_person=True,
-                kind=IncidentEvent.Kind.REASSIGNED,
-                text="",
-                actor_id=by_engineer_id,
-                via=via,
-            )
+            # Paged after the retrigger: the pages are keyed by its new loop.
             plan = pages_plan(
                 incidents_engineers=[(incident, list(engineer_ids))],
                 step_label="reassign",
@@ -239,8 +232,8 @@ def incident_reassign(
             plan.save()
             incident.assigned_to.set(engineer_ids)
             text = f"reassigned to {', '.join(plan.names_for(engineer_ids))}"
-            line.text = text + line.text
-            _retriggered_save(incident, line)
+        line.text = text + line.text  # the names are known once the pages are planned
+        _retriggered_save(incident, line, *extra_fields)
         audit_record("reassign", incident, before=before, engineer_id=by_engineer_id, note=text)
         kick_engine()
     return ActionResult(incident=incident, changed=True)
