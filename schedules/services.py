@@ -261,10 +261,11 @@ def holiday_calendar_save(
     before = audit_snapshot(calendar)
     calendar.name, calendar.description = name, description
     calendar.save()
-    audit_record("update" if before else "create", calendar, before=before)
     if holidays is not None:
         # Removed dates keep applying to the time they were on the calendar.
         holidays_set(calendar=calendar, wanted=dict(holidays), replace=True, at=at)
+    # Last, after the holiday rows it locks (see oncall/audit/README.md).
+    audit_record("update" if before else "create", calendar, before=before)
     return calendar
 
 

@@ -18,6 +18,7 @@ from oncall.audit.models import AuditEntry
 from oncall.people.models import ContactMethod, Engineer
 from schedules.models import HolidayCalendar, Schedule
 from tests.config.conftest import run_apply
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def test_a_phone_number_from_the_file_is_stored_as_the_api_stores_it(example_doc
 
     # The API, given the same text for another engineer, stores the same value.
     staff = APIClient()
-    staff.force_authenticate(lena.user.__class__.objects.create(username="ops", is_staff=True))
+    staff.force_authenticate(UserFactory(is_staff=True))
     marcus = Engineer.objects.get(user__username="marcus")
     answer = staff.post(
         "/api/v1/contact-methods/",
@@ -103,16 +104,32 @@ def test_a_schedule_pruned_from_the_file_is_deleted_with_an_audit_entry(example_
     assert entry.actor_kind == "config"
 
 
-def test_a_holiday_calendar_from_the_file_goes_through_the_service(example_doc, write) -> None:
+def test_a_holiday_calendar_from_the_file_is_recorded_as_through_the_api(
+    example_doc, write
+) -> None:
+    """The same calendar written by the file (DE) and by the API (FR): the same audit
+    entries, in the same order (the service writes its entry last)."""
+    staff = APIClient()
+    staff.force_authenticate(UserFactory(is_staff=True))
+
+    def actions(name: str) -> list[str]:
+        calendar = HolidayCalendar.objects.get(name=name)
+        entries = AuditEntry.objects.filter(
+            object_type="schedules.holidaycalendar", object_id=str(calendar.pk)
+        )
+        return list(entries.order_by("id").values_list("action", flat=True))
+
     example_doc["holiday_calendars"].append(
         {"name": "DE", "holidays": [{"date": "2026-12-25", "name": "Christmas"}]}
     )
     run_apply(write(example_doc))
-    calendar = HolidayCalendar.objects.get(name="DE")
-    entries = AuditEntry.objects.filter(
-        object_type="schedules.holidaycalendar", object_id=str(calendar.pk)
+    fr = staff.post(
+        "/api/v1/holiday-calendars/",
+        {"name": "FR", "holidays": [{"date": "2026-12-25", "name": "Christmas"}]},
+        format="json",
     )
-    assert list(entries.order_by("id").values_list("action", flat=True)) == ["create", "holidays"]
+    assert fr.status_code == 201, fr.content
+    assert actions("DE") == actions("FR") == ["holidays", "create"]
 
     example_doc["holiday_calendars"][-1] = {
         "name": "DE",
@@ -121,10 +138,14 @@ def test_a_holiday_calendar_from_the_file_goes_through_the_service(example_doc, 
     }
     out = run_apply(write(example_doc))
     assert "~ holiday_calendars[DE]: description '' -> 'Germany', holidays +1 -1" in out
-    assert list(entries.order_by("id").values_list("action", flat=True)) == [
-        "create",
-        "holidays",
-        "update",
-        "holidays",
-    ]
-    assert run_apply(write(example_doc)) == "No changes.\n"
+    staff.put(
+        f"/api/v1/holiday-calendars/{fr.json()['id']}/",
+        {
+            "name": "FR",
+            "description": "France",
+            "holidays": [{"date": "2026-12-26", "name": "Boxing Day"}],
+        },
+        format="json",
+    )
+    assert actions("DE") == actions("FR") == ["holidays", "create", "holidays", "update"]
+    assert run_apply(write(example_doc)).startswith("No changes.")
