@@ -320,6 +320,20 @@ PAGERDUTY_FORWARDING_ENABLED = env_bool("PAGERDUTY_FORWARDING_ENABLED", True)
 # --- Paging knobs ----------------------------------------------------------
 INBOUND_MAX_BODY_BYTES = env_int("INBOUND_MAX_BODY_BYTES", 512 * 1024, minimum=1024)
 INBOUND_MAX_ALERTS_PER_MESSAGE = env_int("INBOUND_MAX_ALERTS_PER_MESSAGE", 1000, minimum=1)
+# Amazon SNS: signing certificates and SubscribeURLs are fetched over https only, from
+# hosts matching this regular expression (full match, host name without port).
+SNS_CERT_HOST_PATTERN = env_str("SNS_CERT_HOST_PATTERN", r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+try:
+    re.compile(SNS_CERT_HOST_PATTERN)
+except re.error as exc:
+    message = f"SNS_CERT_HOST_PATTERN is not a regular expression: {exc}"
+    raise ImproperlyConfigured(message) from exc
+# CA bundle for those https fetches (unset = the system's trust store).
+SNS_CA_FILE = env_str("SNS_CA_FILE")
+# SNS retries a delivery for at most an hour: older messages are replays (+5 min of skew).
+SNS_MAX_MESSAGE_AGE_SECONDS = env_int("SNS_MAX_MESSAGE_AGE_SECONDS", 3900, minimum=60)
+# Change events shown on incidents of their service opened up to this long after them.
+CHANGE_EVENTS_WINDOW_MINUTES = env_int("CHANGE_EVENTS_WINDOW_MINUTES", 60, minimum=0)
 ACK_LINK_MAX_AGE_SECONDS = env_int("ACK_LINK_MAX_AGE_SECONDS", 86400, minimum=60)
 SHIFT_REMINDER_MINUTES = env_int("SHIFT_REMINDER_MINUTES", 60, minimum=0)
 SMS_ERROR_REPLY_LIMIT = env_int("SMS_ERROR_REPLY_LIMIT", 3, minimum=0)

@@ -1,4 +1,4 @@
-"""Incident actions: acknowledge, resolve, escalate now, reassign, note.
+"""Incident actions: acknowledge, resolve, escalate now, reassign, note, set priority.
 
 Each is one function and one transaction. Status changes are conditional updates on
 the incident row, which is also the row the engine locks when it advances an
@@ -20,6 +20,8 @@ from oncall.audit.services import audit_record, audit_snapshot_of
 from paging.kick import kick_engine
 from paging.models import Alert, EscalationPolicy, Incident, IncidentEvent, Message
 from paging.notify import pages_plan
+from paging.priorities import PriorityInvalid, level_of, priority_label, priority_levels
+from paging.priority_policy import more_urgent, priority_policy_move
 from paging.retrigger import RETRIGGER_FIELDS, incident_retrigger
 from paging.timeline import event_record
 
@@ -167,6 +169,20 @@ def _retriggered_save(incident: Incident, line: IncidentEvent, *extra_fields: st
     line.save()
 
 
+def _policy_start(incident: Incident, policy: EscalationPolicy, now: datetime) -> None:
+    """Make ``incident`` follow ``policy`` from its first step, now (in memory).
+
+    The engine binds the policy's current version when it runs step 1; the new loop
+    number keeps the new pages' idempotency keys apart from the old policy's.
+    """
+    incident.escalation_policy = policy
+    incident.escalation_version = None
+    incident.escalation_step = 0
+    incident.escalation_loop += 1
+    incident.escalation_repeat = 0
+    incident.next_due_at = now
+
+
 def incident_reassign(
     *,
     incident_id: int,
@@ -253,3 +269,82 @@ def incident_add_note(
         )
         audit_record("note", incident, changes={}, engineer_id=engineer_id, note=text)
         return event
+
+
+@dataclass(frozen=True)
+class PriorityResult:
+    incident: Incident
+    # False when the incident already had that priority.
+    changed: bool
+    # The policy the incident moved to with its new priority (None: it kept its own).
+    moved_to: EscalationPolicy | None = None
+
+
+def incident_set_priority(
+    *, incident_id: int, priority: int | None, engineer_id: int | None = None, via: str = "api"
+) -> PriorityResult:
+    """Grade the incident P1..P5 (``priority`` 1..5), or clear its grade (None).
+
+    The one write path of a priority set by a person (API, admin, Slack); alerts set it
+    when they open the incident (``paging.ingest``). ``priority`` must be a level in
+    use (``paging.priorities.priority_parse`` reads what people type), else
+    PriorityInvalid. Works on resolved incidents too (grading after the fact counts in
+    the SLA figures). A triggered incident still on the policy its old priority chose
+    moves to the new priority's policy (``priority_policy_move``): its pending pages are
+    cancelled and the new policy starts at step 1 — now for a more urgent priority; for
+    a less urgent one (or none) when the old policy's next step was due. While nothing
+    has paged yet (a maintenance window holds it) it starts when it would have started.
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        levels = priority_levels()
+        if priority is not None and level_of(priority, levels) is None:
+            raise PriorityInvalid(f"P{priority} is not a priority in use here")
+        incident = (
+            Incident.objects.select_for_update(of=("self",))
+            .select_related("service", "escalation_policy")
+            .get(pk=incident_id)
+        )
+        if incident.priority == priority:
+            return PriorityResult(incident=incident, changed=False)
+        before = audit_snapshot_of(incident)
+        text = f"priority {priority_label(incident.priority, levels)} -> "
+        text += priority_label(priority, levels)
+        move_to = priority_policy_move(incident=incident, priority=priority)
+        policy = EscalationPolicy.objects.get(pk=move_to) if move_to is not None else None
+        if policy is not None:
+            was = f"'{incident.escalation_policy.name}'" if incident.escalation_policy else "none"
+            if incident.escalation_started_at is None:
+                # Nothing paged yet (held by a maintenance window, or not started): it
+                # starts with the new policy when it would have started.
+                incident.escalation_policy = policy
+                incident.escalation_version = None
+                text += f"; escalation policy {was} -> '{policy.name}'"
+            else:
+                _pending_pages_cancel(incident_id=incident_id, reason="priority changed")
+                due = incident.next_due_at
+                _policy_start(incident, policy, now)
+                if not more_urgent(priority, than=incident.priority):
+                    # Less urgent: nobody is paged again sooner than the old policy's
+                    # next step would have paged (never, if it was exhausted).
+                    incident.next_due_at = due
+                    when = "when its next step was due"
+                else:
+                    when = "now"
+                text += f"; escalation policy {was} -> '{policy.name}', from step 1 {when}"
+        incident.priority = priority
+        incident.updated_at = now
+        incident.save()
+        event_record(
+            incident_id=incident_id,
+            kind=IncidentEvent.Kind.PRIORITY,
+            at=now,
+            actor_id=engineer_id,
+            via=via,
+            text=text,
+            data={"priority": priority, "policy": move_to},
+        )
+        audit_record("priority", incident, before=before, engineer_id=engineer_id, note=text)
+        if policy is not None:
+            kick_engine()
+    return PriorityResult(incident=incident, changed=True, moved_to=policy)

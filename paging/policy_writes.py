@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from oncall.audit.services import audit_record, audit_snapshot, audited_delete
+from oncall.channel_registry import target_kind, target_kinds
 from paging.models import (
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
 )
+from paging.people_targets import TEAM_ROUND_ROBIN
 from paging.policy_versions import policy_version_current
 
 
@@ -39,23 +41,26 @@ class PolicyError(Exception):
         self.problem = problem
 
 
-REFERENCE_FOR_KIND = {
-    EscalationTarget.Kind.ENGINEER: "engineer_id",
-    EscalationTarget.Kind.SCHEDULE: "schedule_id",
-    EscalationTarget.Kind.TEAM_ALL: "team_id",
-    EscalationTarget.Kind.TEAM_ROUND_ROBIN: "team_id",
-    EscalationTarget.Kind.SLACK_CHANNEL: "address",
-    EscalationTarget.Kind.PAGERDUTY_SERVICE: "address",
-}
+REFERENCES = ("engineer_id", "team_id", "schedule_id", "address")
+
+
+def target_reference(kind: str) -> str | None:
+    """The ``TargetSpec`` field a target of ``kind`` names its target by (``engineer_id``,
+    ``team_id``, ``schedule_id`` or ``address``); None for a kind nobody registered."""
+    registered = target_kind(kind)
+    if registered is None:
+        return None
+    return "address" if registered.reference == "address" else f"{registered.reference}_id"
 
 
 def target_spec_check(spec: TargetSpec, path: str) -> None:
-    if spec.kind not in REFERENCE_FOR_KIND:
-        raise PolicyError(f"{path}.kind", f"must be one of {', '.join(REFERENCE_FOR_KIND)}")
-    needed = REFERENCE_FOR_KIND[spec.kind]
+    needed = target_reference(spec.kind)
+    if needed is None:
+        kinds = ", ".join(k.name for k in target_kinds())
+        raise PolicyError(f"{path}.kind", f"must be one of {kinds}")
     if not getattr(spec, needed):
         raise PolicyError(f"{path}.{needed}", f"required for a {spec.kind} target")
-    for other in ("engineer_id", "team_id", "schedule_id", "address"):
+    for other in REFERENCES:
         if other != needed and getattr(spec, other):
             raise PolicyError(f"{path}.{other}", f"not allowed for a {spec.kind} target")
 
@@ -113,9 +118,7 @@ def _steps_write(*, policy: EscalationPolicy, steps: list[StepSpec]) -> None:
     for step in existing.values():  # positions past the new last step
         removed.extend(step.targets.all())
     # A round-robin over a team that moved to another step keeps its place in the team.
-    cursors = {
-        t.team_id: t.rr_cursor for t in removed if t.kind == EscalationTarget.Kind.TEAM_ROUND_ROBIN
-    }
+    cursors = {t.team_id: t.rr_cursor for t in removed if t.kind == TEAM_ROUND_ROBIN}
     EscalationTarget.objects.filter(pk__in=[t.pk for t in removed]).delete()
     EscalationStep.objects.filter(pk__in=[s.pk for s in existing.values()]).delete()
     EscalationTarget.objects.bulk_create(
@@ -127,9 +130,7 @@ def _steps_write(*, policy: EscalationPolicy, steps: list[StepSpec]) -> None:
                 team_id=t.team_id,
                 schedule_id=t.schedule_id,
                 address=t.address,
-                rr_cursor=cursors.get(t.team_id, 0)
-                if t.kind == EscalationTarget.Kind.TEAM_ROUND_ROBIN
-                else 0,
+                rr_cursor=cursors.get(t.team_id, 0) if t.kind == TEAM_ROUND_ROBIN else 0,
             )
             for step, t in new_targets
         ]

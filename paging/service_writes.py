@@ -1,21 +1,74 @@
-"""Writing services and their integrations (API, admin, config file) and maintenance
-windows (API, admin). Each write is recorded in the audit trail. Escalation policies:
-``paging.policy_writes``."""
+"""Writing services (with their policy per priority), their integrations and priority
+levels (API, admin, config file) and maintenance windows (API, admin). Each write is
+recorded in the audit trail. Escalation policies: ``paging.policy_writes``."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from django.db import transaction
 from django.utils import timezone
 
 from oncall.audit.services import audit_record, audit_snapshot, audited_delete, audited_save
 from paging.kick import kick_engine
-from paging.models import Incident, Integration, MaintenanceWindow, Service
+from paging.models import (
+    Incident,
+    Integration,
+    MaintenanceWindow,
+    PriorityLevel,
+    Service,
+    ServicePriorityPolicy,
+)
 
 
-def service_save(*, service: Service | None, fields: dict[str, object]) -> Service:
-    """Create or change a service (API, admin, config file)."""
+def service_save(
+    *,
+    service: Service | None,
+    fields: dict[str, object],
+    priority_policies: Mapping[int, int] | None = None,
+) -> Service:
+    """Create or change a service (API, admin, config file); with ``priority_policies``
+    ({priority: policy id}), also make its escalation policies per priority exactly those."""
     with transaction.atomic():
-        return audited_save(service or Service(), fields)
+        service = audited_save(service or Service(), fields)
+        if priority_policies is not None:
+            service_priority_policies_save(service=service, policies=priority_policies)
+        return service
+
+
+def service_priority_policies_save(*, service: Service, policies: Mapping[int, int]) -> bool:
+    """Make the service's per-priority policies exactly ``policies`` ({priority: policy
+    id}), each row created, changed or deleted on the audit trail; True if any changed.
+
+    Open incidents keep the policy they have; new incidents of that priority take it.
+    """
+    changed = False
+    with transaction.atomic():
+        existing = {row.priority: row for row in service.priority_policies.all()}
+        for priority, row in sorted(existing.items()):
+            if priority not in policies:
+                audited_delete(row)
+                changed = True
+        for priority, policy_id in sorted(policies.items()):
+            row = existing.get(priority)
+            if row is not None and row.escalation_policy_id == policy_id:
+                continue
+            row = row or ServicePriorityPolicy(service=service, priority=priority)
+            audited_save(row, {"escalation_policy_id": policy_id})
+            changed = True
+    return changed
+
+
+def priority_level_save(*, level: PriorityLevel | None, fields: dict[str, object]) -> PriorityLevel:
+    """Create or change a priority level (API, admin, config file)."""
+    with transaction.atomic():
+        return audited_save(level or PriorityLevel(), fields)
+
+
+def priority_level_delete(*, level: PriorityLevel) -> None:
+    """Stop using a level: incidents graded with it keep their number (shown as ``P5``)."""
+    with transaction.atomic():
+        audited_delete(level)
 
 
 def service_delete(*, service: Service) -> None:

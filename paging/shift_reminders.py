@@ -20,7 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from oncall.people.models import ContactMethod, Engineer
+from oncall.people.models import Engineer
+from oncall.people.selectors import first_pageable_method
 from paging.channels.rendering import TemplateSet
 from paging.kick import kick_engine
 from paging.models import Message
@@ -62,13 +63,6 @@ def shift_reminders_enqueue() -> int:
 
 def reminder_key(*, schedule_id: int, shift: Shift) -> str:
     return f"reminder:{schedule_id}:{shift.engineer_id}:{int(shift.start.timestamp())}"
-
-
-def first_pageable_method(engineer_id: int) -> ContactMethod | None:
-    for method in ContactMethod.objects.filter(engineer_id=engineer_id).order_by("id"):
-        if method.is_pageable:
-            return method
-    return None
 
 
 def local_time_text(instant: datetime, time_zone: str, now: datetime) -> str:

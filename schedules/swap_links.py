@@ -1,6 +1,6 @@
 """Signed links in swap notices: the teammate asked opens the request and accepts or
 declines without signing in (GET shows, a CSRF-protected POST acts), like the ack links
-of ``paging.channels.links.tokens``: same signing with ``SECRET_KEY``, same lifetime
+of ``paging.channels.links``: same signing with ``SECRET_KEY``, same lifetime
 (``ACK_LINK_MAX_AGE_SECONDS``), same errors. A token names one swap and the engineer it
 was sent to: ``<swap>-<engineer>.<timestamp>.<signature>``."""
 
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from paging.channels.links.tokens import LinkExpired, LinkInvalid, link_max_age
+from oncall.signed_links import LinkExpired, LinkInvalid, link_max_age
 
 SALT = "schedules.swap-link"
 _PAYLOAD = re.compile(r"^(\d{1,18})-(\d{1,18})$")

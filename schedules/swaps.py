@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from oncall.audit.services import audit_record
-from oncall.people.models import ContactMethod, Engineer, TeamMembership
-from paging.kick import kick_engine
-from paging.outbox import message_enqueue
+from oncall.people.hooks import ContactMessage, contact_messages_send
+from oncall.people.models import Engineer, TeamMembership
+from oncall.people.selectors import first_pageable_method
 from schedules.approvals import is_team_admin
 from schedules.models import Override, Schedule, SwapRequest
 from schedules.services import _check_not_past, _check_span
@@ -28,34 +28,26 @@ def _fmt(instant: datetime, schedule: Schedule) -> str:
     return instant.astimezone(ZoneInfo(schedule.time_zone)).strftime("%a %d %b %H:%M %Z")
 
 
-def _first_pageable(engineer_id: int) -> ContactMethod | None:
-    for method in ContactMethod.objects.filter(engineer_id=engineer_id).order_by("id"):
-        if method.is_pageable:
-            return method
-    return None
-
-
 def _notify(swap: SwapRequest, event: str, engineer_ids: list[int], text: str) -> int:
-    """Record one outbox message per engineer; returns how many were recorded."""
-    sent = 0
+    """Queue one message per engineer (through the outbox: paging registers the sender);
+    returns how many were queued."""
+    messages = []
     for engineer_id in engineer_ids:
-        method = _first_pageable(engineer_id)
+        method = first_pageable_method(engineer_id)
         if method is None:
             continue
-        message_enqueue(
-            idempotency_key=f"swap:{swap.pk}:{event}:{engineer_id}",
-            purpose="swap",
-            kind=method.kind,
-            destination=method.value,
-            subject=f"Shift swap {event}",
-            body=text,
-            engineer_id=engineer_id,
-            contact_method_id=method.pk,
+        messages.append(
+            ContactMessage(
+                idempotency_key=f"swap:{swap.pk}:{event}:{engineer_id}",
+                purpose="swap",
+                contact_method=method,
+                subject=f"Shift swap {event}",
+                body=text,
+            )
         )
-        sent += 1
-    if sent:
-        kick_engine()
-    return sent
+    if messages:
+        contact_messages_send(messages)
+    return len(messages)
 
 
 def _span_text(swap: SwapRequest) -> str:

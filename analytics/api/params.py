@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from analytics.filters import BREAKDOWNS, MetricFilter
 from paging.models.services import SEVERITIES, URGENCIES
+from paging.priorities import PriorityInvalid, priority_parse
 
 DEFAULT_DAYS = 30
 MAX_SPAN = timedelta(days=3 * 366)
@@ -51,6 +52,14 @@ class MetricParams(serializers.Serializer):
     engineer = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     urgency = serializers.ChoiceField(choices=URGENCIES, required=False)
     severity = serializers.ChoiceField(choices=SEVERITIES, required=False)
+    priority = serializers.CharField(required=False, help_text="P1..P5 or a level's name")
+
+    def validate_priority(self, value: str) -> int | None:
+        # Blank never gets here (a 400: "may not be blank").
+        try:
+            return priority_parse(value)
+        except PriorityInvalid as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate_tz(self, value: str) -> str:
         try:
@@ -79,6 +88,7 @@ class MetricParams(serializers.Serializer):
             urgency=attrs.get("urgency"),
             severity=attrs.get("severity"),
             engineer=attrs.get("engineer"),
+            priority=attrs.get("priority"),
         )
         return attrs
 

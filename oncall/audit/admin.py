@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from oncall.admin_site import ReadOnlyMixin
+from oncall.admin_read_only import ReadOnlyMixin
 from oncall.audit.models import AuditEntry
 
 

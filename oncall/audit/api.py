@@ -17,7 +17,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from analytics.api.renderers import CSVRenderer
+from oncall.api.renderers import CSVRenderer
 from oncall.audit.models import AuditEntry
 
 CSV_COLUMNS = list(AuditEntry.COLUMNS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
+from django.apps import apps
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -30,7 +31,6 @@ from oncall.audit.snapshots import (
     snapshot,
     snapshot_of,
 )
-from oncall.people.models import Engineer
 
 M = TypeVar("M", bound=models.Model)
 
@@ -40,7 +40,14 @@ audit_snapshot_of = snapshot_of
 
 
 def _engineer_user(engineer_id: int) -> tuple[int | None, str]:
-    row = Engineer.objects.filter(pk=engineer_id).values_list("user_id", "user__username").first()
+    # By label, not by import: the audit trail is the shared base below the people
+    # directory (README "Architecture"), which names the engineer to it by id.
+    engineer_model = apps.get_model("oncall", "Engineer")
+    row = (
+        engineer_model.objects.filter(pk=engineer_id)
+        .values_list("user_id", "user__username")
+        .first()
+    )
     return (row[0], row[1]) if row else (None, "")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import models
 
+from oncall.channel_registry import target_kind
 from oncall.security.secrets import secret_mask
 
 Snapshot = dict[str, Any]
@@ -92,7 +93,8 @@ def _schedule_extra(obj: Any) -> Snapshot:
 
 
 def _target_text(target: Any) -> str:
-    if target.kind == "pagerduty_service":
+    kind = target_kind(target.kind)
+    if kind is not None and kind.secret:
         return f"{target.kind}:{mask(target.address)}"  # the address is a routing key
     ref = target.engineer_id or target.team_id or target.schedule_id or target.address
     return f"{target.kind}:{ref}"
@@ -134,6 +136,7 @@ ONLY: dict[str, tuple[str, ...]] = {
         "escalation_policy_id",
         "escalation_step",
         "escalation_loop",
+        "priority",
     ),
 }
 
@@ -150,6 +153,8 @@ PARENTS: dict[str, str] = {
     "schedules.timeoff": "engineer",
     "paging.integration": "service",
     "paging.maintenancewindow": "service",
+    "paging.serviceprioritypolicy": "service",
+    "paging.snssubscription": "integration",
 }
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from oncall.me.forms import method_name
 from oncall.people.models import ContactMethod, Engineer, NotificationRule, Urgency
-from oncall.people.services.contact_check import test_pages_of
 from oncall.timefmt import local_text
 from paging.models import Message
+from paging.test_pages import test_pages_of
 
 RESULT_TEXT = {
     Message.Status.PENDING: "queued",
@@ -35,7 +35,7 @@ class MethodRow:
 def _state(cm: ContactMethod) -> str:
     if cm.disabled_at is not None:
         return f"disabled: {cm.disabled_reason}"
-    if cm.kind in ContactMethod.KINDS_NEEDING_VERIFICATION:
+    if cm.needs_verification:
         return "verified" if cm.verified_at else "not verified: not paged until verified"
     return "ready"
 
@@ -58,11 +58,7 @@ def _test_result(cm: ContactMethod, tz: str) -> str:
 def my_methods(*, engineer: Engineer) -> list[MethodRow]:
     rows = []
     for cm in ContactMethod.objects.filter(engineer=engineer).order_by("kind", "pk"):
-        needs_code = (
-            cm.kind in ContactMethod.KINDS_NEEDING_VERIFICATION
-            and cm.verified_at is None
-            and cm.disabled_at is None
-        )
+        needs_code = cm.needs_verification and cm.verified_at is None and cm.disabled_at is None
         rows.append(
             MethodRow(
                 method=cm,

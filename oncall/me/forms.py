@@ -8,6 +8,7 @@ from datetime import datetime
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
+from oncall.channel_registry import contact_kind_choices
 from oncall.people.models import ContactMethod, Engineer, Urgency
 from schedules.models import TimeOff
 from schedules.zoned import DST_RULE, local_instant
@@ -28,7 +29,7 @@ def errors_onto(form: forms.Form, exc: ValidationError) -> None:
 
 
 class ContactMethodForm(forms.Form):
-    kind = forms.ChoiceField(choices=ContactMethod.Kind.choices)
+    kind = forms.ChoiceField(choices=contact_kind_choices)
     value = forms.CharField(
         max_length=254,
         help_text="Phone in international form (+49 151 …), an e-mail address, or a Slack "

@@ -25,7 +25,6 @@ from oncall.me.forms import (
     method_name,
 )
 from oncall.people.models import ContactMethod, Engineer, NotificationRule
-from oncall.people.services.contact_check import TestPageRateLimited, contact_method_send_test
 from oncall.people.services.directory import (
     contact_method_create,
     contact_method_delete,
@@ -40,6 +39,7 @@ from oncall.people.services.verification import (
     contact_method_send_verification,
     contact_method_verify,
 )
+from paging.test_pages import TestPageRateLimited, contact_method_send_test
 
 
 def _page(
@@ -139,11 +139,7 @@ def contact(request: HttpRequest, engineer: Engineer) -> HttpResponse:
 def method_add(request: HttpRequest, engineer: Engineer) -> HttpResponse:
     def save(data: dict) -> str:
         cm = contact_method_create(engineer=engineer, **data)
-        extra = (
-            " Send yourself a code to verify it."
-            if cm.kind in cm.KINDS_NEEDING_VERIFICATION
-            else ""
-        )
+        extra = " Send yourself a code to verify it." if cm.needs_verification else ""
         return f"Added {method_name(cm)}.{extra}"
 
     form = ContactMethodForm(request.POST)
@@ -292,7 +288,7 @@ def method_edit(request: HttpRequest, engineer: Engineer, method_id: int) -> Htt
         contact_method_update(contact_method=cm, **data)
         again = (
             " Send yourself a code to verify the new value."
-            if cm.value != old_value and cm.kind in cm.KINDS_NEEDING_VERIFICATION
+            if cm.value != old_value and cm.needs_verification
             else ""
         )
         return f"Saved {method_name(cm)}.{again}"

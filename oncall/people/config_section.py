@@ -24,6 +24,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import models
 
+from oncall.channel_registry import contact_kinds
 from oncall.config.fields import (
     Field,
     describe_diff,
@@ -272,7 +273,7 @@ def _contacts_apply(
     for j, item in enumerate(raw):
         item_path = f"{path}.contact_methods[{j}]"
         data = read_mapping(ctx, item, item_path, CONTACT_FIELDS)
-        kind = read_choice(ctx, data["kind"], f"{item_path}.kind", ContactMethod.Kind.values)
+        kind = read_choice(ctx, data["kind"], f"{item_path}.kind", contact_kinds())
         # The value as the API stores it, so the same number matches however it is typed.
         value = services.contact_value_normalize(kind=kind, value=data["value"])
         key = (kind, value)
@@ -328,7 +329,7 @@ def _resolve_contact(
     path: str,
 ) -> ContactMethod:
     kind, sep, value = ref.partition(":")
-    if sep and kind in ContactMethod.Kind.values:
+    if sep and kind in contact_kinds():
         value = services.contact_value_normalize(kind=kind, value=value)
         if (kind, value) in contacts:
             return contacts[(kind, value)]

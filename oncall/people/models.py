@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from oncall.people.validators import validate_contact_value, validate_time_zone
+from oncall.channel_registry import channel_spec, contact_kind_choices, contact_value_validate
+from oncall.people.validators import validate_time_zone
 
 
 class Team(models.Model):
@@ -64,14 +65,9 @@ class TeamMembership(models.Model):
 
 
 class ContactMethod(models.Model):
-    class Kind(models.TextChoices):
-        VOICE = "voice", "Phone call"
-        SMS = "sms", "SMS"
-        EMAIL = "email", "E-mail"
-        SLACK = "slack", "Slack"
+    """An address of an engineer: a phone, an e-mail address, a Slack member… Its kinds
+    are the channels' (``oncall.channel_registry``): choices, validation, verification."""
 
-    # Phone numbers must prove they reach the engineer before we call or text them.
-    KINDS_NEEDING_VERIFICATION = (Kind.VOICE, Kind.SMS)
     # Set by the services (lookup, verification, failures), never typed in: read-only
     # in the API and the admin.
     SET_BY_SERVICES = (
@@ -84,7 +80,7 @@ class ContactMethod(models.Model):
     )
 
     engineer = models.ForeignKey(Engineer, on_delete=models.CASCADE, related_name="contact_methods")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=contact_kind_choices)
     value = models.CharField(max_length=254)
     # Slack only: the e-mail address the member id in ``value`` was looked up by
     # (``users.lookupByEmail``), when the method was added by e-mail.
@@ -109,16 +105,22 @@ class ContactMethod(models.Model):
 
     def clean(self) -> None:
         try:
-            validate_contact_value(self.kind, self.value)
+            contact_value_validate(self.kind, self.value)
         except ValidationError as exc:
             raise ValidationError({"value": exc.messages}) from None
+
+    @property
+    def needs_verification(self) -> bool:
+        """Whether this kind must be verified before it is paged (a phone)."""
+        spec = channel_spec(self.kind)
+        return spec is not None and spec.verify_before_paging
 
     @property
     def is_pageable(self) -> bool:
         """Whether the engine may send pages to this method now."""
         if self.disabled_at is not None:
             return False
-        return not (self.kind in self.KINDS_NEEDING_VERIFICATION and self.verified_at is None)
+        return not (self.needs_verification and self.verified_at is None)
 
 
 class Urgency(models.TextChoices):

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from oncall.people.models import ContactMethod, Engineer, NotificationRule, Urgency
+from oncall.channel_registry import kinds_verified_before_paging
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, TeamMembership, Urgency
 
-# Same test as ContactMethod.is_pageable, as a query.
-PAGEABLE = Q(disabled_at__isnull=True) & (
-    ~Q(kind__in=ContactMethod.KINDS_NEEDING_VERIFICATION) | Q(verified_at__isnull=False)
-)
+
+def pageable() -> Q:
+    """Same test as ``ContactMethod.is_pageable``, as a query (the kinds verified before
+    paging are the channels', registered at start-up)."""
+    return Q(disabled_at__isnull=True) & (
+        ~Q(kind__in=kinds_verified_before_paging()) | Q(verified_at__isnull=False)
+    )
 
 
 def _engineer_id(engineer: Engineer | int) -> int:
@@ -20,7 +25,7 @@ def _engineer_id(engineer: Engineer | int) -> int:
 
 def pageable_contact_methods(engineer: Engineer | int) -> QuerySet[ContactMethod]:
     """The engineer's methods the engine may page: enabled, and verified if a phone."""
-    return ContactMethod.objects.filter(PAGEABLE, engineer_id=_engineer_id(engineer))
+    return ContactMethod.objects.filter(pageable(), engineer_id=_engineer_id(engineer))
 
 
 def pageable_notification_rules(
@@ -69,11 +74,39 @@ def engineer_emails(engineer_ids: Iterable[int]) -> dict[int, str]:
         if email
     }
     for eid, value in (
-        ContactMethod.objects.filter(
-            engineer_id__in=ids - out.keys(), kind=ContactMethod.Kind.EMAIL
-        )
+        ContactMethod.objects.filter(engineer_id__in=ids - out.keys(), kind="email")
         .order_by("engineer_id", "pk")
         .values_list("engineer_id", "value")
     ):
         out.setdefault(eid, value)
     return out
+
+
+def first_pageable_method(engineer_id: int) -> ContactMethod | None:
+    """The engineer's oldest contact method that can be paged now (for notices and
+    reminders, which follow no notification rule), or None."""
+    for method in ContactMethod.objects.filter(engineer_id=engineer_id).order_by("id"):
+        if method.is_pageable:
+            return method
+    return None
+
+
+def secrets_visible(user: Any, *, team_id: int | None, cache: Any = None) -> bool:
+    """May ``user`` read the full secrets of an object of team ``team_id``? ``cache``
+    (e.g. the request) keeps the user's admin teams for the next call."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    if team_id is None:
+        return False
+    teams = getattr(cache, "_oncall_admin_team_ids", None)
+    if teams is None:
+        teams = set(
+            TeamMembership.objects.filter(
+                engineer__user=user, role=TeamMembership.Role.ADMIN
+            ).values_list("team_id", flat=True)
+        )
+        if cache is not None:
+            cache._oncall_admin_team_ids = teams
+    return team_id in teams

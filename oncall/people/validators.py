@@ -1,4 +1,6 @@
-"""Validators for the people directory: time zones and contact-method values."""
+"""Validators for the people directory: time zones, and the address formats contact
+methods share (phone numbers, e-mail addresses); each contact kind's own rule is its
+``ChannelSpec`` (``oncall.channel_registry``)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-SLACK_MEMBER_ID = re.compile(r"^[UW][A-Z0-9]{6,20}$")
+# Characters people type inside phone numbers that E.164 leaves out.
+_PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 
 
 def validate_time_zone(value: str) -> None:
@@ -29,39 +32,19 @@ def validate_e164(value: str) -> None:
         )
 
 
-def validate_slack_member_id(value: str) -> None:
-    if not SLACK_MEMBER_ID.match(value or ""):
-        raise ValidationError(
-            f"{value!r} is not a Slack member id (such as U012AB3CD)", code="invalid_slack_id"
-        )
-
-
-def validate_slack_address(value: str) -> None:
-    """A Slack member id, or an e-mail address to find the member by."""
-    if "@" not in (value or ""):
-        validate_slack_member_id(value)
-        return
+def validate_email_address(value: str) -> None:
     try:
         validate_email(value)
     except ValidationError:
-        raise ValidationError(
-            f"{value!r} is not a Slack member id (such as U012AB3CD) or an e-mail address",
-            code="invalid_slack_id",
-        ) from None
+        raise ValidationError(f"{value!r} is not an e-mail address", code="invalid_email") from None
 
 
-def validate_contact_value(kind: str, value: str) -> None:
-    """Validate ``value`` for a contact method of ``kind`` (voice, sms, email, slack)."""
-    if kind in ("voice", "sms"):
-        validate_e164(value)
-    elif kind == "email":
-        try:
-            validate_email(value)
-        except ValidationError:
-            raise ValidationError(
-                f"{value!r} is not an e-mail address", code="invalid_email"
-            ) from None
-    elif kind == "slack":
-        validate_slack_address(value)
-    else:
-        raise ValidationError(f"unknown contact method kind {kind!r}", code="invalid_kind")
+def phone_normalize(value: str) -> str:
+    """Drop the punctuation people type inside phone numbers (spaces, dashes, brackets)."""
+    return _PHONE_PUNCTUATION.sub("", value)
+
+
+def email_normalize(value: str) -> str:
+    """The domain part is case-insensitive: lower it; the local part is left as typed."""
+    local, at, domain = value.rpartition("@")
+    return f"{local}{at}{domain.lower()}" if at else value

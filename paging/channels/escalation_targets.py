@@ -1,103 +1,78 @@
-"""Escalation step targets that are not people: a Slack channel, a PagerDuty service.
+"""Escalation-step targets that are not people (a Slack channel, a PagerDuty service):
+what they share.
 
-The paging engine calls these inside its step transaction (the incident row is
-locked); each writes one idempotent outbox row belonging to the incident, so the
-dispatcher sends it only while the incident is still triggered, and an ack cancels
-it like any page. The key holds incident, step, loop and target: a re-run of the same
-step in the same loop is a no-op, a later loop posts again.
+The paging engine calls ``channel_targets_post`` inside its step transaction (the
+incident row is locked); for each target it calls the ``post`` its channel registered
+(``TargetKind.post``, ``oncall.channel_registry``), which writes one idempotent outbox
+row belonging to the incident through ``target_message_enqueue``: the dispatcher sends
+it only while the incident is still triggered, and an ack cancels it like any page. The
+key holds incident, step, loop and target: a re-run of the same step in the same loop
+is a no-op, a later loop posts again.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
-from paging.channels.pagerduty.forwarding import KIND as PAGERDUTY_KIND
-from paging.channels.pagerduty.forwarding import trigger_event
-from paging.channels.slack.blocks import incident_text
-from paging.channels.slack.transport import KIND_CHANNEL
+from oncall.channel_registry import target_kind
 from paging.models import EscalationTarget, Incident, IncidentEvent, Message
 from paging.notify import page_subject
 from paging.outbox import message_enqueue_created
 from paging.timeline import event_record
 
 
-def _queued_record(message: Message, *, incident: Incident, text: str) -> None:
-    event_record(
-        incident_id=incident.pk,
-        kind=IncidentEvent.Kind.NOTIFICATION_QUEUED,
-        message_id=message.pk,
-        via=message.kind,
-        text=text,
-    )
-
-
-def _incident(incident_id: int) -> Incident:
+def target_incident(incident_id: int) -> Incident:
     return Incident.objects.select_related("service").get(pk=incident_id)
 
 
-def slack_channel_post(*, incident_id: int, channel: str, step: int, loop: int) -> Message:
-    """Queue the Block Kit page for ``incident_id`` to the Slack ``channel``."""
-    incident = _incident(incident_id)
-    message, created = message_enqueue_created(
-        idempotency_key=f"slack-channel:{incident_id}:{step}:{loop}:{channel}"[:255],
-        purpose=Message.Purpose.PAGE,
-        kind=KIND_CHANNEL,
-        destination=channel,
-        subject=page_subject(incident),
-        body=incident_text(incident),
-        incident_id=incident.pk,
-        escalation_step=step,
-        escalation_loop=loop,
-    )
-    if created:  # a re-run of the step in the same loop says nothing new
-        _queued_record(message, incident=incident, text=f"Slack post to {channel}")
-    return message
-
-
-def pagerduty_forward_trigger(
-    *, incident_id: int, routing_key: str, step: int, loop: int
+def target_message_enqueue(
+    *,
+    incident: Incident,
+    idempotency_key: str,
+    kind: str,
+    destination: str,
+    body: str,
+    step: int,
+    loop: int,
+    queued_text: str,
 ) -> Message:
-    """Queue the Events API v2 trigger of ``incident_id`` on the PagerDuty service."""
-    incident = _incident(incident_id)
+    """Queue the page of ``incident`` to a channel target; the timeline says
+    ``queued_text`` the first time (a re-run of the step in the same loop says nothing)."""
     message, created = message_enqueue_created(
-        idempotency_key=f"pagerduty-trigger:{incident_id}:{step}:{loop}:{routing_key}"[:255],
+        idempotency_key=idempotency_key[:255],
         purpose=Message.Purpose.PAGE,
-        kind=PAGERDUTY_KIND,
-        destination=routing_key,
+        kind=kind,
+        destination=destination,
         subject=page_subject(incident),
-        body=json.dumps(trigger_event(incident)),
+        body=body,
         incident_id=incident.pk,
         escalation_step=step,
         escalation_loop=loop,
     )
     if created:
-        _queued_record(
-            message, incident=incident, text=f"PagerDuty trigger to service …{routing_key[-4:]}"
+        event_record(
+            incident_id=incident.pk,
+            kind=IncidentEvent.Kind.NOTIFICATION_QUEUED,
+            message_id=message.pk,
+            via=message.kind,
+            text=queued_text,
         )
     return message
-
-
-CHANNEL_KINDS = (EscalationTarget.Kind.SLACK_CHANNEL, EscalationTarget.Kind.PAGERDUTY_SERVICE)
 
 
 def channel_targets_post(
     *, incident_id: int, targets: Iterable[EscalationTarget], step: int, loop: int
 ) -> list[str]:
-    """Queue a post for each Slack channel / PagerDuty service target of a step.
+    """Queue a post for each channel target of a step (targets that page people, or
+    with no address, are left out).
 
     Returns one note per target for the step's timeline line (empty: none of them).
     """
     notes: list[str] = []
     for target in targets:
-        if target.kind == EscalationTarget.Kind.SLACK_CHANNEL and target.address:
-            slack_channel_post(
-                incident_id=incident_id, channel=target.address, step=step, loop=loop
-            )
-            notes.append(f"Slack channel {target.address}")
-        elif target.kind == EscalationTarget.Kind.PAGERDUTY_SERVICE and target.address:
-            pagerduty_forward_trigger(
-                incident_id=incident_id, routing_key=target.address, step=step, loop=loop
-            )
-            notes.append(f"PagerDuty service …{target.address[-4:]}")
+        kind = target_kind(target.kind)
+        if kind is None or kind.post is None or not target.address:
+            continue
+        kind.post(incident_id=incident_id, address=target.address, step=step, loop=loop)
+        notes.append(kind.describe(target.address))
     return notes

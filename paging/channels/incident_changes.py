@@ -1,11 +1,13 @@
 """Following incident state changes without touching the paging app: a tick step.
 
 ``incident_changes_forward`` reads new timeline rows (``IncidentEvent``) past a stored
-cursor and turns acks, resolves, escalations and reassignments into outbox rows:
-a ``chat.update`` of every Slack message posted about the incident, and an
-acknowledge/resolve to every PagerDuty service it was forwarded to. The database is
-the queue: each row's idempotency key holds the post/forward and the event, so
-reading an event twice writes nothing new.
+cursor and hands them to the channels' followers (``ChangeFollower``, registered with
+their ``ChannelSpec``): each turns acks, resolves, escalations and reassignments into
+outbox rows for what its channel posted about the incident (Slack: a ``chat.update``
+of every post, ``slack/post_updates.py``; PagerDuty: an acknowledge/resolve to every
+service it was forwarded to, ``pagerduty/forward_updates.py``). The database is the
+queue: each row's idempotency key holds the post/forward and the event, so reading an
+event twice writes nothing new.
 
 Why the cursor lags: ids are taken at INSERT but become visible at COMMIT, so a
 row with a lower id can appear after a higher one. Events younger than ``SETTLE`` are
@@ -15,21 +17,17 @@ no-op) until no transaction that began before them can still be running.
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import reduce
+from operator import or_
 
 from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from oncall.channel_registry import ChangeFollower, change_followers
 from paging.channels.models import EventCursor
-from paging.channels.pagerduty.forwarding import KIND as PAGERDUTY_KIND
-from paging.channels.pagerduty.forwarding import follow_event
-from paging.channels.pagerduty.models import PagerDutyForward
-from paging.channels.slack.models import SlackPost
-from paging.channels.slack.transport import KIND_UPDATE
 from paging.models import IncidentEvent, Message
 
 CURSOR_NAME = "bridges"
@@ -37,61 +35,20 @@ SETTLE = timedelta(seconds=60)
 # Events read per tick; those inside the settle window are read again (cheaply).
 BATCH_SIZE = 2000
 
-SLACK_UPDATE_KINDS = (
-    IncidentEvent.Kind.ACKNOWLEDGED,
-    IncidentEvent.Kind.RESOLVED,
-    IncidentEvent.Kind.REASSIGNED,
-    IncidentEvent.Kind.ESCALATED,
-    IncidentEvent.Kind.ACK_TIMEOUT,
-)
-PAGERDUTY_ACTIONS = {
-    IncidentEvent.Kind.ACKNOWLEDGED: "acknowledge",
-    IncidentEvent.Kind.RESOLVED: "resolve",
-}
-
 
 @dataclass(frozen=True)
 class Outgoing:
+    """One outbox row a follower asks for (a notice: it belongs to no incident)."""
+
     key: str
     kind: str
     destination: str
     body: str
 
 
-def _outgoing(events: list[IncidentEvent]) -> list[Outgoing]:
-    """The outbox rows the events call for (a few queries for the whole batch)."""
-    incident_ids = {e.incident_id for e in events}
-    posts: dict[int, list[SlackPost]] = defaultdict(list)
-    for post in SlackPost.objects.filter(incident_id__in=incident_ids).order_by("pk"):
-        posts[post.incident_id].append(post)
-    forwards: dict[int, list[PagerDutyForward]] = defaultdict(list)
-    for forward in PagerDutyForward.objects.filter(incident_id__in=incident_ids).order_by("pk"):
-        forwards[forward.incident_id].append(forward)
-    rows: list[Outgoing] = []
-    for event in events:
-        label = event.get_kind_display()
-        for post in posts[event.incident_id]:
-            rows.append(
-                Outgoing(
-                    f"slack-update:{post.pk}:{event.pk}",
-                    KIND_UPDATE,
-                    f"{post.channel} {post.ts}",
-                    f"update #{event.incident_id}: {label}",
-                )
-            )
-        action = PAGERDUTY_ACTIONS.get(event.kind)
-        # An ack that came from PagerDuty itself is not echoed back.
-        if action and event.via != "pagerduty":
-            for forward in forwards[event.incident_id]:
-                rows.append(
-                    Outgoing(
-                        f"pagerduty-{action}:{forward.pk}:{event.pk}",
-                        PAGERDUTY_KIND,
-                        forward.routing_key,
-                        json.dumps(follow_event(action=action, dedup_key=forward.dedup_key)),
-                    )
-                )
-    return rows
+def _outgoing(followers: list[ChangeFollower], events: list[IncidentEvent]) -> list[Outgoing]:
+    """The outbox rows the events call for (a query or so per follower for the batch)."""
+    return [row for follower in followers for row in follower.outgoing(events)]
 
 
 def _outgoing_write(rows: list[Outgoing]) -> int:
@@ -120,33 +77,33 @@ def _outgoing_write(rows: list[Outgoing]) -> int:
     return len(new)
 
 
-def _question_sql() -> str:
+def _question_sql(followers: list[ChangeFollower]) -> str:
     def table(model: type) -> str:
         return connection.ops.quote_name(model._meta.db_table)
 
     # Identifiers from model metadata; the one value is a parameter.
-    bridged = (
-        f"(EXISTS (SELECT 1 FROM {table(SlackPost)})"  # noqa: S608
-        f" OR EXISTS (SELECT 1 FROM {table(PagerDutyForward)}))"
-    )
+    posted = " OR ".join(f"EXISTS (SELECT 1 FROM {table(f.model)})" for f in followers)  # noqa: S608
     newer = f"EXISTS (SELECT 1 FROM {table(IncidentEvent)} e WHERE e.id > c.last_event_id)"  # noqa: S608
-    return f"SELECT {bridged} AND {newer} FROM {table(EventCursor)} c WHERE c.name = %s"  # noqa: S608
+    return f"SELECT ({posted}) AND {newer} FROM {table(EventCursor)} c WHERE c.name = %s"  # noqa: S608
 
 
-_question: dict[str, str] = {}  # by database vendor, built once (cheaper than the ORM's)
+# By database vendor and followers, built once (cheaper than the ORM's).
+_question: dict[tuple[str, tuple[str, ...]], str] = {}
 
 
-def _anything_to_forward() -> bool:
-    """The step's cheap question, one statement: has any incident been posted to Slack
-    or forwarded to PagerDuty at all, and is there a timeline row past the cursor?
+def _anything_to_forward(followers: list[ChangeFollower]) -> bool:
+    """The step's cheap question, one statement: has any channel posted about an
+    incident at all (a Slack post, a PagerDuty forward), and is there a timeline row
+    past the cursor?
 
-    No bridge in use (nothing posted or forwarded, e.g. neither is configured) or
-    nothing new: the tick step ends here. The cursor then stays where it is, so events
-    written before the first post are still read when it comes.
+    Nothing posted (e.g. no provider is configured) or nothing new: the tick step ends
+    here. The cursor then stays where it is, so events written before the first post
+    are still read when it comes.
     """
-    sql = _question.get(connection.vendor) or _question.setdefault(
-        connection.vendor, _question_sql()
-    )
+    if not followers:
+        return False
+    key = (connection.vendor, tuple(f.model._meta.db_table for f in followers))
+    sql = _question.get(key) or _question.setdefault(key, _question_sql(followers))
     with connection.cursor() as cursor:
         cursor.execute(sql, [CURSOR_NAME])
         row = cursor.fetchone()
@@ -158,7 +115,8 @@ def _anything_to_forward() -> bool:
 
 def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
     """The tick step: forward new incident state changes; returns outbox rows written."""
-    if not _anything_to_forward():
+    followers = change_followers()
+    if not _anything_to_forward(followers):
         return 0
     with transaction.atomic():
         cursor = (
@@ -167,15 +125,16 @@ def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
         if cursor is None:  # another worker is at it
             return 0
         now = timezone.now()
-        bridged = Q(incident_id__in=SlackPost.objects.values("incident_id")) | Q(
-            incident_id__in=PagerDutyForward.objects.values("incident_id")
+        posted = reduce(
+            or_, (Q(incident_id__in=f.model.objects.values("incident_id")) for f in followers)
         )
+        kinds = set().union(*(f.event_kinds for f in followers))
         events = list(
-            IncidentEvent.objects.filter(bridged, pk__gt=cursor.last_event_id)
-            .filter(kind__in=SLACK_UPDATE_KINDS)
+            IncidentEvent.objects.filter(posted, pk__gt=cursor.last_event_id)
+            .filter(kind__in=kinds)
             .order_by("pk")[:limit]
         )
-        written = _outgoing_write(_outgoing(events))
+        written = _outgoing_write(_outgoing(followers, events))
         settled = (
             IncidentEvent.objects.filter(pk__gt=cursor.last_event_id, at__lt=now - SETTLE)
             .aggregate(top=Max("pk"))

@@ -149,7 +149,7 @@ def test_load_sections_imports_each_apps_config_section(monkeypatch) -> None:
 def test_dry_run_result_lists_the_plan_without_writing() -> None:
     result = config_apply(file="x.yaml", text=EXAMPLE.read_text(), dry_run=True)
     assert result.dry_run
-    assert result.counts()["create"] == 51
+    assert result.counts()["create"] == 58
     assert Team.objects.count() == 0
 
 

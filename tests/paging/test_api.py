@@ -9,35 +9,16 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from paging.models import EscalationPolicy, Incident, Message
-from tests.factories import EngineerFactory, TeamFactory, UserFactory
+from tests.factories import EngineerFactory, TeamFactory
 from tests.paging.factories import (
     IncidentFactory,
     IntegrationFactory,
     ServiceFactory,
     policy_with_steps,
 )
-from tests.paging.test_engine import engineer_with_ladder, fire
+from tests.paging.test_engine import fire
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(UserFactory(is_staff=True))
-    return client
-
-
-@pytest.fixture
-def alice():
-    return engineer_with_ladder("Alice", "+14155550001")
-
-
-@pytest.fixture
-def as_alice(alice) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(alice.user)
-    return client
 
 
 def test_policy_create_with_steps_and_targets(staff: APIClient, alice) -> None:

@@ -29,20 +29,11 @@ from tests.paging.factories import (
     EscalationTargetFactory,
     IntegrationFactory,
     ServiceFactory,
+    engineer_with_ladder,
     policy_with_steps,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def engineer_with_ladder(name: str, phone: str):
-    """SMS at once, a call 5 minutes later (high urgency)."""
-    engineer = EngineerFactory(display_name=name)
-    sms = ContactMethodFactory(engineer=engineer, kind="sms", value=phone)
-    voice = ContactMethodFactory(engineer=engineer, kind="voice", value=phone)
-    NotificationRuleFactory(engineer=engineer, contact_method=sms, delay_minutes=0)
-    NotificationRuleFactory(engineer=engineer, contact_method=voice, delay_minutes=5)
-    return engineer
 
 
 def fire(service, key: str = "k1", severity: str = "critical") -> Incident:

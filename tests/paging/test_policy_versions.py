@@ -48,13 +48,6 @@ pytestmark = pytest.mark.django_db
 MIN = timedelta(minutes=1)
 
 
-@pytest.fixture
-def staff() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(UserFactory(is_staff=True))
-    return client
-
-
 def responder(name: str, phone: str):
     """One SMS at once: each step of the policy is one SMS per engineer."""
     engineer = EngineerFactory(display_name=name)

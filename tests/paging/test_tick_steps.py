@@ -11,7 +11,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 import paging.engine
-from oncall.people.models import ContactMethod
 from paging.alert_event import AlertEvent
 from paging.engine import (
     DISPATCH,
@@ -56,7 +55,7 @@ def failing(exc: Exception) -> Callable[[], int]:
 def incident_paging_alice() -> Incident:
     """An incident whose policy pages Alice by SMS at once."""
     alice = EngineerFactory(display_name="Alice")
-    sms = ContactMethodFactory(engineer=alice, kind=ContactMethod.Kind.SMS, value=PHONE)
+    sms = ContactMethodFactory(engineer=alice, kind="sms", value=PHONE)
     NotificationRuleFactory(engineer=alice, contact_method=sms, delay_minutes=0)
     service = ServiceFactory(escalation_policy=policy_with_steps([alice]))
     result = alerts_ingest(

@@ -7,8 +7,6 @@ show the field and the reason. Each runs in one transaction.
 
 from __future__ import annotations
 
-import re
-
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
@@ -18,7 +16,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from oncall import channel_registry
 from oncall.audit.services import audit_record, audit_snapshot, audited_delete, audited_save
+from oncall.people.hooks import AddressLookupFailed, address_lookup
 from oncall.people.models import (
     ContactMethod,
     Engineer,
@@ -27,10 +27,6 @@ from oncall.people.models import (
     TeamMembership,
     Urgency,
 )
-from oncall.people.validators import validate_contact_value
-
-# Characters people type inside phone numbers that E.164 leaves out.
-_PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
 
 
 def _full_clean(obj: object, *, exclude: list[str] | None = None) -> None:
@@ -244,25 +240,20 @@ def team_membership_remove(*, team: Team, engineer: Engineer) -> bool:
 
 
 def contact_value_normalize(*, kind: str, value: str) -> str:
-    """Tidy what people type: spaces around anything, punctuation inside phone numbers."""
-    value = (value or "").strip()
-    if kind in (ContactMethod.Kind.VOICE, ContactMethod.Kind.SMS):
-        value = _PHONE_PUNCTUATION.sub("", value)
-    elif kind == ContactMethod.Kind.EMAIL or (kind == ContactMethod.Kind.SLACK and "@" in value):
-        # The domain part is case-insensitive; the local part is left as typed.
-        local, at, domain = value.rpartition("@")
-        value = f"{local}{at}{domain.lower()}" if at else value
-    return value
+    """Tidy what people type: spaces around anything, then the kind's own rule
+    (``ChannelSpec.normalize``: punctuation inside phone numbers, an e-mail domain's case)."""
+    return channel_registry.contact_value_normalize(kind, value)
 
 
 def _slack_email_resolve(cm: ContactMethod) -> None:
     """A Slack method given by e-mail address: page the member id Slack answers for it
-    (``users.lookupByEmail``) and keep the address beside it (``slack_email``).
+    (``users.lookupByEmail``, the lookup the Slack channel registers) and keep the
+    address beside it (``slack_email``).
 
     Runs before the transaction (a network call). Without Slack configured the address
     stays the value, and the transport looks the member up when it sends.
     """
-    if cm.kind != ContactMethod.Kind.SLACK or "@" not in cm.value:
+    if cm.kind != "slack" or "@" not in cm.value:
         return
     if not getattr(settings, "SLACK_ENABLED", False):
         return
@@ -270,22 +261,24 @@ def _slack_email_resolve(cm: ContactMethod) -> None:
         validate_email(cm.value)
     except ValidationError:
         return  # not an address: _validate_contact_method says so
-    from paging.channels.slack.members import SlackLookupFailed, slack_member_by_email
-
+    lookup = address_lookup(cm.kind)
+    if lookup is None:
+        return
     try:
-        member = slack_member_by_email(email=cm.value)
-    except SlackLookupFailed as exc:
+        member = lookup(cm.value)
+    except AddressLookupFailed as exc:
         raise ValidationError({"value": [str(exc)]}) from None
     cm.slack_email, cm.value = cm.value, member
 
 
 def _validate_contact_method(cm: ContactMethod) -> None:
     errors: dict[str, list[str]] = {}
-    if cm.kind not in ContactMethod.Kind.values:
-        errors["kind"] = [f"{cm.kind!r} is not one of {', '.join(ContactMethod.Kind.values)}"]
+    kinds = channel_registry.contact_kinds()
+    if cm.kind not in kinds:
+        errors["kind"] = [f"{cm.kind!r} is not one of {', '.join(kinds)}"]
     else:
         try:
-            validate_contact_value(cm.kind, cm.value)
+            channel_registry.contact_value_validate(cm.kind, cm.value)
         except ValidationError as exc:
             errors["value"] = exc.messages
     if not errors:

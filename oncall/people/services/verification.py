@@ -23,6 +23,7 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,10 +32,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from oncall.audit.services import audit_record
+from oncall.channel_registry import channel_spec
+from oncall.people.hooks import ContactMessage, contact_messages_send
 from oncall.people.models import ContactMethod, VerificationCode
-from paging.kick import kick_engine
-from paging.models import Message
-from paging.outbox import message_enqueue
 
 CODE_TTL = timedelta(minutes=15)
 RESEND_INTERVAL = timedelta(seconds=60)
@@ -54,7 +54,7 @@ class VerificationRateLimited(Exception):
 @dataclass(frozen=True)
 class VerificationSent:
     code: VerificationCode
-    message: Message
+    message: Any  # the queued outbox message (``paging.models.Message``)
 
 
 def _code_hash(contact_method_id: int, code: str) -> str:
@@ -73,15 +73,12 @@ def _retry_after(moment: datetime, now: datetime) -> int:
 
 
 def _message_text(kind: str, code: str) -> tuple[str, str]:
-    """(subject, body) for a verification message through a method of ``kind``."""
+    """(subject, body) for a verification message through a method of ``kind``: written,
+    unless the channel says it otherwise (``ChannelSpec.code_text``: a call spells it)."""
     minutes = int(CODE_TTL.total_seconds() // 60)
-    if kind == ContactMethod.Kind.VOICE:
-        # Read slowly digit by digit, twice, so it can be written down from a call.
-        spoken = ", ".join(code)
-        body = (
-            f"Your on-call verification code is {spoken}. Again: {spoken}. "
-            f"It expires in {minutes} minutes. (code {code})"
-        )
+    spec = channel_spec(kind)
+    if spec is not None and spec.code_text is not None:
+        body = spec.code_text(code, minutes)
     else:
         body = f"Your on-call verification code is {code}. It expires in {minutes} minutes."
     return "On-call verification code", body
@@ -133,17 +130,18 @@ def contact_method_send_verification(*, contact_method: ContactMethod) -> Verifi
             expires_at=now + CODE_TTL,
         )
         subject, body = _message_text(cm.kind, code)
-        message = message_enqueue(
-            idempotency_key=f"verify:{row.pk}",
-            purpose=Message.Purpose.VERIFICATION,
-            kind=cm.kind,
-            destination=cm.value,
-            subject=subject,
-            body=body,
-            engineer_id=cm.engineer_id,
-            contact_method_id=cm.pk,
+        # Through the outbox (paging registers the sender): recorded and retried like a page.
+        (message,) = contact_messages_send(
+            [
+                ContactMessage(
+                    idempotency_key=f"verify:{row.pk}",
+                    purpose="verification",
+                    contact_method=cm,
+                    subject=subject,
+                    body=body,
+                )
+            ]
         )
-        kick_engine()
     contact_method.refresh_from_db()
     return VerificationSent(code=row, message=message)
 

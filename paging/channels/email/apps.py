@@ -9,7 +9,7 @@ class EmailConfig(AppConfig):
     verbose_name = "E-mail channel"
 
     def ready(self) -> None:
-        from paging.channels.email.transport import email_transport
-        from paging.channels.registry import register_transport
+        from oncall.channel_registry import channel_register
+        from paging.channels.email.kinds import EMAIL
 
-        register_transport("email", email_transport)
+        channel_register(EMAIL)

@@ -14,18 +14,22 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from oncall.signed_links import LinkExpired, LinkInvalid, link_max_age
+
+__all__ = [
+    "LinkExpired",
+    "LinkInvalid",
+    "LinkTarget",
+    "link_max_age",
+    "link_read",
+    "link_token",
+    "link_url",
+]
+
 SALT = "delivery.incident-action-link"
 ACTIONS = {"a": "acknowledge", "r": "resolve"}
 _LETTERS = {name: letter for letter, name in ACTIONS.items()}
 _PAYLOAD = re.compile(r"^(\d{1,18})-(\d{1,18})-([ar])$")
-
-
-class LinkInvalid(Exception):
-    """The token was not signed by us, or was altered."""
-
-
-class LinkExpired(LinkInvalid):
-    """The token is genuine but older than the allowed age."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,6 @@ class LinkTarget:
     incident_id: int
     engineer_id: int
     action: str  # "acknowledge" | "resolve"
-
-
-def link_max_age() -> int:
-    return int(getattr(settings, "ACK_LINK_MAX_AGE_SECONDS", 86400))
 
 
 def _signer() -> signing.TimestampSigner:

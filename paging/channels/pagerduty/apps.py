@@ -10,7 +10,7 @@ class PagerDutyConfig(AppConfig):
     verbose_name = "PagerDuty channel"
 
     def ready(self) -> None:
-        from paging.channels.pagerduty.forwarding import KIND, pagerduty_transport_factory
-        from paging.channels.registry import register_transport
+        from oncall.channel_registry import channel_register
+        from paging.channels.pagerduty.kinds import PAGERDUTY
 
-        register_transport(KIND, pagerduty_transport_factory)
+        channel_register(PAGERDUTY)

@@ -1,6 +1,6 @@
-"""What Slack users can do: acknowledge, resolve or escalate an incident, ask who is on
-call. Each function calls the paging service (one transaction) and returns the text
-to show the user; the views only parse and answer.
+"""What Slack users can do: acknowledge, resolve or escalate an incident, set its
+priority, ask who is on call. Each function calls the paging service (one transaction)
+and returns the text to show the user; the views only parse and answer.
 """
 
 from __future__ import annotations
@@ -13,14 +13,18 @@ from django.utils import timezone
 
 from oncall.people.models import ContactMethod, Engineer, Team
 from paging.channels.slack.blocks import ACTION_ACKNOWLEDGE, ACTION_ESCALATE, ACTION_RESOLVE
+from paging.channels.slack.transport import KIND_DM
 from paging.incident_actions import (
     ActionResult,
     incident_acknowledge,
     incident_escalate_now,
     incident_resolve,
+    incident_set_priority,
 )
 from paging.kick import kick_engine
 from paging.models import Incident
+from paging.priorities import PriorityInvalid, priority_label, priority_levels, priority_parse
+from schedules.models import Schedule
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +41,7 @@ def slack_engineer(*, slack_user_id: str) -> Engineer | None:
     """The engineer with a Slack contact method for this member id (disabled or not:
     it identifies the person even when paging there is switched off)."""
     cm = (
-        ContactMethod.objects.filter(kind=ContactMethod.Kind.SLACK, value=slack_user_id)
+        ContactMethod.objects.filter(kind=KIND_DM, value=slack_user_id)
         .select_related("engineer")
         .order_by("id")
         .first()
@@ -102,7 +106,6 @@ def slack_incident_act(*, action: str, incident_id: int, engineer: Engineer) -> 
 
 def oncall_who(*, team_query: str, engineer: Engineer) -> Reply:
     """Who is on call now in the team's schedules (the engineer's teams without a name)."""
-    from schedules.models import Schedule  # late: an optional app
     from schedules.selectors import oncall_engineer_ids
 
     query = team_query.strip()
@@ -135,10 +138,36 @@ def oncall_who(*, team_query: str, engineer: Engineer) -> Reply:
     return Reply("\n".join(lines) or "No teams yet.")
 
 
+def slack_incident_priority(*, incident_id: int, value: str, engineer: Engineer) -> Reply:
+    """``/oncall priority N P1``: grade the incident as ``engineer`` (``none`` clears it)."""
+    if not Incident.objects.filter(pk=incident_id).exists():
+        return Reply(f"There is no incident #{incident_id}.")
+    levels = priority_levels()
+    try:
+        priority = None if value.lower() == "none" else priority_parse(value, levels)
+    except PriorityInvalid as exc:
+        return Reply(f"Not changed: {exc}.")
+    label = priority_label(priority, levels)
+    result = incident_set_priority(
+        incident_id=incident_id, priority=priority, engineer_id=engineer.pk, via=VIA
+    )
+    if not result.changed:
+        return Reply(f"#{incident_id} is already {label}.")
+    if result.moved_to is not None:
+        kick_engine()
+        return Reply(
+            f"You set #{incident_id} to {label}: it now follows the escalation policy "
+            f"'{result.moved_to.name}'.",
+            changed=True,
+        )
+    return Reply(f"You set #{incident_id} to {label}.", changed=True)
+
+
 HELP = (
     "`/oncall who [team]` — who is on call now (your teams, or the team named)\n"
     "`/oncall ack N` — acknowledge incident N\n"
     "`/oncall resolve N` — resolve incident N\n"
+    "`/oncall priority N P1` — set incident N's priority (P1..P5 or its name; `none` clears)\n"
     "`/oncall help` — this text"
 )
 
@@ -151,7 +180,8 @@ COMMAND_ACTIONS = {
 
 
 def oncall_command(*, text: str, slack_user_id: str) -> Reply:
-    """The ``/oncall`` slash command: ``who [team]``, ``ack N``, ``resolve N``, ``help``."""
+    """The ``/oncall`` slash command: ``who [team]``, ``ack N``, ``resolve N``,
+    ``priority N P1``, ``help``."""
     words = text.split()
     verb = words[0].lower() if words else "help"
     if verb == "help":
@@ -161,6 +191,11 @@ def oncall_command(*, text: str, slack_user_id: str) -> Reply:
         return Reply(link_account_text(slack_user_id))
     if verb == "who":
         return oncall_who(team_query=" ".join(words[1:]), engineer=engineer)
+    if verb == "priority":
+        number = words[1].lstrip("#") if len(words) == 3 else ""
+        if not number.isascii() or not number.isdigit() or len(number) > 12:
+            return Reply("Say which incident and priority: `/oncall priority 42 P1`.")
+        return slack_incident_priority(incident_id=int(number), value=words[2], engineer=engineer)
     if verb in COMMAND_ACTIONS:
         number = words[1].lstrip("#") if len(words) == 2 else ""
         if not number.isascii() or not number.isdigit() or len(number) > 12:

@@ -10,13 +10,17 @@ class SlackConfig(AppConfig):
     verbose_name = "Slack channel"
 
     def ready(self) -> None:
-        from paging.channels.registry import register_transport
+        from oncall.channel_registry import channel_register
+        from oncall.people.hooks import register_address_lookup
+        from paging.channels.slack.kinds import SPECS
+        from paging.channels.slack.members import slack_address_lookup
         from paging.channels.slack.rate_holds import slack_rate_holds_apply
-        from paging.channels.slack.transport import KINDS, slack_transport_factory
         from paging.engine import register_tick_step
 
-        for kind in KINDS:
-            register_transport(kind, slack_transport_factory)
+        for spec in SPECS:
+            channel_register(spec)
+        # A Slack contact method added by e-mail address pages the member id found for it.
+        register_address_lookup("slack", slack_address_lookup)
         # The Slack transport itself refuses a held destination, so the holds step
         # only spares those messages an attempt.
         register_tick_step("slack_rate_holds", slack_rate_holds_apply, order=40)

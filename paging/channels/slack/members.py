@@ -11,10 +11,11 @@ import http.client
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from oncall.people.hooks import AddressLookupFailed
 from paging.channels.slack.client import slack_client, slack_error_classify
 
 
-class SlackLookupFailed(Exception):
+class SlackLookupFailed(AddressLookupFailed):
     """The member could not be found; the text says why, for the person who asked."""
 
 
@@ -38,3 +39,8 @@ def slack_member_by_email(*, email: str) -> str:
         f"could not look {email} up in Slack ({reason[:200]}); try again, or give the"
         " member id (such as U012AB3CD)"
     )
+
+
+def slack_address_lookup(address: str) -> str:
+    """The lookup registered for Slack contact methods (``oncall.people.hooks``)."""
+    return slack_member_by_email(email=address)

@@ -13,10 +13,10 @@ class TwilioConfig(AppConfig):
     verbose_name = "Delivery"
 
     def ready(self) -> None:
-        from paging.channels.registry import register_transport
-        from paging.channels.twilio.transport import sms_transport, voice_transport
+        from oncall.channel_registry import channel_register
+        from paging.channels.twilio.kinds import SMS, VOICE
 
-        # Each factory returns None until its provider is configured: the console
+        # Each transport factory returns None until Twilio is configured: the console
         # channel then stands in (embedded default).
-        register_transport("sms", sms_transport)
-        register_transport("voice", voice_transport)
+        channel_register(VOICE)
+        channel_register(SMS)

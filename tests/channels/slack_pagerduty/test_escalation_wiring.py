@@ -47,12 +47,10 @@ def test_channel_and_pagerduty_step_then_ack_from_the_channel(
 ) -> None:
     policy = EscalationPolicyFactory()
     first = EscalationStepFactory(policy=policy, position=0, delay_minutes=10)
-    EscalationTargetFactory(step=first, kind=EscalationTarget.Kind.SLACK_CHANNEL, address="C0OPS")
-    EscalationTargetFactory(
-        step=first, kind=EscalationTarget.Kind.PAGERDUTY_SERVICE, address=ROUTING_KEY
-    )
+    EscalationTargetFactory(step=first, kind="slack_channel", address="C0OPS")
+    EscalationTargetFactory(step=first, kind="pagerduty_service", address=ROUTING_KEY)
     second = EscalationStepFactory(policy=policy, position=1, delay_minutes=10)
-    EscalationTargetFactory(step=second, kind=EscalationTarget.Kind.ENGINEER, engineer=cast.grace)
+    EscalationTargetFactory(step=second, kind="engineer", engineer=cast.grace)
     cast.service.escalation_policy = policy
     cast.service.save()
     incident = fire(cast.service)
@@ -96,8 +94,8 @@ def test_channel_and_pagerduty_step_then_ack_from_the_channel(
 def test_channel_posts_are_enqueued_with_their_incident_in_one_insert(clock, cast) -> None:
     incident = fire(cast.service)
     targets = [
-        EscalationTarget(kind=EscalationTarget.Kind.SLACK_CHANNEL, address="C0OPS"),
-        EscalationTarget(kind=EscalationTarget.Kind.PAGERDUTY_SERVICE, address=ROUTING_KEY),
+        EscalationTarget(kind="slack_channel", address="C0OPS"),
+        EscalationTarget(kind="pagerduty_service", address=ROUTING_KEY),
     ]
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
         notes = channel_targets_post(incident_id=incident.pk, targets=targets, step=2, loop=1)
@@ -125,7 +123,7 @@ def test_failed_channel_post_says_so_without_an_engineer_fallback(
 ) -> None:
     policy = EscalationPolicyFactory()
     first = EscalationStepFactory(policy=policy, position=0, delay_minutes=10)
-    EscalationTargetFactory(step=first, kind=EscalationTarget.Kind.SLACK_CHANNEL, address="C0GONE")
+    EscalationTargetFactory(step=first, kind="slack_channel", address="C0GONE")
     cast.service.escalation_policy = policy
     cast.service.save()
     fake_slack.reply("chat.postMessage", body={"ok": False, "error": "channel_not_found"})

@@ -14,11 +14,12 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from paging.channels.escalation_targets import channel_targets_post, pagerduty_forward_trigger
+from paging.channels.escalation_targets import channel_targets_post
 from paging.channels.pagerduty.models import PagerDutyForward, PagerDutyWebhookDelivery
+from paging.channels.pagerduty.triggers import pagerduty_forward_trigger
 from paging.engine import tick
 from paging.incident_actions import incident_acknowledge, incident_resolve
-from paging.models import EscalationTarget, Incident, Message
+from paging.models import Incident, Message
 from tests.channels.slack_pagerduty.conftest import PD_WEBHOOK_SECRET, fire
 from tests.paging.factories import EscalationStepFactory, EscalationTargetFactory
 
@@ -31,7 +32,7 @@ ROUTING_KEY = "R0UT1NGKEY0000000000000000000001"
 def forward(incident: Incident, step: int = 0, loop: int = 0) -> Message:
     with transaction.atomic():
         return pagerduty_forward_trigger(
-            incident_id=incident.pk, routing_key=ROUTING_KEY, step=step, loop=loop
+            incident_id=incident.pk, address=ROUTING_KEY, step=step, loop=loop
         )
 
 
@@ -101,7 +102,7 @@ def test_escalation_target_queues_the_trigger(clock, cast, fake_pagerduty) -> No
     incident = fire(cast.service)
     target = EscalationTargetFactory(
         step=EscalationStepFactory(position=7),
-        kind=EscalationTarget.Kind.PAGERDUTY_SERVICE,
+        kind="pagerduty_service",
         address=ROUTING_KEY,
     )
     with transaction.atomic():

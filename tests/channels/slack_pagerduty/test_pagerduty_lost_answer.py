@@ -7,8 +7,8 @@ import pytest
 from django.db import transaction
 
 from paging.channels import Reconcilable, TransportError
-from paging.channels.escalation_targets import pagerduty_forward_trigger
 from paging.channels.pagerduty.forwarding import PagerDutyTransport
+from paging.channels.pagerduty.triggers import pagerduty_forward_trigger
 from tests.channels.slack_pagerduty.conftest import fire
 from tests.fakes.net import refusing_url, unanswered_connect_url
 
@@ -28,7 +28,7 @@ def test_lost_answer_is_maybe_sent_and_the_resend_is_the_same_event(
     incident = fire(cast.service)
     with transaction.atomic():
         row = pagerduty_forward_trigger(
-            incident_id=incident.pk, routing_key=ROUTING_KEY, step=0, loop=0
+            incident_id=incident.pk, address=ROUTING_KEY, step=0, loop=0
         )
     fake_pagerduty.stall_next(1.0)
     with pytest.raises(TransportError) as caught:
@@ -44,7 +44,7 @@ def test_connect_failures_are_not_maybe_sent(clock, cast, settings, short_timeou
     incident = fire(cast.service)
     with transaction.atomic():
         row = pagerduty_forward_trigger(
-            incident_id=incident.pk, routing_key=ROUTING_KEY, step=0, loop=0
+            incident_id=incident.pk, address=ROUTING_KEY, step=0, loop=0
         )
     for unreachable in (refusing_url, unanswered_connect_url):
         with unreachable() as url:

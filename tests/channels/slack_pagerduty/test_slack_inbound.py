@@ -14,10 +14,11 @@ from slack_sdk.signature import SignatureVerifier
 
 from paging.channels.slack.models import SlackPost
 from paging.engine import tick
-from paging.models import Incident, Message
+from paging.models import Incident, Message, PriorityLevel, ServicePriorityPolicy
 from schedules import services as schedule_services
 from tests.channels.slack_pagerduty.conftest import ADA_SLACK, SIGNING_SECRET, fire
 from tests.factories import ContactMethodFactory, MembershipFactory, TeamFactory
+from tests.paging.factories import policy_with_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -307,3 +308,41 @@ def test_command_input_limits(clock, cast, slack_secret, settings) -> None:
     settings.SLACK_SIGNING_SECRET = ""
     settings.INBOUND_MAX_BODY_BYTES = 512 * 1024
     assert signed(client, "/slack/commands/", command_body("help"), secret="x").status_code == 403
+
+
+def test_slash_command_sets_the_priority(clock, cast, fake_slack, paged) -> None:
+    PriorityLevel.objects.bulk_create([PriorityLevel(level=n, name=f"SEV{n}") for n in range(1, 5)])
+    client = Client()
+    response = signed(client, "/slack/commands/", command_body(f"priority {paged.pk} sev2"))
+    assert response.json()["text"] == f"You set #{paged.pk} to P2 (SEV2)."
+    incident = Incident.objects.get(pk=paged.pk)
+    assert incident.priority == 2
+    line = incident.events.get(kind="priority")
+    assert (line.actor, line.via, line.text) == (cast.ada, "slack", "priority none -> P2 (SEV2)")
+    for text, expected in [
+        (f"priority #{paged.pk} P2", f"#{paged.pk} is already P2 (SEV2)."),
+        (f"priority {paged.pk} P5", "Not changed: P5 is not a priority in use here (use P1 (SEV1)"),
+        (f"priority {paged.pk}", "Say which incident and priority: `/oncall priority 42 P1`."),
+        ("priority 99999 P1", "There is no incident #99999."),
+        (f"priority {paged.pk} none", f"You set #{paged.pk} to none."),
+    ]:
+        response = signed(client, "/slack/commands/", command_body(text))
+        assert response.status_code == 200
+        assert response.json()["text"].startswith(expected), text
+    assert Incident.objects.get(pk=paged.pk).priority is None
+
+
+def test_slash_command_priority_moves_an_unacknowledged_incident(
+    clock, cast, fake_slack, paged
+) -> None:
+    fast = policy_with_steps([cast.grace], delay_minutes=5)
+    fast.name = "db-urgent"
+    fast.save()
+    ServicePriorityPolicy.objects.create(service=cast.service, priority=1, escalation_policy=fast)
+    response = signed(Client(), "/slack/commands/", command_body(f"priority {paged.pk} P1"))
+    assert response.json()["text"] == (
+        f"You set #{paged.pk} to P1: it now follows the escalation policy 'db-urgent'."
+    )
+    tick()
+    # Grace (the P1 policy's step 1) is paged now, not 10 minutes later.
+    assert Message.objects.filter(engineer=cast.grace, status="sent").count() == 1

@@ -10,12 +10,13 @@ from django.utils import timezone
 
 from oncall.people.models import ContactMethod
 from paging.channels import TransportError
-from paging.channels.escalation_targets import channel_targets_post, slack_channel_post
+from paging.channels.escalation_targets import channel_targets_post
+from paging.channels.slack.channel_posts import slack_channel_post
 from paging.channels.slack.models import SlackPost, SlackRateHold
 from paging.channels.slack.transport import SlackTransport
 from paging.engine import tick
 from paging.incident_actions import incident_acknowledge, incident_resolve
-from paging.models import EscalationTarget, IncidentEvent, Message
+from paging.models import IncidentEvent, Message
 from paging.outbox import message_enqueue
 from tests.channels.slack_pagerduty.conftest import ADA_SLACK, fire
 from tests.factories import ContactMethodFactory, NotificationRuleFactory
@@ -125,7 +126,7 @@ def test_429_honours_retry_after_without_holding_up_other_destinations(
 
     # Meanwhile a channel post for the same incident is not held up.
     with transaction.atomic():
-        slack_channel_post(incident_id=incident.pk, channel="C0ONCALL", step=0, loop=0)
+        slack_channel_post(incident_id=incident.pk, address="C0ONCALL", step=0, loop=0)
     clock.shift(timedelta(seconds=20))  # the outbox's own backoff (10 s) has passed
     tick()
     [channel_post] = fake_slack.take("chat.postMessage")
@@ -223,9 +224,7 @@ def test_slack_dm_found_by_email_lookup(clock, cast, fake_slack) -> None:
 def test_channel_target_posts_once_per_step_and_loop(clock, cast, fake_slack) -> None:
     incident = fire(cast.service)
     step = EscalationStepFactory(position=5)
-    target = EscalationTargetFactory(
-        step=step, kind=EscalationTarget.Kind.SLACK_CHANNEL, address="C0ONCALL"
-    )
+    target = EscalationTargetFactory(step=step, kind="slack_channel", address="C0ONCALL")
     with transaction.atomic():
         notes = channel_targets_post(incident_id=incident.pk, targets=[target], step=0, loop=0)
         channel_targets_post(incident_id=incident.pk, targets=[target], step=0, loop=0)

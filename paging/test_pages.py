@@ -63,7 +63,7 @@ def contact_method_send_test(*, contact_method: ContactMethod) -> Message:
         )
         if cm.disabled_at is not None:
             raise ValidationError({"contact_method": [f"is disabled ({cm.disabled_reason})"]})
-        if cm.kind in ContactMethod.KINDS_NEEDING_VERIFICATION and cm.verified_at is None:
+        if cm.needs_verification and cm.verified_at is None:
             raise ValidationError({"contact_method": ["verify this number first"]})
         recent = list(
             test_pages_of(cm)
