@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 
 from oncall.people.models import ContactMethod, Engineer, NotificationRule
+from oncall.public_url import public_url
 from paging.bulk import tuples_insert
 from paging.models import Incident, IncidentEvent, Message
 
@@ -80,7 +81,7 @@ class RulesCache:
 
 def business_hours_start(at: datetime, time_zone: str) -> datetime:
     """``at`` if it falls in business hours (Mon-Fri, 08:00-18:00 local), else the next start."""
-    start_hour, end_hour = getattr(settings, "PAGING_BUSINESS_HOURS", (8, 18))
+    start_hour, end_hour = settings.PAGING_BUSINESS_HOURS
     try:
         zone = ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -98,11 +99,16 @@ def page_subject(incident: Incident) -> str:
     return f"[{incident.urgency.upper()}] #{incident.pk} {incident.title}"[:255]
 
 
+def incident_url(incident_id: int) -> str:
+    """The incident's page, as pages, Slack and PagerDuty link to it (a fixed path: sent
+    from workers and from tests' own URL confs, which need not include the admin)."""
+    return public_url(f"/admin/paging/incident/{incident_id}/change/")
+
+
 def page_body(incident: Incident, service_name: str) -> str:
-    base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
     return (
         f"{service_name}: {incident.title} (incident #{incident.pk}, {incident.severity}). "
-        f"Acknowledge: {base}/admin/paging/incident/{incident.pk}/change/"
+        f"Acknowledge: {incident_url(incident.pk)}"
     )
 
 

@@ -34,7 +34,7 @@ def throttle_limits() -> dict[str, int]:
     """Pages per contact method per window, by kind: each channel's own default
     (``ChannelSpec.throttle_limit``: SMS 5, calls 3), unless ``PAGING_THROTTLE_LIMITS``
     gives them all."""
-    limits = getattr(settings, "PAGING_THROTTLE_LIMITS", None)
+    limits = settings.PAGING_THROTTLE_LIMITS
     return throttle_defaults() if limits is None else limits
 
 

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from oncall.api.permissions import IsStaffOrReadOnly
+from oncall.people.selectors import engineer_id_for_user
 from paging.api import serializers as s
 from paging.incident_actions import (
     IncidentActionError,
@@ -49,11 +50,6 @@ from paging.service_writes import (
     service_delete,
     service_save,
 )
-
-
-def _engineer_id(request: Request) -> int | None:
-    engineer = getattr(request.user, "engineer", None)
-    return engineer.pk if engineer is not None else None
 
 
 class ServiceViewSet(viewsets.ModelViewSet):
@@ -161,7 +157,7 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
                 policy=instance,
                 fields=data,
                 steps=step_specs_from_data(steps) if steps is not None else None,
-                actor_id=_engineer_id(request),
+                actor_id=engineer_id_for_user(request.user),
             )
         except PolicyError as exc:
             return Response({exc.path: [exc.problem]}, status=status.HTTP_400_BAD_REQUEST)
@@ -190,7 +186,7 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
         """Move open incidents on older versions of this policy to the current one."""
         policy = self.get_object()
         result = policy_version_apply_to_open(
-            policy_id=policy.pk, actor_id=_engineer_id(request), via="api"
+            policy_id=policy.pk, actor_id=engineer_id_for_user(request.user), via="api"
         )
         return Response({"version": result.version.number, "moved": result.moved})
 
@@ -268,7 +264,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         result = incident_acknowledge(
-            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+            incident_id=incident.pk, engineer_id=engineer_id_for_user(request.user), via="api"
         )
         return self._detail(incident.pk, changed=result.changed)
 
@@ -276,7 +272,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def resolve(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         result = incident_resolve(
-            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+            incident_id=incident.pk, engineer_id=engineer_id_for_user(request.user), via="api"
         )
         return self._detail(incident.pk, changed=result.changed)
 
@@ -284,7 +280,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def escalate(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         result = incident_escalate_now(
-            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+            incident_id=incident.pk, engineer_id=engineer_id_for_user(request.user), via="api"
         )
         return self._detail(incident.pk, changed=result.changed)
 
@@ -298,7 +294,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 incident_id=incident.pk,
                 engineer_ids=body.validated_data.get("engineer_ids"),
                 policy_id=body.validated_data.get("policy_id"),
-                by_engineer_id=_engineer_id(request),
+                by_engineer_id=engineer_id_for_user(request.user),
                 via="api",
             )
         except IncidentActionError as exc:
@@ -318,7 +314,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             result = incident_set_priority(
                 incident_id=incident.pk,
                 priority=body.validated_data["priority"],
-                engineer_id=_engineer_id(request),
+                engineer_id=engineer_id_for_user(request.user),
                 via="api",
             )
         except PriorityInvalid as exc:  # the levels changed since the body was read
@@ -335,7 +331,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         event = incident_add_note(
             incident_id=incident.pk,
             text=body.validated_data["text"],
-            engineer_id=_engineer_id(request),
+            engineer_id=engineer_id_for_user(request.user),
             via="api",
         )
         return Response(s.IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)

@@ -255,7 +255,7 @@ def _slack_email_resolve(cm: ContactMethod) -> None:
     """
     if cm.kind != "slack" or "@" not in cm.value:
         return
-    if not getattr(settings, "SLACK_ENABLED", False):
+    if not settings.SLACK_ENABLED:
         return
     try:
         validate_email(cm.value)
