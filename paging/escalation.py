@@ -42,6 +42,7 @@ from paging.policy_versions import (
     version_label,
     version_steps,
 )
+from paging.retrigger import RETRIGGER_FIELDS, incident_retrigger
 from schedules import selectors as schedule_selectors
 
 logger = logging.getLogger(__name__)
@@ -202,15 +203,17 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
     """Advance one claimed incident in memory; the caller saves the incident and plan."""
     now = ctx.now
     if incident.status == Incident.Status.ACKNOWLEDGED:
-        # The ack timed out: back to triggered, and the policy starts over.
-        incident.status = Incident.Status.TRIGGERED
-        incident.acknowledged_at = None
-        incident.acknowledged_by_id = None
-        incident.acknowledged_via = ""
-        incident.escalation_step = 0
-        incident.escalation_loop += 1
-        incident.escalation_repeat = 0
-        _event(incident, IncidentEvent.Kind.ACK_TIMEOUT, "not resolved in time", ctx, plan)
+        # The ack timed out: back to triggered, and the policy starts over (now, below).
+        line = incident_retrigger(
+            incident,
+            now=now,
+            restart=True,
+            due_at=now,
+            by_person=False,
+            kind=IncidentEvent.Kind.ACK_TIMEOUT,
+            text="not resolved in time",
+        )
+        _event(incident, line.kind, line.text, ctx, plan)
     elif incident.status != Incident.Status.TRIGGERED:
         incident.next_due_at = None
         return
@@ -323,16 +326,11 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
     incident.next_due_at = None
 
 
+# What an advance writes: the fields a retrigger (the ack timeout) sets; the start time
+# apart, only for incidents whose escalation started in the batch (see _incidents_save),
+# and the suppression, which only a person lifts.
 ADVANCED_FIELDS = [
-    "status",
-    "acknowledged_at",
-    "acknowledged_by",
-    "acknowledged_via",
-    "escalation_step",
-    "escalation_loop",
-    "escalation_repeat",
-    "next_due_at",
-    "updated_at",
+    f for f in RETRIGGER_FIELDS if f not in ("escalation_started_at", "suppressed_by")
 ]
 _ADVANCED_FIELD_OBJECTS = [Incident._meta.get_field(name) for name in ADVANCED_FIELDS]
 _VERSION_FIELD = models.BigIntegerField()

@@ -173,8 +173,8 @@ class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
             self._save_layers(request, schedule, formset)
         elif formset.model is Override:
             self._save_overrides(request, schedule, formset)
-        else:  # pragma: no cover - no other inlines
-            formset.save()
+        else:  # pragma: no cover - every inline saves through the services above
+            raise TypeError(f"no service saves {formset.model.__name__} rows")
 
     def _save_layers(self, request: HttpRequest, schedule: Schedule, formset: Any) -> None:
         fields = ["name", "level", "start_date", "handoff_time", "shift_length", "shift_unit"]

@@ -324,8 +324,7 @@ class MeTokenView(APIView):
 
     @extend_schema(request=None, responses=TokenSerializer)
     def get(self, request: Request) -> Response:
-        token, _ = Token.objects.get_or_create(user=request.user)
-        return self._render(token)
+        return self._render(services.user_token_get(user=request.user))
 
     @extend_schema(request=None, responses=TokenSerializer)
     def post(self, request: Request) -> Response:
