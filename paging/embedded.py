@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections
 
 from paging.dispatch import dispatcher
 from paging.engine import tick
-from paging.kick import embedded_wakeup
+from paging.kick import embedded_wakeup, window_seconds
 
 logger = logging.getLogger(__name__)
 
 
 def _loop(stop: threading.Event) -> None:
+    kicked = False
+    window_ends = float("-inf")
     while not stop.is_set():
+        if kicked:
+            # A kick within the window of the previous kicked tick waits for its end,
+            # event still set: the commits meanwhile share the next tick (paging/kick.py).
+            stop.wait(max(0.0, window_ends - time.monotonic()))
+            window_ends = time.monotonic() + window_seconds()
         embedded_wakeup.clear()
         try:
             close_old_connections()
@@ -27,7 +35,7 @@ def _loop(stop: threading.Event) -> None:
             # Give the connection back (to the pool) while waiting: the web threads of
             # the same process share it.
             close_old_connections()
-        embedded_wakeup.wait(settings.ENGINE_TICK_SECONDS)
+        kicked = embedded_wakeup.wait(settings.ENGINE_TICK_SECONDS)
 
 
 def start_engine_thread() -> threading.Event:
