@@ -1,21 +1,28 @@
-"""Hand-built single-row statements for the dispatcher's hot path.
+"""Hand-built statements for the engine's hot path, from the models' metadata.
 
-Each page sent writes its row three times (the attempt, the outcome, fenced by the
-claim token) and compiling those ORM updates cost more CPU than PostgreSQL spent
-running them. ``row_update`` builds the statement once per process for each shape
-(model, the columns compared, the columns set), from the models' metadata, and only
-the parameters change; values are prepared by the fields as the ORM would
-(``get_db_prep_save``). Like ``QuerySet.update`` it sends no signals.
+Compiling an ORM query costs more CPU than PostgreSQL spends running these (a claim,
+a fenced update of one row, the policy check), and the engine runs them for every
+tick or page. So the statements are built once per process and only the parameters
+change:
+
+- ``row_update`` writes one row (each page: its attempt, its outcome, fenced by the
+  claim token); values are prepared by the fields as the ORM would
+  (``get_db_prep_save``). Like ``QuerySet.update`` it sends no signals.
+- ``columns`` and ``from_row`` read whole rows of a model from a hand-built SELECT
+  (joins included) and turn them into instances with the fields' own converters, as
+  the ORM's iterator does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 
 from paging.ingest_sql import _wrapper, quoted
+
+M = TypeVar("M", bound=models.Model)
 
 _update_cache: dict[tuple[str, type[models.Model], tuple[str, ...], tuple[str, ...]], str] = {}
 
@@ -45,3 +52,28 @@ def row_update(
     with wrapper.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """``alias."col", …`` of every concrete field, in ``from_row``'s order."""
+    return ", ".join(f"{alias}.{quoted(f.column)}" for f in model._meta.concrete_fields)
+
+
+def column_count(model: type[models.Model]) -> int:
+    return len(model._meta.concrete_fields)
+
+
+def from_row(model: type[M], values: Sequence[Any]) -> M | None:
+    """An instance from the ``columns(model, …)`` part of a row; None when its primary
+    key is NULL (a LEFT JOIN that found nothing)."""
+    fields = model._meta.concrete_fields
+    if values[fields.index(model._meta.pk)] is None:
+        return None
+    wrapper = _wrapper()
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        col = field.cached_col
+        for convert in wrapper.ops.get_db_converters(col) + col.get_db_converters(wrapper):
+            value = convert(value, col, wrapper)
+        converted.append(value)
+    return model.from_db(DEFAULT_DB_ALIAS, [f.attname for f in fields], converted)
