@@ -20,18 +20,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.utils import timezone
 
 from oncall.models import TeamMembership
 from paging.bulk import rows_insert
+from paging.ingest_sql import quoted
 from paging.models import (
+    EscalationPolicy,
     EscalationPolicyVersion,
     EscalationTarget,
     Incident,
     IncidentEvent,
     MaintenanceWindow,
+    Service,
 )
 from paging.notify import PagePlan, RulesCache, business_hours_start, pages_plan
 from paging.policy_versions import (
@@ -40,6 +43,7 @@ from paging.policy_versions import (
     version_label,
     version_steps,
 )
+from paging.row_sql import column_count, columns, from_row
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +89,8 @@ class AdvanceContext:
 
     def versions_load(self, version_ids: set[int]) -> None:
         missing = version_ids - set(self.cache.versions)
+        if not missing:
+            return  # no query (the ORM compiles one even for an empty IN)
         for version in EscalationPolicyVersion.objects.filter(pk__in=missing):
             self.cache.versions[version.pk] = (version, version_steps(version))
 
@@ -357,16 +363,58 @@ _ADVANCED_FIELD_OBJECTS = [Incident._meta.get_field(name) for name in ADVANCED_F
 _VERSION_FIELD = models.BigIntegerField()
 
 
+_SQL: dict[tuple[str, str], str] = {}
+
+
+def _sql(name: str, build: Callable[[], str]) -> str:
+    key = (connection.vendor, name)
+    if key not in _SQL:
+        _SQL[key] = build()
+    return _SQL[key]
+
+
+def _due_sql() -> str:
+    return f"SELECT 1 FROM {quoted(Incident._meta.db_table)} WHERE next_due_at <= %s LIMIT 1"  # noqa: S608 - names from model meta
+
+
+def _claim_sql() -> str:
+    """Due incidents with their service and policy (``select_related``), oldest due
+    first, row-locked and skipping rows another worker holds (PostgreSQL)."""
+    incident, service, policy = (
+        quoted(m._meta.db_table) for m in (Incident, Service, EscalationPolicy)
+    )
+    lock = " FOR UPDATE OF i SKIP LOCKED" if connection.features.has_select_for_update_of else ""
+    return (
+        f"SELECT {columns(Incident, 'i')}, {columns(Service, 's')}, "  # noqa: S608 - names from model meta
+        f"{columns(EscalationPolicy, 'p')} FROM {incident} i"
+        f" INNER JOIN {service} s ON s.id = i.service_id"
+        f" LEFT JOIN {policy} p ON p.id = i.escalation_policy_id"
+        f" WHERE i.next_due_at <= %s ORDER BY i.next_due_at, i.id LIMIT %s{lock}"
+    )
+
+
+def _incidents_claim(now: datetime, limit: int) -> list[Incident]:
+    """The ORM's ``select_for_update(skip_locked=True, of=("self",)).select_related(
+    "escalation_policy", "service")`` claim, as one statement built once per process."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("claim", _claim_sql), [now, limit])
+        rows = cursor.fetchall()
+    first, second = column_count(Incident), column_count(Incident) + column_count(Service)
+    incidents = []
+    for row in rows:
+        incident = from_row(Incident, row[:first])
+        assert incident is not None
+        incident.service = from_row(Service, row[first:second])
+        incident.escalation_policy = from_row(EscalationPolicy, row[second:])
+        incidents.append(incident)
+    return incidents
+
+
 def escalations_advance_batch(*, limit: int = BATCH_SIZE, cache: TickCache | None = None) -> int:
     """Claim and advance up to ``limit`` due incidents in one transaction."""
     with transaction.atomic():
         now = timezone.now()
-        incidents = list(
-            Incident.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("escalation_policy", "service")
-            .filter(next_due_at__lte=now)
-            .order_by("next_due_at", "id")[:limit]
-        )
+        incidents = _incidents_claim(now, limit)
         if not incidents:
             return 0
         if after_claim_hook is not None:
@@ -448,8 +496,10 @@ def escalations_advance(*, limit: int = BATCH_SIZE, max_batches: int = 1000) -> 
     First one indexed question outside any transaction ("is anything due?"): an idle
     tick costs that statement, not a transaction with a locking claim.
     """
-    if not Incident.objects.filter(next_due_at__lte=timezone.now()).exists():
-        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("due", _due_sql), [timezone.now()])
+        if cursor.fetchone() is None:
+            return 0
     total = 0
     cache = TickCache()
     for _ in range(max_batches):

@@ -77,3 +77,8 @@ def from_row(model: type[M], values: Sequence[Any]) -> M | None:
             value = convert(value, col, wrapper)
         converted.append(value)
     return model.from_db(DEFAULT_DB_ALIAS, [f.attname for f in fields], converted)
+
+
+def from_rows(model: type[M], rows: Sequence[Sequence[Any]]) -> list[M]:
+    """``from_row`` of whole rows, none of them NULL."""
+    return [instance for row in rows if (instance := from_row(model, row)) is not None]
