@@ -15,14 +15,22 @@ change:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
-from paging.ingest_sql import _wrapper, quoted
+from paging.ingest_sql import quoted
 
 M = TypeVar("M", bound=models.Model)
+
+
+def _wrapper() -> BaseDatabaseWrapper:
+    # The wrapper itself, not the ``connection`` proxy (a context-local lookup per read).
+    return connections[DEFAULT_DB_ALIAS]
+
 
 _update_cache: dict[tuple[str, type[models.Model], tuple[str, ...], tuple[str, ...]], str] = {}
 
@@ -63,20 +71,44 @@ def column_count(model: type[models.Model]) -> int:
     return len(model._meta.concrete_fields)
 
 
+Converter = Callable[[Any, Any, Any], Any]
+_converters_cache: dict[tuple[type[models.Model], str], list[tuple[int, list[Converter], Any]]] = {}
+
+
+def _converters(model: type[models.Model]) -> list[tuple[int, list[Converter], Any]]:
+    """(column index, converters, column) of the fields whose values the ORM converts
+    (JSON, and datetimes on SQLite): the same for every connection of a backend."""
+    wrapper = _wrapper()
+    key = (model, wrapper.vendor)
+    found = _converters_cache.get(key)
+    if found is None:
+        found = []
+        for index, field in enumerate(model._meta.concrete_fields):
+            col = field.cached_col
+            convert = wrapper.ops.get_db_converters(col) + col.get_db_converters(wrapper)
+            if convert:
+                found.append((index, convert, col))
+        _converters_cache[key] = found
+    return found
+
+
+@functools.cache
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
 def from_row(model: type[M], values: Sequence[Any]) -> M | None:
     """An instance from the ``columns(model, …)`` part of a row; None when its primary
     key is NULL (a LEFT JOIN that found nothing)."""
-    fields = model._meta.concrete_fields
-    if values[fields.index(model._meta.pk)] is None:
+    meta = model._meta
+    if values[meta.concrete_fields.index(meta.pk)] is None:
         return None
+    converted = list(values)
     wrapper = _wrapper()
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        col = field.cached_col
-        for convert in wrapper.ops.get_db_converters(col) + col.get_db_converters(wrapper):
-            value = convert(value, col, wrapper)
-        converted.append(value)
-    return model.from_db(DEFAULT_DB_ALIAS, [f.attname for f in fields], converted)
+    for index, convert, col in _converters(model):
+        for converter in convert:
+            converted[index] = converter(converted[index], col, wrapper)
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), converted)
 
 
 def from_rows(model: type[M], rows: Sequence[Sequence[Any]]) -> list[M]:
