@@ -1,4 +1,5 @@
-"""paging.row_sql: hand-built statements read and write rows exactly as the ORM does."""
+"""paging.row_sql and paging.bulk: hand-built statements read and write rows exactly as
+the ORM does, and show in query counts."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from paging.models import Incident, Message, Service
+from paging.bulk import INSERT_MAX_ROWS
+from paging.bulk import rows_insert as bulk_rows_insert
+from paging.models import Incident, IncidentEvent, Message, Service
 from paging.row_sql import column_count, columns, from_row, from_rows, row_update
 from tests.paging.factories import IncidentFactory, ServiceFactory
 
@@ -67,3 +71,28 @@ def test_row_update_changes_only_the_rows_that_match_every_condition() -> None:
     assert (message.attempts, message.sent_at, message.lease_expires_at) == (3, WHEN, None)
     with pytest.raises(AssertionError):
         row_update(Message, where={"id": message.pk, "claim_token": None}, values={"attempts": 1})
+
+
+def _events(incident: Incident, count: int) -> list[tuple]:
+    return [
+        (incident.pk, "note", WHEN, None, "", None, f"line {n}", {"n": 1}) for n in range(count)
+    ]
+
+
+EVENT_COLUMNS = ("incident_id", "kind", "at", "actor_id", "via", "message_id", "text", "data")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("rows", "statement"), [(3, "INSERT"), (INSERT_MAX_ROWS + 1, "COPY")])
+def test_bulk_rows_insert_is_one_logged_statement_either_way(rows: int, statement: str) -> None:
+    """A few rows go in one multi-row INSERT; more by COPY, which Django's cursor does not
+    log: ``rows_insert`` logs it itself, so query counts include it."""
+    incident = IncidentFactory()
+    with CaptureQueriesContext(connection) as queries:
+        bulk_rows_insert(
+            IncidentEvent, EVENT_COLUMNS, _events(incident, rows), json_columns=frozenset({"data"})
+        )
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == [statement]
+    written = IncidentEvent.objects.filter(incident=incident, kind="note")
+    assert written.count() == rows
+    assert written.first().data == {"n": 1}
