@@ -19,16 +19,22 @@ logger = logging.getLogger(__name__)
 def _loop(stop: threading.Event) -> None:
     kicked = False
     window_ends = float("-inf")
+    full_at = float("-inf")  # when the last full tick started
     while not stop.is_set():
         if kicked:
             # A kick within the window of the previous kicked tick waits for its end,
             # event still set: the commits meanwhile share the next tick (paging/kick.py).
             stop.wait(max(0.0, window_ends - time.monotonic()))
             window_ends = time.monotonic() + window_seconds()
+        # A full tick (every step, the heartbeat) at least every ENGINE_TICK_SECONDS,
+        # however often commits kick; kicked ticks in between (paging/engine.py).
+        full = not kicked or time.monotonic() - full_at >= settings.ENGINE_TICK_SECONDS
+        if full:
+            full_at = time.monotonic()
         embedded_wakeup.clear()
         try:
             close_old_connections()
-            tick()
+            tick(kicked=not full)
         except Exception:  # the loop must outlive any one bad tick
             logger.exception("engine tick failed")
         finally:

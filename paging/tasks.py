@@ -33,7 +33,10 @@ def engine_tick(kicked_at: float | None = None, coalesced: bool = False) -> int:
         # Uncoalesced kicks (ENGINE_KICK_COALESCE=false, AMQP): one a newer tick has
         # already covered is dropped.
         return 0
-    return tick()
+    # A coalesced kick runs the steps commits need (a kicked tick); beat's task (no
+    # arguments) a full one. Uncoalesced kicks run full ticks as before: their heartbeat is
+    # what lets a later kick see that it was covered (above).
+    return tick(kicked=coalesced)
 
 
 @worker_process_init.connect

@@ -9,5 +9,6 @@ class SchedulesConfig(AppConfig):
         from paging.engine import register_tick_step
         from schedules.swaps import swaps_expire
 
-        # Pending swap requests expire when their start passes.
-        register_tick_step("swaps_expire", swaps_expire, order=60)
+        # Pending swap requests expire when their start passes: the clock, not a commit,
+        # makes them due, so kicked ticks skip the scan.
+        register_tick_step("swaps_expire", swaps_expire, order=60, on_kick=False)

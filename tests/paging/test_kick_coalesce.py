@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import pytest
@@ -210,46 +209,78 @@ def test_window_zero_never_waits(
     assert store.keys == {}
 
 
-class LoopStop:
-    """The embedded loop's stop event: records its waits."""
+class LoopClock:
+    """The embedded loop's clock (``time.monotonic``) and stop event: waits move it."""
 
     def __init__(self) -> None:
+        self.now = 1000.0
         self.waits: list[float] = []
         self.stopped = False
+
+    def monotonic(self) -> float:
+        return self.now
 
     def is_set(self) -> bool:
         return self.stopped
 
     def wait(self, seconds: float) -> bool:
         self.waits.append(seconds)
-        self.stopped = self.stopped or len(self.waits) > 10  # a loop that never stops
+        self.now += seconds
+        self.stopped = self.stopped or len(self.waits) > 100  # a loop that never stops
         return self.stopped
 
 
-def test_embedded_loop_starts_a_kicked_tick_no_sooner_than_the_window(
+class LoopWakeup:
+    """The kick event of the embedded loop, on the loop's clock."""
+
+    def __init__(self, clock: LoopClock) -> None:
+        self.clock = clock
+        self.flag = False
+        self.waited = 0
+
+    def set(self) -> None:
+        self.flag = True
+
+    def clear(self) -> None:
+        self.flag = False
+
+    def wait(self, seconds: float) -> bool:
+        self.waited += 1
+        self.clock.stopped = self.clock.stopped or self.waited > 100  # a loop that never stops
+        if not self.flag:
+            self.clock.now += seconds
+        return self.flag
+
+
+def test_embedded_loop_under_constant_kicks_ticks_once_per_window_and_fully_every_tick_seconds(
     settings, monkeypatch
 ) -> None:
     settings.ENGINE_KICK_WINDOW_MS = 100
-    stop = LoopStop()
-    ticks: list[float] = []
+    settings.ENGINE_TICK_SECONDS = 2
+    clock = LoopClock()
+    wakeup = LoopWakeup(clock)
+    ticks: list[tuple[float, bool]] = []
 
-    def kicked_tick() -> int:
-        ticks.append(time.monotonic())
-        if len(ticks) == 3:
-            stop.stopped = True
-        kick.embedded_wakeup.set()  # a commit during every tick
+    def tick_with_a_commit(*, kicked: bool = False) -> int:
+        ticks.append((clock.now - 1000.0, kicked))
+        clock.now += 0.01  # a tick takes 10 ms
+        clock.stopped = len(ticks) == 25
+        wakeup.set()  # a commit during every tick
         return 0
 
-    monkeypatch.setattr(embedded, "tick", kicked_tick)
+    monkeypatch.setattr(embedded, "tick", tick_with_a_commit)
+    monkeypatch.setattr(embedded, "time", clock)
+    monkeypatch.setattr(embedded, "embedded_wakeup", wakeup)
     monkeypatch.setattr(embedded, "close_old_connections", lambda: None)
-    kick.embedded_wakeup.clear()
-    embedded._loop(stop)  # type: ignore[arg-type]
-    kick.embedded_wakeup.clear()
-    # Tick 1 (the first) and tick 2 (first kicked one) wait for nothing; tick 3 waits for
-    # the rest of tick 2's window.
-    assert len(ticks) == 3
-    assert stop.waits[0] == 0.0
-    assert 0.0 < stop.waits[1] <= 0.1
+    embedded._loop(clock)  # type: ignore[arg-type]
+    assert len(ticks) == 25
+    starts = [at for at, _ in ticks]
+    # The first kicked tick starts at once; each later one a window after the one before.
+    assert starts[1] == pytest.approx(0.01)
+    assert all(b - a == pytest.approx(0.1) for a, b in zip(starts[1:], starts[2:], strict=False))
+    # Full ticks (every step, the heartbeat): the first, then once ENGINE_TICK_SECONDS passed.
+    full = [at for at, kicked in ticks if not kicked]
+    assert full == [0.0, pytest.approx(2.01)]
 
 
 def test_embedded_mode_sets_the_loop_event(
