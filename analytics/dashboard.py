@@ -6,6 +6,7 @@ from typing import Any
 
 from analytics import load, metrics
 from analytics.filters import MetricFilter
+from analytics.sla import sla_by_priority
 
 
 def dashboard_context(*, flt: MetricFilter, bucket: str) -> dict[str, Any]:
@@ -31,6 +32,7 @@ def dashboard_context(*, flt: MetricFilter, bucket: str) -> dict[str, Any]:
         "per_service": per_service,
         "delivery": metrics.delivery_rates(flt=flt),
         "sla": metrics.sla_attainment(flt=flt),
+        "sla_priority": sla_by_priority(flt=flt),
         "load": load.oncall_load(
             start=flt.start, end=flt.end, team=flt.team, engineer=flt.engineer
         ),

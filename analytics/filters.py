@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 
 from paging.models import Incident
 
-BREAKDOWNS = ("none", "service", "team", "engineer", "day", "week", "month")
+BREAKDOWNS = ("none", "service", "team", "engineer", "priority", "day", "week", "month")
 TIME_BUCKETS = ("day", "week", "month")
 
 
@@ -34,6 +34,7 @@ class MetricFilter:
     urgency: str | None = None
     severity: str | None = None
     engineer: int | None = None
+    priority: int | None = None
 
 
 def incidents_in(*, flt: MetricFilter) -> QuerySet[Incident]:
@@ -48,6 +49,8 @@ def incidents_in(*, flt: MetricFilter) -> QuerySet[Incident]:
         qs = qs.filter(urgency=flt.urgency)
     if flt.severity:
         qs = qs.filter(severity=flt.severity)
+    if flt.priority is not None:
+        qs = qs.filter(priority=flt.priority)
     if flt.engineer is not None:
         qs = qs.alias(_responder=responder()).filter(_responder=flt.engineer)
     return qs.order_by()

@@ -32,6 +32,8 @@ def group_columns(*, by: str, tz: ZoneInfo, prefix: str = "") -> dict[str, Any]:
         cols = {"team_id": F(f"{p}service__team_id")}
     elif by == "engineer":
         cols = {"engineer_id": responder(p)}
+    elif by == "priority":
+        cols = {"priority": F(f"{p}priority")}
     elif by in ("day", "week", "month"):
         cols = {"bucket": Trunc(f"{p}created_at", by, tzinfo=tz)}
     else:
@@ -43,12 +45,13 @@ NAMED = {
     "service": ("service_id", "service_name"),
     "team": ("team_id", "team_name"),
     "engineer": ("engineer_id", "engineer_name"),
+    "priority": ("priority", "priority_name"),
 }
 
 
 def group_names(*, by: str, ids: Iterable[int | None]) -> dict[int | None, str | None]:
     """Names of the groups' ids, in one query (None: e.g. nobody acknowledged)."""
-    from oncall.models import Engineer, Team
+    from oncall.people.models import Engineer, Team
     from paging.models import Service
 
     wanted = {i for i in ids if i is not None}
@@ -58,6 +61,11 @@ def group_names(*, by: str, ids: Iterable[int | None]) -> dict[int | None, str |
         names = Team.objects.filter(pk__in=wanted).values_list("pk", "name")
     elif by == "engineer":
         names = Engineer.objects.filter(pk__in=wanted).values_list("pk", "display_name")
+    elif by == "priority":
+        from paging.priorities import priority_levels
+
+        named = {level.level: level.name for level in priority_levels()}
+        return {p: named.get(p, f"P{p}") for p in wanted} | {None: "not graded"}
     else:
         return {}
     return dict(names)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Q
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
-from oncall.models import Engineer
+from oncall.people.models import Engineer
 from paging.models import Message
 from schedules.models import Schedule
 from schedules.selectors import schedule_shifts

@@ -29,7 +29,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from analytics.filters import MetricFilter, ack_time, incidents_in
-from analytics.sla import ack_targets
+from analytics.sla import ack_targets, ratio
 from analytics.sqlfuncs import EpochSeconds
 from analytics.stats import grouped_duration_stats
 from paging.channels.console import ConsoleChannel
@@ -69,7 +69,7 @@ def response_times(
     )
     if with_escalation:
         for row in rows:
-            row["escalation_rate"] = _ratio(row["escalated"], row["incidents"])
+            row["escalation_rate"] = ratio(row["escalated"], row["incidents"])
     return rows
 
 
@@ -91,7 +91,7 @@ def escalation_rate(*, flt: MetricFilter, by: str = "none") -> list[dict[str, An
         counts={"incidents": Count("id"), "escalated": Count("id", filter=escalated_q())},
     )
     for row in rows:
-        row["escalation_rate"] = _ratio(row["escalated"], row["incidents"])
+        row["escalation_rate"] = ratio(row["escalated"], row["incidents"])
     return rows
 
 
@@ -163,7 +163,7 @@ def delivery_rates(*, flt: MetricFilter) -> list[dict[str, Any]]:
                 "channel": row["channel"],
                 **{k: row[k] for k in ("delivered", "failed", "cancelled", "pending")},
                 "attempted": attempted,
-                "delivery_rate": _ratio(row["delivered"], attempted),
+                "delivery_rate": ratio(row["delivered"], attempted),
             }
         )
     return out
@@ -225,11 +225,7 @@ def sla_attainment(*, flt: MetricFilter) -> list[dict[str, Any]]:
                 "ack_target_minutes": round(row["_target"] / 60),
                 "met": row["met"],
                 "breached": breached,
-                "attainment": _ratio(row["met"], row["met"] + breached),
+                "attainment": ratio(row["met"], row["met"] + breached),
             }
         )
     return out
-
-
-def _ratio(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None

@@ -20,6 +20,7 @@ from django.utils import timezone
 from analytics.filters import ack_time
 from analytics.sqlfuncs import EpochSeconds
 from paging.engine import tick_steps
+from paging.inbound.rate_limit import rate_limited_totals
 from paging.models import EngineHeartbeat, EngineStep, Incident, IncidentEvent, Message
 
 # Seconds. Chosen around the targets (ack within 5 min, resolve within 30 min).
@@ -155,7 +156,25 @@ def exposition() -> str:
         )
     lines += _engine_step_failures()
     lines += _auth_failures()
+    lines += _inbound_rate_limited()
     return "\n".join(lines) + "\n"
+
+
+def _inbound_rate_limited() -> list[str]:
+    """Requests refused (429) by each integration's rate limit, from its bucket row."""
+    name = "oncall_inbound_rate_limited_total"
+    lines = _header(
+        name,
+        "counter",
+        "Inbound requests answered 429 by the integration's rate limit (nothing stored).",
+    )
+    for integration, refused in rate_limited_totals():
+        labels = (
+            f'integration="{integration.pk}",kind="{_escape(integration.kind)}",'
+            f'service="{_escape(integration.service.name)}",name="{_escape(integration.name)}"'
+        )
+        lines.append(f"{name}{{{labels}}} {refused}")
+    return lines
 
 
 def _auth_failures() -> list[str]:

@@ -19,6 +19,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("api/v1/analytics/delivery", api.DeliveryView.as_view(), name="delivery"),
     path("api/v1/analytics/sla", api.SlaView.as_view(), name="sla"),
+    path(
+        "api/v1/analytics/sla-by-priority",
+        api.SlaByPriorityView.as_view(),
+        name="sla-by-priority",
+    ),
     path("api/v1/analytics/oncall-load", api.OncallLoadView.as_view(), name="oncall-load"),
     # Not under paging's router: its incident routes all end in "/", so no clash.
     re_path(

@@ -139,7 +139,7 @@ def cast_create(engineers: int, kinds: tuple[str, ...], group: int = GROUP) -> l
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from oncall.models import ContactMethod, Engineer, NotificationRule, Team
+    from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team
     from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Service
 
     user_model = get_user_model()

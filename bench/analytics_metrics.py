@@ -102,7 +102,7 @@ def _population() -> tuple[list[int], list[int]]:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from oncall.models import Engineer, Team, TeamMembership
+    from oncall.people.models import Engineer, Team, TeamMembership
     from paging.models import Service
     from schedules import services as schedule_services
     from schedules.models import LayerVersion

@@ -41,7 +41,7 @@ def _population(engineers: int):
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from oncall.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
+    from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
     from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Service
 
     user_model = get_user_model()

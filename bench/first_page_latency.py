@@ -64,8 +64,12 @@ import django
 django.setup()
 from django.core.management import call_command
 from django.contrib.auth import get_user_model
-from oncall.models import ContactMethod, Engineer, NotificationRule, Team
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team
 from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Integration, Service
+# The rate limit (in trees that have it) stays on, far above the load: its
+# statement per request is part of what is measured.
+LIMITED = any(f.name == "rate_limit_per_minute" for f in Integration._meta.fields)
+UNLIMITED = {"rate_limit_per_minute": 1_000_000} if LIMITED else {}
 call_command("migrate", verbosity=0)
 call_command("setup_periodic_tasks", verbosity=0)
 team = Team.objects.create(name="bench", slug="bench")
@@ -77,7 +81,9 @@ policy = EscalationPolicy.objects.create(name="bench")
 step = EscalationStep.objects.create(policy=policy, position=0, delay_minutes=30)
 EscalationTarget.objects.create(step=step, kind="engineer", engineer=ada)
 service = Service.objects.create(name="bench", team=team, escalation_policy=policy)
-integration = Integration.objects.create(service=service, kind="webhook", name="bench")
+integration = Integration.objects.create(
+    service=service, kind="webhook", name="bench", **UNLIMITED
+)
 print(integration.inbound_path)
 """
     out = subprocess.run(

@@ -8,13 +8,13 @@ and delivery logs are grouped under "System" and are read-only.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
+
+from oncall.admin_read_only import ReadOnlyMixin
 
 PRODUCT = "oncall"
 
@@ -37,19 +37,6 @@ SYSTEM_MODELS = frozenset(
     }
 )
 SYSTEM_LABEL = "system"
-
-
-class ReadOnlyMixin:
-    """Viewing only: no add, no change, no delete (and so no Add buttons)."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class OncallAdminSite(admin.AdminSite):

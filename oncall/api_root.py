@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rest_framework.routers import DefaultRouter
 
-from oncall.api.urls import router as people_router
+from oncall.people.api.urls import router as people_router
 from paging.api.urls import router as paging_router
 from schedules.api.urls import router as schedules_router
 

@@ -2,9 +2,14 @@ from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 
 
-class OncallConfig(AppConfig):
+class ProjectConfig(AppConfig):
+    """The project package as an app: its management commands (``oncall_run``,
+    ``oncall_apply``, ``oncall_export``), admin home template, static files and template
+    tags. It has no models; the people directory is ``oncall.people`` (label ``oncall``)."""
+
     name = "oncall"
-    verbose_name = "People directory"
+    label = "oncall_project"
+    verbose_name = "Project"
 
 
 class OncallAdminConfig(AdminConfig):

@@ -16,9 +16,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 
-from oncall.models import ContactMethod
-from oncall.services.people import engineer_profile_ensure
-from oncall.services.verification import contact_method_mark_verified
+from oncall.people.models import ContactMethod
+from oncall.people.services.directory import engineer_profile_ensure
+from oncall.people.services.verification import contact_method_mark_verified
 
 ADMIN_USERNAME = "admin"
 ADMIN_TIME_ZONE = "Europe/Berlin"  # the example's primary schedule

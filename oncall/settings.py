@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from oncall.env import env_bool, env_int, env_list, env_str, env_url
+from oncall.env import env_bool, env_hours, env_int, env_int_map, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of `make run`: the SQLite file, the generated secret key, the demo login.
@@ -37,7 +37,7 @@ PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     # First: its admin/object_history.html shows the audit trail on every History page.
-    "audit.apps.AuditConfig",
+    "oncall.audit.apps.AuditConfig",
     "oncall.apps.OncallAdminConfig",  # django.contrib.admin with the project's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -50,13 +50,21 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "django_celery_beat",
-    "oncall.apps.OncallConfig",
+    "oncall.apps.ProjectConfig",  # the project package: commands, admin home, static
+    "oncall.people.apps.PeopleConfig",  # label "oncall"
     "schedules.apps.SchedulesConfig",
     "paging.apps.PagingConfig",
-    "delivery.apps.DeliveryConfig",
-    "bridges.apps.BridgesConfig",
+    # One app per channel folder (transport, inbound views, templates); Twilio's keeps the
+    # label "delivery" and paging.channels the label "bridges" (tables and migrations).
+    "paging.channels.twilio.apps.TwilioConfig",
+    "paging.channels.email.apps.EmailConfig",
+    "paging.channels.links.apps.LinksConfig",
+    "paging.channels.slack.apps.SlackConfig",
+    "paging.channels.pagerduty.apps.PagerDutyConfig",
+    "paging.channels.webpush.apps.WebPushConfig",
+    "paging.channels.apps.ChannelsConfig",
     "analytics.apps.AnalyticsConfig",
-    "me.apps.MeConfig",
+    "oncall.me.apps.MeConfig",
 ]
 
 MIDDLEWARE = [
@@ -67,7 +75,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # audit trail: the request (its user or API token) is the actor of what it changes.
-    "audit.actors.AuditActorMiddleware",
+    "oncall.audit.actors.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -169,6 +177,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/me/login/"
 LOGIN_REDIRECT_URL = "/me/"
 LOGOUT_REDIRECT_URL = "/me/login/"
+# Sign-in links by e-mail (/me/login/): valid this long, and at most this many asked
+# for one address within that time.
+SIGNIN_LINK_MAX_AGE_SECONDS = env_int("SIGNIN_LINK_MAX_AGE_SECONDS", 15 * 60, minimum=60)
+SIGNIN_LINK_PER_ADDRESS = env_int("SIGNIN_LINK_PER_ADDRESS", 3, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -294,6 +306,15 @@ PAGERDUTY_EVENTS_URL = env_url("PAGERDUTY_EVENTS_URL", "https://events.pagerduty
 PAGERDUTY_WEBHOOK_SECRET = env_str("PAGERDUTY_WEBHOOK_SECRET")
 # A webhook event that occurred longer ago than this is refused (a replay).
 PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS = env_int("PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS", 300, minimum=30)
+# Web push (paging/channels/webpush/): off until a VAPID private key is set
+# (`manage.py webpush_keys` makes one; the channel's app checks it at start-up).
+WEBPUSH_VAPID_PRIVATE_KEY = env_str("WEBPUSH_VAPID_PRIVATE_KEY")
+WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT")  # default mailto:DEFAULT_FROM_EMAIL
+WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 10, minimum=1)
+# How long a push service keeps a page for a device that is offline.
+WEBPUSH_TTL_SECONDS = env_int("WEBPUSH_TTL_SECONDS", 3600, minimum=0)
+# A CA bundle for the push services' https (default: requests', REQUESTS_CA_BUNDLE/certifi).
+WEBPUSH_CA_FILE = env_str("WEBPUSH_CA_FILE")
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
@@ -302,7 +323,7 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "oncall@localhost")
 # Sign-in mail (password reset): SMTP when EMAIL_HOST is set, else printed to the
-# console. Pages by e-mail use their own connection (delivery/email/transport.py).
+# console. Pages by e-mail use their own connection (paging/channels/email/transport.py).
 EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend"
     if EMAIL_HOST
@@ -314,16 +335,52 @@ SLACK_ENABLED = bool(SLACK_BOT_TOKEN)
 EMAIL_ENABLED = bool(EMAIL_HOST)
 
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+# The backend pages by e-mail go through (paging/channels/email/): an SMTP backend that
+# tells a lost answer after the whole message from an earlier failure.
+DELIVERY_EMAIL_BACKEND = env_str(
+    "DELIVERY_EMAIL_BACKEND", "paging.channels.email.backend.EmailBackend"
+)
+# The domain of pages' Message-IDs (unset: this host's name).
+EMAIL_MESSAGE_ID_DOMAIN = env_str("EMAIL_MESSAGE_ID_DOMAIN")
 TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10, minimum=1)
 PAGERDUTY_FORWARDING_ENABLED = env_bool("PAGERDUTY_FORWARDING_ENABLED", True)
 
 # --- Paging knobs ----------------------------------------------------------
 INBOUND_MAX_BODY_BYTES = env_int("INBOUND_MAX_BODY_BYTES", 512 * 1024, minimum=1024)
 INBOUND_MAX_ALERTS_PER_MESSAGE = env_int("INBOUND_MAX_ALERTS_PER_MESSAGE", 1000, minimum=1)
+# Amazon SNS: signing certificates and SubscribeURLs are fetched over https only, from
+# hosts matching this regular expression (full match, host name without port).
+SNS_CERT_HOST_PATTERN = env_str("SNS_CERT_HOST_PATTERN", r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+try:
+    re.compile(SNS_CERT_HOST_PATTERN)
+except re.error as exc:
+    message = f"SNS_CERT_HOST_PATTERN is not a regular expression: {exc}"
+    raise ImproperlyConfigured(message) from exc
+# CA bundle for those https fetches (unset = the system's trust store).
+SNS_CA_FILE = env_str("SNS_CA_FILE")
+# SNS retries a delivery for at most an hour: older messages are replays (+5 min of skew).
+SNS_MAX_MESSAGE_AGE_SECONDS = env_int("SNS_MAX_MESSAGE_AGE_SECONDS", 3900, minimum=60)
+# Change events shown on incidents of their service opened up to this long after them.
+CHANGE_EVENTS_WINDOW_MINUTES = env_int("CHANGE_EVENTS_WINDOW_MINUTES", 60, minimum=0)
 ACK_LINK_MAX_AGE_SECONDS = env_int("ACK_LINK_MAX_AGE_SECONDS", 86400, minimum=60)
 SHIFT_REMINDER_MINUTES = env_int("SHIFT_REMINDER_MINUTES", 60, minimum=0)
+# How often the tick step looks for shifts to remind of (0: on every tick).
+SHIFT_REMINDER_SCAN_SECONDS = env_int("SHIFT_REMINDER_SCAN_SECONDS", 60, minimum=0)
+# An SMS reply code stays bound to its incident this long after it was resolved (default:
+# as long as the signed links in the same texts work), so a late reply never acts on
+# a newer incident.
+SMS_REPLY_CODE_REUSE_AFTER_SECONDS = env_int(
+    "SMS_REPLY_CODE_REUSE_AFTER_SECONDS", ACK_LINK_MAX_AGE_SECONDS, minimum=60
+)
 SMS_ERROR_REPLY_LIMIT = env_int("SMS_ERROR_REPLY_LIMIT", 3, minimum=0)
 SMS_ERROR_REPLY_WINDOW_SECONDS = env_int("SMS_ERROR_REPLY_WINDOW_SECONDS", 600, minimum=1)
+# Pages per contact method per 15 minutes by kind, the excess bundled or held
+# ("sms:5,voice:3"; a kind not named is not throttled; "none": nothing is). Unset: the
+# channels' defaults (ChannelSpec.throttle_limit, oncall/channel_registry.py).
+PAGING_THROTTLE_LIMITS = env_int_map("PAGING_THROTTLE_LIMITS", None, minimum=1)
+# Low-urgency pages of services that ask for it wait for these hours (Mon-Fri, the
+# engineer's zone): START-END.
+PAGING_BUSINESS_HOURS = env_hours("PAGING_BUSINESS_HOURS", (8, 18))
 # GET /healthz shows its checks to staff and to "Authorization: Bearer <token>" only.
 HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN")
 # When set, GET /metrics needs "Authorization: Bearer <token>".

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oncall.selectors import engineer_for_user
+from oncall.people.selectors import engineer_for_user
 
 ADMIN_VIA = "admin"
 VIA_MAX = 32  # IncidentEvent.via / Incident.acknowledged_via max_length

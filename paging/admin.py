@@ -1,4 +1,5 @@
-"""Admin for services, integrations and policies. Actions call the services.
+"""Admin for services (with their policy per priority), integrations, policies and
+priority levels. Actions call the services.
 
 The incident pages are in ``paging.admin_incidents``."""
 
@@ -12,16 +13,23 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from audit.admin_mixins import DeleteEachMixin
+from oncall.admin_read_only import ReadOnlyMixin
+from oncall.audit.admin_mixins import DeleteEachMixin
+from oncall.people.selectors import engineer_id_for_user
 from paging.admin_policy_forms import (
     URGENCY_FIELDS,
+    IntegrationForm,
     PolicyForm,
     ServiceForm,
     StepForm,
+    address_field,
+    address_target_kinds,
+    step_form_class,
     step_sentence,
 )
 from paging.integration_tokens import integration_token_rotate
 from paging.models import (
+    ChangeEvent,
     EngineHeartbeat,
     EngineStep,
     EscalationPolicy,
@@ -30,27 +38,30 @@ from paging.models import (
     Integration,
     MaintenanceWindow,
     Message,
+    PriorityLevel,
     Service,
+    ServicePriorityPolicy,
 )
 from paging.policy_versions import policy_version_apply_to_open
-from paging.services_config import (
-    REFERENCE_FOR_KIND,
+from paging.policy_writes import (
     StepSpec,
     TargetSpec,
+    policy_delete,
+    policy_save,
+    target_reference,
+)
+from paging.priorities import DEFAULT_LEVELS, priority_levels
+from paging.service_writes import (
     integration_delete,
     integration_save,
     maintenance_window_delete,
     maintenance_window_save,
-    policy_delete,
-    policy_save,
+    priority_level_delete,
+    priority_level_save,
     service_delete,
+    service_priority_policies_save,
     service_save,
 )
-
-
-def _engineer_id(request: HttpRequest) -> int | None:
-    engineer = getattr(request.user, "engineer", None)
-    return engineer.pk if engineer is not None else None
 
 
 def _copyable_url(integration: Integration) -> str:
@@ -87,13 +98,30 @@ class CopyMedia:
 class IntegrationInline(admin.StackedInline):
     # Stacked: the full URL wraps under its label instead of a cell off to the right.
     model = Integration
+    form = IntegrationForm
     extra = 0
-    fields = ["kind", "name", "grouping", "inbound"]
+    fields = ["kind", "name", "grouping", "rate_limit_per_minute", "sns_topic_arns", "inbound"]
     readonly_fields = ["inbound"]
 
     @admin.display(description="Inbound URL (paste into the alert source)")
     def inbound(self, obj: Integration) -> str:
         return _copyable_url(obj)
+
+
+class PriorityPolicyInline(admin.TabularInline):
+    model = ServicePriorityPolicy
+    extra = 0
+    fields = ["priority", "escalation_policy"]
+    verbose_name = "escalation policy for a priority"
+    verbose_name_plural = "Escalation policy per priority (other priorities: the policy above)"
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "priority":
+            field.choices = [("", "---------")] + [
+                (level.level, level.label) for level in priority_levels()
+            ]
+        return field
 
 
 class MaintenanceWindowInline(admin.TabularInline):
@@ -113,7 +141,7 @@ class ServiceAdmin(DeleteEachMixin, admin.ModelAdmin):
     list_display = ["name", "team", "escalation_policy", "ack_timeout_minutes"]
     list_filter = ["team"]
     search_fields = ["name"]
-    inlines = [IntegrationInline, MaintenanceWindowInline]
+    inlines = [IntegrationInline, PriorityPolicyInline, MaintenanceWindowInline]
     fieldsets = [
         (None, {"fields": ["name", "description", "team", "escalation_policy"]}),
         (
@@ -131,6 +159,18 @@ class ServiceAdmin(DeleteEachMixin, admin.ModelAdmin):
         service_delete(service=obj)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is ServicePriorityPolicy:
+            # The whole set at once: moving a policy from P2 to P1 is one change.
+            by_priority = {
+                f.cleaned_data["priority"]: f.cleaned_data["escalation_policy"].pk
+                for f in formset.forms
+                if f.cleaned_data
+                and not formset._should_delete_form(f)
+                and f.cleaned_data.get("escalation_policy")
+            }
+            service_priority_policies_save(service=form.instance, policies=by_priority)
+            _formset_done(formset)
+            return
         if formset.model is Integration:
             for integration in formset.save(commit=False):
                 integration_save(integration=integration, fields={})
@@ -148,12 +188,40 @@ class ServiceAdmin(DeleteEachMixin, admin.ModelAdmin):
 
 @admin.register(Integration)
 class IntegrationAdmin(DeleteEachMixin, admin.ModelAdmin):
-    list_display = ["__str__", "kind", "grouping", "inbound"]
+    form = IntegrationForm
+    list_display = ["__str__", "kind", "grouping", "rate_limit_per_minute", "inbound"]
     list_filter = ["kind"]
-    fields = ["service", "kind", "name", "grouping", "inbound", "token", "created_at"]
-    readonly_fields = ["inbound", "token", "created_at"]
+    fields = [
+        "service",
+        "kind",
+        "name",
+        "grouping",
+        "rate_limit_per_minute",
+        "sns_topic_arns",
+        "sns_subscriptions",
+        "inbound",
+        "token",
+        "created_at",
+    ]
+    readonly_fields = ["inbound", "sns_subscriptions", "token", "created_at"]
     actions = ["rotate_token"]
     Media = CopyMedia
+
+    @admin.display(description="SNS subscriptions (as SNS confirmed them)")
+    def sns_subscriptions(self, obj: Integration) -> str:
+        rows = (
+            [
+                (sub.topic_arn, sub.get_status_display(), sub.updated_at)
+                for sub in obj.sns_subscriptions.all()
+            ]
+            if obj.pk
+            else []
+        )
+        if not rows:
+            return "—"
+        return format_html_join(
+            format_html("<br>"), "<code>{}</code>: {} (since {:%Y-%m-%d %H:%M} UTC)", rows
+        )
 
     @admin.action(description="Rotate the token (the old one stops working at once)")
     def rotate_token(self, request: HttpRequest, queryset: QuerySet[Integration]) -> None:
@@ -177,6 +245,40 @@ class IntegrationAdmin(DeleteEachMixin, admin.ModelAdmin):
         return _copyable_url(obj)
 
 
+@admin.register(PriorityLevel)
+class PriorityLevelAdmin(DeleteEachMixin, admin.ModelAdmin):
+    """Priority levels. With none configured the defaults apply (the list says which);
+    once one is added, exactly the levels listed are in use."""
+
+    list_display = ["__str__", "name", "ack_within_minutes", "resolve_within_minutes"]
+    fields = ["level", "name", "description", "ack_within_minutes", "resolve_within_minutes"]
+    ordering = ["level"]
+
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        if not PriorityLevel.objects.exists():
+            defaults = "; ".join(
+                f"{level.code} ack {level.ack_within_minutes} min, resolve "
+                f"{level.resolve_within_minutes} min"
+                for level in DEFAULT_LEVELS
+            )
+            self.message_user(
+                request,
+                f"No priority levels configured: the defaults are in use ({defaults}). "
+                "Once you add one, only the levels listed here are in use.",
+                messages.INFO,
+            )
+        return super().changelist_view(request, extra_context)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["level"] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: PriorityLevel, form: Any, change: bool):
+        priority_level_save(level=obj, fields={})
+
+    def delete_model(self, request: HttpRequest, obj: PriorityLevel) -> None:
+        priority_level_delete(level=obj)
+
+
 def _formset_done(formset: Any) -> None:
     # The admin's change message reads what formset.save() would have set.
     formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
@@ -188,10 +290,18 @@ class EscalationStepInline(admin.StackedInline):
     model = EscalationStep
     form = StepForm
     extra = 0
-    # One field a line: side by side, the help texts were cut off on phones.
-    fields = ["number", "delay_minutes", "targets", "slack_channels", "pagerduty_services"]
     verbose_name = "step"
     verbose_name_plural = "Steps (each pages its targets, then waits for an acknowledgement)"
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # One field a line: side by side, the help texts were cut off on phones. A text
+        # field per registered address target kind (Slack channels, PagerDuty services…).
+        addresses = [address_field(kind) for kind in address_target_kinds()]
+        return ["number", "delay_minutes", "targets", *addresses]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs["form"] = step_form_class()
+        return super().get_formset(request, obj, **kwargs)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationStep]:
         return super().get_queryset(request).order_by("position")
@@ -249,14 +359,14 @@ class EscalationPolicyAdmin(DeleteEachMixin, admin.ModelAdmin):
             policy=policy,
             fields={},
             steps=[spec for *_, spec in steps],
-            actor_id=_engineer_id(request),
+            actor_id=engineer_id_for_user(request.user),
         )
 
     @admin.action(description="Apply the current version to open incidents")
     def apply_to_open(self, request: HttpRequest, queryset: QuerySet[EscalationPolicy]) -> None:
         for policy in queryset:
             result = policy_version_apply_to_open(
-                policy_id=policy.pk, actor_id=_engineer_id(request), via="admin"
+                policy_id=policy.pk, actor_id=engineer_id_for_user(request.user), via="admin"
             )
             self.message_user(
                 request,
@@ -268,7 +378,7 @@ class EscalationPolicyAdmin(DeleteEachMixin, admin.ModelAdmin):
 
 def _target_spec(target: EscalationTarget) -> TargetSpec:
     # Only the reference the kind uses: a stray value in another column is dropped.
-    needed = REFERENCE_FOR_KIND[EscalationTarget.Kind(target.kind)]
+    needed = target_reference(target.kind) or "address"
     return TargetSpec(kind=target.kind, **{needed: getattr(target, needed)})
 
 
@@ -319,19 +429,33 @@ class EscalationStepAdmin(admin.ModelAdmin):
             _formset_done(formset)
         delay = form.cleaned_data["delay_minutes"]
         specs[step.pk] = StepSpec(delay_minutes=delay, targets=targets)
-        actor_id = _engineer_id(request)
+        actor_id = engineer_id_for_user(request.user)
         policy_save(policy=step.policy, fields={}, steps=list(specs.values()), actor_id=actor_id)
 
     def delete_model(self, request: HttpRequest, obj: EscalationStep) -> None:
         specs = _specs_from_rows(obj.policy)
         specs.pop(obj.pk)
         policy_save(
-            policy=obj.policy, fields={}, steps=list(specs.values()), actor_id=_engineer_id(request)
+            policy=obj.policy,
+            fields={},
+            steps=list(specs.values()),
+            actor_id=engineer_id_for_user(request.user),
         )
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EscalationStep]) -> None:
         for step in queryset.select_related("policy"):
             self.delete_model(request, step)
+
+
+@admin.register(ChangeEvent)
+class ChangeEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Changes sent to ``/v2/change/enqueue``: recorded, never edited here."""
+
+    list_display = ["occurred_at", "service", "summary", "source", "integration"]
+    list_filter = ["service"]
+    search_fields = ["summary", "source"]
+    date_hierarchy = "occurred_at"
+    readonly_fields = [f.name for f in ChangeEvent._meta.get_fields() if f.concrete]
 
 
 @admin.register(Message)

@@ -1,11 +1,15 @@
-"""Forms of the incident page in the admin: add a note, reassign."""
+"""Forms of the incident page in the admin: add a note, reassign, set the priority."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
 
-from oncall.models import Engineer
+from oncall.people.models import Engineer
 from paging.models import EscalationPolicy
+from paging.priorities import Level
 
 
 class IncidentNoteForm(forms.Form):
@@ -25,3 +29,18 @@ class IncidentReassignForm(forms.Form):
         if bool(data.get("engineers")) == bool(data.get("policy")):
             raise forms.ValidationError("Choose engineers or an escalation policy (one of them).")
         return data
+
+
+class IncidentPriorityForm(forms.Form):
+    """The priority select of the incident page: the levels in use, or none."""
+
+    priority = forms.TypedChoiceField(
+        coerce=int, empty_value=None, required=False, label="Priority"
+    )
+
+    def __init__(self, *args: Any, levels: Sequence[Level], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["priority"]
+        field.choices = [("", "none (not graded)")] + [
+            (level.level, level.label) for level in levels
+        ]

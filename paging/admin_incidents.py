@@ -1,8 +1,9 @@
 """The incident pages of the admin: a list with open incidents first, and a page to act
-on one incident (acknowledge, resolve, escalate now, reassign, add a note).
+on one incident (acknowledge, resolve, escalate now, reassign, add a note, set the
+priority).
 
 Incidents are history: nothing here edits or deletes them. Every button POSTs to a thin
-view that asks once (a confirmation page), calls one service in ``paging.services`` as
+view that asks once (a confirmation page), calls one service in ``paging.incident_actions`` as
 the acting admin (``paging.actor``) and says what happened. An action that no longer
 applies (acknowledging a resolved incident) answers 409 with what the incident is now.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -25,14 +26,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from oncall.admin_site import ReadOnlyMixin
-from oncall.selectors import engineer_for_user
+from oncall.admin_read_only import ReadOnlyMixin
+from oncall.people.selectors import engineer_for_user
 from oncall.timefmt import age_text, local_text
 from paging.actor import Actor, actor_label, admin_actor
-from paging.admin_forms import IncidentNoteForm, IncidentReassignForm
-from paging.models import Incident
-from paging.selectors import incident_alerts, incident_timeline
-from paging.services import (
+from paging.admin_forms import IncidentNoteForm, IncidentPriorityForm, IncidentReassignForm
+from paging.change_events import change_window, incident_recent_changes
+from paging.incident_actions import (
     ActionResult,
     IncidentActionError,
     incident_acknowledge,
@@ -40,7 +40,12 @@ from paging.services import (
     incident_escalate_now,
     incident_reassign,
     incident_resolve,
+    incident_set_priority,
 )
+from paging.models import EscalationPolicy, Incident, PriorityLevel
+from paging.priorities import PriorityInvalid, priority_label, priority_levels
+from paging.priority_policy import more_urgent, priority_policy_move
+from paging.selectors import incident_alerts, incident_timeline
 
 TRIGGERED, ACKNOWLEDGED = Incident.Status.TRIGGERED, Incident.Status.ACKNOWLEDGED
 OPEN = Incident.OPEN_STATUSES
@@ -160,11 +165,37 @@ def _header(incident: Incident, tz: str) -> dict[str, Any]:
 # --- the list -------------------------------------------------------------------------
 
 
+class PriorityFilter(admin.SimpleListFilter):
+    title = "priority"
+    parameter_name = "priority"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(level.level), level.label) for level in priority_levels()] + [
+            ("none", "none (not graded)")
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+        value = self.value()
+        if value == "none":
+            return queryset.filter(priority__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(priority=int(value))
+        return queryset
+
+
 @admin.register(Incident)
 class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["number", "title_short", "service", "status_badge", "triggered", "responder"]
+    list_display = [
+        "number",
+        "title_short",
+        "service",
+        "status_badge",
+        "priority_short",
+        "triggered",
+        "responder",
+    ]
     list_display_links = ["number", "title_short"]
-    list_filter = ["status", "service", "urgency"]
+    list_filter = ["status", PriorityFilter, "service", "urgency"]
     list_select_related = ["service", "acknowledged_by"]
     search_fields = ["title", "dedup_key"]
     date_hierarchy = "created_at"
@@ -195,9 +226,20 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "is_nav_sidebar_enabled": False}
         return super().changelist_view(request, extra_context)
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
+        # The level's name in the same query (no name: the level is not configured).
+        name = PriorityLevel.objects.filter(level=OuterRef("priority")).values("name")[:1]
+        return super().get_queryset(request).annotate(_priority_name=Subquery(name))
+
     @admin.display(description="#", ordering="id")
     def number(self, obj: Incident) -> str:
         return f"#{obj.pk}"
+
+    @admin.display(description="Priority", ordering="priority")
+    def priority_short(self, obj: Incident) -> str:
+        if obj.priority is None:
+            return "—"
+        return getattr(obj, "_priority_name", None) or f"P{obj.priority}"
 
     @admin.display(description="Title", ordering="title")
     def title_short(self, obj: Incident) -> str:
@@ -255,6 +297,7 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
             view(self.act_view, "paging_incident_act", "<int:incident_id>/act/<str:action>/"),
             view(self.note_view, "paging_incident_note", "<int:incident_id>/note/"),
             view(self.reassign_view, "paging_incident_reassign", "<int:incident_id>/reassign/"),
+            view(self.priority_view, "paging_incident_priority", "<int:incident_id>/priority/"),
         ]
         return own + super().get_urls()
 
@@ -265,6 +308,7 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         if incident is None or not self.has_view_permission(request, incident):
             return self._get_obj_does_not_exist_redirect(request, self.opts, str(object_id))
         tz = _viewer_zone(request)
+        levels = priority_levels()
         alerts = [
             {
                 "alert": alert,
@@ -285,6 +329,11 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
             "timeline": incident_timeline(incident_id=incident.pk),
             "alerts": alerts,
             "incident_links": links_html(incident.links),
+            "recent_changes": [
+                (change, links_html(change.links))
+                for change in incident_recent_changes(incident=incident)
+            ],
+            "change_window_minutes": int(change_window().total_seconds() // 60),
             "actions": [
                 (key, action)
                 for key, action in ACTIONS.items()
@@ -293,6 +342,10 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
             "may_act": self.may_act(request),
             "note_form": IncidentNoteForm(),
             "reassign_form": IncidentReassignForm(),
+            "priority_label": priority_label(incident.priority, levels),
+            "priority_form": IncidentPriorityForm(
+                levels=levels, initial={"priority": incident.priority}
+            ),
             "tz": tz,
         }
         return TemplateResponse(request, "admin/paging/incident/incident_page.html", context)
@@ -457,4 +510,60 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         except IncidentActionError:
             return self._stale(request, incident, "reassigned")
         self._done(request, incident, f"Reassigned to {target}", actor)
+        return self._back(incident.pk)
+
+    def priority_view(self, request: HttpRequest, incident_id: int) -> HttpResponse:
+        incident = self._guard(request, incident_id)
+        if isinstance(incident, HttpResponse):
+            return incident
+        levels = priority_levels()
+        form = IncidentPriorityForm(request.POST, levels=levels)
+        if not form.is_valid():
+            self._form_errors(request, form)
+            return self._back(incident.pk)
+        priority = form.cleaned_data["priority"]
+        label = priority_label(priority, levels)
+        if incident.priority == priority:
+            self.message_user(request, f"The priority is already {label}.", messages.INFO)
+            return self._back(incident.pk)
+        move_to = priority_policy_move(incident=incident, priority=priority)
+        if move_to is not None and "confirmed" not in request.POST:
+            # Paging people is not undone by setting the priority back: ask once.
+            policy = EscalationPolicy.objects.get(pk=move_to)
+            was = f"'{incident.escalation_policy.name}'" if incident.escalation_policy else "none"
+            if incident.escalation_started_at is None:
+                starts = "Nobody has been paged yet: the new policy starts when paging would."
+            else:
+                when = (
+                    "now"
+                    if more_urgent(priority, than=incident.priority)
+                    else "when the old policy's next step was due"
+                )
+                starts = (
+                    f"Its first step pages {when}; pending pages under the old policy "
+                    "are cancelled."
+                )
+            return self._page(
+                request,
+                incident,
+                title=f"Set incident #{incident.pk} to {label}?",
+                question=f"{label} incidents of {incident.service.name} follow the escalation "
+                f"policy '{policy.name}': this incident moves from {was} to it. {starts}",
+                confirm_label="Set priority",
+                action_url=reverse("admin:paging_incident_priority", args=[incident.pk]),
+                carried=form,
+            )
+        actor = admin_actor(request.user)
+        try:
+            result = incident_set_priority(
+                incident_id=incident.pk,
+                priority=priority,
+                engineer_id=actor.engineer_id,
+                via=actor.via,
+            )
+        except PriorityInvalid as exc:
+            self.message_user(request, f"Priority: {exc}", messages.ERROR)
+            return self._back(incident.pk)
+        moved = f"; escalation moved to '{result.moved_to.name}'" if result.moved_to else ""
+        self._done(request, incident, f"Priority set to {label}{moved}", actor)
         return self._back(incident.pk)

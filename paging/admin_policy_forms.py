@@ -7,20 +7,39 @@ from typing import Any
 
 from django import forms
 
-from oncall.models import Engineer, Team
-from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Service
+from oncall.channel_registry import TargetKind, target_kind, target_kinds
+from oncall.people.models import Engineer, Team
+from paging.models import (
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTarget,
+    Integration,
+    Service,
+)
 from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
-from paging.services_config import StepSpec, TargetSpec
+from paging.people_targets import ENGINEER, SCHEDULE, TEAM_ALL, TEAM_ROUND_ROBIN
+from paging.policy_writes import StepSpec, TargetSpec
 from schedules.models import Schedule
 
-Kind = EscalationTarget.Kind
-# "kind:id" values of the targets choice; Slack and PagerDuty take an address instead.
+# "kind:id" values of the targets choice (people targets); channel targets (a Slack
+# channel…) take addresses, one text field per registered kind.
 REFERENCE_KINDS = {
-    Kind.ENGINEER: "engineer_id",
-    Kind.SCHEDULE: "schedule_id",
-    Kind.TEAM_ALL: "team_id",
-    Kind.TEAM_ROUND_ROBIN: "team_id",
+    ENGINEER: "engineer_id",
+    SCHEDULE: "schedule_id",
+    TEAM_ALL: "team_id",
+    TEAM_ROUND_ROBIN: "team_id",
 }
+
+
+def address_target_kinds() -> list[TargetKind]:
+    """The registered target kinds that take an address (a Slack channel, a PagerDuty
+    service…), in registration order."""
+    return [kind for kind in target_kinds() if kind.reference == "address"]
+
+
+def address_field(kind: TargetKind) -> str:
+    """The step form's field of an address kind: ``slack_channels``, ``pagerduty_services``."""
+    return f"{kind.name}s"
 
 
 def target_choices() -> list[tuple[str, list[tuple[str, str]]]]:
@@ -42,17 +61,17 @@ def target_choices() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def target_label(target: EscalationTarget) -> str:
-    if target.kind == Kind.ENGINEER:
+    if target.kind == ENGINEER:
         return str(target.engineer)
-    if target.kind == Kind.SCHEDULE:
+    if target.kind == SCHEDULE:
         return f"on call in {target.schedule}"
-    if target.kind == Kind.TEAM_ALL:
+    if target.kind == TEAM_ALL:
         return f"everyone in {target.team}"
-    if target.kind == Kind.TEAM_ROUND_ROBIN:
+    if target.kind == TEAM_ROUND_ROBIN:
         return f"round robin in {target.team}"
-    if target.kind == Kind.SLACK_CHANNEL:
-        return f"Slack {target.address}"
-    return f"PagerDuty service {target.address}"
+    kind = target_kind(target.kind)
+    # Staff read the whole address here (the form shows it too), a routing key included.
+    return f"{kind.label if kind else target.kind} {target.address}"
 
 
 def step_sentence(step: EscalationStep, count: int, repeat: int) -> str:
@@ -81,16 +100,6 @@ class StepForm(forms.ModelForm):
         widget=forms.SelectMultiple(attrs={"size": 6}),
         help_text="hold Ctrl (Cmd on a Mac) to choose several",
     )
-    slack_channels = forms.CharField(
-        label="Slack channels",
-        required=False,
-        help_text="channel ids, comma separated (optional)",
-    )
-    pagerduty_services = forms.CharField(
-        label="PagerDuty services",
-        required=False,
-        help_text="routing keys, comma separated (optional)",
-    )
 
     class Meta:
         model = EscalationStep
@@ -113,11 +122,10 @@ class StepForm(forms.ModelForm):
                 for t in rows
                 if t.kind in REFERENCE_KINDS
             ]
-            for name, kind in (
-                ("slack_channels", Kind.SLACK_CHANNEL),
-                ("pagerduty_services", Kind.PAGERDUTY_SERVICE),
-            ):
-                self.fields[name].initial = ", ".join(t.address for t in rows if t.kind == kind)
+            for kind in address_target_kinds():
+                self.fields[address_field(kind)].initial = ", ".join(
+                    t.address for t in rows if t.kind == kind.name
+                )
 
     def step_spec(self) -> StepSpec:
         """The step as ``policy_save`` takes it, targets in the order shown."""
@@ -125,15 +133,27 @@ class StepForm(forms.ModelForm):
         targets = []
         for value in data.get("targets") or []:
             kind, _, pk = value.partition(":")
-            targets.append(TargetSpec(kind=kind, **{REFERENCE_KINDS[Kind(kind)]: int(pk)}))
-        for name, kind in (
-            ("slack_channels", Kind.SLACK_CHANNEL),
-            ("pagerduty_services", Kind.PAGERDUTY_SERVICE),
-        ):
-            for address in (a.strip() for a in (data.get(name) or "").split(",")):
+            targets.append(TargetSpec(kind=kind, **{REFERENCE_KINDS[kind]: int(pk)}))
+        for kind in address_target_kinds():
+            for address in (a.strip() for a in (data.get(address_field(kind)) or "").split(",")):
                 if address:
-                    targets.append(TargetSpec(kind=kind, address=address))
+                    targets.append(TargetSpec(kind=kind.name, address=address))
         return StepSpec(delay_minutes=data["delay_minutes"], targets=targets)
+
+
+def step_form_class() -> type[StepForm]:
+    """``StepForm`` with a text field per address target kind registered now (declared on
+    the class: the admin's formset names its fields)."""
+    fields = {
+        address_field(kind): forms.CharField(
+            label=f"{kind.label}s",
+            required=False,
+            help_text=(f"{kind.address_help}s" if kind.address_help else "addresses")
+            + ", comma separated (optional)",
+        )
+        for kind in address_target_kinds()
+    }
+    return type("StepForm", (StepForm,), fields)
 
 
 class PolicyForm(forms.ModelForm):
@@ -185,3 +205,15 @@ class ServiceForm(forms.ModelForm):
 
 
 URGENCY_FIELDS = [f"urgency_{s}" for s in SEVERITIES]
+
+
+class IntegrationForm(forms.ModelForm):
+    """An integration (its own page and the service page's inline)."""
+
+    class Meta:
+        model = Integration
+        fields = ["service", "kind", "name", "grouping", "rate_limit_per_minute", "sns_topic_arns"]
+
+    def clean_sns_topic_arns(self) -> list[str]:
+        # An emptied box means "no topics", not NULL (the column is NOT NULL).
+        return self.cleaned_data.get("sns_topic_arns") or []

@@ -29,4 +29,7 @@ class AlertEvent:
     details: dict[str, Any] = field(default_factory=dict)
     links: list[dict[str, str]] = field(default_factory=list)
     occurred_at: datetime | None = None
+    # 1 (P1) .. 5, or None: ungraded. The incident this alert opens takes it (and the
+    # service's policy for it, ``paging.priority_policy``); joining alerts leave it.
+    priority: int | None = None
     raw: dict[str, Any] = field(default_factory=dict)  # the original alert, for the record

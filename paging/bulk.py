@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 INSERT_MAX_ROWS = 50
 
 
-def rows_insert(
+def tuples_insert(
     model: type[models.Model],
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],

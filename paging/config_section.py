@@ -1,10 +1,14 @@
-"""Config-file sections of paging: ``escalation_policies`` (60) and ``services`` (70).
+"""Config-file sections of paging: ``escalation_policies`` (60) and ``services`` (70);
+``priorities`` (50) is in ``config_priorities.py``.
 
 Identity keys: a policy by ``name``; a service by ``name``; an integration by its
-``name`` within the service. A step target is a mapping with exactly one key naming
-its kind: ``engineer: <username>``, ``schedule: <team-slug>/<schedule name>``,
-``team_all: <team-slug>``, ``team_round_robin: <team-slug>``, ``slack_channel: <id>``,
-``pagerduty_service: <routing key>``.
+``name`` within the service. A service's ``priority_policies`` maps priorities to policy
+names (``{P1: platform-urgent}``): incidents of that priority follow that policy. A step
+target is a mapping with exactly one key naming its kind: ``engineer: <username>``,
+``schedule: <team-slug>/<schedule name>``, ``team_all: <team-slug>``,
+``team_round_robin: <team-slug>``, and each channel target kind with its address
+(``slack_channel: <id>``, ``pagerduty_service: <routing key>``): the kinds are the
+registered ones (``oncall.channel_registry``), each named by the reference it uses.
 
 Integration tokens are secrets and runtime state: never in the file, kept while the
 integration's identity stays. Maintenance windows are runtime state too (API/admin).
@@ -15,7 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 
+from oncall.channel_registry import target_kind, target_kinds
 from oncall.config.fields import (
     Field,
     clean_model,
@@ -27,19 +33,20 @@ from oncall.config.fields import (
     read_value,
 )
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
-from oncall.models import Engineer, Team
+from oncall.people.models import Engineer, Team
+from paging import config_priorities  # noqa: F401  (registers the "priorities" section)
 from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
-from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
-from paging.services_config import (
-    StepSpec,
-    TargetSpec,
-    integration_delete,
-    integration_save,
-    policy_delete,
-    policy_save,
-    service_delete,
-    service_save,
+from paging.models.services import (
+    DEFAULT_RATE_LIMIT_PER_MINUTE,
+    DEFAULT_URGENCY_RULES,
+    MAX_RATE_LIMIT_PER_MINUTE,
+    SEVERITIES,
+    URGENCIES,
+    validate_sns_topic_arns,
 )
+from paging.policy_writes import StepSpec, TargetSpec, policy_delete, policy_save
+from paging.priorities import PriorityInvalid, priority_levels, priority_parse
+from paging.service_writes import integration_delete, integration_save, service_delete, service_save
 
 POLICY_FIELDS = {
     "name": Field(str, required=True),
@@ -60,14 +67,16 @@ SERVICE_FIELDS = {
     "urgency_rules": Field(dict, default=dict),
     "ack_timeout_minutes": Field(int, default=0),
     "low_urgency_business_hours_only": Field(bool, default=False),
+    "priority_policies": Field(dict, default=dict),
     "integrations": Field(list, default=list),
 }
 INTEGRATION_FIELDS = {
     "name": Field(str, required=True),
     "kind": Field(str, required=True),
     "grouping": Field(str, default=Integration.Grouping.GROUP.value),
+    "rate_limit_per_minute": Field(int, default=DEFAULT_RATE_LIMIT_PER_MINUTE),
+    "sns_topics": Field(list, default=list),
 }
-TARGET_KINDS = [k.value for k in EscalationTarget.Kind]
 
 
 def _items(ctx: ApplyContext, value: Any, path: str) -> list[Any]:
@@ -108,22 +117,29 @@ def _schedule_id(ctx: ApplyContext, ref: str, path: str) -> int:
 
 
 def _target(ctx: ApplyContext, raw: Any, path: str) -> TargetSpec:
+    kinds = [k.name for k in target_kinds()]
     read_value(ctx, raw, path, dict)
     if len(raw) != 1:
-        ctx.fail(path, f"a target has exactly one key, one of: {', '.join(TARGET_KINDS)}")
+        ctx.fail(path, f"a target has exactly one key, one of: {', '.join(kinds)}")
     kind, ref = next(iter(raw.items()))
-    read_choice(ctx, kind, path, TARGET_KINDS)
+    read_choice(ctx, kind, path, kinds)
     ref = read_value(ctx, ref, f"{path}.{kind}", str)
     where = f"{path}.{kind}"
-    if kind == "engineer":
+    reference = _reference(kind)
+    if reference == "engineer":
         return TargetSpec(kind=kind, engineer_id=_engineer(ctx, ref, where).pk)
-    if kind == "schedule":
+    if reference == "schedule":
         return TargetSpec(kind=kind, schedule_id=_schedule_id(ctx, ref, where))
-    if kind in ("team_all", "team_round_robin"):
+    if reference == "team":
         return TargetSpec(kind=kind, team_id=_team(ctx, ref, where).pk)
     if not ref.strip():
         ctx.fail(where, "must not be empty")
     return TargetSpec(kind=kind, address=ref)
+
+
+def _reference(kind: str) -> str:
+    registered = target_kind(kind)
+    return registered.reference if registered is not None else "address"
 
 
 def _steps_state(policy: EscalationPolicy) -> list[tuple]:
@@ -200,11 +216,12 @@ def policies_apply(value: Any, ctx: ApplyContext) -> None:
 
 
 def _target_export(target: EscalationTarget) -> dict[str, str]:
-    if target.kind == "engineer":
-        return {"engineer": target.engineer.username}
-    if target.kind == "schedule":
-        return {"schedule": f"{target.schedule.team.slug}/{target.schedule.name}"}
-    if target.kind in ("team_all", "team_round_robin"):
+    reference = _reference(target.kind)
+    if reference == "engineer":
+        return {target.kind: target.engineer.username}
+    if reference == "schedule":
+        return {target.kind: f"{target.schedule.team.slug}/{target.schedule.name}"}
+    if reference == "team":
         return {target.kind: target.team.slug}
     return {target.kind: target.address}
 
@@ -245,6 +262,32 @@ def _urgency_rules(ctx: ApplyContext, rules: dict[str, Any], path: str) -> dict[
     return merged
 
 
+def _policy_ref(ctx: ApplyContext, ref: str, path: str) -> EscalationPolicy:
+    if ctx.is_declared("escalation_policies", ref) is False:
+        ctx.fail(path, f"policy {ref!r} is not defined")
+    policy = EscalationPolicy.objects.filter(name=ref).first()
+    if policy is None:
+        ctx.fail(path, f"policy {ref!r} does not exist")
+    return policy
+
+
+def _priority_policies(ctx: ApplyContext, raw: dict[Any, Any], path: str) -> dict[int, int]:
+    """{priority: policy id} from ``{P1: policy name}`` (keys as ``priority_parse`` reads
+    them: P1, 1 or a level's name; the ``priorities`` section is applied before)."""
+    levels = priority_levels()
+    out: dict[int, int] = {}
+    for key, ref in raw.items():
+        where = f"{path}.priority_policies.{key}"
+        try:
+            priority = priority_parse(key, levels)
+        except PriorityInvalid as exc:
+            ctx.fail(where, str(exc))
+        if priority is None or priority in out:
+            ctx.fail(where, "name each priority once")
+        out[priority] = _policy_ref(ctx, read_value(ctx, ref, where, str), where).pk
+    return out
+
+
 def services_apply(value: Any, ctx: ApplyContext) -> None:
     ctx.declared.setdefault("services", {})
     for i, raw in enumerate(_items(ctx, value, "services")):
@@ -255,12 +298,8 @@ def services_apply(value: Any, ctx: ApplyContext) -> None:
         team = _team(ctx, data["team"], f"{path}.team")
         policy = None
         if data["escalation_policy"]:
-            ref = data["escalation_policy"]
-            if ctx.is_declared("escalation_policies", ref) is False:
-                ctx.fail(f"{path}.escalation_policy", f"policy {ref!r} is not defined")
-            policy = EscalationPolicy.objects.filter(name=ref).first()
-            if policy is None:
-                ctx.fail(f"{path}.escalation_policy", f"policy {ref!r} does not exist")
+            policy = _policy_ref(ctx, data["escalation_policy"], f"{path}.escalation_policy")
+        by_priority = _priority_policies(ctx, data["priority_policies"], path)
         if data["ack_timeout_minutes"] < 0:
             ctx.fail(f"{path}.ack_timeout_minutes", "must be zero or more (0 = none)")
         wanted = {
@@ -276,15 +315,20 @@ def services_apply(value: Any, ctx: ApplyContext) -> None:
         if service is None:
             service = Service(name=name, **wanted)
             clean_model(ctx, service, path)
-            service_save(service=service, fields={})
+            service_save(service=service, fields={}, priority_policies=by_priority)
             ctx.record("create", label)
         else:
             changes = diff(service, wanted)
+            was = _priority_policies_export(service)
+            now = _priority_policies_export(service, by_priority)
+            if was != now:
+                changes["priority_policies"] = (was, now)
             if changes:
                 for field_name, (_old, new) in changes.items():
-                    setattr(service, field_name, new)
+                    if field_name != "priority_policies":
+                        setattr(service, field_name, new)
                 clean_model(ctx, service, path)
-                service_save(service=service, fields={})
+                service_save(service=service, fields={}, priority_policies=by_priority)
                 ctx.record("update", label, describe_diff(changes))
         _integrations_apply(ctx, service, data["integrations"], path, label)
     declared = set(ctx.declared["services"])
@@ -315,17 +359,22 @@ def _integrations_apply(
         grouping = read_choice(
             ctx, data["grouping"], f"{ipath}.grouping", Integration.Grouping.values
         )
+        wanted = {
+            "kind": kind,
+            "grouping": grouping,
+            **_integration_limits(ctx, data, kind, ipath),
+        }
         where = f"{label}.integrations[{name}]"
         integration = existing.get(name)
         if integration is None:
-            integration = Integration(service=service, name=name, kind=kind, grouping=grouping)
+            integration = Integration(service=service, name=name, **wanted)
             clean_model(ctx, integration, ipath)
             integration_save(integration=integration, fields={})
             ctx.record("create", where, f"kind={kind!r}")
             continue
-        changes = diff(integration, {"kind": kind, "grouping": grouping})
+        changes = diff(integration, wanted)
         if changes:
-            integration_save(integration=integration, fields={"kind": kind, "grouping": grouping})
+            integration_save(integration=integration, fields=wanted)
             ctx.record("update", where, describe_diff(changes))
     for name, integration in sorted(existing.items()):
         if name not in seen:
@@ -333,6 +382,52 @@ def _integrations_apply(
                 f"{label}.integrations[{name}]",
                 lambda i=integration: integration_delete(integration=i),
             )
+
+
+def _priority_policies_export(
+    service: Service, by_priority: dict[int, int] | None = None
+) -> dict[str, str]:
+    """``{"P1": policy name}``: the service's rows, or ``by_priority`` ({priority: id})."""
+    if by_priority is None:
+        rows = service.priority_policies.values_list("priority", "escalation_policy__name")
+    else:
+        names = dict(EscalationPolicy.objects.filter(pk__in=by_priority.values()).values_list(
+            "pk", "name"))  # fmt: skip
+        rows = [(priority, names[pk]) for priority, pk in by_priority.items()]
+    return {f"P{priority}": name for priority, name in sorted(rows)}
+
+
+def _integration_limits(
+    ctx: ApplyContext, data: dict[str, Any], kind: str, path: str
+) -> dict[str, Any]:
+    """``rate_limit_per_minute`` (0 = none) and, for SNS, the accepted ``sns_topics``."""
+    limit = data["rate_limit_per_minute"]
+    if not 0 <= limit <= MAX_RATE_LIMIT_PER_MINUTE:
+        ctx.fail(
+            f"{path}.rate_limit_per_minute",
+            f"must be 0 (no limit) to {MAX_RATE_LIMIT_PER_MINUTE}, not {limit}",
+        )
+    topics = data["sns_topics"]
+    if topics and kind != Integration.Kind.SNS:
+        ctx.fail(f"{path}.sns_topics", f"only an sns integration takes topics, not {kind!r}")
+    try:
+        validate_sns_topic_arns(topics)
+    except ValidationError as exc:
+        ctx.fail(f"{path}.sns_topics", exc.messages[0])
+    return {"rate_limit_per_minute": limit, "sns_topic_arns": list(topics)}
+
+
+def _integration_export(integration: Integration) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "name": integration.name,
+        "kind": integration.kind,
+        "grouping": integration.grouping,
+    }
+    if integration.rate_limit_per_minute != DEFAULT_RATE_LIMIT_PER_MINUTE:
+        item["rate_limit_per_minute"] = integration.rate_limit_per_minute
+    if integration.sns_topic_arns:
+        item["sns_topics"] = list(integration.sns_topic_arns)
+    return item
 
 
 def services_export() -> list[dict[str, Any]]:
@@ -355,10 +450,10 @@ def services_export() -> list[dict[str, Any]]:
             item["ack_timeout_minutes"] = service.ack_timeout_minutes
         if service.low_urgency_business_hours_only:
             item["low_urgency_business_hours_only"] = True
-        integrations = [
-            {"name": i.name, "kind": i.kind, "grouping": i.grouping}
-            for i in service.integrations.order_by("name")
-        ]
+        by_priority = _priority_policies_export(service)
+        if by_priority:
+            item["priority_policies"] = by_priority
+        integrations = [_integration_export(i) for i in service.integrations.order_by("name")]
         if integrations:
             item["integrations"] = integrations
         out.append(item)

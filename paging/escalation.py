@@ -23,8 +23,10 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from oncall.models import TeamMembership
-from paging.bulk import rows_insert
+from oncall.channel_registry import target_kind
+from oncall.people.models import TeamMembership
+from paging.bulk import tuples_insert
+from paging.channels.escalation_targets import channel_targets_post
 from paging.ingest_sql import quoted
 from paging.models import (
     EscalationPolicy,
@@ -43,6 +45,7 @@ from paging.policy_versions import (
     version_steps,
 )
 from paging.row_sql import column_count, columns, from_row
+from schedules import selectors as schedule_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +56,7 @@ after_claim_hook: Callable[[list[int]], None] | None = None
 
 
 def _schedule_oncall(schedule_id: int, at: datetime) -> list[int]:
-    from schedules.selectors import oncall_engineer_ids  # imported late: an optional app
-
-    return oncall_engineer_ids(schedule_id=schedule_id, at=at)
+    return schedule_selectors.oncall_engineer_ids(schedule_id=schedule_id, at=at)
 
 
 @dataclass
@@ -163,58 +164,38 @@ class AdvanceContext:
 
 
 def step_targets(step: VersionStep, ctx: AdvanceContext) -> tuple[list[int], list[str]]:
-    """Engineer ids a step pages now (in order, no repeats), and notes for the timeline."""
+    """Engineer ids a step pages now (in order, no repeats), and notes for the timeline.
+
+    Each target kind resolves itself (``TargetKind.resolve``, ``paging.people_targets``);
+    channel targets (a Slack channel…) page no engineer: see ``_channel_targets_post``.
+    """
     engineer_ids: list[int] = []
     notes: list[str] = []
     for target in step.targets:
-        kind = target.kind
-        if kind == EscalationTarget.Kind.ENGINEER:
-            found = [target.engineer_id] if target.engineer_id else []
-        elif kind == EscalationTarget.Kind.SCHEDULE:
-            assert target.schedule_id is not None
-            try:
-                found = ctx.schedule_oncall(target.schedule_id)
-            except Exception:  # a broken schedule must not stop the escalation
-                logger.exception("schedule %s could not be resolved", target.schedule_id)
-                notes.append(f"schedule {target.schedule_id} could not be resolved")
-                found = []
-            if not found:
-                notes.append(f"nobody on call in schedule {target.schedule_id}")
-        elif kind == EscalationTarget.Kind.TEAM_ALL:
-            assert target.team_id is not None
-            found = ctx.members(target.team_id)
-        elif kind == EscalationTarget.Kind.TEAM_ROUND_ROBIN:
-            assert target.team_id is not None
-            members = ctx.members(target.team_id)
-            found = [ctx.round_robin_next(target, members)] if members else []
-        else:
-            found = []  # channel targets (Slack channel, PagerDuty service): see below
+        kind = target_kind(target.kind)
+        if kind is None:
+            notes.append(f"{target.kind} targets: no channel is installed for them")
+            continue
+        if kind.resolve is None:
+            continue
+        found, more = kind.resolve(target, ctx)
+        notes.extend(more)
         for engineer_id in found:
             if engineer_id not in engineer_ids:
                 engineer_ids.append(engineer_id)
     return engineer_ids, notes
 
 
-CHANNEL_KINDS = (EscalationTarget.Kind.SLACK_CHANNEL, EscalationTarget.Kind.PAGERDUTY_SERVICE)
-
-
-def _channel_targets_post(
-    incident: Incident, step: VersionStep, step_index: int, notes: list[str]
-) -> list[str]:
-    """Queue posts for a step's Slack-channel / PagerDuty-service targets (bridges app).
+def _channel_targets_post(incident: Incident, step: VersionStep, step_index: int) -> list[str]:
+    """Queue posts for a step's channel targets (a Slack channel, a PagerDuty service…).
 
     Returns what was paged, for the step's timeline line.
     """
-    targets = [t for t in step.targets if t.kind in CHANNEL_KINDS]
-    if not targets:
-        return []
-    try:
-        from bridges.escalation import channel_targets_post  # the channels app, optional
-    except ImportError:
-        notes.extend(f"{t.get_kind_display()} targets need the bridges app" for t in targets)
-        return []
     return channel_targets_post(
-        incident_id=incident.pk, targets=targets, step=step_index, loop=incident.escalation_loop
+        incident_id=incident.pk,
+        targets=step.targets,
+        step=step_index,
+        loop=incident.escalation_loop,
     )
 
 
@@ -300,7 +281,7 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
             engineer_ids = [e for e in engineer_ids if e in plan.cache.names]
             notes.extend(f"engineer {e} no longer exists" for e in gone)
         names = plan.names_for(engineer_ids) + _channel_targets_post(
-            incident, step, incident.escalation_step, notes
+            incident, step, incident.escalation_step
         )
         text = f"{label}: paging {', '.join(names)}" if names else f"{label}: nobody to page"
         if notes:
@@ -503,7 +484,7 @@ def _assignees_replace(incidents: list[Incident]) -> None:
             f" WHERE incident_id IN ({', '.join(['%s'] * len(changed))})",
             list(changed),
         )
-    rows_insert(
+    tuples_insert(
         through,
         ("incident_id", "engineer_id"),
         [(i, e) for i, engineer_ids in changed.items() for e in engineer_ids],

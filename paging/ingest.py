@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from paging.alert_event import AlertEvent
+from paging.incident_actions import incident_acknowledge, incident_resolve
 from paging.ingest_sql import Expressions, db_value, quoted, rows_insert, rows_insert_returning
 from paging.kick import kick_engine
 from paging.models import (
@@ -41,7 +42,7 @@ from paging.models import (
     MaintenanceWindow,
     Service,
 )
-from paging.services import incident_acknowledge, incident_resolve
+from paging.priority_policy import policy_for, priority_policies
 from paging.timeline import event_build, event_record
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2, "critical": 3}
@@ -308,6 +309,10 @@ def _incidents_insert(
         "next_due_at": (f"COALESCE({_sql('maintenance_end')}, %s)", [*window_params, due]),
     }
     keys = sorted(firsts)  # every delivery writes (and locks) keys in the same order
+    # No query unless an alert carries a priority.
+    by_priority = priority_policies(
+        service_id=service.pk, priorities=(e.priority for e in firsts.values())
+    )
     incidents = [
         Incident(
             service=service,
@@ -319,7 +324,10 @@ def _incidents_insert(
             links=firsts[key].links,
             created_at=now,
             updated_at=now,
-            escalation_policy_id=service.escalation_policy_id,
+            priority=firsts[key].priority,
+            escalation_policy_id=policy_for(
+                service=service, priority=firsts[key].priority, by_priority=by_priority
+            ),
         )
         for key in keys
     ]
@@ -462,6 +470,7 @@ def _new_alerts(
     # The "triggered" line says what the incident was opened with, before any raise.
     opened_as = {
         key: f"{delivery.opened[key].urgency} urgency, {delivery.opened[key].severity}"
+        + (f", P{firsts[key].priority}" if firsts[key].priority else "")
         for key in created
     }
     raised: dict[int, _OpenIncident] = {}

@@ -13,7 +13,7 @@ import logging
 
 from django.db import transaction
 
-from audit.services import audit_record
+from oncall.audit.services import audit_record
 from paging.models import Integration
 from paging.models.services import new_integration_token
 

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.db import connection
 
-from oncall.models import ContactMethod, Engineer, NotificationRule
-from paging.bulk import rows_insert
+from oncall.people.models import ContactMethod, Engineer, NotificationRule
+from oncall.public_url import public_url
+from paging.bulk import tuples_insert
 from paging.ingest_sql import quoted
 from paging.models import Incident, IncidentEvent, Message
 
@@ -95,7 +96,7 @@ def _ladder_rows(engineer_ids: list[int], urgency: str) -> list[tuple]:
 
 def business_hours_start(at: datetime, time_zone: str) -> datetime:
     """``at`` if it falls in business hours (Mon-Fri, 08:00-18:00 local), else the next start."""
-    start_hour, end_hour = getattr(settings, "PAGING_BUSINESS_HOURS", (8, 18))
+    start_hour, end_hour = settings.PAGING_BUSINESS_HOURS
     try:
         zone = ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -113,11 +114,16 @@ def page_subject(incident: Incident) -> str:
     return f"[{incident.urgency.upper()}] #{incident.pk} {incident.title}"[:255]
 
 
+def incident_url(incident_id: int) -> str:
+    """The incident's page, as pages, Slack and PagerDuty link to it (a fixed path: sent
+    from workers and from tests' own URL confs, which need not include the admin)."""
+    return public_url(f"/admin/paging/incident/{incident_id}/change/")
+
+
 def page_body(incident: Incident, service_name: str) -> str:
-    base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
     return (
         f"{service_name}: {incident.title} (incident #{incident.pk}, {incident.severity}). "
-        f"Acknowledge: {base}/admin/paging/incident/{incident.pk}/change/"
+        f"Acknowledge: {incident_url(incident.pk)}"
     )
 
 
@@ -169,8 +175,8 @@ class PagePlan:
         self.events.append((incident_id, kind, at, actor_id, "", None, text, data or {}))
 
     def save(self) -> None:
-        rows_insert(Message, MESSAGE_COLUMNS, self.messages)
-        rows_insert(IncidentEvent, EVENT_COLUMNS, self.events, json_columns=frozenset({"data"}))
+        tuples_insert(Message, MESSAGE_COLUMNS, self.messages)
+        tuples_insert(IncidentEvent, EVENT_COLUMNS, self.events, json_columns=frozenset({"data"}))
 
 
 def _when(minutes: int) -> str:

@@ -12,7 +12,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from oncall.models import ContactMethod
+from oncall.channel_registry import (
+    THROTTLE_WINDOW_MINUTES,
+    target_for_message_kind,
+    throttle_defaults,
+)
+from oncall.people.models import ContactMethod
 from paging.channels import Reconcilable, TransportError, channel_for
 from paging.ingest_sql import rows_insert
 from paging.models import Incident, IncidentEvent, Message
@@ -22,13 +27,16 @@ from paging.timeline import event_build, event_record
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-# Pages per contact method per window (GoAlert's defaults); the excess is bundled.
-THROTTLE_WINDOW = timedelta(minutes=15)
-DEFAULT_THROTTLE_LIMITS = {"sms": 5, "voice": 3}
+# Pages per contact method per window; the excess is bundled.
+THROTTLE_WINDOW = timedelta(minutes=THROTTLE_WINDOW_MINUTES)
 
 
 def throttle_limits() -> dict[str, int]:
-    return getattr(settings, "PAGING_THROTTLE_LIMITS", DEFAULT_THROTTLE_LIMITS)
+    """Pages per contact method per window, by kind: each channel's own default
+    (``ChannelSpec.throttle_limit``: SMS 5, calls 3), unless ``PAGING_THROTTLE_LIMITS``
+    gives them all."""
+    limits = settings.PAGING_THROTTLE_LIMITS
+    return throttle_defaults() if limits is None else limits
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -330,18 +338,13 @@ def message_fallback(*, message_id: int, error: str) -> int:
     return done
 
 
-# Pages that target a channel, not an engineer: how the timeline names them.
-_TARGET_LABELS = {"slack_channel": "Slack channel", "pagerduty": "PagerDuty service"}
-
-
 def target_label(message: Message) -> str:
-    """What a page was sent to, for people (a routing key shows only its end)."""
-    label = _TARGET_LABELS.get(message.kind)
-    if label is None:
+    """What a page was sent to, for people: the channel target it pages, as its kind
+    names it ("Slack channel C0OPS"; a routing key shows only its end)."""
+    target = target_for_message_kind(message.kind)
+    if target is None:
         return f"{message.kind} to {message.destination}"
-    if message.kind == "pagerduty":
-        return f"{label} …{message.destination[-4:]}"
-    return f"{label} {message.destination}"
+    return target.describe(message.destination)
 
 
 def _page_outcome_record(message: Message, outcome: SendOutcome, incident_id: int) -> None:

@@ -1,7 +1,7 @@
 """Escalation policy versions: an incident keeps the policy it started with.
 
 The step and target rows of a policy are what people edit (API, admin, config file,
-all through ``services_config.policy_save``). The engine never runs an incident from
+all through ``policy_writes.policy_save``). The engine never runs an incident from
 those rows: when an incident's escalation starts it is bound to the policy's current
 ``EscalationPolicyVersion``, an immutable JSON snapshot of the steps, their targets and
 delays and the policy's ``repeat``, shared by every incident started under it. An edit
@@ -22,7 +22,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.services import audit_record
+from oncall.audit.services import audit_record
 from paging.ingest_sql import quoted
 from paging.kick import kick_engine
 from paging.models import (

@@ -56,20 +56,20 @@ from django.db.models import CharField, Max, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from delivery.reminders import reminder_lead, reminder_scan_every
-from oncall.models import ContactMethod, Engineer
+from oncall.people.models import ContactMethod, Engineer
 from paging.alert_event import AlertEvent
 from paging.channels import TransportError
 from paging.engine import tick
-from paging.ingest import alerts_ingest
-from paging.models import Alert, Incident, IncidentEvent, Integration, Message, Service
-from paging.outbox import THROTTLE_WINDOW
-from paging.services import (
+from paging.incident_actions import (
     incident_acknowledge,
     incident_add_note,
     incident_escalate_now,
     incident_resolve,
 )
+from paging.ingest import alerts_ingest
+from paging.models import Alert, Incident, IncidentEvent, Integration, Message, Service
+from paging.outbox import THROTTLE_WINDOW
+from paging.shift_reminders import reminder_lead, reminder_scan_every
 from paging.simulate_report import (
     Hidden,
     LogLine,
@@ -195,8 +195,8 @@ def existing_state_hide(*, since: datetime) -> Hidden:
 def _bridge_cursor_skip() -> None:
     """Updates of real incidents not yet forwarded to Slack/PagerDuty are not the run's."""
     try:
-        from bridges.events import CURSOR_NAME  # the channels app, optional
-        from bridges.models import EventCursor
+        from paging.channels.incident_changes import CURSOR_NAME  # the channels app, optional
+        from paging.channels.models import EventCursor
     except ImportError:
         return
     top = IncidentEvent.objects.aggregate(top=Max("pk"))["top"]

@@ -15,6 +15,7 @@ from io import StringIO
 from zoneinfo import ZoneInfo
 
 from paging.models import EscalationTarget, Incident, IncidentEvent, Message
+from paging.people_targets import SCHEDULE
 from paging.simulate_scenario import Scenario, fmt_offset
 from schedules.models import Schedule
 
@@ -82,7 +83,7 @@ def local_zone(*, scenario: Scenario, services: list[str]) -> LocalZone:
         return LocalZone(scenario.time_zone, "the scenario's time_zone")
     paged = Schedule.objects.filter(
         pk__in=EscalationTarget.objects.filter(
-            kind=EscalationTarget.Kind.SCHEDULE,
+            kind=SCHEDULE,
             step__policy__services__name__in=services,
         ).values("schedule_id")
     )

@@ -14,7 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from oncall.models import Engineer
+from oncall.people.models import Engineer
 from schedules.edit_impact import (
     NEXT_HANDOFF,
     NOW,

@@ -2,13 +2,8 @@ from django.apps import AppConfig
 
 
 class SchedulesConfig(AppConfig):
+    """Who is on call. Imports no paging module: paging registers the schedules' tick
+    step (``swaps_expire``) and sends their notices (``oncall.people.hooks``)."""
+
     name = "schedules"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from paging.engine import register_tick_step
-        from schedules.swaps import swaps_expire
-
-        # Pending swap requests expire when their start passes: the clock, not a commit,
-        # makes them due, so kicked ticks skip the scan.
-        register_tick_step("swaps_expire", swaps_expire, order=60, on_kick=False)

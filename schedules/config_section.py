@@ -27,11 +27,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from audit.services import audit_record
+from oncall.audit.services import audit_record
 from oncall.config.fields import Field, describe_diff, read_choice, read_list, read_mapping
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
-from oncall.models import Engineer, Team
-from oncall.validators import validate_time_zone
+from oncall.people.models import Engineer, Team
+from oncall.people.validators import validate_time_zone
 from schedules import services
 from schedules.edit_impact import layer_edit_impact, layer_next_handoff, version_from_fields
 from schedules.holidays import holidays_set

@@ -6,7 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from oncall.selectors import engineer_emails
+from oncall.people.selectors import engineer_emails
 from schedules.feeds import FEED_FUTURE, FEED_PAST, calendar_build, feed_token_find
 from schedules.models import FeedToken, Schedule
 from schedules.resolver import resolve_whole

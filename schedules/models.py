@@ -15,8 +15,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from oncall.models import Engineer, Team
-from oncall.validators import validate_time_zone
+from oncall.people.models import Engineer, Team
+from oncall.people.validators import validate_time_zone
 
 
 class HolidayCalendarQuerySet(models.QuerySet["HolidayCalendar"]):

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from django.db.models import F, Q
 
-from oncall.models import Engineer
+from oncall.people.models import Engineer
 from schedules.models import Holiday, LayerVersion, Override, Schedule, TimeOff
 from schedules.resolver import (
     HolidayDef,

@@ -16,9 +16,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record, audit_snapshot, audited_delete
-from oncall.models import Engineer, Team
-from oncall.validators import validate_time_zone
+from oncall.audit.services import audit_record, audit_snapshot, audited_delete
+from oncall.people.models import Engineer, Team
+from oncall.people.validators import validate_time_zone
 from schedules.approvals import time_off_needs_approval
 from schedules.holidays import holidays_set
 from schedules.models import (

@@ -1,6 +1,6 @@
 """Signed links in swap notices: the teammate asked opens the request and accepts or
 declines without signing in (GET shows, a CSRF-protected POST acts), like the ack links
-of ``delivery.links``: same signing with ``SECRET_KEY``, same lifetime
+of ``paging.channels.links``: same signing with ``SECRET_KEY``, same lifetime
 (``ACK_LINK_MAX_AGE_SECONDS``), same errors. A token names one swap and the engineer it
 was sent to: ``<swap>-<engineer>.<timestamp>.<signature>``."""
 
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from delivery.links import LinkExpired, LinkInvalid, link_max_age
+from oncall.public_url import public_url
+from oncall.signed_links import LinkExpired, LinkInvalid, link_max_age
 
 SALT = "schedules.swap-link"
 _PAYLOAD = re.compile(r"^(\d{1,18})-(\d{1,18})$")
@@ -30,7 +30,7 @@ def swap_link_token(*, swap_id: int, engineer_id: int) -> str:
 
 def swap_link_url(*, swap_id: int, engineer_id: int) -> str:
     token = swap_link_token(swap_id=swap_id, engineer_id=engineer_id)
-    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("me:swap-link", args=[token])
+    return public_url(reverse("me:swap-link", args=[token]))
 
 
 def swap_link_read(token: str) -> tuple[int, int]:

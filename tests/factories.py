@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from oncall.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
 
 TEST_PASSWORD = "pw-for-tests"
 
@@ -78,11 +78,11 @@ class ContactMethodFactory(factory.django.DjangoModelFactory):
         model = ContactMethod
 
     engineer = factory.SubFactory(EngineerFactory)
-    kind = ContactMethod.Kind.SMS
+    kind = "sms"
     value = factory.LazyAttributeSequence(
         lambda cm, n: {
-            ContactMethod.Kind.EMAIL: f"person{n}@example.test",
-            ContactMethod.Kind.SLACK: f"U{n:08d}",
+            "email": f"person{n}@example.test",
+            "slack": f"U{n:08d}",
         }.get(cm.kind, f"+1415555{n % 10000:04d}")
     )
     label = ""

@@ -20,10 +20,12 @@ from rest_framework.views import APIView
 
 from analytics import load, metrics
 from analytics.api.params import metric_params
-from analytics.api.renderers import CSVRenderer, MarkdownRenderer
+from analytics.api.renderers import MarkdownRenderer
 from analytics.db import analytics_session
 from analytics.filters import MetricFilter
 from analytics.review import review_markdown
+from analytics.sla import sla_by_priority
+from oncall.api.renderers import CSVRenderer
 from paging.models import Incident
 
 
@@ -92,6 +94,16 @@ class SlaView(MetricView):
 
     def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
         return metrics.sla_attainment(flt=flt)
+
+
+class SlaByPriorityView(MetricView):
+    """Per priority: acknowledged / resolved within the priority's targets."""
+
+    csv_name = "sla-by-priority"
+    takes_breakdown = False
+
+    def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
+        return sla_by_priority(flt=flt)
 
 
 class OncallLoadView(MetricView):

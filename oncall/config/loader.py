@@ -22,7 +22,7 @@ def load_sections() -> None:
     global _loaded
     if _loaded:
         return
-    importlib.import_module("oncall.config.people")
+    importlib.import_module("oncall.people.config_section")
     for app in apps.get_app_configs():
         name = f"{app.name}.config_section"
         # find_spec only says whether the module exists; a broken module still raises.

@@ -93,7 +93,7 @@ class ApplyContext:
 class ConfigSection:
     key: str  # the top-level YAML key
     # apply order, lowest first: teams 10, engineers 20, holiday calendars 30, schedules 40,
-    # escalation policies 60, services 70
+    # priorities 50, escalation policies 60, services 70
     order: int
     apply: Callable[[Any, ApplyContext], None]
     export: Callable[[], Any]

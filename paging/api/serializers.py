@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from oncall.models import Engineer, Team
-from oncall.security.secrets import secret_mask, secrets_visible
+from oncall.api.fields import CallableChoiceField
+from oncall.api.params import id_field
+from oncall.channel_registry import target_kind, target_kind_choices
+from oncall.people.models import Engineer, Team
+from oncall.people.selectors import secrets_visible
+from oncall.security.secrets import secret_mask
+from paging.change_events import incident_recent_changes
 from paging.channels.registry import registered_kinds
 from paging.models import (
+    ChangeEvent,
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
@@ -20,10 +28,13 @@ from paging.models import (
     Integration,
     MaintenanceWindow,
     Message,
+    PriorityLevel,
     Service,
+    SnsSubscription,
 )
 from paging.models.services import SEVERITIES, URGENCIES
-from paging.services_config import REFERENCE_FOR_KIND
+from paging.policy_writes import target_reference
+from paging.priorities import Level, PriorityInvalid, level_of, priority_levels, priority_parse
 
 
 class MaintenanceWindowSerializer(serializers.ModelSerializer):
@@ -39,11 +50,83 @@ class MaintenanceWindowSerializer(serializers.ModelSerializer):
         return attrs
 
 
+def _levels(context: dict[str, Any]) -> list[Level]:
+    """The priority levels, read once per response (and only when one is needed)."""
+    if "priority_levels" not in context:
+        context["priority_levels"] = priority_levels()
+    return context["priority_levels"]
+
+
+@extend_schema_field(
+    {"oneOf": [{"type": "string"}, {"type": "integer"}], "nullable": True, "example": "P1"}
+)
+class PriorityField(serializers.Field):
+    """A priority as people write it (``P1``, ``1``, ``SEV1``; null = none) in, its number
+    (1..5 or null) out."""
+
+    default_error_messages = {"invalid": "{reason}"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int | None:
+        try:
+            return priority_parse(data, _levels(self.context))
+        except PriorityInvalid as exc:
+            self.fail("invalid", reason=str(exc))
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data == "":
+            return True, None  # a blank string clears it, as null does
+        return super().validate_empty_values(data)
+
+    def to_representation(self, value: int | None) -> int | None:
+        return value
+
+
+@extend_schema_field(
+    {"type": "object", "additionalProperties": {"type": "integer"}, "example": {"P1": 3}}
+)
+class PriorityPoliciesField(serializers.Field):
+    """A service's policies per priority: ``{"P1": <policy id>}`` (keys as people write a
+    priority). Writing it replaces them all; ``{}`` removes them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(source="*", required=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, dict[int, int]]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError('must be an object: {"P1": <policy id>}')
+        out: dict[int, int] = {}
+        for key, policy_id in data.items():
+            try:
+                priority = priority_parse(key, _levels(self.context))
+            except PriorityInvalid as exc:
+                raise serializers.ValidationError(f"{key}: {exc}") from None
+            if priority is None or priority in out:
+                raise serializers.ValidationError(f"{key!r}: name each priority once")
+            if isinstance(policy_id, bool) or not isinstance(policy_id, int):
+                raise serializers.ValidationError(f"{key}: must be an escalation policy id")
+            out[priority] = policy_id
+        found = EscalationPolicy.objects.filter(pk__in=out.values()).values_list("pk", flat=True)
+        missing = sorted(set(out.values()) - set(found))
+        if missing:
+            raise serializers.ValidationError(f"no such escalation policy: {missing}")
+        return {"priority_policies": out}
+
+    def to_representation(self, service: Service) -> dict[str, int]:
+        rows = sorted((r.priority, r.escalation_policy_id) for r in service.priority_policies.all())
+        return {f"P{priority}": policy_id for priority, policy_id in rows}
+
+
 class ServiceSerializer(serializers.ModelSerializer):
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all())
     escalation_policy = serializers.PrimaryKeyRelatedField(
         queryset=EscalationPolicy.objects.all(), allow_null=True, required=False
     )
+    # Incidents of these priorities follow these policies instead of escalation_policy.
+    priority_policies = PriorityPoliciesField()
 
     class Meta:
         model = Service
@@ -56,6 +139,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             "urgency_rules",
             "ack_timeout_minutes",
             "low_urgency_business_hours_only",
+            "priority_policies",
             "created_at",
         ]
         read_only_fields = ["created_at"]
@@ -75,9 +159,18 @@ class ServiceSerializer(serializers.ModelSerializer):
         return value
 
 
+class SnsSubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SnsSubscription
+        fields = ["topic_arn", "status", "confirmed_at", "unsubscribed_at"]
+        read_only_fields = fields
+
+
 class IntegrationSerializer(serializers.ModelSerializer):
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all())
     inbound_url = serializers.CharField(read_only=True)
+    # What SNS told us (SubscriptionConfirmation / UnsubscribeConfirmation): read-only.
+    sns_subscriptions = SnsSubscriptionSerializer(many=True, read_only=True)
 
     class Meta:
         model = Integration
@@ -87,11 +180,40 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "kind",
             "name",
             "grouping",
+            "rate_limit_per_minute",
+            "sns_topic_arns",
+            "sns_subscriptions",
             "token",
             "inbound_url",
             "created_at",
         ]
         read_only_fields = ["token", "created_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        topics = attrs.get("sns_topic_arns", getattr(self.instance, "sns_topic_arns", []))
+        if topics and kind != Integration.Kind.SNS:
+            raise serializers.ValidationError(
+                {"sns_topic_arns": f"only an Amazon SNS integration takes topics, not {kind}"}
+            )
+        return attrs
+
+
+class ChangeEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChangeEvent
+        fields = [
+            "id",
+            "service",
+            "integration",
+            "summary",
+            "source",
+            "occurred_at",
+            "received_at",
+            "custom_details",
+            "links",
+        ]
+        read_only_fields = fields
 
 
 def _require_all(serializer: serializers.Serializer, attrs: dict[str, Any]) -> None:
@@ -103,15 +225,15 @@ def _require_all(serializer: serializers.Serializer, attrs: dict[str, Any]) -> N
 
 
 class TargetSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=EscalationTarget.Kind.choices)
-    engineer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    team = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    schedule = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    kind = CallableChoiceField(choices=target_kind_choices)
+    engineer = id_field(required=False, allow_null=True)
+    team = id_field(required=False, allow_null=True)
+    schedule = id_field(required=False, allow_null=True)
     address = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         _require_all(self, attrs)
-        needed = REFERENCE_FOR_KIND[attrs["kind"]].removesuffix("_id")
+        needed = str(target_reference(attrs["kind"])).removesuffix("_id")
         if not attrs.get(needed):
             raise serializers.ValidationError({needed: f"required for a {attrs['kind']} target"})
         for other in ("engineer", "team", "schedule", "address"):
@@ -132,9 +254,8 @@ class TargetSerializer(serializers.Serializer):
 
     def to_representation(self, instance: EscalationTarget) -> dict[str, Any]:
         address = instance.address
-        if instance.kind == EscalationTarget.Kind.PAGERDUTY_SERVICE and not self.context.get(
-            "secrets_visible", False
-        ):
+        kind = target_kind(instance.kind)
+        if kind is not None and kind.secret and not self.context.get("secrets_visible", False):
             address = secret_mask(address)  # a routing key: anyone holding it can page
         return {
             "kind": instance.kind,
@@ -196,9 +317,60 @@ class IncidentEventSerializer(serializers.ModelSerializer):
         fields = ["id", "at", "kind", "text", "actor", "actor_name", "via", "message", "data"]
 
 
+class PriorityLevelSerializer(serializers.ModelSerializer):
+    """A priority level; ``configured`` is false for the built-in defaults (no rows)."""
+
+    code = serializers.SerializerMethodField()
+    configured = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PriorityLevel
+        fields = [
+            "level",
+            "code",
+            "name",
+            "description",
+            "ack_within_minutes",
+            "resolve_within_minutes",
+            "configured",
+        ]
+
+    def get_code(self, level: PriorityLevel | Level) -> str:
+        return f"P{level.level}"
+
+    def get_configured(self, level: PriorityLevel | Level) -> bool:
+        return getattr(level, "configured", True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None and attrs.get("level", self.instance.level) != (
+            self.instance.level
+        ):
+            raise serializers.ValidationError({"level": "cannot change; delete and create"})
+        level = PriorityLevel(
+            **{
+                "level": getattr(self.instance, "level", None),
+                "name": getattr(self.instance, "name", ""),
+                **attrs,
+            }
+        )
+        try:
+            level.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        taken = PriorityLevel.objects.filter(name__iexact=level.name)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError({"name": f"{level.name!r} is already in use"})
+        attrs["name"] = level.name
+        return attrs
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     service_name = serializers.CharField(source="service.name")
     team = serializers.IntegerField(source="service.team_id")
+    # The level's display name ("SEV1"; "P5" for a level no longer configured).
+    priority_name = serializers.SerializerMethodField()
 
     class Meta:
         model = Incident
@@ -211,6 +383,8 @@ class IncidentSerializer(serializers.ModelSerializer):
             "title",
             "severity",
             "urgency",
+            "priority",
+            "priority_name",
             "status",
             "in_maintenance",
             "created_at",
@@ -229,6 +403,12 @@ class IncidentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_priority_name(self, incident: Incident) -> str | None:
+        if incident.priority is None:
+            return None  # no query for an ungraded page of incidents
+        level = level_of(incident.priority, _levels(self.context))
+        return level.name if level is not None else f"P{incident.priority}"
+
 
 class IncidentDetailSerializer(IncidentSerializer):
     timeline = IncidentEventSerializer(source="events", many=True)
@@ -240,6 +420,8 @@ class IncidentDetailSerializer(IncidentSerializer):
     assigned_to = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     # What was sent for this incident: ``/api/v1/messages/?incident=<id>`` (staff).
     messages_url = serializers.SerializerMethodField()
+    # Change events of the service in CHANGE_EVENTS_WINDOW_MINUTES before it opened.
+    recent_changes = serializers.SerializerMethodField()
 
     class Meta(IncidentSerializer.Meta):
         fields = [
@@ -252,8 +434,14 @@ class IncidentDetailSerializer(IncidentSerializer):
             "alerts",
             "timeline",
             "messages_url",
+            "recent_changes",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ChangeEventSerializer(many=True))
+    def get_recent_changes(self, incident: Incident) -> list[dict[str, Any]]:
+        changes = incident_recent_changes(incident=incident)
+        return list(ChangeEventSerializer(changes, many=True).data)
 
     def get_messages_url(self, incident: Incident) -> str:
         path = f"{reverse('message-list')}?incident={incident.pk}"
@@ -296,15 +484,40 @@ class CommaSeparatedChoicesField(serializers.CharField):
         return values
 
 
-def _id_filter() -> serializers.IntegerField:
-    # max_value: a larger id would overflow the database driver (a 500).
-    return serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+class PrioritiesFilterField(serializers.CharField):
+    """``P1,P2`` (or names, or numbers; ``none`` = ungraded) -> [1, 2] (None for none)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[int | None]:
+        values = [v.strip() for v in str(super().to_internal_value(data)).split(",") if v.strip()]
+        if not values:
+            raise serializers.ValidationError("name one or more priorities, comma-separated")
+        out: list[int | None] = []
+        for value in values:
+            if value.lower() == "none":
+                out.append(None)
+                continue
+            try:
+                out.append(priority_parse(value, _levels(self.context)))
+            except PriorityInvalid as exc:
+                raise serializers.ValidationError(str(exc)) from None
+        return out
+
+
+class ChangeEventFilterSerializer(serializers.Serializer):
+    service = id_field(required=False)
+    integration = id_field(required=False)
+    occurred_after = serializers.DateTimeField(required=False)
+    occurred_before = serializers.DateTimeField(required=False)
 
 
 class IncidentFilterSerializer(serializers.Serializer):
     status = CommaSeparatedChoicesField(choices=Incident.Status.values)
-    service = _id_filter()
-    team = _id_filter()
+    priority = PrioritiesFilterField()
+    service = id_field(required=False)
+    team = id_field(required=False)
     urgency = serializers.ChoiceField(choices=URGENCIES, required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
@@ -342,8 +555,8 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class MessageFilterSerializer(serializers.Serializer):
-    incident = _id_filter()
-    engineer = _id_filter()
+    incident = id_field(required=False)
+    engineer = id_field(required=False)
     status = CommaSeparatedChoicesField(choices=Message.Status.values)
     kind = CommaSeparatedChoicesField(choices=registered_kinds)
     purpose = CommaSeparatedChoicesField(choices=Message.Purpose.values)
@@ -354,10 +567,8 @@ class MessageFilterSerializer(serializers.Serializer):
 
 
 class ReassignSerializer(serializers.Serializer):
-    engineer_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=50
-    )
-    policy_id = serializers.IntegerField(required=False, min_value=1)
+    engineer_ids = serializers.ListField(child=id_field(), required=False, max_length=50)
+    policy_id = id_field(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         engineers, policy = attrs.get("engineer_ids"), attrs.get("policy_id")
@@ -377,3 +588,8 @@ class ReassignSerializer(serializers.Serializer):
 
 class NoteSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=10_000)
+
+
+class PrioritySerializer(serializers.Serializer):
+    # P1..P5, 1..5 or a level's name; null (or "") clears the priority.
+    priority = PriorityField()

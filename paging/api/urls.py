@@ -9,7 +9,9 @@ router.register(
 )
 router.register("integrations", views.IntegrationViewSet, basename="integration")
 router.register("escalation-policies", views.EscalationPolicyViewSet, basename="escalation-policy")
+router.register("priority-levels", views.PriorityLevelViewSet, basename="priority-level")
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("messages", views.MessageViewSet, basename="message")
+router.register("change-events", views.ChangeEventViewSet, basename="change-event")
 
 urlpatterns = router.urls

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -13,9 +13,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from oncall.api.permissions import IsStaffOrReadOnly
+from oncall.people.selectors import engineer_id_for_user
 from paging.api import serializers as s
+from paging.incident_actions import (
+    IncidentActionError,
+    incident_acknowledge,
+    incident_add_note,
+    incident_escalate_now,
+    incident_reassign,
+    incident_resolve,
+    incident_set_priority,
+)
 from paging.integration_tokens import integration_token_rotate
 from paging.models import (
+    ChangeEvent,
     EscalationPolicy,
     EscalationStep,
     Incident,
@@ -23,48 +34,44 @@ from paging.models import (
     Integration,
     MaintenanceWindow,
     Message,
+    PriorityLevel,
     Service,
 )
 from paging.policy_versions import policy_version_apply_to_open
-from paging.services import (
-    IncidentActionError,
-    incident_acknowledge,
-    incident_add_note,
-    incident_escalate_now,
-    incident_reassign,
-    incident_resolve,
-)
-from paging.services_config import (
-    PolicyError,
+from paging.policy_writes import PolicyError, policy_delete, policy_save, step_specs_from_data
+from paging.priorities import DEFAULT_LEVELS, PriorityInvalid
+from paging.service_writes import (
     integration_delete,
     integration_save,
     maintenance_window_delete,
     maintenance_window_save,
-    policy_delete,
-    policy_save,
+    priority_level_delete,
+    priority_level_save,
     service_delete,
     service_save,
-    step_specs_from_data,
 )
-
-
-def _engineer_id(request: Request) -> int | None:
-    engineer = getattr(request.user, "engineer", None)
-    return engineer.pk if engineer is not None else None
 
 
 class ServiceViewSet(viewsets.ModelViewSet):
     serializer_class = s.ServiceSerializer
     permission_classes = [IsStaffOrReadOnly]
-    queryset = Service.objects.select_related("team", "escalation_policy").order_by("name")
+    queryset = (
+        Service.objects.select_related("team", "escalation_policy")
+        .prefetch_related("priority_policies")
+        .order_by("name")
+    )
+
+    def _save(self, serializer: s.ServiceSerializer, service: Service | None) -> None:
+        fields = dict(serializer.validated_data)
+        by_priority = fields.pop("priority_policies", None)
+        service = service_save(service=service, fields=fields, priority_policies=by_priority)
+        serializer.instance = self.get_queryset().get(pk=service.pk)
 
     def perform_create(self, serializer: s.ServiceSerializer) -> None:
-        serializer.instance = service_save(service=None, fields=dict(serializer.validated_data))
+        self._save(serializer, None)
 
     def perform_update(self, serializer: s.ServiceSerializer) -> None:
-        serializer.instance = service_save(
-            service=serializer.instance, fields=dict(serializer.validated_data)
-        )
+        self._save(serializer, serializer.instance)
 
     def perform_destroy(self, instance: Service) -> None:
         service_delete(service=instance)
@@ -95,7 +102,11 @@ class IntegrationViewSet(viewsets.ModelViewSet):
 
     serializer_class = s.IntegrationSerializer
     permission_classes = [IsAdminUser]
-    queryset = Integration.objects.select_related("service").order_by("id")
+    queryset = (
+        Integration.objects.select_related("service")
+        .prefetch_related("sns_subscriptions")
+        .order_by("id")
+    )
 
     @extend_schema(request=None, responses=s.IntegrationSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-token")
@@ -146,7 +157,7 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
                 policy=instance,
                 fields=data,
                 steps=step_specs_from_data(steps) if steps is not None else None,
-                actor_id=_engineer_id(request),
+                actor_id=engineer_id_for_user(request.user),
             )
         except PolicyError as exc:
             return Response({exc.path: [exc.problem]}, status=status.HTTP_400_BAD_REQUEST)
@@ -175,9 +186,36 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
         """Move open incidents on older versions of this policy to the current one."""
         policy = self.get_object()
         result = policy_version_apply_to_open(
-            policy_id=policy.pk, actor_id=_engineer_id(request), via="api"
+            policy_id=policy.pk, actor_id=engineer_id_for_user(request.user), via="api"
         )
         return Response({"version": result.version.number, "moved": result.moved})
+
+
+class PriorityLevelViewSet(viewsets.ModelViewSet):
+    """Priority levels, by number (``/priority-levels/1/`` is P1). While none is
+    configured the list shows the defaults in use (``configured: false``); once one is,
+    exactly the configured levels are in use."""
+
+    serializer_class = s.PriorityLevelSerializer
+    permission_classes = [IsStaffOrReadOnly]
+    queryset = PriorityLevel.objects.order_by("level")
+    lookup_field = "level"
+    lookup_value_regex = "[1-5]"
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        levels = self.paginate_queryset(list(self.get_queryset()) or list(DEFAULT_LEVELS))
+        return self.get_paginated_response(self.get_serializer(levels, many=True).data)
+
+    def perform_create(self, serializer: s.PriorityLevelSerializer) -> None:
+        fields = dict(serializer.validated_data)
+        serializer.instance = priority_level_save(level=None, fields=fields)
+
+    def perform_update(self, serializer: s.PriorityLevelSerializer) -> None:
+        fields = dict(serializer.validated_data)
+        serializer.instance = priority_level_save(level=serializer.instance, fields=fields)
+
+    def perform_destroy(self, instance: PriorityLevel) -> None:
+        priority_level_delete(level=instance)
 
 
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -202,6 +240,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 qs = qs.filter(service__team_id=f["team"])
             if "urgency" in f:
                 qs = qs.filter(urgency=f["urgency"])
+            if "priority" in f:
+                graded = [p for p in f["priority"] if p is not None]
+                ungraded = Q(priority__isnull=True) if None in f["priority"] else Q(pk__in=[])
+                qs = qs.filter(Q(priority__in=graded) | ungraded)
             if "created_after" in f:
                 qs = qs.filter(created_at__gte=f["created_after"])
             if "created_before" in f:
@@ -222,7 +264,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         result = incident_acknowledge(
-            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+            incident_id=incident.pk, engineer_id=engineer_id_for_user(request.user), via="api"
         )
         return self._detail(incident.pk, changed=result.changed)
 
@@ -230,7 +272,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def resolve(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         result = incident_resolve(
-            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+            incident_id=incident.pk, engineer_id=engineer_id_for_user(request.user), via="api"
         )
         return self._detail(incident.pk, changed=result.changed)
 
@@ -238,7 +280,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def escalate(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         result = incident_escalate_now(
-            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+            incident_id=incident.pk, engineer_id=engineer_id_for_user(request.user), via="api"
         )
         return self._detail(incident.pk, changed=result.changed)
 
@@ -252,12 +294,34 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 incident_id=incident.pk,
                 engineer_ids=body.validated_data.get("engineer_ids"),
                 policy_id=body.validated_data.get("policy_id"),
-                by_engineer_id=_engineer_id(request),
+                by_engineer_id=engineer_id_for_user(request.user),
                 via="api",
             )
         except IncidentActionError as exc:
             return Response({"status": [str(exc)]}, status=status.HTTP_409_CONFLICT)
         return self._detail(incident.pk, changed=True)
+
+    @extend_schema(request=s.PrioritySerializer, responses=s.IncidentDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def priority(self, request: Request, pk: str | None = None) -> Response:
+        """Set the priority (``{"priority": "P1"}``; a level's name or 1..5 too; null
+        clears it). A triggered incident may move to the policy its service has for the
+        new priority (``escalation_policy_moved``)."""
+        incident = self.get_object()
+        body = s.PrioritySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            result = incident_set_priority(
+                incident_id=incident.pk,
+                priority=body.validated_data["priority"],
+                engineer_id=engineer_id_for_user(request.user),
+                via="api",
+            )
+        except PriorityInvalid as exc:  # the levels changed since the body was read
+            return Response({"priority": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+        return self._detail(
+            incident.pk, changed=result.changed, escalation_policy_moved=result.moved_to is not None
+        )
 
     @action(detail=True, methods=["post"])
     def notes(self, request: Request, pk: str | None = None) -> Response:
@@ -267,10 +331,40 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         event = incident_add_note(
             incident_id=incident.pk,
             text=body.validated_data["text"],
-            engineer_id=_engineer_id(request),
+            engineer_id=engineer_id_for_user(request.user),
             via="api",
         )
         return Response(s.IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
+class ChangeEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Changes (deploys, config changes) sent to ``/v2/change/enqueue``, newest first.
+
+    Filters: ``service``, ``integration``, ``occurred_after`` / ``occurred_before``
+    (ISO 8601). Incidents show the ones of their service shortly before they opened
+    (``recent_changes``).
+    """
+
+    serializer_class = s.ChangeEventSerializer
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=[s.ChangeEventFilterSerializer])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[ChangeEvent]:
+        qs = ChangeEvent.objects.order_by("-occurred_at", "-id")
+        if self.action != "list":
+            return qs
+        filters = s.ChangeEventFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        lookups = {
+            "service": "service_id",
+            "integration": "integration_id",
+            "occurred_after": "occurred_at__gte",
+            "occurred_before": "occurred_at__lt",
+        }
+        return qs.filter(**{lookups[name]: v for name, v in filters.validated_data.items()})
 
 
 class MessageViewSet(viewsets.ReadOnlyModelViewSet):

@@ -12,6 +12,11 @@ Validation follows PagerDuty's own rules and wording, so clients that parse its
   ``timestamp`` (ISO 8601, optional), ``component``, ``group``, ``class`` (strings),
   ``custom_details`` (any JSON); ``links[]`` {href, text}; ``images[]`` {src, href,
   alt}; ``client``, ``client_url``. The payload of acknowledge/resolve is ignored.
+- ``payload.custom_details.priority`` (our extension; PagerDuty has no priority in
+  events): a string or a number naming a priority (``P1``, ``1``, a level's name such as
+  ``SEV1``); blank or absent = none. It is read here; the view checks it against the
+  levels in use (``paging.priorities.priority_parse``). ``payload.severity`` alone never
+  sets a priority (severity sets urgency; grade by severity with an alert rule).
 Unknown fields are ignored.
 """
 
@@ -43,6 +48,20 @@ SEVERITIES: tuple[Severity, ...] = ("critical", "error", "warning", "info")
 class PagerDutyEvent:
     routing_key: str
     event: AlertEvent
+    # ``payload.custom_details.priority`` as sent (a string or a number), None if absent.
+    priority: str | int | None = None
+    PRIORITY_PATH = "payload.custom_details.priority"
+
+
+def _priority(payload: dict[str, Any], errors: list[str]) -> str | int | None:
+    custom = payload.get("custom_details")
+    value = custom.get("priority") if isinstance(custom, dict) else None
+    if value is None or (isinstance(value, int | str) and not isinstance(value, bool)):
+        return value
+    errors.append(
+        f"'{PagerDutyEvent.PRIORITY_PATH}' must be a string or a number, not {type_name(value)}"
+    )
+    return None
 
 
 def _images(body: dict[str, Any], errors: list[str]) -> list[dict[str, str]]:
@@ -66,9 +85,8 @@ def _images(body: dict[str, Any], errors: list[str]) -> list[dict[str, str]]:
     return images
 
 
-def pagerduty_event_parse(body: dict[str, Any]) -> PagerDutyEvent:
-    """One Events v2 body as (routing key, AlertEvent), or InvalidPayload."""
-    errors: list[str] = []
+def read_routing_key(body: dict[str, Any], errors: list[str]) -> str:
+    """``routing_key``: required, 32 ASCII letters or digits (PagerDuty's wording)."""
     routing_key = read_str(body, "routing_key", "routing_key", errors, required=True)
     if routing_key and len(routing_key) != ROUTING_KEY_LENGTH:
         errors.append(
@@ -76,6 +94,13 @@ def pagerduty_event_parse(body: dict[str, Any]) -> PagerDutyEvent:
         )
     if routing_key and not (routing_key.isascii() and routing_key.isalnum()):
         errors.append("'routing_key' cannot contain non-alphanumeric characters.")
+    return routing_key
+
+
+def pagerduty_event_parse(body: dict[str, Any]) -> PagerDutyEvent:
+    """One Events v2 body as (routing key, AlertEvent), or InvalidPayload."""
+    errors: list[str] = []
+    routing_key = read_routing_key(body, errors)
     action = read_str(body, "event_action", "event_action", errors, required=True)
     if action and action not in ACTIONS:
         errors.append("'event_action' is invalid (must be one of: trigger, acknowledge, resolve)")
@@ -117,6 +142,7 @@ def pagerduty_event_parse(body: dict[str, Any]) -> PagerDutyEvent:
     images = _images(body, errors)
     client = read_str(body, "client", "client", errors)
     client_url = read_str(body, "client_url", "client_url", errors)
+    priority = _priority(payload, errors)
     if errors:
         raise InvalidPayload(errors)
 
@@ -144,4 +170,5 @@ def pagerduty_event_parse(body: dict[str, Any]) -> PagerDutyEvent:
             occurred_at=occurred_at,
             raw=body,
         ),
+        priority=priority,
     )

@@ -1,6 +1,7 @@
 """Paging models, one module per concern; import them from ``paging.models``."""
 
 from paging.models.engine import EngineStep
+from paging.models.inbound import ChangeEvent, IntegrationRate, SnsSubscription
 from paging.models.incidents import Alert, Incident, IncidentEvent
 from paging.models.outbox import EngineHeartbeat, Message
 from paging.models.policies import (
@@ -9,10 +10,12 @@ from paging.models.policies import (
     EscalationStep,
     EscalationTarget,
 )
+from paging.models.priorities import PriorityLevel, ServicePriorityPolicy
 from paging.models.services import Integration, MaintenanceWindow, Service
 
 __all__ = [
     "Alert",
+    "ChangeEvent",
     "EngineHeartbeat",
     "EngineStep",
     "EscalationPolicy",
@@ -22,7 +25,11 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "Integration",
+    "IntegrationRate",
     "MaintenanceWindow",
     "Message",
+    "PriorityLevel",
     "Service",
+    "ServicePriorityPolicy",
+    "SnsSubscription",
 ]

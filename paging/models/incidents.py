@@ -180,6 +180,7 @@ class IncidentEvent(models.Model):
         RESOLVED = "resolved", "Resolved"
         ESCALATED = "escalated", "Escalated manually"
         REASSIGNED = "reassigned", "Reassigned"
+        PRIORITY = "priority", "Priority changed"
         NOTE = "note", "Note"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from oncall.channel_registry import target_kind_choices
+
 
 class EscalationPolicy(models.Model):
     name = models.CharField(max_length=100, unique=True)
@@ -84,27 +86,26 @@ class EscalationStep(models.Model):
         return f"{self.policy} step {self.position + 1}"
 
 
+def _one_reference(field: str) -> Q:
+    """``field`` is set and the target's other references are empty."""
+    condition = ~Q(address="") if field == "address" else Q(address="")
+    for other in ("engineer", "team", "schedule"):
+        condition &= Q(**{f"{other}__isnull": other != field})
+    return condition
+
+
 class EscalationTarget(models.Model):
     """Who a step pages. Each kind uses exactly one of the reference fields.
 
-    Channel-like kinds (a Slack channel, a PagerDuty service) keep their address in
-    ``address`` so they can be added without a schema change.
+    The kinds are registered (``oncall.channel_registry.TargetKind``: paging's people
+    targets, and the channels' own, such as a Slack channel or a PagerDuty service) and
+    say which field they use; channel targets keep their address in ``address``, so a
+    new kind needs no schema change. The database holds that exactly one reference is
+    set; which one a kind uses is checked by ``policy_save``.
     """
 
-    class Kind(models.TextChoices):
-        ENGINEER = "engineer", "Engineer"
-        SCHEDULE = "schedule", "Schedule's current on-call"
-        TEAM_ALL = "team_all", "All members of a team"
-        TEAM_ROUND_ROBIN = "team_round_robin", "Round-robin through a team"
-        SLACK_CHANNEL = "slack_channel", "Slack channel"
-        PAGERDUTY_SERVICE = "pagerduty_service", "PagerDuty service"
-
-    # Kinds the engine knows how to page today; the others are accepted and skipped
-    # with a timeline entry until their channel lands.
-    PAGEABLE_KINDS = (Kind.ENGINEER, Kind.SCHEDULE, Kind.TEAM_ALL, Kind.TEAM_ROUND_ROBIN)
-
     step = models.ForeignKey(EscalationStep, on_delete=models.CASCADE, related_name="targets")
-    kind = models.CharField(max_length=24, choices=Kind.choices)
+    kind = models.CharField(max_length=24, choices=target_kind_choices)
     engineer = models.ForeignKey(
         "oncall.Engineer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -122,13 +123,11 @@ class EscalationTarget(models.Model):
         ordering = ["step", "id"]
         constraints = [
             models.CheckConstraint(
-                name="target_fields_match_kind",
-                condition=(
-                    Q(kind="engineer", engineer__isnull=False)
-                    | Q(kind="schedule", schedule__isnull=False)
-                    | Q(kind__in=["team_all", "team_round_robin"], team__isnull=False)
-                    | (Q(kind__in=["slack_channel", "pagerduty_service"]) & ~Q(address=""))
-                ),
+                name="target_one_reference",
+                condition=_one_reference("engineer")
+                | _one_reference("team")
+                | _one_reference("schedule")
+                | _one_reference("address"),
             )
         ]
 

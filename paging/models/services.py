@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 
-from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+
+from oncall.public_url import public_url
 
 SEVERITIES = ("critical", "error", "warning", "info")
 URGENCIES = ("high", "low")
@@ -81,6 +85,28 @@ class MaintenanceWindow(models.Model):
         return f"{self.service} maintenance {self.starts_at:%Y-%m-%d %H:%M}-{self.ends_at:%H:%M}"
 
 
+# What PagerDuty allows one integration key by default: events (requests) per minute.
+DEFAULT_RATE_LIMIT_PER_MINUTE = 120
+MAX_RATE_LIMIT_PER_MINUTE = 1_000_000
+SNS_TOPIC_ARN = re.compile(
+    r"^arn:aws(-cn|-us-gov|-iso|-iso-b)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$"
+)
+
+
+def validate_sns_topic_arns(value: object) -> None:
+    """A list of distinct SNS topic ARNs (``arn:aws:sns:<region>:<account>:<topic>``)."""
+    if not isinstance(value, list):
+        raise ValidationError("must be a list of SNS topic ARNs")
+    for index, arn in enumerate(value):
+        if not isinstance(arn, str) or not SNS_TOPIC_ARN.match(arn):
+            raise ValidationError(
+                f"item {index + 1} is not an SNS topic ARN"
+                f" (arn:aws:sns:<region>:<account id>:<topic>): {str(arn)[:80]!r}"
+            )
+    if len(set(value)) != len(value):
+        raise ValidationError("lists a topic ARN twice")
+
+
 def new_integration_token() -> str:
     # 32 hex chars: url-safe, and the length PagerDuty clients expect of a routing key.
     return secrets.token_hex(16)
@@ -104,6 +130,8 @@ class Integration(models.Model):
         ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
         PAGERDUTY = "pagerduty", "PagerDuty Events API v2"
         WEBHOOK = "webhook", "Generic JSON webhook"
+        GRAFANA = "grafana", "Grafana Alerting webhook"
+        SNS = "sns", "Amazon SNS (CloudWatch alarms)"
 
     class Grouping(models.TextChoices):
         GROUP = "group", "One incident per alert group"
@@ -114,6 +142,20 @@ class Integration(models.Model):
     name = models.CharField(max_length=100, blank=True)
     token = models.CharField(max_length=64, unique=True, default=new_integration_token)
     grouping = models.CharField(max_length=8, choices=Grouping.choices, default=Grouping.GROUP)
+    # Requests (events) accepted per minute; beyond it 429 with Retry-After. 0 = no limit.
+    rate_limit_per_minute = models.PositiveIntegerField(
+        default=DEFAULT_RATE_LIMIT_PER_MINUTE,
+        validators=[MaxValueValidator(MAX_RATE_LIMIT_PER_MINUTE)],
+        help_text="Events (requests) accepted per minute; more are answered 429. 0 = no limit.",
+    )
+    # Amazon SNS only: the topics whose messages this integration accepts.
+    sns_topic_arns = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_sns_topic_arns],
+        help_text="Amazon SNS only: the topic ARNs accepted, e.g."
+        ' ["arn:aws:sns:us-east-1:123456789012:oncall-alarms"]. Other topics are refused.',
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = IntegrationManager()
@@ -124,6 +166,12 @@ class Integration(models.Model):
     def __str__(self) -> str:
         return f"{self.service} / {self.name or self.get_kind_display()}"
 
+    def clean(self) -> None:
+        if self.sns_topic_arns and self.kind != self.Kind.SNS:
+            raise ValidationError(
+                {"sns_topic_arns": f"only an Amazon SNS integration takes topics, not {self.kind}"}
+            )
+
     @property
     def inbound_path(self) -> str:
         if self.kind == self.Kind.PAGERDUTY:
@@ -133,5 +181,4 @@ class Integration(models.Model):
     @property
     def inbound_url(self) -> str:
         """The full URL to paste into the alert source (PagerDuty: plus the routing key)."""
-        base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
-        return f"{base}{self.inbound_path}"
+        return public_url(self.inbound_path)

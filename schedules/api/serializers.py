@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from oncall.models import Engineer, Team
+from oncall.people.models import Engineer, Team
 from schedules.models import (
     Holiday,
     HolidayCalendar,

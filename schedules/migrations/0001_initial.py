@@ -2,7 +2,7 @@
 
 import datetime
 import django.db.models.deletion
-import oncall.validators
+import oncall.people.validators
 from django.conf import settings
 from django.db import migrations, models
 
@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100)),
                 ('description', models.TextField(blank=True)),
-                ('time_zone', models.CharField(default='UTC', max_length=64, validators=[oncall.validators.validate_time_zone])),
+                ('time_zone', models.CharField(default='UTC', max_length=64, validators=[oncall.people.validators.validate_time_zone])),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('holiday_calendars', models.ManyToManyField(blank=True, related_name='schedules', to='schedules.holidaycalendar')),
                 ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='schedules', to='oncall.team')),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from oncall.models import Engineer
+from oncall.people.models import Engineer
 from paging.models import Incident, Message, Service
 from tests.factories import EngineerFactory, TeamFactory
 from tests.paging.factories import IncidentFactory, ServiceFactory

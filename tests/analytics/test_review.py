@@ -141,8 +141,8 @@ def test_review_and_mtta_credit_whoever_acked_first(monkeypatch, client):
     from analytics.filters import MetricFilter
     from analytics.metrics import response_times
     from paging.engine import tick
+    from paging.incident_actions import incident_acknowledge
     from paging.models import Incident
-    from paging.services import incident_acknowledge
     from tests.paging.conftest import T0, RecordingChannel
     from tests.paging.factories import ServiceFactory, policy_with_steps
     from tests.paging.test_engine import engineer_with_ladder, fire

@@ -8,8 +8,8 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
-from audit.models import AuditEntry
-from oncall.services import team_create, team_update
+from oncall.audit.models import AuditEntry
+from oncall.people.services import team_create, team_update
 from tests.factories import EngineerFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from oncall.services import team_create, team_update
+from oncall.people.services import team_create, team_update
 from tests.factories import UserFactory
 
 CHROMIUM = "/usr/bin/chromium"

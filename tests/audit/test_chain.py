@@ -9,9 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
 
-from audit.chain import GENESIS, chain_verify
-from audit.models import AppendOnlyError, AuditEntry
-from oncall.services import team_create, team_update
+from oncall.audit.chain import GENESIS, chain_verify
+from oncall.audit.models import AppendOnlyError, AuditEntry
+from oncall.people.services import team_create, team_update
 from tests.audit.conftest import raw_sql
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,7 @@ def test_an_altered_entry_is_found(five) -> None:
 def test_an_altered_and_rehashed_entry_is_found_at_the_next(five) -> None:
     entry = AuditEntry.objects.get(seq=3)
     entry.note = "nothing to see"
-    from audit.chain import entry_hash
+    from oncall.audit.chain import entry_hash
 
     raw_sql(
         "UPDATE audit_auditentry SET note = %s, hash = %s WHERE seq = 3",
@@ -90,7 +90,7 @@ def test_an_inserted_entry_is_found(five) -> None:
         changes={},
         prev_hash=five[1].hash,
     )
-    from audit.chain import entry_hash
+    from oncall.audit.chain import entry_hash
 
     forged.hash = entry_hash(forged)
     raw_sql(

@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
 
-from audit.models import AuditEntry
-from delivery.links import link_token
-from oncall.services import team_create, team_update
+from oncall.audit.models import AuditEntry
+from oncall.people.services import team_create, team_update
+from paging.channels.links.tokens import link_token
 from paging.models import Integration
 from tests.factories import ContactMethodFactory, EngineerFactory, TeamFactory
 from tests.paging.factories import IncidentFactory, ServiceFactory

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from oncall.config.apply import config_export
-from oncall.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
 
 EXAMPLE = Path(settings.BASE_DIR) / "examples" / "oncall.yaml"
 

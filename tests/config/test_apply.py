@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.auth import get_user_model
 
-from oncall.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
+from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
 from tests.config.conftest import EXAMPLE, row_counts, run_apply, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,8 @@ def test_example_applies_the_whole_directory() -> None:
 
     assert "+ teams[platform]: name='Platform'" in out
     assert "+ engineers[lena]: display_name='Lena Fischer', time_zone='Europe/Berlin'" in out
-    assert "Applied: 51 created, 0 updated, 0 deleted."  # 39 people rows + 12 others in out
+    # 39 people rows + 19 others (priorities, integration limits, schedules, policies, services…)
+    assert "Applied: 58 created, 0 updated, 0 deleted." in out
     assert row_counts() == {
         "User": 4,
         "Team": 2,
@@ -86,7 +87,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(example_doc, write) -> None
     out = run_apply(EXAMPLE, "--dry-run")
     assert "dry run, nothing changed" in out
     assert "+ engineers[tom].contact_methods[sms:+16175550119]: label='mobile-sms'" in out
-    assert "Would apply: 51 to create, 0 to update, 0 to delete." in out
+    assert "Would apply: 58 to create, 0 to update, 0 to delete." in out
     assert set(row_counts().values()) == {0}
 
     run_apply(EXAMPLE)

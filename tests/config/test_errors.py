@@ -9,7 +9,7 @@ import pytest
 from django.core.management.base import CommandError
 from django.db.models import ProtectedError
 
-from oncall.models import Team
+from oncall.people.models import Team
 from tests.config.conftest import EXAMPLE, row_counts, run_apply, snapshot
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from oncall.config.apply import config_apply
 from oncall.config.loader import load_sections
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.management.commands.oncall_run import Command as RunCommand
-from oncall.models import ContactMethod, Engineer, Team
+from oncall.people.models import ContactMethod, Engineer, Team
 from paging.models import Incident, Integration
 from tests.config.conftest import EXAMPLE, row_counts, run_apply, run_export
 
@@ -143,13 +143,13 @@ def test_load_sections_imports_each_apps_config_section(monkeypatch) -> None:
 
     load_sections()
 
-    assert imported == ["oncall.config.people", "paging.config_section"]
+    assert imported == ["oncall.people.config_section", "paging.config_section"]
 
 
 def test_dry_run_result_lists_the_plan_without_writing() -> None:
     result = config_apply(file="x.yaml", text=EXAMPLE.read_text(), dry_run=True)
     assert result.dry_run
-    assert result.counts()["create"] == 51
+    assert result.counts()["create"] == 58
     assert Team.objects.count() == 0
 
 

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from oncall.models import Engineer
+from oncall.people.models import Engineer
 from schedules import services
 from schedules.models import Schedule
 from tests.factories import EngineerFactory, MembershipFactory, TeamFactory
@@ -58,7 +58,7 @@ def cast(db, clock) -> Cast:
 
 
 # The loopback Twilio of the delivery tests (real twilio client, fake server).
-from tests.delivery.conftest import fake_twilio  # noqa: E402,F401
+from tests.channels.twilio_email_links.conftest import fake_twilio  # noqa: E402,F401
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from oncall.models import ContactMethod, NotificationRule
+from oncall.people.models import ContactMethod, NotificationRule
 from paging.engine import tick
 from tests.browser import BROWSER_MARKS, SIZES, check_layout
 from tests.factories import ContactMethodFactory, NotificationRuleFactory

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from audit.models import AuditEntry
-from oncall.models import ContactMethod, NotificationRule
+from oncall.audit.models import AuditEntry
+from oncall.people.models import ContactMethod, NotificationRule
 from paging.engine import tick
 from paging.models import Message
 from tests.factories import ContactMethodFactory, NotificationRuleFactory

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from audit.models import AuditEntry
-from oncall.models import ContactMethod, NotificationRule
-from oncall.services.people import notification_rule_move
+from oncall.audit.models import AuditEntry
+from oncall.people.models import ContactMethod, NotificationRule
+from oncall.people.services.directory import notification_rule_move
 from tests.factories import ContactMethodFactory, NotificationRuleFactory
 from tests.me.conftest import Cast, signed_in
 

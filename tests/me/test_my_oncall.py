@@ -10,7 +10,7 @@ import icalendar
 import pytest
 from django.test import Client
 
-from audit.models import AuditEntry
+from oncall.audit.models import AuditEntry
 from paging.models import Incident, IncidentEvent
 from schedules import services
 from schedules.models import FeedToken

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from me.signin_links import signin_link_token
+from oncall.me.signin_links import signin_link_token
 from tests.factories import EngineerFactory
 
 pytestmark = pytest.mark.django_db

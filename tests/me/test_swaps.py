@@ -11,7 +11,7 @@ import icalendar
 import pytest
 from django.test import Client
 
-from audit.models import AuditEntry
+from oncall.audit.models import AuditEntry
 from paging.engine import tick
 from paging.models import Message
 from schedules.feeds import feed_token_rotate

@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from audit.models import AuditEntry
-from oncall.models import TeamMembership
+from oncall.audit.models import AuditEntry
+from oncall.people.models import TeamMembership
 from paging.models import Message
 from schedules.models import Override, SwapRequest, TimeOff
 from schedules.swaps import swap_accept, swap_approve, swap_reject, swap_request, swaps_expire

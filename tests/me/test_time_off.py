@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from audit.models import AuditEntry
+from oncall.audit.models import AuditEntry
 from schedules.models import TimeOff
 from schedules.selectors import oncall_engineer_ids
 from tests.factories import EngineerFactory

@@ -1,4 +1,5 @@
-"""Paging fixtures: a recording channel in place of the console, and a small cast."""
+"""Paging fixtures: a recording channel in place of the console, a frozen clock, and API
+clients (staff; Alice, an engineer with an SMS-then-call ladder)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from paging.channels import TransportError
 from paging.models import Message
+from tests.factories import UserFactory
+from tests.paging.factories import engineer_with_ladder
 
 
 @dataclass
@@ -73,3 +77,22 @@ T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 def clock() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(T0, tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def staff() -> APIClient:
+    client = APIClient()
+    client.force_authenticate(UserFactory(is_staff=True))
+    return client
+
+
+@pytest.fixture
+def alice():
+    return engineer_with_ladder("Alice", "+14155550001")
+
+
+@pytest.fixture
+def as_alice(alice) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(alice.user)
+    return client

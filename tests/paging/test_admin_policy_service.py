@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from paging.models import Service
-from paging.services_config import StepSpec, TargetSpec, policy_save
+from paging.policy_writes import StepSpec, TargetSpec, policy_save
 from schedules import services as schedule_services
 from tests.factories import EngineerFactory, TeamFactory, UserFactory
 from tests.paging.factories import IntegrationFactory, ServiceFactory
@@ -104,10 +104,16 @@ def test_service_page_urgency_form_and_copyable_inbound_urls(admin_client_: Clie
             "integrations-0-kind": "alertmanager",
             "integrations-0-name": "prom",
             "integrations-0-grouping": "group",
+            "integrations-0-rate_limit_per_minute": "120",
+            "integrations-0-sns_topic_arns": "",  # emptied: no topics
             "maintenance_windows-TOTAL_FORMS": "0",
             "maintenance_windows-INITIAL_FORMS": "0",
             "maintenance_windows-MIN_NUM_FORMS": "0",
             "maintenance_windows-MAX_NUM_FORMS": "1000",
+            "priority_policies-TOTAL_FORMS": "0",
+            "priority_policies-INITIAL_FORMS": "0",
+            "priority_policies-MIN_NUM_FORMS": "0",
+            "priority_policies-MAX_NUM_FORMS": "1000",
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]

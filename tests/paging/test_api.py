@@ -9,35 +9,16 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from paging.models import EscalationPolicy, Incident, Message
-from tests.factories import EngineerFactory, TeamFactory, UserFactory
+from tests.factories import EngineerFactory, TeamFactory
 from tests.paging.factories import (
     IncidentFactory,
     IntegrationFactory,
     ServiceFactory,
     policy_with_steps,
 )
-from tests.paging.test_engine import engineer_with_ladder, fire
+from tests.paging.test_engine import fire
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(UserFactory(is_staff=True))
-    return client
-
-
-@pytest.fixture
-def alice():
-    return engineer_with_ladder("Alice", "+14155550001")
-
-
-@pytest.fixture
-def as_alice(alice) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(alice.user)
-    return client
 
 
 def test_policy_create_with_steps_and_targets(staff: APIClient, alice) -> None:
@@ -136,6 +117,17 @@ def test_json_number_overflowing_a_float_is_400_not_500(staff: APIClient, url: s
     response = staff.generic("POST", url, body, content_type="application/json")
     assert response.status_code == 400, response.content
     assert "1e999 is out of range" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body", [{"engineer_ids": [2**64]}, {"engineer_ids": [2**63]}, {"policy_id": 2**64}]
+)
+def test_reassign_to_an_id_past_64_bits_is_400_not_500(staff: APIClient, body: dict) -> None:
+    # engineer_ids reached a pk__in lookup unbounded: SQLite's driver overflowed (a 500).
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([EngineerFactory()])))
+    response = staff.post(f"/api/v1/incidents/{incident.pk}/reassign/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert "less than or equal to 9223372036854775807" in str(response.json()[next(iter(body))])
 
 
 def test_integration_shows_inbound_url(staff: APIClient) -> None:

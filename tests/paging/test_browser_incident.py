@@ -5,11 +5,12 @@ in the database; layout and screenshots at 1280x800 and 390x844."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
-from paging.models import Alert, Incident
-from paging.services import incident_acknowledge, incident_resolve
+from paging.incident_actions import incident_acknowledge, incident_resolve
+from paging.models import Alert, ChangeEvent, Incident
 from tests.browser import DESKTOP, SIZES, browser_marks, check_layout, logged_in_page
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import ServiceFactory, policy_with_steps
@@ -128,8 +129,19 @@ def test_incident_page_and_list_layout(live_server, lena, incident, size):
     )
     incident_acknowledge(incident_id=long_one.pk, engineer_id=lena.pk, via="admin")
     incident_resolve(incident_id=fire(other, key="done").pk, via="alertmanager")
+    # A deploy ten minutes before the incident opened (a PagerDuty Change Event).
+    ChangeEvent.objects.create(
+        service=incident.service,
+        summary="Deploy checkout-api v2026.11.30-4 (canary 10%, feature flag new-tax-engine on)",
+        source="ci-pipeline-checkout",
+        occurred_at=incident.created_at - timedelta(minutes=10),
+        received_at=incident.created_at - timedelta(minutes=10),
+        links=[{"href": "https://ci.example.com/checkout-api/builds/1842", "text": "Build 1842"}],
+    )
     with logged_in_page(live_server, lena.user, SIZES[size]) as page:
         page.goto(f"{live_server.url}/admin/paging/incident/{incident.pk}/change/")
+        changes = page.locator("#recent-changes").inner_text()
+        assert "Deploy checkout-api v2026.11.30-4" in changes and "Build 1842" in changes
         # The respond panel has room (it once rendered at zero width at the right edge).
         box = page.locator(".incident-respond").bounding_box()
         assert box["width"] > min(SIZES[size]["width"] * 0.6, 600)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from paging.services_config import StepSpec, TargetSpec, policy_save
+from paging.policy_writes import StepSpec, TargetSpec, policy_save
 from tests.browser import HAS_CHROMIUM, check_viewports, signed_in_page
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import IntegrationFactory, ServiceFactory

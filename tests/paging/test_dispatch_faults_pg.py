@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from paging.dispatch import Dispatcher
 from paging.escalation import escalations_advance
+from paging.incident_actions import incident_acknowledge
 from paging.models import Message
-from paging.services import incident_acknowledge
-from tests.delivery.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC
+from tests.channels.twilio_email_links.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, PUBLIC
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.twilio import FakeTwilio
 from tests.paging.factories import IncidentFactory, ServiceFactory, policy_with_steps

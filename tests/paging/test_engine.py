@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import transaction
 
-from oncall.models import ContactMethod
+from oncall.people.models import ContactMethod
 from paging.alert_event import AlertEvent
 from paging.channels import TransportError
 from paging.engine import tick
+from paging.incident_actions import incident_acknowledge, incident_resolve
 from paging.ingest import alerts_ingest
 from paging.models import Incident, IncidentEvent, Message
 from paging.outbox import MAX_ATTEMPTS, message_enqueue, message_fallback
-from paging.services import incident_acknowledge, incident_resolve
 from tests.factories import (
     ContactMethodFactory,
     EngineerFactory,
@@ -29,20 +29,11 @@ from tests.paging.factories import (
     EscalationTargetFactory,
     IntegrationFactory,
     ServiceFactory,
+    engineer_with_ladder,
     policy_with_steps,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def engineer_with_ladder(name: str, phone: str):
-    """SMS at once, a call 5 minutes later (high urgency)."""
-    engineer = EngineerFactory(display_name=name)
-    sms = ContactMethodFactory(engineer=engineer, kind="sms", value=phone)
-    voice = ContactMethodFactory(engineer=engineer, kind="voice", value=phone)
-    NotificationRuleFactory(engineer=engineer, contact_method=sms, delay_minutes=0)
-    NotificationRuleFactory(engineer=engineer, contact_method=voice, delay_minutes=5)
-    return engineer
 
 
 def fire(service, key: str = "k1", severity: str = "critical") -> Incident:

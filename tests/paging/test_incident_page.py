@@ -11,8 +11,8 @@ import pytest
 import time_machine
 from django.test import Client
 
+from paging.incident_actions import incident_acknowledge, incident_resolve
 from paging.models import Alert, Incident
-from paging.services import incident_acknowledge, incident_resolve
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import ServiceFactory, policy_with_steps
 from tests.paging.test_engine import engineer_with_ladder, fire

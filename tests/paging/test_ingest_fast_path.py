@@ -235,7 +235,7 @@ def test_the_same_alert_twice_in_one_message_is_recorded_once() -> None:
 
 
 def test_an_alert_whose_incident_was_resolved_by_hand_opens_a_new_one_in_a_batch() -> None:
-    from paging.services import incident_resolve
+    from paging.incident_actions import incident_resolve
 
     integration = IntegrationFactory(grouping=Integration.Grouping.ALERT)
     first = alerts_ingest(integration=integration, events=[trig("a", "a"), trig("b", "b")])

@@ -15,9 +15,9 @@ from rest_framework.test import APIClient
 
 from paging.alert_event import AlertEvent
 from paging.engine import tick
+from paging.incident_actions import incident_escalate_now
 from paging.ingest import IngestResult, alerts_ingest
 from paging.models import Incident, Integration, Message
-from paging.services import incident_escalate_now
 from tests.factories import UserFactory
 from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import (

@@ -21,13 +21,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/messages/"
 
 
-@pytest.fixture
-def staff() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(UserFactory(is_staff=True))
-    return client
-
-
 def test_anonymous_is_401_and_non_staff_403(channel) -> None:
     alice = engineer_with_ladder("Alice", "+14155550001")
     fire(ServiceFactory(escalation_policy=policy_with_steps([alice])))

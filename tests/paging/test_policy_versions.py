@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from paging.engine import tick
 from paging.escalation import escalations_advance
+from paging.incident_actions import incident_escalate_now
 from paging.models import (
     EscalationPolicy,
     EscalationPolicyVersion,
@@ -33,8 +34,7 @@ from paging.policy_versions import (
     policy_version_apply_to_open,
     policy_version_current,
 )
-from paging.services import incident_escalate_now
-from paging.services_config import StepSpec, TargetSpec, policy_save
+from paging.policy_writes import StepSpec, TargetSpec, policy_save
 from tests.factories import (
     ContactMethodFactory,
     EngineerFactory,
@@ -51,13 +51,6 @@ from tests.paging.test_engine import fire
 pytestmark = pytest.mark.django_db
 
 MIN = timedelta(minutes=1)
-
-
-@pytest.fixture
-def staff() -> APIClient:
-    client = APIClient()
-    client.force_authenticate(UserFactory(is_staff=True))
-    return client
 
 
 def responder(name: str, phone: str):

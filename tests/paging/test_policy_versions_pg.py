@@ -9,7 +9,7 @@ from django.db import connection, connections, transaction
 
 from paging.models import EscalationPolicyVersion, EscalationTarget
 from paging.policy_versions import policy_version_current
-from paging.services_config import StepSpec, TargetSpec, policy_save
+from paging.policy_writes import StepSpec, TargetSpec, policy_save
 from tests.factories import EngineerFactory
 from tests.paging.test_reliability_pg import wait_for
 

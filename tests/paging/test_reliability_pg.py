@@ -21,8 +21,8 @@ from django.utils import timezone
 from paging import outbox
 from paging.engine import tick
 from paging.escalation import escalations_advance
+from paging.incident_actions import incident_acknowledge
 from paging.models import Incident, IncidentEvent, Message
-from paging.services import incident_acknowledge
 from tests.paging.factories import IncidentFactory, ServiceFactory, policy_with_steps
 from tests.paging.test_engine import engineer_with_ladder
 

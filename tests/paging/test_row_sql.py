@@ -9,8 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from paging.bulk import INSERT_MAX_ROWS
-from paging.bulk import rows_insert as bulk_rows_insert
+from paging.bulk import INSERT_MAX_ROWS, tuples_insert
 from paging.models import Incident, IncidentEvent, Message, Service
 from paging.row_sql import column_count, columns, from_row, from_rows, row_update
 from tests.paging.factories import IncidentFactory, ServiceFactory
@@ -86,10 +85,10 @@ EVENT_COLUMNS = ("incident_id", "kind", "at", "actor_id", "via", "message_id", "
 @pytest.mark.parametrize(("rows", "statement"), [(3, "INSERT"), (INSERT_MAX_ROWS + 1, "COPY")])
 def test_bulk_rows_insert_is_one_logged_statement_either_way(rows: int, statement: str) -> None:
     """A few rows go in one multi-row INSERT; more by COPY, which Django's cursor does not
-    log: ``rows_insert`` logs it itself, so query counts include it."""
+    log: ``tuples_insert`` logs it itself, so query counts include it."""
     incident = IncidentFactory()
     with CaptureQueriesContext(connection) as queries:
-        bulk_rows_insert(
+        tuples_insert(
             IncidentEvent, EVENT_COLUMNS, _events(incident, rows), json_columns=frozenset({"data"})
         )
     assert [q["sql"].split()[0] for q in queries.captured_queries] == [statement]

@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 
 from paging.engine import tick
-from paging.models import Alert, Incident, Message
-from paging.services import (
+from paging.incident_actions import (
     IncidentActionError,
     incident_acknowledge,
     incident_add_note,
@@ -16,6 +15,7 @@ from paging.services import (
     incident_reassign,
     incident_resolve,
 )
+from paging.models import Alert, Incident, Message
 from tests.paging.conftest import RecordingChannel
 from tests.paging.factories import ServiceFactory, policy_with_steps
 from tests.paging.test_engine import engineer_with_ladder, fire

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from oncall.models import Engineer
+from oncall.people.models import Engineer
 from paging.models import Incident, Message, Service
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +139,7 @@ RESOLVED_AT_ONCE = alert_then("resolve")
 def reminders_rescan(monkeypatch: pytest.MonkeyPatch) -> None:
     # The reminder scan runs at most once a minute per process; another test's scan at
     # the same virtual minute must not hide this one's.
-    monkeypatch.setattr("delivery.reminders._last_scan", None)
+    monkeypatch.setattr("paging.shift_reminders._last_scan", None)
 
 
 def test_open_incidents_and_queued_messages_in_the_database_are_hidden(
@@ -160,7 +160,7 @@ def test_open_incidents_and_queued_messages_in_the_database_are_hidden(
     # Three open incidents, one of them with the scenario's key, paged 5 minutes before
     # the scenario starts: their calls are queued for 03:00 and Lena's voice limit (3 per
     # 15 min) would be used up by them.
-    from oncall.models import ContactMethod
+    from oncall.people.models import ContactMethod
 
     ContactMethod.objects.update(verified_at="2026-01-01T00:00:00Z")
     service = Service.objects.get(name="payments-api")

@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 
 import paging.engine
 import paging.tasks
-from oncall.models import ContactMethod
 from paging.alert_event import AlertEvent
 from paging.engine import (
     DISPATCH,
@@ -57,7 +56,7 @@ def failing(exc: Exception) -> Callable[[], int]:
 def incident_paging_alice() -> Incident:
     """An incident whose policy pages Alice by SMS at once."""
     alice = EngineerFactory(display_name="Alice")
-    sms = ContactMethodFactory(engineer=alice, kind=ContactMethod.Kind.SMS, value=PHONE)
+    sms = ContactMethodFactory(engineer=alice, kind="sms", value=PHONE)
     NotificationRuleFactory(engineer=alice, contact_method=sms, delay_minutes=0)
     service = ServiceFactory(escalation_policy=policy_with_steps([alice]))
     result = alerts_ingest(

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.test import Client
 
-from oncall.models import TeamMembership
+from oncall.people.models import TeamMembership
 from schedules import services
 from schedules.models import Layer, LayerVersion, Override, SwapRequest, TimeOff
 from schedules.restriction_text import restrictions_parse

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import resolve as url_resolve
 from rest_framework.test import APIClient
 
-from oncall.models import TeamMembership
+from oncall.people.models import TeamMembership
 from schedules.models import FeedToken, LayerVersion, SwapRequest
 from tests.factories import EngineerFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.schedules.test_swaps_holidays import ICS

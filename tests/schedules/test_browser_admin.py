@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from oncall.models import TeamMembership
+from oncall.people.models import TeamMembership
 from schedules import services
 from schedules.models import SwapRequest
 from schedules.restriction_text import restrictions_parse

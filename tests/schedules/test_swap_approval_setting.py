@@ -9,7 +9,7 @@ import pytest
 import time_machine
 import yaml
 
-from audit.models import AuditEntry
+from oncall.audit.models import AuditEntry
 from oncall.config.apply import config_apply, config_export
 from schedules.models import Schedule
 from tests.schedules.test_api import client_for, world  # noqa: F401 - fixture

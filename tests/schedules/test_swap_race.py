@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from oncall.models import TeamMembership
+from oncall.people.models import TeamMembership
 from schedules import services
 from schedules.models import Override, SwapRequest
 from schedules.swaps import swap_accept, swap_decline, swap_request

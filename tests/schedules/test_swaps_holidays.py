@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from oncall.models import ContactMethod, TeamMembership
+from oncall.people.models import TeamMembership
 from paging.engine import tick_steps
 from paging.models import Message
 from schedules import services
@@ -35,11 +35,9 @@ def team_schedule():
     MembershipFactory(team=team, engineer=alice)
     MembershipFactory(team=team, engineer=bob)
     MembershipFactory(team=team, engineer=boss, role=TeamMembership.Role.ADMIN)
-    ContactMethodFactory(engineer=alice, kind=ContactMethod.Kind.EMAIL)
-    ContactMethodFactory(
-        engineer=bob, kind=ContactMethod.Kind.SMS, verified_at=None
-    )  # not pageable
-    ContactMethodFactory(engineer=bob, kind=ContactMethod.Kind.SLACK)
+    ContactMethodFactory(engineer=alice, kind="email")
+    ContactMethodFactory(engineer=bob, kind="sms", verified_at=None)  # not pageable
+    ContactMethodFactory(engineer=bob, kind="slack")
     with time_machine.travel(T0 - timedelta(days=1), tick=False):
         schedule = services.schedule_create(team=team, name="Primary")
         services.layer_create(

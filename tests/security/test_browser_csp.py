@@ -9,7 +9,7 @@ from datetime import time
 import pytest
 from django.utils import timezone
 
-from delivery.links import link_token
+from paging.channels.links.tokens import link_token
 from schedules import services
 from tests.browser import BROWSER_MARKS, CSP_LISTENER, SCREENSHOTS, signed_in_page
 from tests.factories import EngineerFactory, TeamFactory, UserFactory

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from delivery.links import link_token
+from paging.channels.links.tokens import link_token
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import IncidentFactory, IntegrationFactory
 

@@ -11,11 +11,11 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from audit.models import AuditEntry
-from oncall.models import TeamMembership
+from oncall.audit.models import AuditEntry
+from oncall.people.models import TeamMembership
 from paging.inbound import integrations as integration_cache
 from paging.integration_tokens import integration_token_rotate
-from paging.models import EscalationTarget, Integration
+from paging.models import Integration
 from tests.factories import EngineerFactory, MembershipFactory, TeamFactory, UserFactory
 from tests.paging.factories import (
     EscalationPolicyFactory,
@@ -49,9 +49,7 @@ def test_routing_keys_are_masked_for_all_but_staff_and_team_admins(db) -> None:
     team = TeamFactory()
     policy = EscalationPolicyFactory(team=team)
     step = EscalationStepFactory(policy=policy, position=0)
-    EscalationTargetFactory(
-        step=step, kind=EscalationTarget.Kind.PAGERDUTY_SERVICE, address=ROUTING_KEY
-    )
+    EscalationTargetFactory(step=step, kind="pagerduty_service", address=ROUTING_KEY)
     staff = UserFactory(is_staff=True)
     admin = EngineerFactory()
     MembershipFactory(team=team, engineer=admin, role=TeamMembership.Role.ADMIN)

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
-from audit.actors import Kind, audit_actor
+from oncall.audit.actors import Kind, audit_actor
 from oncall.config.apply import ApplyResult, config_apply
 from oncall.config.registry import ConfigError
 

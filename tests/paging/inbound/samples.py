@@ -63,3 +63,19 @@ def am_alert(
         "generatorURL": "http://prometheus.example.com:9090/graph",
         "fingerprint": fingerprint,
     }
+
+
+def grafana_sample() -> dict[str, Any]:
+    return sample("grafana_alerting_webhook.json")
+
+
+def change_event_sample() -> dict[str, Any]:
+    return sample("pagerduty_change_event.json")
+
+
+def sns_alarm_sample() -> dict[str, Any]:
+    return sample("sns_cloudwatch_alarm.json")
+
+
+def sns_confirmation_sample() -> dict[str, Any]:
+    return sample("sns_subscription_confirmation.json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from audit.models import AuditEntry
+from oncall.audit.models import AuditEntry
 from paging.models import Incident
 from tests.paging.inbound.samples import pagerduty_ack_resolve_samples, pagerduty_trigger_sample
 from tests.paging.inbound.test_pagerduty_flow import ROUTING_KEY, enqueue

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paging.inbound import views
+from paging.inbound.integrations import integration_cache_clear
 from paging.models import Integration
 from tests.paging.inbound.conftest import integration_make, stored_counts
 from tests.paging.inbound.samples import alertmanager_sample, pagerduty_trigger_sample
@@ -46,6 +47,9 @@ def webhook_sample() -> dict[str, Any]:
 @pytest.fixture(params=["alertmanager", "pagerduty", "webhook"])
 def endpoint(request, am_integration, pd_integration, webhook_integration):
     """(url, a valid sample body) for each endpoint."""
+    # These tests post hundreds of bodies to one integration: no rate limit here.
+    Integration.objects.update(rate_limit_per_minute=0)
+    integration_cache_clear()
     return {
         "alertmanager": (am_url(am_integration), alertmanager_sample()),
         "pagerduty": (PD_URL, pagerduty_trigger_sample()),

@@ -1,8 +1,0 @@
-from django.urls import path
-
-from audit.api import AuditEntryList
-
-urlpatterns = [
-    path("audit/", AuditEntryList.as_view(), name="audit-list"),
-    path("audit.csv", AuditEntryList.as_view(), {"format": "csv"}, name="audit-csv"),
-]

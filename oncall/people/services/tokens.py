@@ -1,0 +1,19 @@
+"""API tokens (DRF ``authtoken``): one per user."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from oncall.audit.services import audit_record
+
+
+def user_token_rotate(*, user: AbstractBaseUser) -> Token:
+    """Replace the user's API token: the old one stops working at once."""
+    with transaction.atomic():
+        old = Token.objects.filter(user=user).values_list("key", flat=True).first()
+        Token.objects.filter(user=user).delete()
+        token = Token.objects.create(user=user)
+        audit_record("api_token_rotate", user, changes={"api_token": (old, token.key)})
+        return token

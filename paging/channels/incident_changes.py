@@ -1,0 +1,147 @@
+"""Following incident state changes without touching the paging app: a tick step.
+
+``incident_changes_forward`` reads new timeline rows (``IncidentEvent``) past a stored
+cursor and hands them to the channels' followers (``ChangeFollower``, registered with
+their ``ChannelSpec``): each turns acks, resolves, escalations and reassignments into
+outbox rows for what its channel posted about the incident (Slack: a ``chat.update``
+of every post, ``slack/post_updates.py``; PagerDuty: an acknowledge/resolve to every
+service it was forwarded to, ``pagerduty/forward_updates.py``). The database is the
+queue: each row's idempotency key holds the post/forward and the event, so reading an
+event twice writes nothing new.
+
+Why the cursor lags: ids are taken at INSERT but become visible at COMMIT, so a
+row with a lower id can appear after a higher one. Events younger than ``SETTLE`` are
+handled but the cursor does not move past them: they are read again next tick (a
+no-op) until no transaction that began before them can still be running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import reduce
+from operator import or_
+
+from django.db import connection, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from oncall.channel_registry import ChangeFollower, change_followers
+from paging.channels.models import EventCursor
+from paging.models import IncidentEvent, Message
+
+CURSOR_NAME = "bridges"
+SETTLE = timedelta(seconds=60)
+# Events read per tick; those inside the settle window are read again (cheaply).
+BATCH_SIZE = 2000
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One outbox row a follower asks for (a notice: it belongs to no incident)."""
+
+    key: str
+    kind: str
+    destination: str
+    body: str
+
+
+def _outgoing(followers: list[ChangeFollower], events: list[IncidentEvent]) -> list[Outgoing]:
+    """The outbox rows the events call for (a query or so per follower for the batch)."""
+    return [row for follower in followers for row in follower.outgoing(events)]
+
+
+def _outgoing_write(rows: list[Outgoing]) -> int:
+    """Insert the rows not written yet (their keys are unique); returns how many."""
+    if not rows:
+        return 0
+    existing = set(
+        Message.objects.filter(idempotency_key__in=[r.key for r in rows]).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    now = timezone.now()
+    new = [
+        Message(
+            idempotency_key=r.key,
+            purpose=Message.Purpose.NOTICE,
+            kind=r.kind,
+            destination=r.destination,
+            body=r.body,
+            due_at=now,
+        )
+        for r in rows
+        if r.key not in existing
+    ]
+    Message.objects.bulk_create(new, batch_size=500, ignore_conflicts=True)
+    return len(new)
+
+
+def _question_sql(followers: list[ChangeFollower]) -> str:
+    def table(model: type) -> str:
+        return connection.ops.quote_name(model._meta.db_table)
+
+    # Identifiers from model metadata; the one value is a parameter.
+    posted = " OR ".join(f"EXISTS (SELECT 1 FROM {table(f.model)})" for f in followers)  # noqa: S608
+    newer = f"EXISTS (SELECT 1 FROM {table(IncidentEvent)} e WHERE e.id > c.last_event_id)"  # noqa: S608
+    return f"SELECT ({posted}) AND {newer} FROM {table(EventCursor)} c WHERE c.name = %s"  # noqa: S608
+
+
+# By database vendor and followers, built once (cheaper than the ORM's).
+_question: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _anything_to_forward(followers: list[ChangeFollower]) -> bool:
+    """The step's cheap question, one statement: has any channel posted about an
+    incident at all (a Slack post, a PagerDuty forward), and is there a timeline row
+    past the cursor?
+
+    Nothing posted (e.g. no provider is configured) or nothing new: the tick step ends
+    here. The cursor then stays where it is, so events written before the first post
+    are still read when it comes.
+    """
+    if not followers:
+        return False
+    key = (connection.vendor, tuple(f.model._meta.db_table for f in followers))
+    sql = _question.get(key) or _question.setdefault(key, _question_sql(followers))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [CURSOR_NAME])
+        row = cursor.fetchone()
+    if row is None:  # the very first run
+        EventCursor.objects.get_or_create(name=CURSOR_NAME)
+        return True
+    return bool(row[0])
+
+
+def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
+    """The tick step: forward new incident state changes; returns outbox rows written."""
+    followers = change_followers()
+    if not _anything_to_forward(followers):
+        return 0
+    with transaction.atomic():
+        cursor = (
+            EventCursor.objects.select_for_update(skip_locked=True).filter(name=CURSOR_NAME).first()
+        )
+        if cursor is None:  # another worker is at it
+            return 0
+        now = timezone.now()
+        posted = reduce(
+            or_, (Q(incident_id__in=f.model.objects.values("incident_id")) for f in followers)
+        )
+        kinds = set().union(*(f.event_kinds for f in followers))
+        events = list(
+            IncidentEvent.objects.filter(posted, pk__gt=cursor.last_event_id)
+            .filter(kind__in=kinds)
+            .order_by("pk")[:limit]
+        )
+        written = _outgoing_write(_outgoing(followers, events))
+        settled = (
+            IncidentEvent.objects.filter(pk__gt=cursor.last_event_id, at__lt=now - SETTLE)
+            .aggregate(top=Max("pk"))
+            .get("top")
+        )
+        if settled:
+            if len(events) == limit:
+                settled = min(settled, events[-1].pk)
+            EventCursor.objects.filter(pk=cursor.pk).update(last_event_id=settled)
+    return written
