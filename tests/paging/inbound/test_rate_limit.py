@@ -156,6 +156,11 @@ def test_limit_set_in_the_admin(admin_client, service):
             "grouping": "group",
             "rate_limit_per_minute": "30",
             "sns_topic_arns": "[]",
+            # The integration page edits its alert rules inline: an empty formset.
+            "rules-TOTAL_FORMS": "0",
+            "rules-INITIAL_FORMS": "0",
+            "rules-MIN_NUM_FORMS": "0",
+            "rules-MAX_NUM_FORMS": "1000",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
