@@ -156,6 +156,9 @@ def test_limit_set_in_the_admin(admin_client, service):
             "grouping": "group",
             "rate_limit_per_minute": "30",
             "sns_topic_arns": "[]",
+            # The page's alert-rules inline (none here): its management form.
+            "rules-TOTAL_FORMS": "0",
+            "rules-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
