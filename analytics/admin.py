@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from analytics import services
 from analytics.models import DashboardLink, ReviewTemplate, SlaTarget
 from analytics.review import DEFAULT_TEMPLATE
+from oncall.audit.admin_mixins import DeleteEachMixin
 
 
 @admin.register(SlaTarget)
-class SlaTargetAdmin(admin.ModelAdmin):
+class SlaTargetAdmin(DeleteEachMixin, admin.ModelAdmin):
     list_display = ("__str__", "service", "urgency", "ack_within_minutes", "resolve_within_minutes")
     list_filter = ("urgency",)
     autocomplete_fields = ("service",)
 
+    def save_model(self, request: HttpRequest, obj: SlaTarget, form: Any, change: bool) -> None:
+        services.sla_target_save(target=obj)
+
+    def delete_model(self, request: HttpRequest, obj: SlaTarget) -> None:
+        services.sla_target_delete(target=obj)
+
 
 @admin.register(ReviewTemplate)
-class ReviewTemplateAdmin(admin.ModelAdmin):
+class ReviewTemplateAdmin(DeleteEachMixin, admin.ModelAdmin):
     list_display = ("name", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: ReviewTemplate, form: Any, change: bool):
+        services.review_template_save(template=obj)
+
+    def delete_model(self, request: HttpRequest, obj: ReviewTemplate) -> None:
+        services.review_template_delete(template=obj)
 
     def get_changeform_initial_data(self, request):  # type: ignore[no-untyped-def]
         # A new template starts as a copy of the built-in one.

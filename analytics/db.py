@@ -24,7 +24,7 @@ def analytics_session() -> Iterator[None]:
     """
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            work_mem = getattr(settings, "ANALYTICS_PG_WORK_MEM", "32MB")
+            work_mem = settings.ANALYTICS_PG_WORK_MEM
             if not _MEMORY.match(work_mem):
                 raise ValueError("ANALYTICS_PG_WORK_MEM must look like 32MB")
             with connection.cursor() as cur:

@@ -44,7 +44,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def prometheus_metrics(request: HttpRequest) -> HttpResponse:
     """Open unless ANALYTICS_METRICS_TOKEN is set; then ``Authorization: Bearer <token>``."""
-    token = getattr(settings, "ANALYTICS_METRICS_TOKEN", "") or ""
+    token = settings.ANALYTICS_METRICS_TOKEN
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):

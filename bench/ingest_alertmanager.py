@@ -431,15 +431,55 @@ def postgres_cpu_seconds() -> float:
     return total / tick
 
 
-class TopologyMeter:
-    """CPU seconds of named process trees and of PostgreSQL, between two samples."""
+OWN_PG = "PostgreSQL, this database's backends"
 
-    def __init__(self, groups: dict[str, list[int]]) -> None:
+
+def _process_cpu_seconds(pid: int) -> float | None:
+    fields = _stat(pid)
+    if fields is None:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class TopologyMeter:
+    """CPU seconds of named process trees and of PostgreSQL, between two samples.
+
+    "PostgreSQL" is every postgres process of the (shared) server; with ``db_url`` the
+    sample also has ``OWN_PG``: the backends connected to that database only (the
+    servers' pooled connections), summed as they were last seen, so other sessions'
+    work on the same server is left out (a backend's CPU after its last sample before
+    it exits is lost: pools keep their connections for the run).
+    """
+
+    def __init__(self, groups: dict[str, list[int]], db_url: str = "") -> None:
         self.groups = groups
+        self.db_url = db_url
+        self._backends: dict[int, float] = {}
+        self._own = 0.0
+
+    def _own_backends(self) -> float:
+        import psycopg
+
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            pids = [
+                int(row[0])
+                for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid()"
+                )
+            ]
+        for pid in pids:
+            now = _process_cpu_seconds(pid)
+            if now is not None:
+                self._own += now - self._backends.get(pid, 0.0)
+                self._backends[pid] = now
+        return self._own
 
     def sample(self) -> dict[str, float]:
         out = {name: sum(tree_cpu_seconds(p) for p in pids) for name, pids in self.groups.items()}
         out["PostgreSQL"] = postgres_cpu_seconds()
+        if self.db_url:
+            out[OWN_PG] = self._own_backends()
         return out
 
 
@@ -561,9 +601,20 @@ def cpu_run(
     count = max(phase.alerts, 1)
     used = {k: (end[k] - start[k]) * 1000 / count for k in end}
     background = {k: idle[k] / idle_seconds * elapsed * 1000 / count for k in idle}
+    own_pg = used.pop(OWN_PG, None)
+    background.pop(OWN_PG, None)
     total = sum(used.values())
     parts = ", ".join(f"{k} {v:.2f}" for k, v in used.items())
     idle_total = sum(background.values())
+    own: dict[str, float] = {}
+    if own_pg is not None:
+        # Web + workers + only this database's PostgreSQL backends: what the alerts cost
+        # whatever else the shared server is doing.
+        own = {"own_pg": own_pg, "own_total": total - used["PostgreSQL"] + own_pg}
+        print(
+            f"    {per_msg} alert(s)/request, PostgreSQL counted as this database's backends"
+            f" only: {own['own_total']:.2f} ms CPU per alert (PostgreSQL {own_pg:.2f})"
+        )
     # Net: what the alerts added over the idle rate (other sessions on the shared
     # PostgreSQL, the engine's idle ticks). Noisy when the alerts' share is small.
     print(
@@ -575,7 +626,7 @@ def cpu_run(
         f"{phase.accepted} requests (errors {phase.errors or 'none'}), {done} incidents, "
         f"{paged} paged, {elapsed:.1f} s; load average {os.getloadavg()[0]:.1f}"
     )
-    return {**used, "total": total, "net": total - idle_total}
+    return {**used, **own, "total": total, "net": total - idle_total}
 
 
 def _wait_paged(db_url: str, service_id: int, seconds: float) -> tuple[int, int]:
@@ -603,7 +654,7 @@ def cpu_phase(db_url: str, port: int) -> None:
         )
         procs, groups = topology_start(name, db_url, port, broker)
         try:
-            meter = TopologyMeter(groups)
+            meter = TopologyMeter(groups, db_url)
             for per_msg in (1, 50):
                 cpu_run(db_url, port, path, service_id, per_msg, meter)
         finally:

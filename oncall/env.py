@@ -76,3 +76,46 @@ def env_url(
             f" and naming a host, got {raw!r}"
         )
     return raw.rstrip("/")
+
+
+def env_int_map(
+    name: str,
+    default: dict[str, int] | None,
+    *,
+    minimum: int | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, int] | None:
+    """``key:number`` pairs, comma-separated (``sms:5,voice:3``); ``none`` is no pairs."""
+    raw = env_str(name, "", environ)
+    if raw == "":
+        return None if default is None else dict(default)
+    if raw.lower() == "none":
+        return {}
+    pairs: dict[str, int] = {}
+    for item in (part.strip() for part in raw.split(",")):
+        key, sep, number = (side.strip() for side in item.partition(":"))
+        if not key or not sep or not number.lstrip("-").isdigit():
+            raise ImproperlyConfigured(
+                f"{name} must be key:number pairs separated by commas (e.g. sms:5,voice:3),"
+                f" got {raw!r}"
+            )
+        if minimum is not None and int(number) < minimum:
+            raise ImproperlyConfigured(f"{name}: {key} must be at least {minimum}, got {number}")
+        pairs[key] = int(number)
+    return pairs
+
+
+def env_hours(
+    name: str, default: tuple[int, int], environ: Mapping[str, str] | None = None
+) -> tuple[int, int]:
+    """``START-END`` in whole hours of the day, ``0 <= START < END <= 24`` (``8-18``)."""
+    raw = env_str(name, "", environ)
+    if raw == "":
+        return default
+    start, sep, end = (side.strip() for side in raw.partition("-"))
+    if not (sep and start.isdigit() and end.isdigit() and 0 <= int(start) < int(end) <= 24):
+        raise ImproperlyConfigured(
+            f"{name} must be START-END in whole hours, 0 <= START < END <= 24 (e.g. 8-18),"
+            f" got {raw!r}"
+        )
+    return int(start), int(end)

@@ -139,7 +139,7 @@ def _details_allowed(request: HttpRequest) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.is_staff:
         return True
-    token = getattr(settings, "HEALTHZ_TOKEN", "")
+    token = settings.HEALTHZ_TOKEN
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     return bool(token) and hmac.compare_digest(given.encode(), token.encode())
 

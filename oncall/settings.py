@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from oncall.env import env_bool, env_int, env_list, env_str, env_url
+from oncall.env import env_bool, env_hours, env_int, env_int_map, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state of `make run`: the SQLite file, the generated secret key, the demo login.
@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "paging.channels.links.apps.LinksConfig",
     "paging.channels.slack.apps.SlackConfig",
     "paging.channels.pagerduty.apps.PagerDutyConfig",
+    "paging.channels.webpush.apps.WebPushConfig",
     "paging.channels.apps.ChannelsConfig",
     "analytics.apps.AnalyticsConfig",
     "oncall.me.apps.MeConfig",
@@ -176,6 +177,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/me/login/"
 LOGIN_REDIRECT_URL = "/me/"
 LOGOUT_REDIRECT_URL = "/me/login/"
+# Sign-in links by e-mail (/me/login/): valid this long, and at most this many asked
+# for one address within that time.
+SIGNIN_LINK_MAX_AGE_SECONDS = env_int("SIGNIN_LINK_MAX_AGE_SECONDS", 15 * 60, minimum=60)
+SIGNIN_LINK_PER_ADDRESS = env_int("SIGNIN_LINK_PER_ADDRESS", 3, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -279,6 +284,13 @@ ENGINE_TICK_SECONDS = env_int("ENGINE_TICK_SECONDS", 2, minimum=1)
 # At most one pending kick per worker queue (Redis broker; paging/kick.py). False: one
 # kick per commit, the behaviour before (kept as the benchmarks' baseline).
 ENGINE_KICK_COALESCE = env_bool("ENGINE_KICK_COALESCE", True)
+# A kicked tick starts at least this long after the previous kicked tick started, so a
+# stream of alerts costs one tick per window, not one per alert (paging/kick.py). 0: off.
+ENGINE_KICK_WINDOW_MS = env_int("ENGINE_KICK_WINDOW_MS", 100, minimum=0)
+if ENGINE_KICK_WINDOW_MS > 1000:
+    raise ImproperlyConfigured(
+        f"ENGINE_KICK_WINDOW_MS must be at most 1000, got {ENGINE_KICK_WINDOW_MS}"
+    )
 # /healthz reports 503 when the engine has not ticked for this long.
 ENGINE_STALE_SECONDS = env_int("ENGINE_STALE_SECONDS", 60, minimum=5)
 
@@ -294,6 +306,15 @@ PAGERDUTY_EVENTS_URL = env_url("PAGERDUTY_EVENTS_URL", "https://events.pagerduty
 PAGERDUTY_WEBHOOK_SECRET = env_str("PAGERDUTY_WEBHOOK_SECRET")
 # A webhook event that occurred longer ago than this is refused (a replay).
 PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS = env_int("PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS", 300, minimum=30)
+# Web push (paging/channels/webpush/): off until a VAPID private key is set
+# (`manage.py webpush_keys` makes one; the channel's app checks it at start-up).
+WEBPUSH_VAPID_PRIVATE_KEY = env_str("WEBPUSH_VAPID_PRIVATE_KEY")
+WEBPUSH_VAPID_SUBJECT = env_str("WEBPUSH_VAPID_SUBJECT")  # default mailto:DEFAULT_FROM_EMAIL
+WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 10, minimum=1)
+# How long a push service keeps a page for a device that is offline.
+WEBPUSH_TTL_SECONDS = env_int("WEBPUSH_TTL_SECONDS", 3600, minimum=0)
+# A CA bundle for the push services' https (default: requests', REQUESTS_CA_BUNDLE/certifi).
+WEBPUSH_CA_FILE = env_str("WEBPUSH_CA_FILE")
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
@@ -314,6 +335,13 @@ SLACK_ENABLED = bool(SLACK_BOT_TOKEN)
 EMAIL_ENABLED = bool(EMAIL_HOST)
 
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+# The backend pages by e-mail go through (paging/channels/email/): an SMTP backend that
+# tells a lost answer after the whole message from an earlier failure.
+DELIVERY_EMAIL_BACKEND = env_str(
+    "DELIVERY_EMAIL_BACKEND", "paging.channels.email.backend.EmailBackend"
+)
+# The domain of pages' Message-IDs (unset: this host's name).
+EMAIL_MESSAGE_ID_DOMAIN = env_str("EMAIL_MESSAGE_ID_DOMAIN")
 TWILIO_TIMEOUT_SECONDS = env_int("TWILIO_TIMEOUT_SECONDS", 10, minimum=1)
 PAGERDUTY_FORWARDING_ENABLED = env_bool("PAGERDUTY_FORWARDING_ENABLED", True)
 
@@ -336,8 +364,23 @@ SNS_MAX_MESSAGE_AGE_SECONDS = env_int("SNS_MAX_MESSAGE_AGE_SECONDS", 3900, minim
 CHANGE_EVENTS_WINDOW_MINUTES = env_int("CHANGE_EVENTS_WINDOW_MINUTES", 60, minimum=0)
 ACK_LINK_MAX_AGE_SECONDS = env_int("ACK_LINK_MAX_AGE_SECONDS", 86400, minimum=60)
 SHIFT_REMINDER_MINUTES = env_int("SHIFT_REMINDER_MINUTES", 60, minimum=0)
+# How often the tick step looks for shifts to remind of (0: on every tick).
+SHIFT_REMINDER_SCAN_SECONDS = env_int("SHIFT_REMINDER_SCAN_SECONDS", 60, minimum=0)
+# An SMS reply code stays bound to its incident this long after it was resolved (default:
+# as long as the signed links in the same texts work), so a late reply never acts on
+# a newer incident.
+SMS_REPLY_CODE_REUSE_AFTER_SECONDS = env_int(
+    "SMS_REPLY_CODE_REUSE_AFTER_SECONDS", ACK_LINK_MAX_AGE_SECONDS, minimum=60
+)
 SMS_ERROR_REPLY_LIMIT = env_int("SMS_ERROR_REPLY_LIMIT", 3, minimum=0)
 SMS_ERROR_REPLY_WINDOW_SECONDS = env_int("SMS_ERROR_REPLY_WINDOW_SECONDS", 600, minimum=1)
+# Pages per contact method per 15 minutes by kind, the excess bundled or held
+# ("sms:5,voice:3"; a kind not named is not throttled; "none": nothing is). Unset: the
+# channels' defaults (ChannelSpec.throttle_limit, oncall/channel_registry.py).
+PAGING_THROTTLE_LIMITS = env_int_map("PAGING_THROTTLE_LIMITS", None, minimum=1)
+# Low-urgency pages of services that ask for it wait for these hours (Mon-Fri, the
+# engineer's zone): START-END.
+PAGING_BUSINESS_HOURS = env_hours("PAGING_BUSINESS_HOURS", (8, 18))
 # GET /healthz shows its checks to staff and to "Authorization: Bearer <token>" only.
 HEALTHZ_TOKEN = env_str("HEALTHZ_TOKEN")
 # When set, GET /metrics needs "Authorization: Bearer <token>".

@@ -19,4 +19,4 @@ class LinkExpired(LinkInvalid):
 
 
 def link_max_age() -> int:
-    return int(getattr(settings, "ACK_LINK_MAX_AGE_SECONDS", 86400))
+    return settings.ACK_LINK_MAX_AGE_SECONDS

@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from oncall.admin_read_only import ReadOnlyMixin
 from oncall.audit.admin_mixins import DeleteEachMixin
+from oncall.people.selectors import engineer_id_for_user
 from paging.admin_policy_forms import (
     URGENCY_FIELDS,
     IntegrationForm,
@@ -68,11 +69,6 @@ from paging.service_writes import (
     service_priority_policies_save,
     service_save,
 )
-
-
-def _engineer_id(request: HttpRequest) -> int | None:
-    engineer = getattr(request.user, "engineer", None)
-    return engineer.pk if engineer is not None else None
 
 
 def _copyable_url(integration: Integration) -> str:
@@ -396,14 +392,14 @@ class EscalationPolicyAdmin(DeleteEachMixin, admin.ModelAdmin):
             policy=policy,
             fields={},
             steps=[spec for *_, spec in steps],
-            actor_id=_engineer_id(request),
+            actor_id=engineer_id_for_user(request.user),
         )
 
     @admin.action(description="Apply the current version to open incidents")
     def apply_to_open(self, request: HttpRequest, queryset: QuerySet[EscalationPolicy]) -> None:
         for policy in queryset:
             result = policy_version_apply_to_open(
-                policy_id=policy.pk, actor_id=_engineer_id(request), via="admin"
+                policy_id=policy.pk, actor_id=engineer_id_for_user(request.user), via="admin"
             )
             self.message_user(
                 request,
@@ -466,14 +462,17 @@ class EscalationStepAdmin(admin.ModelAdmin):
             _formset_done(formset)
         delay = form.cleaned_data["delay_minutes"]
         specs[step.pk] = StepSpec(delay_minutes=delay, targets=targets)
-        actor_id = _engineer_id(request)
+        actor_id = engineer_id_for_user(request.user)
         policy_save(policy=step.policy, fields={}, steps=list(specs.values()), actor_id=actor_id)
 
     def delete_model(self, request: HttpRequest, obj: EscalationStep) -> None:
         specs = _specs_from_rows(obj.policy)
         specs.pop(obj.pk)
         policy_save(
-            policy=obj.policy, fields={}, steps=list(specs.values()), actor_id=_engineer_id(request)
+            policy=obj.policy,
+            fields={},
+            steps=list(specs.values()),
+            actor_id=engineer_id_for_user(request.user),
         )
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EscalationStep]) -> None:

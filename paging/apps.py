@@ -23,7 +23,8 @@ class PagingConfig(AppConfig):
         for kind in PEOPLE_TARGETS:
             target_kind_register(kind)
         # The schedules' step, registered here so schedules never import paging:
-        # pending swap requests expire when their start passes.
-        register_tick_step("swaps_expire", swaps_expire, order=60)
+        # pending swap requests expire when their start passes. The clock, not a commit,
+        # makes them due, so kicked ticks skip the scan.
+        register_tick_step("swaps_expire", swaps_expire, order=60, on_kick=False)
         # Verification codes and swap notices leave through the outbox.
         register_message_sender(contact_messages_enqueue)

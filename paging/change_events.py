@@ -13,7 +13,6 @@ from django.utils import timezone
 from paging.inbound.change_events import ChangeSpec
 from paging.models import ChangeEvent, Incident, Integration
 
-DEFAULT_WINDOW_MINUTES = 60
 SHOWN_MAX = 20
 
 
@@ -39,8 +38,7 @@ def change_event_record(*, integration: Integration, spec: ChangeSpec) -> Change
 
 
 def change_window() -> timedelta:
-    minutes = getattr(settings, "CHANGE_EVENTS_WINDOW_MINUTES", DEFAULT_WINDOW_MINUTES)
-    return timedelta(minutes=minutes)
+    return timedelta(minutes=settings.CHANGE_EVENTS_WINDOW_MINUTES)
 
 
 def incident_recent_changes(*, incident: Incident) -> QuerySet[ChangeEvent]:

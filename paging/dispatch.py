@@ -37,6 +37,7 @@ from django.utils import timezone
 from paging import outbox
 from paging.channels.registry import registered_kinds
 from paging.models import Message
+from paging.row_sql import columns, from_rows
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,6 @@ def _rows_claim_pg(
     """``rows_claim`` in one statement (UPDATE … WHERE id IN (SELECT … SKIP LOCKED)
     RETURNING): a third of the ORM's round trips and CPU on the hot path."""
     table = Message._meta.db_table
-    columns = ", ".join(f'"{f.column}"' for f in Message._meta.concrete_fields)
     until = outbox.lease_until(now)
     where = "(status = %s AND due_at <= %s)"
     params: list[object] = [Message.Status.PENDING, now]
@@ -118,9 +118,11 @@ def _rows_claim_pg(
     sql = (
         f'UPDATE "{table}" SET status = %s, claim_token = %s, lease_expires_at = %s '  # noqa: S608 - names from model meta
         f'WHERE id IN (SELECT id FROM "{table}" WHERE {where} '
-        f"ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {columns}"
+        f"ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {columns(Message, table)}"
     )
-    rows = list(Message.objects.raw(sql, [Message.Status.SENDING, token, until, *params, limit]))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Message.Status.SENDING, token, until, *params, limit])
+        rows = from_rows(Message, cursor.fetchall())
     return sorted(rows, key=lambda row: (row.due_at, row.pk))
 
 

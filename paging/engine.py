@@ -39,17 +39,24 @@ class TickStep:
     name: str
     fn: Callable[[], int]  # returns how many rows it processed
     order: int
+    # Runs in kicked ticks too (False: a periodic scan, run by full ticks only).
+    on_kick: bool = True
 
 
 _STEPS: dict[str, TickStep] = {}
 
 
-def register_tick_step(name: str, fn: Callable[[], int], *, order: int) -> Callable[[], int]:
+def register_tick_step(
+    name: str, fn: Callable[[], int], *, order: int, on_kick: bool = True
+) -> Callable[[], int]:
     """Run ``fn`` in every tick; lower ``order`` first (ties by name).
 
-    Registering a name again replaces it (``ready()`` may run more than once).
+    ``on_kick=False``: only in full ticks (beat's, every ``ENGINE_TICK_SECONDS``), not in
+    the ticks a commit kicks; for scans driven by the clock (swap expiry), which a
+    commit does not make due. Registering a name again replaces it (``ready()`` may run
+    more than once).
     """
-    _STEPS[name] = TickStep(name=name, fn=fn, order=order)
+    _STEPS[name] = TickStep(name=name, fn=fn, order=order, on_kick=on_kick)
     return fn
 
 
@@ -189,8 +196,15 @@ def _heartbeat_write(*, elapsed_ms: float, processed: int) -> None:
     EngineHeartbeat.objects.get_or_create(name="engine", defaults=values)
 
 
-def tick() -> int:
-    """Advance everything that is due; returns the number of rows processed."""
+def tick(*, kicked: bool = False) -> int:
+    """Advance everything that is due; returns the number of rows processed.
+
+    ``kicked``: a coalesced kick asked for this tick (paging/kick.py). It runs the steps
+    that act on commits (``on_kick``: escalation, dispatch, forwarding) and writes
+    neither the heartbeat nor recoveries: the clock-driven scans and the heartbeat belong
+    to the full ticks beat runs every ``ENGINE_TICK_SECONDS`` (so /healthz notices when
+    those stop, even while commits keep kicking).
+    """
     started = time.perf_counter()
     tick_started = timezone.now()
     processed = 0
@@ -199,6 +213,8 @@ def tick() -> int:
     dispatch = _STEPS.get(DISPATCH)
     work_after_dispatch = False
     for step in tick_steps():
+        if kicked and not step.on_kick:
+            continue
         done = _run(step)
         if done is None:
             failed.add(step.name)
@@ -216,6 +232,8 @@ def tick() -> int:
             failed.add(DISPATCH)
         else:
             processed += done
+    if kicked:
+        return processed
     _recoveries_record(ok - failed, tick_started=tick_started, now=timezone.now())
     elapsed_ms = (time.perf_counter() - started) * 1000
     _heartbeat_write(elapsed_ms=elapsed_ms, processed=processed)

@@ -18,22 +18,24 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from django.db import models, transaction
-from django.db.models import Case, F, Max, Value, When
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from oncall.channel_registry import target_kind
 from oncall.people.models import TeamMembership
 from paging.bulk import tuples_insert
 from paging.channels.escalation_targets import channel_targets_post
+from paging.ingest_sql import quoted
 from paging.models import (
+    EscalationPolicy,
     EscalationPolicyVersion,
     EscalationTarget,
     Incident,
     IncidentEvent,
     MaintenanceWindow,
+    Service,
 )
 from paging.notify import PagePlan, RulesCache, business_hours_start, pages_plan
 from paging.policy_versions import (
@@ -42,6 +44,8 @@ from paging.policy_versions import (
     version_label,
     version_steps,
 )
+from paging.retrigger import RETRIGGER_FIELDS, incident_retrigger
+from paging.row_sql import column_count, columns, from_row
 from schedules import selectors as schedule_selectors
 
 logger = logging.getLogger(__name__)
@@ -86,6 +90,8 @@ class AdvanceContext:
 
     def versions_load(self, version_ids: set[int]) -> None:
         missing = version_ids - set(self.cache.versions)
+        if not missing:
+            return  # no query (the ORM compiles one even for an empty IN)
         for version in EscalationPolicyVersion.objects.filter(pk__in=missing):
             self.cache.versions[version.pk] = (version, version_steps(version))
 
@@ -202,15 +208,17 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
     """Advance one claimed incident in memory; the caller saves the incident and plan."""
     now = ctx.now
     if incident.status == Incident.Status.ACKNOWLEDGED:
-        # The ack timed out: back to triggered, and the policy starts over.
-        incident.status = Incident.Status.TRIGGERED
-        incident.acknowledged_at = None
-        incident.acknowledged_by_id = None
-        incident.acknowledged_via = ""
-        incident.escalation_step = 0
-        incident.escalation_loop += 1
-        incident.escalation_repeat = 0
-        _event(incident, IncidentEvent.Kind.ACK_TIMEOUT, "not resolved in time", ctx, plan)
+        # The ack timed out: back to triggered, and the policy starts over (now, below).
+        line = incident_retrigger(
+            incident,
+            now=now,
+            restart=True,
+            due_at=now,
+            by_person=False,
+            kind=IncidentEvent.Kind.ACK_TIMEOUT,
+            text="not resolved in time",
+        )
+        _event(incident, line.kind, line.text, ctx, plan)
     elif incident.status != Incident.Status.TRIGGERED:
         incident.next_due_at = None
         return
@@ -323,31 +331,70 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
     incident.next_due_at = None
 
 
+# What an advance writes: the fields a retrigger (the ack timeout) sets; the start time
+# apart, only for incidents whose escalation started in the batch (see _incidents_save),
+# and the suppression, which only a person lifts.
 ADVANCED_FIELDS = [
-    "status",
-    "acknowledged_at",
-    "acknowledged_by",
-    "acknowledged_via",
-    "escalation_step",
-    "escalation_loop",
-    "escalation_repeat",
-    "next_due_at",
-    "updated_at",
+    f for f in RETRIGGER_FIELDS if f not in ("escalation_started_at", "suppressed_by")
 ]
 _ADVANCED_FIELD_OBJECTS = [Incident._meta.get_field(name) for name in ADVANCED_FIELDS]
-_VERSION_FIELD = models.BigIntegerField()
+
+
+_SQL: dict[tuple[str, str], str] = {}
+
+
+def _sql(name: str, build: Callable[[], str]) -> str:
+    key = (connection.vendor, name)
+    if key not in _SQL:
+        _SQL[key] = build()
+    return _SQL[key]
+
+
+def _due_sql() -> str:
+    # ORDER BY: an index walk from the earliest due time that stops at once, whatever the
+    # planner's statistics say (without them it chose to scan the whole table).
+    table = quoted(Incident._meta.db_table)
+    return f"SELECT 1 FROM {table} WHERE next_due_at <= %s ORDER BY next_due_at LIMIT 1"  # noqa: S608 - names from model meta
+
+
+def _claim_sql() -> str:
+    """Due incidents with their service and policy (``select_related``), oldest due
+    first, row-locked and skipping rows another worker holds (PostgreSQL)."""
+    incident, service, policy = (
+        quoted(m._meta.db_table) for m in (Incident, Service, EscalationPolicy)
+    )
+    lock = " FOR UPDATE OF i SKIP LOCKED" if connection.features.has_select_for_update_of else ""
+    return (
+        f"SELECT {columns(Incident, 'i')}, {columns(Service, 's')}, "  # noqa: S608 - names from model meta
+        f"{columns(EscalationPolicy, 'p')} FROM {incident} i"
+        f" INNER JOIN {service} s ON s.id = i.service_id"
+        f" LEFT JOIN {policy} p ON p.id = i.escalation_policy_id"
+        f" WHERE i.next_due_at <= %s ORDER BY i.next_due_at, i.id LIMIT %s{lock}"
+    )
+
+
+def _incidents_claim(now: datetime, limit: int) -> list[Incident]:
+    """The ORM's ``select_for_update(skip_locked=True, of=("self",)).select_related(
+    "escalation_policy", "service")`` claim, as one statement built once per process."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("claim", _claim_sql), [now, limit])
+        rows = cursor.fetchall()
+    first, second = column_count(Incident), column_count(Incident) + column_count(Service)
+    incidents = []
+    for row in rows:
+        incident = from_row(Incident, row[:first])
+        assert incident is not None
+        incident.service = from_row(Service, row[first:second])
+        incident.escalation_policy = from_row(EscalationPolicy, row[second:])
+        incidents.append(incident)
+    return incidents
 
 
 def escalations_advance_batch(*, limit: int = BATCH_SIZE, cache: TickCache | None = None) -> int:
     """Claim and advance up to ``limit`` due incidents in one transaction."""
     with transaction.atomic():
         now = timezone.now()
-        incidents = list(
-            Incident.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("escalation_policy", "service")
-            .filter(next_due_at__lte=now)
-            .order_by("next_due_at", "id")[:limit]
-        )
+        incidents = _incidents_claim(now, limit)
         if not incidents:
             return 0
         if after_claim_hook is not None:
@@ -380,7 +427,8 @@ def _incidents_save(incidents: list[Incident]) -> None:
     written only for incidents whose escalation started (or that took a new policy) in
     this batch, the version as a CASE over their policies (every incident of a policy
     bound in one tick takes the same version), so that incidents of 20 policies still
-    share one UPDATE.
+    share one UPDATE. Hand-built (values prepared by the fields, as the ORM would): the
+    ORM compiled this UPDATE for longer than PostgreSQL ran it.
     """
     groups: dict[tuple, list[Incident]] = {}
     for incident in incidents:
@@ -391,19 +439,32 @@ def _incidents_save(incidents: list[Incident]) -> None:
             else None
         )
         groups.setdefault((values, started), []).append(incident)
-    names = [f.attname for f in _ADVANCED_FIELD_OBJECTS]
-    for (values, started), members in groups.items():
-        fields: dict[str, Any] = dict(zip(names, values, strict=True))
-        if started is not None:
-            fields["escalation_started_at"], bound = started
-            if bound:
-                versions = {i.escalation_policy_id: i.escalation_version_id for i in members}
-                fields["escalation_version_id"] = Case(
-                    *(When(escalation_policy_id=p, then=Value(v)) for p, v in versions.items()),
-                    default=F("escalation_version_id"),
-                    output_field=_VERSION_FIELD,
-                )
-        Incident.objects.filter(pk__in=[i.pk for i in members]).update(**fields)
+    started_field = Incident._meta.get_field("escalation_started_at")
+    with connection.cursor() as cursor:
+        for (values, started), members in groups.items():
+            assign = [f"{quoted(f.column)} = %s" for f in _ADVANCED_FIELD_OBJECTS]
+            params = [
+                f.get_db_prep_save(v, connection)
+                for f, v in zip(_ADVANCED_FIELD_OBJECTS, values, strict=True)
+            ]
+            if started is not None:
+                at, bound = started
+                assign.append("escalation_started_at = %s")
+                params.append(started_field.get_db_prep_save(at, connection))
+                if bound:
+                    versions = {i.escalation_policy_id: i.escalation_version_id for i in members}
+                    cases = " ".join(["WHEN %s THEN %s"] * len(versions))
+                    assign.append(
+                        "escalation_version_id = CASE escalation_policy_id"
+                        f" {cases} ELSE escalation_version_id END"
+                    )
+                    params.extend(x for pair in versions.items() for x in pair)
+            ids = [i.pk for i in members]
+            cursor.execute(
+                f"UPDATE {quoted(Incident._meta.db_table)} SET {', '.join(assign)}"  # noqa: S608 - names from model meta
+                f" WHERE id IN ({', '.join(['%s'] * len(ids))})",
+                [*params, *ids],
+            )
 
 
 def _assignees_replace(incidents: list[Incident]) -> None:
@@ -415,7 +476,12 @@ def _assignees_replace(incidents: list[Incident]) -> None:
     }
     if not changed:
         return
-    through.objects.filter(incident_id__in=list(changed)).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {quoted(through._meta.db_table)}"  # noqa: S608 - names from model meta
+            f" WHERE incident_id IN ({', '.join(['%s'] * len(changed))})",
+            list(changed),
+        )
     tuples_insert(
         through,
         ("incident_id", "engineer_id"),
@@ -429,8 +495,10 @@ def escalations_advance(*, limit: int = BATCH_SIZE, max_batches: int = 1000) -> 
     First one indexed question outside any transaction ("is anything due?"): an idle
     tick costs that statement, not a transaction with a locking claim.
     """
-    if not Incident.objects.filter(next_due_at__lte=timezone.now()).exists():
-        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(_sql("due", _due_sql), [timezone.now()])
+        if cursor.fetchone() is None:
+            return 0
     total = 0
     cache = TickCache()
     for _ in range(max_batches):

@@ -23,6 +23,7 @@ from paging.models import Alert, EscalationPolicy, Incident, IncidentEvent, Mess
 from paging.notify import pages_plan
 from paging.priorities import PriorityInvalid, level_of, priority_label, priority_levels
 from paging.priority_policy import more_urgent, priority_policy_move
+from paging.retrigger import RETRIGGER_FIELDS, incident_retrigger
 from paging.timeline import event_record
 
 OPEN = Incident.OPEN_STATUSES
@@ -145,44 +146,30 @@ def incident_escalate_now(
             steps = len(incident.escalation_version.steps)
         else:  # not started yet: it will take the policy's current steps
             steps = incident.escalation_policy.steps.count() if incident.escalation_policy_id else 0
-        if incident.escalation_started_at is None:
-            # A person escalating an incident held by a maintenance window pages now.
-            incident.escalation_started_at = now
-        # A person escalating a suppressed (rule, inhibition) incident pages now too.
-        incident.suppressed_by = ""
-        if incident.escalation_step >= steps:
-            # Past the last step (policy exhausted): start a fresh pass.
-            incident.escalation_step = 0
-            incident.escalation_loop += 1
-            incident.escalation_repeat = 0
-        was = incident.status
-        incident.status = Incident.Status.TRIGGERED
-        incident.next_due_at = now
-        incident.updated_at = now
-        incident.save(
-            update_fields=[
-                "status",
-                "next_due_at",
-                "updated_at",
-                "escalation_step",
-                "escalation_loop",
-                "escalation_repeat",
-                "escalation_started_at",
-                "suppressed_by",
-            ]
-        )
-        event_record(
-            incident_id=incident_id,
+        # Past the last step (policy exhausted): a fresh pass.
+        restart = incident.escalation_step >= steps
+        line = incident_retrigger(
+            incident,
+            now=now,
+            restart=restart,
+            due_at=now,
+            by_person=True,
             kind=IncidentEvent.Kind.ESCALATED,
-            at=now,
+            # The step the engine runs next, once this commits.
+            text=f"escalated to step {(0 if restart else incident.escalation_step) + 1}",
             actor_id=engineer_id,
             via=via,
-            text=f"escalated to step {incident.escalation_step + 1}"
-            + (" (was acknowledged)" if was == Incident.Status.ACKNOWLEDGED else ""),
         )
+        _retriggered_save(incident, line)
         audit_record("escalate", incident, before=before, engineer_id=engineer_id, note=via)
         kick_engine()
     return ActionResult(incident=incident, changed=True)
+
+
+def _retriggered_save(incident: Incident, line: IncidentEvent, *extra_fields: str) -> None:
+    """Write what ``incident_retrigger`` changed (and ``extra_fields``) and its timeline line."""
+    incident.save(update_fields=[*RETRIGGER_FIELDS, *extra_fields])
+    line.save()
 
 
 def _policy_start(incident: Incident, policy: EscalationPolicy, now: datetime) -> None:
@@ -209,9 +196,11 @@ def incident_reassign(
 ) -> ActionResult:
     """Hand the incident to other engineers (paged now) or to another escalation policy.
 
-    Either way the incident is triggered again and pending pages to the previous
-    responders are cancelled. With engineers, the current policy keeps running as
-    scheduled if they do not acknowledge; with a policy, it starts at its first step.
+    Either way the incident is triggered again (``incident_retrigger``) and pending pages
+    to the previous responders are cancelled. With engineers, the current policy keeps
+    running as scheduled if they do not acknowledge (an acknowledged incident, or one
+    whose policy had ended, resumes ``REASSIGN_GRACE`` later); with a policy, it starts
+    at its first step.
     """
     if bool(engineer_ids) == bool(policy_id):
         raise IncidentActionError("give either engineer_ids or policy_id")
@@ -226,19 +215,34 @@ def incident_reassign(
             raise IncidentActionError("the incident is resolved")
         before = audit_snapshot_of(incident)
         _pending_pages_cancel(incident_id=incident_id, reason="reassigned")
-        was_acked = incident.status == Incident.Status.ACKNOWLEDGED
-        incident.status = Incident.Status.TRIGGERED
-        incident.updated_at = now
-        if incident.escalation_started_at is None:
-            incident.escalation_started_at = now  # a person took it out of maintenance
-        incident.suppressed_by = ""  # and out of a suppression
+        extra_fields: tuple[str, ...] = ()
         if policy_id:
             policy = EscalationPolicy.objects.get(pk=policy_id)
-            _policy_start(incident, policy, now)
+            incident.escalation_policy = policy
+            # The engine binds the new policy's current version when it runs step 1.
+            incident.escalation_version = None
+            extra_fields = ("escalation_policy", "escalation_version")
+            due_at: datetime | None = now
+        elif incident.status == Incident.Status.ACKNOWLEDGED or incident.next_due_at is None:
+            due_at = now + REASSIGN_GRACE
+        else:
+            due_at = incident.next_due_at
+        line = incident_retrigger(
+            incident,
+            now=now,
+            restart=bool(policy_id),
+            due_at=due_at,
+            by_person=True,
+            kind=IncidentEvent.Kind.REASSIGNED,
+            text="",
+            actor_id=by_engineer_id,
+            via=via,
+        )
+        if policy_id:
             text = f"reassigned to escalation policy {policy.name}"
         else:
             assert engineer_ids is not None
-            incident.escalation_loop += 1  # a fresh key space for the reassignment pages
+            # Paged after the retrigger: the pages are keyed by its new loop.
             plan = pages_plan(
                 incidents_engineers=[(incident, list(engineer_ids))],
                 step_label="reassign",
@@ -246,19 +250,9 @@ def incident_reassign(
             )
             plan.save()
             incident.assigned_to.set(engineer_ids)
-            if was_acked or incident.next_due_at is None:
-                incident.next_due_at = now + REASSIGN_GRACE
-            names = ", ".join(plan.names_for(engineer_ids))
-            text = f"reassigned to {names}"
-        incident.save()
-        event_record(
-            incident_id=incident_id,
-            kind=IncidentEvent.Kind.REASSIGNED,
-            at=now,
-            actor_id=by_engineer_id,
-            via=via,
-            text=text,
-        )
+            text = f"reassigned to {', '.join(plan.names_for(engineer_ids))}"
+        line.text = text + line.text  # the names are known once the pages are planned
+        _retriggered_save(incident, line, *extra_fields)
         audit_record("reassign", incident, before=before, engineer_id=by_engineer_id, note=text)
         kick_engine()
     return ActionResult(incident=incident, changed=True)

@@ -14,9 +14,18 @@ it) or finds the key gone and publishes a new kick: none is lost, and a burst of
 alerts costs one or two ticks, not N, and N - 1 requests publish nothing. The expiry
 only bounds a kick lost on the way (its key would otherwise stop kicks; the beat tick
 covers the gap). Other brokers (AMQP) publish every kick, as before; so does
-``ENGINE_KICK_COALESCE=false`` (the baseline of ``bench ingest_alertmanager``). In
-embedded mode the kick sets an event the engine loop clears before its tick: coalesced
-the same way.
+``ENGINE_KICK_COALESCE=false`` (the baseline of ``bench ingest_alertmanager``).
+
+**Window** (``ENGINE_KICK_WINDOW_MS``, 100): a kicked tick starts no sooner than that
+after the previous kicked tick started. The worker waits out the rest of the window
+*before* deleting the pending key, so the commits of the window publish nothing and
+the one tick after it sees them all: under a stream of alerts the engine ticks at most
+once per window (one claim, one policy check, one round of sends for a batch) instead
+of once per alert. Kicks further apart than the window (and beat's ticks) wait for
+nothing, so a lone alert is paged at once.
+
+In embedded mode the kick sets an event the engine loop clears before its tick:
+coalesced and windowed the same way.
 """
 
 from __future__ import annotations
@@ -118,12 +127,35 @@ def pending_key() -> str:
     return f"oncall:engine-kick-pending:{app.conf.task_default_queue}"
 
 
-def kick_pending_clear() -> None:
-    """Called by the worker before its tick reads the database (see the module doc)."""
+def window_key() -> str:
+    """Set (expiring after the window) when a kicked tick of the queue starts."""
+    from oncall.celery import app
+
+    return f"oncall:engine-kick-window:{app.conf.task_default_queue}"
+
+
+def window_seconds() -> float:
+    return settings.ENGINE_KICK_WINDOW_MS / 1000
+
+
+def kick_pending_take() -> None:
+    """Called by the worker for a coalesced kick, before its tick reads the database.
+
+    Waits for the rest of the window of the previous kicked tick (the pending key stays
+    set meanwhile, so the commits of the window publish nothing), then starts a window
+    and deletes the pending key (see the module doc). Redis' own clock times the
+    window, so workers on several hosts share it.
+    """
     client = _pending_client()
     if client is None:
         return
+    window_ms = settings.ENGINE_KICK_WINDOW_MS
     try:
+        if window_ms:
+            rest_ms = client.pttl(window_key())  # -2: no window open
+            if rest_ms > 0:
+                time.sleep(min(rest_ms, window_ms) / 1000)
+            client.set(window_key(), 1, px=window_ms)
         client.delete(pending_key())
     except Exception:  # noqa: BLE001 - the key expires on its own; tick anyway
         logger.warning("could not clear the pending engine kick", exc_info=True)

@@ -14,9 +14,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.db import connection
 
 from oncall.people.models import ContactMethod, Engineer, NotificationRule
+from oncall.public_url import public_url
 from paging.bulk import tuples_insert
+from paging.ingest_sql import quoted
 from paging.models import Incident, IncidentEvent, Message
 
 
@@ -43,23 +46,16 @@ class RulesCache:
         wanted = {e for e in engineer_ids if (e, urgency) not in self.ladders}
         if not wanted:
             return
-        for engineer_id, name, tz in Engineer.objects.filter(pk__in=wanted).values_list(
-            "pk", "display_name", "time_zone"
-        ):
+        ladders: dict[int, list[Rung]] = {e: [] for e in wanted}
+        for row in _ladder_rows(sorted(wanted), urgency):
+            engineer_id, name, tz, rule_id, delay, cm_id, cm_engineer, kind, value = row[:9]
             self.names[engineer_id] = name
             self.time_zones[engineer_id] = tz
-        ladders: dict[int, list[Rung]] = {e: [] for e in wanted}
-        rules = (
-            NotificationRule.objects.filter(engineer_id__in=wanted, urgency=urgency)
-            .select_related("contact_method")
-            .order_by("engineer_id", "delay_minutes", "id")
-        )
-        for rule in rules:
-            cm = rule.contact_method
-            if cm.engineer_id == rule.engineer_id and cm.is_pageable:
-                ladders[rule.engineer_id].append(
-                    Rung(rule.pk, cm.pk, cm.kind, cm.value, rule.delay_minutes)
-                )
+            if rule_id is None or cm_engineer != engineer_id:
+                continue
+            method = ContactMethod(kind=kind, disabled_at=row[9], verified_at=row[10])
+            if method.is_pageable:
+                ladders[engineer_id].append(Rung(rule_id, cm_id, kind, value, delay))
         # No rule for this urgency: reach the first pageable method at once rather
         # than nobody (the timeline says so).
         bare = [e for e, rungs in ladders.items() if not rungs]
@@ -78,9 +74,29 @@ class RulesCache:
         return self.names.get(engineer_id, f"engineer {engineer_id}")
 
 
+def _ladder_rows(engineer_ids: list[int], urgency: str) -> list[tuple]:
+    """Each engineer (name, zone) with their rules for ``urgency`` and the rules' contact
+    methods, in ladder order: one hand-built statement (the ORM compiled two for longer
+    than PostgreSQL ran them, once per tick that pages)."""
+    engineer, rule, method = (
+        quoted(m._meta.db_table) for m in (Engineer, NotificationRule, ContactMethod)
+    )
+    sql = (
+        "SELECT e.id, e.display_name, e.time_zone, r.id, r.delay_minutes, c.id,"  # noqa: S608 - names from model meta
+        " c.engineer_id, c.kind, c.value, c.disabled_at, c.verified_at"
+        f" FROM {engineer} e LEFT JOIN {rule} r ON r.engineer_id = e.id AND r.urgency = %s"
+        f" LEFT JOIN {method} c ON c.id = r.contact_method_id"
+        f" WHERE e.id IN ({', '.join(['%s'] * len(engineer_ids))})"
+        " ORDER BY e.id, r.delay_minutes, r.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [urgency, *engineer_ids])
+        return cursor.fetchall()
+
+
 def business_hours_start(at: datetime, time_zone: str) -> datetime:
     """``at`` if it falls in business hours (Mon-Fri, 08:00-18:00 local), else the next start."""
-    start_hour, end_hour = getattr(settings, "PAGING_BUSINESS_HOURS", (8, 18))
+    start_hour, end_hour = settings.PAGING_BUSINESS_HOURS
     try:
         zone = ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -98,11 +114,16 @@ def page_subject(incident: Incident) -> str:
     return f"[{incident.urgency.upper()}] #{incident.pk} {incident.title}"[:255]
 
 
+def incident_url(incident_id: int) -> str:
+    """The incident's page, as pages, Slack and PagerDuty link to it (a fixed path: sent
+    from workers and from tests' own URL confs, which need not include the admin)."""
+    return public_url(f"/admin/paging/incident/{incident_id}/change/")
+
+
 def page_body(incident: Incident, service_name: str) -> str:
-    base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
     return (
         f"{service_name}: {incident.title} (incident #{incident.pk}, {incident.severity}). "
-        f"Acknowledge: {base}/admin/paging/incident/{incident.pk}/change/"
+        f"Acknowledge: {incident_url(incident.pk)}"
     )
 
 

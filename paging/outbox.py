@@ -10,7 +10,6 @@ from typing import Required, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from oncall.channel_registry import (
@@ -20,7 +19,9 @@ from oncall.channel_registry import (
 )
 from oncall.people.models import ContactMethod
 from paging.channels import Reconcilable, TransportError, channel_for
+from paging.ingest_sql import rows_insert
 from paging.models import Incident, IncidentEvent, Message
+from paging.row_sql import row_update
 from paging.timeline import event_build, event_record
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ def throttle_limits() -> dict[str, int]:
     """Pages per contact method per window, by kind: each channel's own default
     (``ChannelSpec.throttle_limit``: SMS 5, calls 3), unless ``PAGING_THROTTLE_LIMITS``
     gives them all."""
-    limits = getattr(settings, "PAGING_THROTTLE_LIMITS", None)
+    limits = settings.PAGING_THROTTLE_LIMITS
     return throttle_defaults() if limits is None else limits
 
 
@@ -90,9 +91,15 @@ def lease_until(now: datetime) -> datetime:
     return now + timedelta(seconds=settings.DISPATCH_LEASE_SECONDS)
 
 
-def _held(message: Message, token: str) -> QuerySet[Message]:
-    """The row, only while ``token`` still holds its lease (the fence of every write)."""
-    return Message.objects.filter(pk=message.pk, claim_token=token, status=Message.Status.SENDING)
+def _held_lock(message: Message, token: str) -> bool:
+    """Lock the row for the rest of the transaction (PostgreSQL) if ``token`` holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM paging_message WHERE id = %s AND claim_token = %s AND status = %s"
+            " FOR UPDATE",
+            [message.pk, token, Message.Status.SENDING.value],
+        )
+        return cursor.fetchone() is not None
 
 
 def _attempt_begin(message: Message, token: str) -> bool:
@@ -102,8 +109,11 @@ def _attempt_begin(message: Message, token: str) -> bool:
     """
     now = timezone.now()
     started = message.attempt_started_at or now
-    changed = _held(message, token).update(
-        lease_expires_at=lease_until(now), attempt_started_at=started
+    changed = row_update(
+        Message,
+        # The fence: only while ``token`` still holds the row's lease.
+        where={"id": message.pk, "claim_token": token, "status": Message.Status.SENDING},
+        values={"lease_expires_at": lease_until(now), "attempt_started_at": started},
     )
     if changed != 1:
         logger.warning("message %s: lease lost before sending; left to its new holder", message.pk)
@@ -113,8 +123,9 @@ def _attempt_begin(message: Message, token: str) -> bool:
 
 def _released(message: Message, **fields: object) -> int:
     """Write an outcome on a row we hold and give up the lease (fenced)."""
-    return Message.objects.filter(pk=message.pk, claim_token=fields.pop("token")).update(
-        claim_token="", lease_expires_at=None, **fields
+    where = {"id": message.pk, "claim_token": fields.pop("token")}
+    return row_update(
+        Message, where=where, values={"claim_token": "", "lease_expires_at": None, **fields}
     )
 
 
@@ -353,14 +364,19 @@ def _page_outcome_record(message: Message, outcome: SendOutcome, incident_id: in
             line = f"could not reach {target}: {outcome.error} (permanent)"
     else:
         line = f"{message.kind} to {message.destination}" + (f": {text}" if text else "")
-    event_record(
-        incident_id=incident_id,
-        kind=kind,
-        actor_id=message.engineer_id,
-        message_id=message.pk,
-        via=message.kind,
-        text=line,
-        data=data,
+    # A hand-built INSERT (no ORM compile): one line per page sent.
+    rows_insert(
+        [
+            event_build(
+                incident_id=incident_id,
+                kind=kind,
+                actor_id=message.engineer_id,
+                message_id=message.pk,
+                via=message.kind,
+                text=line,
+                data=data,
+            )
+        ]
     )
 
 
@@ -394,7 +410,7 @@ def message_deliver(message: Message, token: str) -> SendOutcome | None:
         status = (
             _incident_share_status(message.incident_id) if message.incident_id is not None else None
         )
-        if locking and not _held(message, token).select_for_update().exists():
+        if locking and not _held_lock(message, token):
             logger.warning("message %s: lease lost before sending", message.pk)
             return None
         if message.incident_id is not None and status != Incident.Status.TRIGGERED:
@@ -407,7 +423,9 @@ def message_deliver(message: Message, token: str) -> SendOutcome | None:
             )
             return None
         outcome = _send_and_record(message, token)
-        with transaction.atomic():
+        # No savepoint: an error here propagates and rolls the whole send record back
+        # with it (on SQLite this opens the transaction).
+        with transaction.atomic(savepoint=False):
             if message.incident_id is None:
                 if outcome.permanent:
                     _contact_method_failed(message, outcome.error, outcome.disable_reason)

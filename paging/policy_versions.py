@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from oncall.audit.services import audit_record
+from paging.ingest_sql import quoted
 from paging.kick import kick_engine
 from paging.models import (
     EscalationPolicy,
@@ -32,6 +33,7 @@ from paging.models import (
     Incident,
     IncidentEvent,
 )
+from paging.row_sql import columns, from_row
 from paging.timeline import event_record
 
 
@@ -103,6 +105,55 @@ def _same(version: EscalationPolicyVersion | None, snapshot: dict[str, Any]) -> 
     )
 
 
+_CURRENT_SQL: dict[str, str] = {}
+
+
+def _current_sql() -> str:
+    """The policy, its current version and its rows (one row per target) in one statement."""
+    vendor = connection.vendor
+    if vendor not in _CURRENT_SQL:
+        policy, version, step, target = (
+            quoted(m._meta.db_table)
+            for m in (EscalationPolicy, EscalationPolicyVersion, EscalationStep, EscalationTarget)
+        )
+        _CURRENT_SQL[vendor] = (
+            f"SELECT p.repeat, s.id, s.delay_minutes, t.id, t.kind, t.engineer_id, t.team_id,"  # noqa: S608 - names from model meta
+            f" t.schedule_id, t.address, {columns(EscalationPolicyVersion, 'v')}"
+            f" FROM {policy} p LEFT JOIN {version} v ON v.id = p.current_version_id"
+            f" LEFT JOIN {step} s ON s.policy_id = p.id LEFT JOIN {target} t ON t.step_id = s.id"
+            " WHERE p.id = %s ORDER BY s.position, t.id"
+        )
+    return _CURRENT_SQL[vendor]
+
+
+def _current_read(policy_id: int) -> tuple[EscalationPolicyVersion | None, dict[str, Any]]:
+    """The policy's current version and ``policy_snapshot`` of its rows, in one statement
+    (the engine asks this once per policy in every tick that starts incidents)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_current_sql(), [policy_id])
+        rows = cursor.fetchall()
+    if not rows:
+        raise EscalationPolicy.DoesNotExist(f"no escalation policy {policy_id}")
+    steps: dict[int, dict[str, Any]] = {}
+    for _, step_id, delay, target_id, kind, engineer, team, schedule, address, *_v in rows:
+        if step_id is None:
+            continue  # a policy without steps
+        step = steps.setdefault(step_id, {"delay_minutes": delay, "targets": []})
+        if target_id is not None:
+            step["targets"].append(
+                {
+                    "id": target_id,
+                    "kind": kind,
+                    "engineer": engineer,
+                    "team": team,
+                    "schedule": schedule,
+                    "address": address,
+                }
+            )
+    current = from_row(EscalationPolicyVersion, rows[0][9:])
+    return current, {"repeat": rows[0][0], "steps": list(steps.values())}
+
+
 def policy_version_current(
     *, policy_id: int, actor_id: int | None = None, now: datetime | None = None
 ) -> EscalationPolicyVersion:
@@ -113,10 +164,9 @@ def policy_version_current(
     SQLite, writers are serialized anyway.
     """
     # Read first without a lock (the common case: nothing changed, no write, no savepoint).
-    policy = EscalationPolicy.objects.select_related("current_version").get(pk=policy_id)
-    if _same(policy.current_version, policy_snapshot(policy)):
-        assert policy.current_version is not None
-        return policy.current_version
+    current, snapshot = _current_read(policy_id)
+    if current is not None and _same(current, snapshot):
+        return current
     with transaction.atomic():
         policy = EscalationPolicy.objects.select_for_update().get(pk=policy_id)
         # Again under the lock, in new statements: on PostgreSQL they see a version

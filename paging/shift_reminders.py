@@ -40,11 +40,11 @@ _last_scan: datetime | None = None
 
 
 def reminder_lead() -> timedelta:
-    return timedelta(minutes=int(getattr(settings, "SHIFT_REMINDER_MINUTES", 60)))
+    return timedelta(minutes=settings.SHIFT_REMINDER_MINUTES)
 
 
 def reminder_scan_every() -> timedelta:
-    return timedelta(seconds=int(getattr(settings, "SHIFT_REMINDER_SCAN_SECONDS", 60)))
+    return timedelta(seconds=settings.SHIFT_REMINDER_SCAN_SECONDS)
 
 
 def shift_reminders_enqueue() -> int:

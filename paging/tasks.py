@@ -9,7 +9,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from paging.dispatch import dispatcher
 from paging.engine import tick
-from paging.kick import kick_pending_clear
+from paging.kick import kick_pending_take
 from paging.models import EngineHeartbeat
 
 
@@ -26,13 +26,17 @@ def tick_started_since(moment: datetime) -> bool:
 def engine_tick(kicked_at: float | None = None, coalesced: bool = False) -> int:
     # Rows are claimed with skip_locked, so overlapping ticks (beat + kicks) are safe.
     if coalesced:
-        # Before the tick reads anything: a commit from now on publishes a new kick.
-        kick_pending_clear()
+        # Before the tick reads anything (after the rest of the previous kicked tick's
+        # window): a commit from now on publishes a new kick.
+        kick_pending_take()
     elif kicked_at is not None and tick_started_since(datetime.fromtimestamp(kicked_at, UTC)):
         # Uncoalesced kicks (ENGINE_KICK_COALESCE=false, AMQP): one a newer tick has
         # already covered is dropped.
         return 0
-    return tick()
+    # A coalesced kick runs the steps commits need (a kicked tick); beat's task (no
+    # arguments) a full one. Uncoalesced kicks run full ticks as before: their heartbeat is
+    # what lets a later kick see that it was covered (above).
+    return tick(kicked=coalesced)
 
 
 @worker_process_init.connect

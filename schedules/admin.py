@@ -23,12 +23,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from oncall.api.params import id_or_none
 from oncall.audit.admin_mixins import DeleteEachMixin
 from oncall.people.models import Engineer
 from schedules import feeds, services, swaps
 from schedules.admin_layer import LayerInlineForm
 from schedules.admin_timeline import timeline_context
-from schedules.admin_zone import ZonedAdminMixin, ZonedFieldsMixin, ZonedMedia, pk_or_none
+from schedules.admin_zone import ZonedAdminMixin, ZonedFieldsMixin, ZonedMedia
 from schedules.holidays import (
     holiday_add,
     holiday_calendar_import_ical,
@@ -131,7 +132,7 @@ class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
         js = ["schedules/timeline.js"]
 
     def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
-        schedule_id = pk_or_none(object_id)
+        schedule_id = id_or_none(object_id)
         if schedule_id is None:
             return None
         return Schedule.objects.filter(pk=schedule_id).values_list("time_zone", flat=True).first()
@@ -172,8 +173,8 @@ class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
             self._save_layers(request, schedule, formset)
         elif formset.model is Override:
             self._save_overrides(request, schedule, formset)
-        else:  # pragma: no cover - no other inlines
-            formset.save()
+        else:  # pragma: no cover - every inline saves through the services above
+            raise TypeError(f"no service saves {formset.model.__name__} rows")
 
     def _save_layers(self, request: HttpRequest, schedule: Schedule, formset: Any) -> None:
         fields = ["name", "level", "start_date", "handoff_time", "shift_length", "shift_unit"]
@@ -246,7 +247,7 @@ class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
         extra_context: dict | None = None,
     ) -> Any:
         extra = dict(extra_context or {})
-        schedule_id = pk_or_none(object_id)
+        schedule_id = id_or_none(object_id)
         # Past 64 bits the id would overflow the database driver (a 500): no such schedule.
         if schedule_id is not None and Schedule.objects.filter(pk=schedule_id).exists():
             definition = schedule_definition(schedule_id)
@@ -268,7 +269,7 @@ class ScheduleAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
 
 
 def _zone_of_schedule(schedule_id: object) -> str | None:
-    pk = pk_or_none(schedule_id)
+    pk = id_or_none(schedule_id)
     if pk is None:
         return None
     return Schedule.objects.filter(pk=pk).values_list("time_zone", flat=True).first()
@@ -287,7 +288,7 @@ class OverrideAdmin(ZonedAdminMixin, admin.ModelAdmin):
     fields = ["schedule", "engineer", "replace_engineer", "start", "end", "note"]
 
     def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
-        pk = pk_or_none(object_id)
+        pk = id_or_none(object_id)
         if pk is not None:
             return _zone_of_schedule(
                 Override.objects.filter(pk=pk).values_list("schedule_id", flat=True).first()
@@ -311,7 +312,7 @@ class OverrideAdmin(ZonedAdminMixin, admin.ModelAdmin):
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        schedule_id = pk_or_none(request.GET.get("schedule"))
+        schedule_id = id_or_none(request.GET.get("schedule"))
         schedule = (
             Schedule.objects.filter(pk=schedule_id).first() if obj is None and schedule_id else None
         )
@@ -415,7 +416,7 @@ class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
         return local_display(obj.created_at, self.zone_of(obj)) if obj.pk else ""
 
     def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
-        pk = pk_or_none(object_id)
+        pk = id_or_none(object_id)
         if pk is not None:
             return _zone_of_schedule(
                 SwapRequest.objects.filter(pk=pk).values_list("schedule_id", flat=True).first()
@@ -478,11 +479,11 @@ class TimeOffAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
     search_fields = ["engineer__display_name"]
 
     def page_zone(self, request: HttpRequest, object_id: str | None) -> str | None:
-        pk = pk_or_none(object_id)
+        pk = id_or_none(object_id)
         engineer_id = (
             TimeOff.objects.filter(pk=pk).values_list("engineer_id", flat=True).first()
             if pk is not None
-            else pk_or_none(request.GET.get("engineer"))
+            else id_or_none(request.GET.get("engineer"))
         )
         if engineer_id is None:
             return None

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest
 from django.urls import reverse
 
+from oncall.people.selectors import engineer_for_user
 from schedules.models import SwapRequest
 from schedules.resolver import ScheduleDefinition
 from schedules.timeline import RANGES, Bar, Timeline, local_today, timeline_build
@@ -36,7 +37,7 @@ def timeline_context(
     request: HttpRequest, definition: ScheduleDefinition, *, now: datetime
 ) -> dict[str, object]:
     schedule_zone = definition.time_zone
-    engineer = getattr(request.user, "engineer", None)
+    engineer = engineer_for_user(request.user)
     own_zone = zone_or_utc(getattr(engineer, "time_zone", None)) if engineer else None
     zone = zone_or_utc(request.GET.get("tl_tz") or schedule_zone)
     range_key = request.GET.get("tl_range", "week")

@@ -81,8 +81,3 @@ class ZonedAdminMixin(ZonedFieldsMixin):
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()
         return response
-
-
-def pk_or_none(value: object) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isdigit() and 0 < int(text) <= 2**63 - 1 else None

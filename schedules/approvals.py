@@ -7,20 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from oncall.audit.services import audit_record
-from oncall.people.models import Engineer, TeamMembership
+from oncall.people.models import Engineer
+from oncall.people.selectors import is_team_admin
 from schedules.models import Schedule, TimeOff
-
-
-def is_team_admin(*, schedule: Schedule, user) -> bool:
-    """Staff, or an admin of the schedule's team: who may approve on it."""
-    if user.is_staff:
-        return True
-    engineer = getattr(user, "engineer", None)
-    return engineer is not None and (
-        TeamMembership.objects.filter(
-            team_id=schedule.team_id, engineer=engineer, role=TeamMembership.Role.ADMIN
-        ).exists()
-    )
 
 
 def time_off_gates(*, engineer: Engineer) -> list[Schedule]:
@@ -39,12 +28,13 @@ def time_off_needs_approval(*, engineer: Engineer, user) -> bool:
     Yes if a gating schedule's team does not count ``user`` among its admins."""
     if user is None:
         return False
-    return any(not is_team_admin(schedule=s, user=user) for s in time_off_gates(engineer=engineer))
+    gates = time_off_gates(engineer=engineer)
+    return any(not is_team_admin(user, team_id=s.team_id) for s in gates)
 
 
 def may_approve_time_off(*, time_off: TimeOff, user) -> bool:
     return any(
-        is_team_admin(schedule=s, user=user) for s in time_off_gates(engineer=time_off.engineer)
+        is_team_admin(user, team_id=s.team_id) for s in time_off_gates(engineer=time_off.engineer)
     )
 
 

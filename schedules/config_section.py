@@ -27,14 +27,19 @@ from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from oncall.audit.services import audit_record
-from oncall.config.fields import Field, describe_diff, read_choice, read_list, read_mapping
+from oncall.config.fields import (
+    Field,
+    describe_diff,
+    read_choice,
+    read_list,
+    read_mapping,
+    service_call,
+)
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from oncall.people.models import Engineer, Team
 from oncall.people.validators import validate_time_zone
 from schedules import services
 from schedules.edit_impact import layer_edit_impact, layer_next_handoff, version_from_fields
-from schedules.holidays import holidays_set
 from schedules.models import Holiday, HolidayCalendar, Layer, Override, Schedule, ShiftUnit, TimeOff
 from schedules.resolver import ScheduleDefinition
 from schedules.restriction_text import restriction_text, restrictions_parse
@@ -144,17 +149,6 @@ def _from(ctx: ApplyContext) -> str:
     return f"from {_iso(ctx.effective_at)}"
 
 
-def _wrap(ctx: ApplyContext, path: str, call: Any) -> Any:
-    """Run a service; its ValidationError becomes a config error at ``path``."""
-    try:
-        return call()
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            field, messages = next(iter(exc.message_dict.items()))
-            ctx.fail(f"{path}.{field}", "; ".join(messages))
-        ctx.fail(path, "; ".join(exc.messages))
-
-
 # --- holiday calendars --------------------------------------------------------------
 
 
@@ -171,28 +165,38 @@ def holiday_calendars_apply(value: Any, ctx: ApplyContext) -> None:
         calendar = HolidayCalendar.objects.current().filter(name=data["name"]).first()
         label = f"holiday_calendars[{data['name']}]"
         if calendar is None:
-            calendar = HolidayCalendar.objects.create(
-                name=data["name"], description=data["description"]
+            service_call(
+                ctx,
+                path,
+                lambda d=data, w=wanted: services.holiday_calendar_save(
+                    name=d["name"],
+                    description=d["description"],
+                    holidays=sorted(w.items()),
+                    at=ctx.effective_at,
+                ),
             )
-            holidays_set(calendar=calendar, wanted=wanted, at=ctx.effective_at)
-            audit_record("create", calendar, note=f"{len(wanted)} holiday(s)")
             ctx.record("create", label, f"{len(wanted)} holiday(s)")
             continue
         have = dict(Holiday.objects.current().filter(calendar=calendar).values_list("date", "name"))
         notes = []
         if calendar.description != data["description"]:
             notes.append(f"description {calendar.description!r} -> {data['description']!r}")
-            change = {"description": (calendar.description, data["description"])}
-            audit_record("update", calendar, changes=change)
-            calendar.description = data["description"]
-            calendar.save(update_fields=["description"])
         if have != wanted:
             # Removed dates keep applying to the time they were on the calendar.
-            added, removed = holidays_set(
-                calendar=calendar, wanted=wanted, replace=True, at=ctx.effective_at
-            )
+            added, removed = set(wanted) - set(have), set(have) - set(wanted)
             notes.append(f"holidays +{len(added)} -{len(removed)}")
         if notes:
+            service_call(
+                ctx,
+                path,
+                lambda c=calendar, d=data, w=wanted, h=have: services.holiday_calendar_save(
+                    calendar=c,
+                    name=d["name"],
+                    description=d["description"],
+                    holidays=None if h == w else sorted(w.items()),
+                    at=ctx.effective_at,
+                ),
+            )
             ctx.record("update", label, ", ".join(notes))
     for calendar in HolidayCalendar.objects.current().exclude(
         name__in=list(ctx.declared["holiday_calendars"])
@@ -300,7 +304,7 @@ def _apply_layers(ctx: ApplyContext, schedule: Schedule, raw_layers: list, path:
         layer = schedule.layers.filter(name=wanted["name"], deleted_at=None).first()
         fields = {k_: v for k_, v in wanted.items() if k_ not in ("members", "restrictions")}
         if layer is None:
-            _wrap(
+            service_call(
                 ctx,
                 lpath,
                 lambda w=wanted: services.layer_create(
@@ -314,7 +318,7 @@ def _apply_layers(ctx: ApplyContext, schedule: Schedule, raw_layers: list, path:
         if changes:
             fields.pop("name")
             when, impact = _layer_edit_plan(ctx, schedule, layer, wanted)
-            _wrap(
+            service_call(
                 ctx,
                 lpath,
                 lambda la=layer, w=wanted, f=fields, t=when: services.layer_update(
@@ -383,7 +387,7 @@ def _apply_overrides(ctx: ApplyContext, schedule: Schedule, raw: list, path: str
             continue
         if end <= now:
             continue  # history: nothing to create
-        override = _wrap(
+        override = service_call(
             ctx,
             opath,
             lambda e=engineer, r=replace, a=start, b=end, d=data: services.override_create(
@@ -429,7 +433,7 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
             calendars.append(calendar)
         schedule = Schedule.objects.filter(team=team, name=data["name"]).first()
         if schedule is None:
-            schedule = _wrap(
+            schedule = service_call(
                 ctx,
                 path,
                 lambda t=team, d=data: services.schedule_create(
@@ -441,7 +445,7 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                     time_off_needs_approval=d["time_off_needs_approval"],
                 ),
             )
-            _wrap(
+            service_call(
                 ctx,
                 f"{path}.holiday_calendars",
                 lambda s=schedule, c=calendars: services.schedule_calendars_set(
@@ -471,7 +475,7 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                 if old != new
             }
             if changes:
-                _wrap(
+                service_call(
                     ctx,
                     path,
                     lambda s=schedule, d=data: services.schedule_update(
@@ -483,7 +487,7 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
                         effective_from=ctx.effective_at,
                     ),
                 )
-                _wrap(
+                service_call(
                     ctx,
                     f"{path}.holiday_calendars",
                     lambda s=schedule, c=calendars: services.schedule_calendars_set(
@@ -499,7 +503,9 @@ def schedules_apply(value: Any, ctx: ApplyContext) -> None:
     for schedule in Schedule.objects.select_related("team"):
         key = f"{schedule.team.slug}/{schedule.name}"
         if key not in declared:
-            ctx.not_in_file(f"schedules[{key}]", schedule.delete)
+            ctx.not_in_file(
+                f"schedules[{key}]", lambda s=schedule: services.schedule_delete(schedule=s)
+            )
 
 
 def schedules_export() -> list[dict]:
@@ -578,7 +584,7 @@ def time_off_apply(value: Any, ctx: ApplyContext) -> None:
         if existing is not None:
             keep.add(existing.pk)
             if (existing.kind, existing.note) != (data["kind"], data["note"]):
-                _wrap(
+                service_call(
                     ctx,
                     path,
                     lambda e=existing, d=data: services.time_off_update(
@@ -589,7 +595,7 @@ def time_off_apply(value: Any, ctx: ApplyContext) -> None:
             continue
         if end <= now:
             continue
-        row = _wrap(
+        row = service_call(
             ctx,
             path,
             lambda e=engineer, a=start, b=end, d=data: services.time_off_create(

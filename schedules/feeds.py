@@ -12,12 +12,12 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from oncall.audit.services import audit_record
 from oncall.people.models import Engineer
+from oncall.public_url import public_url
 from schedules.ical import calendar_build, shift_uid  # noqa: F401 - re-exported
 from schedules.models import FeedToken, Schedule
 
@@ -31,8 +31,7 @@ def token_hash(token: str) -> str:
 
 
 def feed_url(token: str) -> str:
-    base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
-    return f"{base}/feeds/{token}.ics"
+    return public_url(f"/feeds/{token}.ics")
 
 
 @transaction.atomic

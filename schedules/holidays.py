@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from oncall.api.params import MAX_YEAR, MIN_YEAR
 from oncall.audit.services import audit_record
 from schedules.models import Holiday, HolidayCalendar
 
@@ -23,10 +24,9 @@ RECURRENCE_YEARS_BACK = 1
 RECURRENCE_YEARS_AHEAD = 5
 
 
-# Dates far from date.min/max (DTEND defaults and RRULE expansion would overflow) and
-# events no longer than a year: anything else is not a holiday but bad input.
-MIN_YEAR = 1900
-MAX_YEAR = 9000
+# Dates within the shared year bounds (near date.min/max, DTEND defaults and RRULE
+# expansion would overflow) and events no longer than a year: anything else is not a
+# holiday but bad input.
 MAX_EVENT_DAYS = 366
 # Finer frequencies would make dateutil step through millions of instants per rule.
 RRULE_FREQUENCIES = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY")

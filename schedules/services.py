@@ -248,8 +248,10 @@ def holiday_calendar_save(
     name: str,
     description: str = "",
     holidays: Sequence[tuple[date, str]] | None = None,
+    at: datetime | None = None,
 ) -> HolidayCalendar:
-    """Create or update a calendar; ``holidays`` (date, name) pairs replace the list."""
+    """Create or update a calendar (API, admin, config file); ``holidays`` (date, name)
+    pairs replace the list from now (or ``at``: a config file's one instant)."""
     clash = HolidayCalendar.objects.current().filter(name=name)
     if calendar is not None:
         clash = clash.exclude(pk=calendar.pk)
@@ -261,7 +263,8 @@ def holiday_calendar_save(
     calendar.save()
     if holidays is not None:
         # Removed dates keep applying to the time they were on the calendar.
-        holidays_set(calendar=calendar, wanted=dict(holidays), replace=True)
+        holidays_set(calendar=calendar, wanted=dict(holidays), replace=True, at=at)
+    # Last, after the holiday rows it locks (see oncall/audit/README.md).
     audit_record("update" if before else "create", calendar, before=before)
     return calendar
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from oncall.public_url import public_url
 from oncall.signed_links import LinkExpired, LinkInvalid, link_max_age
 
 SALT = "schedules.swap-link"
@@ -30,7 +30,7 @@ def swap_link_token(*, swap_id: int, engineer_id: int) -> str:
 
 def swap_link_url(*, swap_id: int, engineer_id: int) -> str:
     token = swap_link_token(swap_id=swap_id, engineer_id=engineer_id)
-    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("me:swap-link", args=[token])
+    return public_url(reverse("me:swap-link", args=[token]))
 
 
 def swap_link_read(token: str) -> tuple[int, int]:

@@ -15,8 +15,7 @@ from django.utils import timezone
 from oncall.audit.services import audit_record
 from oncall.people.hooks import ContactMessage, contact_messages_send
 from oncall.people.models import Engineer, TeamMembership
-from oncall.people.selectors import first_pageable_method
-from schedules.approvals import is_team_admin
+from oncall.people.selectors import engineer_for_user, first_pageable_method, is_team_admin
 from schedules.models import Override, Schedule, SwapRequest
 from schedules.services import _check_not_past, _check_span
 from schedules.swap_links import swap_link_url
@@ -56,10 +55,10 @@ def _span_text(swap: SwapRequest) -> str:
 
 def can_decide(*, swap: SwapRequest, user) -> bool:
     """The teammate asked, a team admin, or staff may accept or decline."""
-    engineer = getattr(user, "engineer", None)
+    engineer = engineer_for_user(user)
     if engineer is not None and engineer.pk == swap.teammate_id:
         return True
-    return is_team_admin(schedule=swap.schedule, user=user)
+    return is_team_admin(user, team_id=swap.schedule.team_id)
 
 
 @transaction.atomic
@@ -153,7 +152,7 @@ def swap_accept(*, swap: SwapRequest, user) -> SwapRequest:
     effect at once."""
     if not can_decide(swap=swap, user=user):
         raise PermissionDenied("only the teammate asked, a team admin or staff may decide")
-    if swap.schedule.swaps_need_approval and not is_team_admin(schedule=swap.schedule, user=user):
+    if swap.schedule.swaps_need_approval and not is_team_admin(user, team_id=swap.schedule.team_id):
         swap = _decide(swap, user, SwapRequest.Status.AWAITING)
         _notify(
             swap,
@@ -169,7 +168,7 @@ def swap_accept(*, swap: SwapRequest, user) -> SwapRequest:
 @transaction.atomic
 def swap_approve(*, swap: SwapRequest, user) -> SwapRequest:
     """A team admin approves an accepted swap awaiting approval: it takes effect."""
-    if not is_team_admin(schedule=swap.schedule, user=user):
+    if not is_team_admin(user, team_id=swap.schedule.team_id):
         raise PermissionDenied("only an admin of the schedule's team or staff may approve")
     swap = _decide(swap, user, SwapRequest.Status.ACCEPTED, was=SwapRequest.Status.AWAITING)
     return _take_effect(swap, user)
@@ -196,7 +195,7 @@ def swap_decline(*, swap: SwapRequest, user) -> SwapRequest:
 @transaction.atomic
 def swap_reject(*, swap: SwapRequest, user) -> SwapRequest:
     """A team admin declines a swap awaiting approval: the shifts stay with the requester."""
-    if not is_team_admin(schedule=swap.schedule, user=user):
+    if not is_team_admin(user, team_id=swap.schedule.team_id):
         raise PermissionDenied("only an admin of the schedule's team or staff may decline")
     return _declined(
         _decide(swap, user, SwapRequest.Status.DECLINED, was=SwapRequest.Status.AWAITING)
@@ -205,7 +204,7 @@ def swap_reject(*, swap: SwapRequest, user) -> SwapRequest:
 
 @transaction.atomic
 def swap_cancel(*, swap: SwapRequest, user) -> SwapRequest:
-    engineer = getattr(user, "engineer", None)
+    engineer = engineer_for_user(user)
     if not user.is_staff and (engineer is None or engineer.pk != swap.requester_id):
         raise PermissionDenied("only the requester or staff may cancel a swap request")
     updated = SwapRequest.objects.filter(pk=swap.pk, status=SwapRequest.Status.PENDING).update(

@@ -19,7 +19,6 @@ from rest_framework.utils import json
 
 # Far deeper than any body this API takes (a policy with steps and targets is 4).
 MAX_JSON_DEPTH = 64
-DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 def _finite_float(text: str) -> float:
@@ -48,7 +47,7 @@ def json_depth(value: Any, *, limit: int) -> int:
 
 class BoundedJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        limit = int(getattr(settings, "API_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+        limit = settings.API_MAX_BODY_BYTES
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise ParseError(f"body: larger than {limit} bytes")

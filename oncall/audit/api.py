@@ -17,6 +17,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from oncall.api.params import id_field
 from oncall.api.renderers import CSVRenderer
 from oncall.audit.models import AuditEntry
 
@@ -31,7 +32,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 
 class AuditFilterSerializer(serializers.Serializer):
     actor_kind = serializers.ChoiceField(choices=AuditEntry.ActorKind.choices, required=False)
-    actor_user = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
+    actor_user = id_field(required=False)
     actor = serializers.CharField(max_length=255, required=False, help_text="part of the label")
     object_type = serializers.CharField(max_length=64, required=False, help_text="app.model")
     object_id = serializers.CharField(max_length=64, required=False)

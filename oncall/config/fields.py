@@ -6,14 +6,16 @@ Sections use them so that every problem is reported the same way, e.g.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
 from oncall.config.registry import ApplyContext
+
+T = TypeVar("T")
 
 _TYPE_NAMES: dict[type, str] = {
     str: "a string",
@@ -116,6 +118,26 @@ def clean_model(
         key = (field_paths or {}).get(field_name, field_name)
         where = path if field_name == "__all__" else join(path, key)
         ctx.fail(where, "; ".join(messages))
+
+
+def service_call(
+    ctx: ApplyContext,
+    path: str,
+    call: Callable[[], T],
+    field_paths: Mapping[str, str] | None = None,
+) -> T:
+    """Run a service (the write path the API and the admin use too); its
+    ``ValidationError`` becomes a config error at ``path`` and the field it names
+    (``field_paths`` maps a service's field names to keys in the file when they differ)."""
+    try:
+        return call()
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            ctx.fail(path, "; ".join(exc.messages))
+        field_name, messages = next(iter(exc.message_dict.items()))
+        if field_name == NON_FIELD_ERRORS:
+            ctx.fail(path, "; ".join(messages))
+        ctx.fail(join(path, (field_paths or {}).get(field_name, field_name)), "; ".join(messages))
 
 
 def diff(obj: object, wanted: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:

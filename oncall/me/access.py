@@ -9,11 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from oncall.people.models import Engineer
-
-
-def engineer_of(request: HttpRequest) -> Engineer | None:
-    return Engineer.objects.filter(user_id=request.user.pk).first()
+from oncall.people.selectors import engineer_for_user
 
 
 def engineer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -23,7 +19,7 @@ def engineer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        engineer = engineer_of(request)
+        engineer = engineer_for_user(request.user)
         if engineer is None:
             return render(request, "me/not_engineer.html", status=403)
         return view(request, engineer, *args, **kwargs)

@@ -10,6 +10,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from oncall.channel_registry import contact_kind_choices
 from oncall.people.models import ContactMethod, Engineer, Urgency
+from paging.channels.webpush.subscriptions import KIND as WEBPUSH_KIND
 from schedules.models import TimeOff
 from schedules.zoned import DST_RULE, local_instant
 
@@ -28,8 +29,14 @@ def errors_onto(form: forms.Form, exc: ValidationError) -> None:
             )
 
 
+def typed_kind_choices() -> list[tuple[str, str]]:
+    """The kinds whose value people type: a web-push method is made by subscribing a
+    browser (its own button on /me/contact/), never typed."""
+    return [(name, label) for name, label in contact_kind_choices() if name != WEBPUSH_KIND]
+
+
 class ContactMethodForm(forms.Form):
-    kind = forms.ChoiceField(choices=contact_kind_choices)
+    kind = forms.ChoiceField(choices=typed_kind_choices)
     value = forms.CharField(
         max_length=254,
         help_text="Phone in international form (+49 151 …), an e-mail address, or a Slack "

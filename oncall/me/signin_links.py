@@ -19,6 +19,8 @@ from django.core.cache import cache
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from oncall.public_url import public_url
+
 SALT = "me.signin-link"
 
 
@@ -37,7 +39,7 @@ class SigninLinkRateLimited(Exception):
 
 
 def signin_link_max_age() -> int:
-    return int(getattr(settings, "SIGNIN_LINK_MAX_AGE_SECONDS", 15 * 60))
+    return settings.SIGNIN_LINK_MAX_AGE_SECONDS
 
 
 def _signer() -> signing.TimestampSigner:
@@ -72,11 +74,11 @@ def signin_link_read(token: str) -> AbstractBaseUser:
 
 
 def _count_ask(email: str) -> None:
-    """At most ``SIGNIN_LINK_PER_ADDRESS`` (default 3) asks per address per max age."""
+    """At most ``SIGNIN_LINK_PER_ADDRESS`` asks per address per max age."""
     window = signin_link_max_age()
     key = "me:signin-link:" + hashlib.sha256(email.encode()).hexdigest()
     cache.add(key, 0, timeout=window)
-    if cache.incr(key) > int(getattr(settings, "SIGNIN_LINK_PER_ADDRESS", 3)):
+    if cache.incr(key) > settings.SIGNIN_LINK_PER_ADDRESS:
         raise SigninLinkRateLimited(retry_after=window)
 
 
@@ -87,9 +89,8 @@ def signin_link_send(*, email: str) -> int:
     _count_ask(email)
     users = get_user_model().objects.filter(email__iexact=email, is_active=True)
     minutes = signin_link_max_age() // 60
-    base = settings.PUBLIC_BASE_URL.rstrip("/")
     for user in users:
-        url = base + reverse("me:signin-link-use", args=[signin_link_token(user=user)])
+        url = public_url(reverse("me:signin-link-use", args=[signin_link_token(user=user)]))
         send_mail(
             subject="Your sign-in link",
             message=(

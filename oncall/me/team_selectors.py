@@ -9,6 +9,7 @@ from datetime import datetime
 from oncall.me.selectors import ShiftRow, my_shifts
 from oncall.me.swap_selectors import SwapRow, swap_rows
 from oncall.people.models import Engineer, Team, TeamMembership
+from oncall.people.selectors import admin_team_ids
 from oncall.timefmt import local_text
 from schedules.models import SwapRequest, TimeOff
 
@@ -34,17 +35,9 @@ class TeamView:
     time_off: list[TimeOffAwaiting]
 
 
-def administered_team_ids(*, engineer: Engineer) -> list[int]:
-    return list(
-        TeamMembership.objects.filter(
-            engineer=engineer, role=TeamMembership.Role.ADMIN
-        ).values_list("team_id", flat=True)
-    )
-
-
 def my_teams(*, engineer: Engineer, now: datetime) -> list[TeamView]:
     views = []
-    for team in Team.objects.filter(pk__in=administered_team_ids(engineer=engineer)):
+    for team in Team.objects.filter(pk__in=list(admin_team_ids(user_id=engineer.user_id))):
         memberships = (
             TeamMembership.objects.filter(team=team)
             .select_related("engineer")
@@ -94,7 +87,7 @@ def my_teams(*, engineer: Engineer, now: datetime) -> list[TeamView]:
 
 def awaiting_approval(*, engineer: Engineer) -> int | None:
     """How many swaps await this team admin's approval; None for a non-admin."""
-    team_ids = administered_team_ids(engineer=engineer)
+    team_ids = list(admin_team_ids(user_id=engineer.user_id))
     if not team_ids:
         return None
     return SwapRequest.objects.filter(

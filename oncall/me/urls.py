@@ -70,6 +70,7 @@ urlpatterns: list[URLPattern] = [
     path("calendar/", views.calendar, name="calendar"),
     path("contact/", views_contact.contact, name="contact"),
     path("contact/add/", views_contact.method_add, name="method-add"),
+    path("contact/push/", views_contact.push_subscribe, name="push-subscribe"),
     path(
         "contact/<int:method_id>/send-code/",
         views_contact.method_send_code,

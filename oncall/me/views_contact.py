@@ -1,7 +1,7 @@
-"""/me/contact/: my contact methods (add, edit, delete, verify by code, test page) and my
-notification ladders (add, edit, move up/down, remove a rung). Each POST calls one
-service; a refusal re-renders the page with the reason on the field, answered 400 (429
-when it is a rate limit)."""
+"""/me/contact/: my contact methods (add, edit, delete, verify by code, test page, page me
+on this device by web push) and my notification ladders (add, edit, move up/down, remove
+a rung). Each POST calls one service; a refusal re-renders the page with the reason on
+the field, answered 400 (429 when it is a rate limit)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -39,6 +39,8 @@ from oncall.people.services.verification import (
     contact_method_send_verification,
     contact_method_verify,
 )
+from paging.channels.webpush.subscriptions import webpush_subscribe
+from paging.channels.webpush.vapid import vapid_public_key
 from paging.test_pages import TestPageRateLimited, contact_method_send_test
 
 
@@ -72,6 +74,8 @@ def _page(
         "verify_for": forms.get("verify_for"),
         "problem": forms.get("problem"),
         "failed": failed,
+        # The applicationServerKey browsers subscribe with ("": web push is off).
+        "push_key": vapid_public_key(),
     }
     return render(request, "me/contact.html", context, status=status)
 
@@ -170,6 +174,40 @@ def _send_through(
     except (ValidationError, limited) as exc:
         return _refused(request, engineer, cm, exc)
     messages.info(request, done.format(name=method_name(cm)))
+    return redirect("me:contact")
+
+
+PUSH_OUTCOMES = {
+    "created": "Added {name}: pages now reach this browser. Send yourself a test page to see one.",
+    "enabled": "{name} is enabled again: pages reach this browser.",
+    "updated": "This browser was already subscribed: saved {name}.",
+    "unchanged": "This browser is already subscribed as {name}.",
+}
+
+
+@require_POST
+@engineer_required
+def push_subscribe(request: HttpRequest, engineer: Engineer) -> HttpResponse:
+    """The subscription the page's script got from the browser's push service (endpoint,
+    keys p256dh and auth): a web-push contact method of mine."""
+    try:
+        done = webpush_subscribe(
+            engineer=engineer,
+            endpoint=request.POST.get("endpoint", ""),
+            p256dh=request.POST.get("p256dh", ""),
+            auth=request.POST.get("auth", ""),
+            label=request.POST.get("label", ""),
+            user_agent=request.headers.get("User-Agent", ""),
+        )
+    except ValidationError as exc:
+        reasons = "; ".join(
+            message if field == NON_FIELD_ERRORS else f"{field} {message}"
+            for field, messages_ in exc.message_dict.items()
+            for message in messages_
+        )
+        return _page(request, engineer, status=400, problem=f"Push subscription refused: {reasons}")
+    name = method_name(done.contact_method)
+    messages.info(request, PUSH_OUTCOMES[done.outcome].format(name=name))
     return redirect("me:contact")
 
 

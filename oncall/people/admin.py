@@ -101,10 +101,8 @@ class ServiceInlinesMixin:
     def save_formset(
         self, request: HttpRequest, form: forms.ModelForm, formset: BaseInlineFormSet, change: bool
     ) -> None:
-        saver = _INLINE_SAVERS.get(formset.model)
-        if saver is None:
-            formset.save()
-            return
+        # Every inline saves through its model's services: one without a saver is a bug.
+        saver = _INLINE_SAVERS[formset.model]
         formset.save(commit=False)
         saver(formset)
 

@@ -10,28 +10,32 @@ contact method by the method's ``label`` or as ``kind:value`` (``sms:+15550100``
 
 The verified state of a contact method is not in the file: it is kept while the method's
 kind and value stay the same (a changed number is a new method and must be verified again).
+
+Every write goes through the people services (``oncall.people.services``), the same path
+as the API and the admin: the same validation, normalisation (``+1 (415) 555-0101`` is
+stored as ``+14155550101``, and matches that method on the next apply) and audit entries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import models
 
-from oncall.audit.services import audit_record
-from oncall.channel_registry import contact_kinds, contact_value_validate
+from oncall.channel_registry import contact_kinds
 from oncall.config.fields import (
     Field,
-    clean_model,
     describe_diff,
     diff,
     read_choice,
     read_list,
     read_mapping,
+    service_call,
 )
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
+from oncall.people import services
 from oncall.people.models import (
     ContactMethod,
     Engineer,
@@ -76,18 +80,19 @@ def _items(ctx: ApplyContext, value: Any, path: str) -> list[Any]:
     return [] if value is None else read_list(ctx, value, path)
 
 
-def _not_in_file(ctx: ApplyContext, path: str, obj: models.Model, detail: str = "") -> None:
-    """Report ``obj`` as missing from the file, or delete it with --prune."""
+def _not_in_file(
+    ctx: ApplyContext, path: str, obj: models.Model, delete: Callable[[], object], detail: str = ""
+) -> None:
+    """Report ``obj`` as missing from the file, or delete it (``delete``) with --prune."""
 
-    def delete() -> None:
+    def prune() -> None:
         try:
-            audit_record("delete", obj)
-            obj.delete()
+            delete()
         except models.ProtectedError as exc:
             users = ", ".join(sorted({str(o) for o in exc.protected_objects})[:5])
             ctx.fail(path, f"--prune cannot delete {obj}: still used by {users}")
 
-    ctx.not_in_file(path, delete, detail)
+    ctx.not_in_file(path, prune, detail)
 
 
 # --- teams -------------------------------------------------------------------------------
@@ -107,25 +112,18 @@ def teams_apply(value: Any, ctx: ApplyContext) -> None:
                 f"duplicate: {data['name']!r} is already used at {names[data['name']]}",
             )
         names[data["name"]] = path
-        wanted = {"name": data["name"], "description": data["description"]}
+        wanted = {"name": data["name"].strip(), "description": data["description"]}
         team = Team.objects.filter(slug=slug).first()
         if team is None:
-            team = Team(slug=slug, **wanted)
-            clean_model(ctx, team, path)
-            team.save()
-            audit_record("create", team)
+            service_call(ctx, path, lambda s=slug, w=wanted: services.team_create(slug=s, **w))
             ctx.record("create", f"teams[{slug}]", f"name={data['name']!r}")
             continue
         changes = diff(team, wanted)
         if changes:
-            for name, (_old, new) in changes.items():
-                setattr(team, name, new)
-            clean_model(ctx, team, path)
-            team.save()
-            audit_record("update", team, changes=changes)
+            service_call(ctx, path, lambda t=team, w=wanted: services.team_update(team=t, **w))
             ctx.record("update", f"teams[{slug}]", describe_diff(changes))
     for team in Team.objects.exclude(slug__in=list(declared)).order_by("slug"):
-        _not_in_file(ctx, f"teams[{team.slug}]", team)
+        _not_in_file(ctx, f"teams[{team.slug}]", team, lambda t=team: services.team_delete(team=t))
 
 
 def teams_export() -> list[dict[str, Any]]:
@@ -158,48 +156,57 @@ def engineers_apply(value: Any, ctx: ApplyContext) -> None:
     missing = Engineer.objects.exclude(**{f"user__{user_field}__in": list(declared)})
     for engineer in missing.select_related("user").order_by(f"user__{user_field}"):
         kept = "engineer removed; the Django user account is kept" if ctx.prune else ""
-        _not_in_file(ctx, f"engineers[{engineer.username}]", engineer, kept)
+        _not_in_file(
+            ctx,
+            f"engineers[{engineer.username}]",
+            engineer,
+            lambda e=engineer: services.engineer_delete(engineer=e),
+            kept,
+        )
+
+
+# Service fields named differently in the file.
+_ENGINEER_PATHS = {get_user_model().USERNAME_FIELD: "username"}
 
 
 def _engineer_upsert(ctx: ApplyContext, data: dict[str, Any], path: str) -> Engineer:
     user_model = get_user_model()
-    user_field = user_model.USERNAME_FIELD
     username = data["username"]
-    paths = {user_field: "username"}
-    user = user_model.objects.filter(**{user_field: username}).first()
-    created = user is None
-    changes: dict[str, tuple[Any, Any]] = {}
-    if user is None:
-        user = user_model(**{user_field: username, "email": data["email"]})
-        user.set_unusable_password()
-        clean_model(ctx, user, path, paths, exclude=["password"])
-        user.save()
-    else:
-        changes.update(diff(user, {"email": data["email"]}))
-        if changes:
-            user.email = data["email"]
-            clean_model(ctx, user, path, paths, exclude=["password"])
-            user.save()
-
-    wanted = {"display_name": data["display_name"], "time_zone": data["time_zone"]}
-    engineer = Engineer.objects.filter(user=user).first()
-    if engineer is None:
-        created = True
-        engineer = Engineer(user=user, **wanted)
-    else:
-        changes.update(diff(engineer, wanted))
-        for name, new in wanted.items():
-            setattr(engineer, name, new)
-    clean_model(ctx, engineer, path)
+    wanted = {
+        "display_name": data["display_name"].strip(),
+        "time_zone": data["time_zone"].strip(),
+    }
+    email = data["email"].strip()
     where = f"engineers[{username}]"
-    if created:
-        engineer.save()
-        audit_record("create", engineer)
+    user = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).first()
+    engineer = Engineer.objects.filter(user=user).first() if user is not None else None
+    if engineer is None:
+        if user is None:  # a new user, with an unusable password (never one from the file)
+            engineer = service_call(
+                ctx,
+                path,
+                lambda: services.engineer_create(username=username, email=email, **wanted),
+                _ENGINEER_PATHS,
+            )
+        else:  # a Django user that exists already becomes an engineer
+            engineer = service_call(
+                ctx, path, lambda: services.engineer_profile_ensure(user=user, **wanted)
+            )
+            if user.email != email:
+                service_call(
+                    ctx, path, lambda: services.engineer_update(engineer=engineer, email=email)
+                )
         detail = f"display_name={data['display_name']!r}, time_zone={data['time_zone']!r}"
         ctx.record("create", where, detail)
-    elif changes:
-        engineer.save()
-        audit_record("update", engineer, changes=changes)
+        return engineer
+    changes = diff(user, {"email": email}) | diff(engineer, wanted)
+    if changes:
+        service_call(
+            ctx,
+            path,
+            lambda: services.engineer_update(engineer=engineer, email=email, **wanted),
+            _ENGINEER_PATHS,
+        )
         ctx.record("update", where, describe_diff(changes))
     return engineer
 
@@ -227,61 +234,73 @@ def _memberships_apply(
         seen[slug] = item_path
         role = read_choice(ctx, data["role"], f"{item_path}.role", TeamMembership.Role.values)
         membership = existing.get(slug)
-        if membership is None:
-            membership = TeamMembership(
-                team=Team.objects.get(slug=slug), engineer=engineer, role=role
+        if membership is None or membership.role != role:
+            service_call(
+                ctx,
+                item_path,
+                lambda s=slug, r=role: services.team_membership_set(
+                    team=Team.objects.get(slug=s), engineer=engineer, role=r
+                ),
             )
-            clean_model(ctx, membership, item_path)
-            membership.save()
-            audit_record("create", membership)
-            ctx.record("create", f"{where}.teams[{slug}]", f"role={role!r}")
-        elif membership.role != role:
-            ctx.record(
-                "update", f"{where}.teams[{slug}]", describe_diff(diff(membership, {"role": role}))
-            )
-            audit_record("update", membership, changes={"role": (membership.role, role)})
-            membership.role = role
-            membership.save(update_fields=["role"])
+            if membership is None:
+                ctx.record("create", f"{where}.teams[{slug}]", f"role={role!r}")
+            else:
+                changes = diff(membership, {"role": role})
+                ctx.record("update", f"{where}.teams[{slug}]", describe_diff(changes))
     for slug, membership in sorted(existing.items()):
         if slug not in seen:
-            _not_in_file(ctx, f"{where}.teams[{slug}]", membership)
+            _not_in_file(
+                ctx,
+                f"{where}.teams[{slug}]",
+                membership,
+                lambda m=membership: services.team_membership_remove(
+                    team=m.team, engineer=m.engineer
+                ),
+            )
 
 
 def _contacts_apply(
     ctx: ApplyContext, engineer: Engineer, raw: list[Any], path: str, where: str
 ) -> dict[tuple[str, str], ContactMethod]:
-    """Create/update the file's contact methods; return them by (kind, value)."""
-    existing = {(c.kind, c.value): c for c in engineer.contact_methods.all()}
+    """Create/update the file's contact methods; return them by (kind, normalised value)."""
+    existing: dict[tuple[str, str], ContactMethod] = {}
+    for c in engineer.contact_methods.all():
+        existing[(c.kind, c.value)] = c
+        if c.slack_email:  # a Slack method the file names by the address it was found by
+            existing.setdefault((c.kind, c.slack_email), c)
     wanted: dict[tuple[str, str], ContactMethod] = {}
     seen: dict[tuple[str, str], str] = {}
     for j, item in enumerate(raw):
         item_path = f"{path}.contact_methods[{j}]"
         data = read_mapping(ctx, item, item_path, CONTACT_FIELDS)
         kind = read_choice(ctx, data["kind"], f"{item_path}.kind", contact_kinds())
-        value = data["value"]
-        try:
-            contact_value_validate(kind, value)
-        except ValidationError as exc:
-            ctx.fail(f"{item_path}.value", "; ".join(exc.messages))
+        # The value as the API stores it, so the same number matches however it is typed.
+        value = services.contact_value_normalize(kind=kind, value=data["value"])
         key = (kind, value)
         if key in seen:
             ctx.fail(f"{item_path}.value", f"duplicate: {kind} {value!r} is already at {seen[key]}")
         seen[key] = item_path
-        label = data["label"]
+        label = data["label"].strip()
         contact = existing.get(key)
         cm_where = f"{where}.contact_methods[{kind}:{value}]"
         if contact is None:
-            contact = ContactMethod(engineer=engineer, kind=kind, value=value, label=label)
-            clean_model(ctx, contact, item_path)
-            contact.save()
-            audit_record("create", contact)
+            contact = service_call(
+                ctx,
+                item_path,
+                lambda k=kind, v=value, la=label: services.contact_method_create(
+                    engineer=engineer, kind=k, value=v, label=la, slack_lookup=False
+                ),
+            )
             ctx.record("create", cm_where, f"label={label!r}" if label else "")
         elif contact.label != label:
             ctx.record("update", cm_where, describe_diff(diff(contact, {"label": label})))
-            audit_record("update", contact, changes={"label": (contact.label, label)})
-            contact.label = label
-            clean_model(ctx, contact, item_path)
-            contact.save(update_fields=["label"])
+            service_call(
+                ctx,
+                item_path,
+                lambda c=contact, la=label: services.contact_method_update(
+                    contact_method=c, label=la
+                ),
+            )
         wanted[key] = contact
     return wanted
 
@@ -292,9 +311,15 @@ def _contacts_not_in_file(
     wanted: dict[tuple[str, str], ContactMethod],
     where: str,
 ) -> None:
+    keep = {c.pk for c in wanted.values()}
     for contact in engineer.contact_methods.order_by("kind", "value"):
-        if (contact.kind, contact.value) not in wanted:
-            _not_in_file(ctx, f"{where}.contact_methods[{contact.kind}:{contact.value}]", contact)
+        if contact.pk not in keep:
+            _not_in_file(
+                ctx,
+                f"{where}.contact_methods[{contact.kind}:{contact.value}]",
+                contact,
+                lambda c=contact: services.contact_method_delete(contact_method=c),
+            )
 
 
 def _resolve_contact(
@@ -304,9 +329,14 @@ def _resolve_contact(
     path: str,
 ) -> ContactMethod:
     kind, sep, value = ref.partition(":")
-    if sep and (kind, value) in contacts:
-        return contacts[(kind, value)]
-    labelled = [c for c in contacts.values() if c.label == ref]
+    if sep and kind in contact_kinds():
+        value = services.contact_value_normalize(kind=kind, value=value)
+        if (kind, value) in contacts:
+            return contacts[(kind, value)]
+        for c in contacts.values():  # a Slack method named by the member id it resolved to
+            if (c.kind, c.value) == (kind, value):
+                return c
+    labelled = list({c.pk: c for c in contacts.values() if c.label == ref}.values())
     if len(labelled) == 1:
         return labelled[0]
     if labelled:
@@ -324,6 +354,9 @@ def _rule_where(where: str, rule: NotificationRule) -> str:
         f"{where}.notification_rules[{contact.kind}:{contact.value}"
         f" +{rule.delay_minutes}min {rule.urgency}]"
     )
+
+
+_RULE_PATHS = {"contact_method": "contact"}
 
 
 def _rules_apply(
@@ -363,24 +396,33 @@ def _rules_apply(
         for delay, was in zip(new, old, strict=False):
             rule, item_path = have[was], delays[delay][1]
             before = _rule_where(where, rule)
-            rule.delay_minutes = delay
-            clean_model(ctx, rule, item_path, {"contact_method": "contact"})
-            rule.save(update_fields=["delay_minutes"])
-            audit_record("update", rule, changes={"delay_minutes": (was, delay)})
+            service_call(
+                ctx,
+                item_path,
+                lambda r=rule, d=delay: services.notification_rule_update(rule=r, delay_minutes=d),
+                _RULE_PATHS,
+            )
             ctx.record("update", before, f"delay_minutes {was} -> {delay}")
         for delay in new[len(old) :]:
             contact, item_path = delays[delay]
-            rule = NotificationRule(
-                engineer=engineer, contact_method=contact, delay_minutes=delay, urgency=identity[1]
+            rule = service_call(
+                ctx,
+                item_path,
+                lambda c=contact, d=delay, u=identity[1]: services.notification_rule_create(
+                    engineer=engineer, contact_method=c, delay_minutes=d, urgency=u
+                ),
+                _RULE_PATHS,
             )
-            clean_model(ctx, rule, item_path, {"contact_method": "contact"})
-            rule.save()
-            audit_record("create", rule)
             ctx.record("create", _rule_where(where, rule))
         leftover += [have[d] for d in old[len(new) :]]
     leftover += [rule for delays in existing.values() for rule in delays.values()]
     for rule in sorted(leftover, key=_rule_sort_key):
-        _not_in_file(ctx, _rule_where(where, rule), rule)
+        _not_in_file(
+            ctx,
+            _rule_where(where, rule),
+            rule,
+            lambda r=rule: services.notification_rule_delete(rule=r),
+        )
 
 
 def _rule_sort_key(rule: NotificationRule) -> tuple[str, int, str, str]:

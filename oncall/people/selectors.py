@@ -57,6 +57,29 @@ def engineer_for_user(user: object) -> Engineer | None:
         return None
 
 
+def engineer_id_for_user(user: object) -> int | None:
+    engineer = engineer_for_user(user)
+    return engineer.pk if engineer is not None else None
+
+
+def admin_team_ids(*, user_id: int | None) -> QuerySet[TeamMembership, int]:
+    """Ids of the teams the user (through their engineer) is an admin of: a subquery,
+    or ``set(...)`` it."""
+    return TeamMembership.objects.filter(
+        engineer__user_id=user_id, role=TeamMembership.Role.ADMIN
+    ).values_list("team_id", flat=True)
+
+
+def is_team_admin(user: Any, *, team_id: int) -> bool:
+    """Staff, or an admin of team ``team_id``: who may change the team's schedules and
+    decide its engineers' swaps and time off."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    return admin_team_ids(user_id=user.pk).filter(team_id=team_id).exists()
+
+
 def engineers_list(*, team_id: int | None = None) -> QuerySet[Engineer]:
     qs = Engineer.objects.select_related("user").prefetch_related("memberships__team")
     if team_id is not None:
@@ -102,11 +125,7 @@ def secrets_visible(user: Any, *, team_id: int | None, cache: Any = None) -> boo
         return False
     teams = getattr(cache, "_oncall_admin_team_ids", None)
     if teams is None:
-        teams = set(
-            TeamMembership.objects.filter(
-                engineer__user=user, role=TeamMembership.Role.ADMIN
-            ).values_list("team_id", flat=True)
-        )
+        teams = set(admin_team_ids(user_id=user.pk))
         if cache is not None:
             cache._oncall_admin_team_ids = teams
     return team_id in teams

@@ -25,7 +25,7 @@ def client_address(request: HttpRequest) -> str | None:
     """The client's address: ``REMOTE_ADDR``, or behind a proxy the last entry of the
     header named by ``CLIENT_IP_HEADER`` (earlier entries come from the client and can be
     forged)."""
-    header = getattr(settings, "CLIENT_IP_HEADER", "")
+    header = settings.CLIENT_IP_HEADER
     if header:
         forwarded = request.META.get(header, "")
         last = forwarded.split(",")[-1].strip()

@@ -41,7 +41,7 @@ def redact(text: str) -> str:
     for pattern in SECRET_PATHS:
         text = pattern.sub(lambda m: m.group(1) + secret_mask(m.group(2)), text)
     for name in SECRET_SETTINGS:
-        value = getattr(settings, name, "") or ""
+        value = getattr(settings, name) or ""
         if len(value) >= MIN_SECRET_LENGTH and value in text:
             text = text.replace(value, secret_mask(value))
     return text

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from oncall.api.fields import CallableChoiceField
+from oncall.api.params import id_field
 from oncall.channel_registry import target_kind, target_kind_choices
 from oncall.people.models import Engineer, Team
 from oncall.people.selectors import secrets_visible
@@ -225,9 +226,9 @@ def _require_all(serializer: serializers.Serializer, attrs: dict[str, Any]) -> N
 
 class TargetSerializer(serializers.Serializer):
     kind = CallableChoiceField(choices=target_kind_choices)
-    engineer = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    team = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    schedule = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    engineer = id_field(required=False, allow_null=True)
+    team = id_field(required=False, allow_null=True)
+    schedule = id_field(required=False, allow_null=True)
     address = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -485,11 +486,6 @@ class CommaSeparatedChoicesField(serializers.CharField):
         return values
 
 
-def _id_filter() -> serializers.IntegerField:
-    # max_value: a larger id would overflow the database driver (a 500).
-    return serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
-
-
 class PrioritiesFilterField(serializers.CharField):
     """``P1,P2`` (or names, or numbers; ``none`` = ungraded) -> [1, 2] (None for none)."""
 
@@ -513,8 +509,8 @@ class PrioritiesFilterField(serializers.CharField):
 
 
 class ChangeEventFilterSerializer(serializers.Serializer):
-    service = _id_filter()
-    integration = _id_filter()
+    service = id_field(required=False)
+    integration = id_field(required=False)
     occurred_after = serializers.DateTimeField(required=False)
     occurred_before = serializers.DateTimeField(required=False)
 
@@ -524,8 +520,8 @@ class IncidentFilterSerializer(serializers.Serializer):
     priority = PrioritiesFilterField()
     # true: only incidents an alert rule or an inhibition kept from paging; false: the rest.
     suppressed = serializers.BooleanField(required=False, allow_null=True, default=None)
-    service = _id_filter()
-    team = _id_filter()
+    service = id_field(required=False)
+    team = id_field(required=False)
     urgency = serializers.ChoiceField(choices=URGENCIES, required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
@@ -563,8 +559,8 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class MessageFilterSerializer(serializers.Serializer):
-    incident = _id_filter()
-    engineer = _id_filter()
+    incident = id_field(required=False)
+    engineer = id_field(required=False)
     status = CommaSeparatedChoicesField(choices=Message.Status.values)
     kind = CommaSeparatedChoicesField(choices=registered_kinds)
     purpose = CommaSeparatedChoicesField(choices=Message.Purpose.values)
@@ -575,10 +571,8 @@ class MessageFilterSerializer(serializers.Serializer):
 
 
 class ReassignSerializer(serializers.Serializer):
-    engineer_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=50
-    )
-    policy_id = serializers.IntegerField(required=False, min_value=1)
+    engineer_ids = serializers.ListField(child=id_field(), required=False, max_length=50)
+    policy_id = id_field(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         engineers, policy = attrs.get("engineer_ids"), attrs.get("policy_id")

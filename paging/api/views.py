@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from oncall.api.errors import ServiceErrorsMixin
 from oncall.api.permissions import IsStaffOrReadOnly
+from oncall.people.selectors import engineer_id_for_user
 from paging.api import serializers as s
 from paging.incident_actions import (
     IncidentActionError,
@@ -50,11 +51,6 @@ from paging.service_writes import (
     service_delete,
     service_save,
 )
-
-
-def _engineer_id(request: Request) -> int | None:
-    engineer = getattr(request.user, "engineer", None)
-    return engineer.pk if engineer is not None else None
 
 
 class ServiceViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
@@ -163,7 +159,7 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
                 policy=instance,
                 fields=data,
                 steps=step_specs_from_data(steps) if steps is not None else None,
-                actor_id=_engineer_id(request),
+                actor_id=engineer_id_for_user(request.user),
             )
         except PolicyError as exc:
             return Response({exc.path: [exc.problem]}, status=status.HTTP_400_BAD_REQUEST)
@@ -192,7 +188,7 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
         """Move open incidents on older versions of this policy to the current one."""
         policy = self.get_object()
         result = policy_version_apply_to_open(
-            policy_id=policy.pk, actor_id=_engineer_id(request), via="api"
+            policy_id=policy.pk, actor_id=engineer_id_for_user(request.user), via="api"
         )
         return Response({"version": result.version.number, "moved": result.moved})
 
@@ -274,7 +270,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         result = incident_acknowledge(
-            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+            incident_id=incident.pk, engineer_id=engineer_id_for_user(request.user), via="api"
         )
         return self._detail(incident.pk, changed=result.changed)
 
@@ -282,7 +278,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def resolve(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         result = incident_resolve(
-            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+            incident_id=incident.pk, engineer_id=engineer_id_for_user(request.user), via="api"
         )
         return self._detail(incident.pk, changed=result.changed)
 
@@ -290,7 +286,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def escalate(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         result = incident_escalate_now(
-            incident_id=incident.pk, engineer_id=_engineer_id(request), via="api"
+            incident_id=incident.pk, engineer_id=engineer_id_for_user(request.user), via="api"
         )
         return self._detail(incident.pk, changed=result.changed)
 
@@ -304,7 +300,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 incident_id=incident.pk,
                 engineer_ids=body.validated_data.get("engineer_ids"),
                 policy_id=body.validated_data.get("policy_id"),
-                by_engineer_id=_engineer_id(request),
+                by_engineer_id=engineer_id_for_user(request.user),
                 via="api",
             )
         except IncidentActionError as exc:
@@ -324,7 +320,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             result = incident_set_priority(
                 incident_id=incident.pk,
                 priority=body.validated_data["priority"],
-                engineer_id=_engineer_id(request),
+                engineer_id=engineer_id_for_user(request.user),
                 via="api",
             )
         except PriorityInvalid as exc:  # the levels changed since the body was read
@@ -341,7 +337,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         event = incident_add_note(
             incident_id=incident.pk,
             text=body.validated_data["text"],
-            engineer_id=_engineer_id(request),
+            engineer_id=engineer_id_for_user(request.user),
             via="api",
         )
         return Response(s.IncidentEventSerializer(event).data, status=status.HTTP_201_CREATED)

@@ -16,9 +16,8 @@ from django.conf import settings
 from django.http import HttpRequest
 
 # The API's limit (one for every JSON body): deeper is not an alert either.
+from oncall.api.params import MAX_ID
 from oncall.api.parsers import MAX_JSON_DEPTH
-
-DEFAULT_MAX_BODY_BYTES = 512 * 1024
 
 
 class BodyTooLarge(Exception):
@@ -32,7 +31,7 @@ class BodyInvalid(Exception):
 
 
 def max_body_bytes() -> int:
-    return int(getattr(settings, "INBOUND_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+    return settings.INBOUND_MAX_BODY_BYTES
 
 
 def body_read(request: HttpRequest) -> bytes:
@@ -110,7 +109,7 @@ def _unstorable(value: Any) -> str:
                 item.encode("utf-8")
             except UnicodeEncodeError:
                 return "strings must not contain unpaired surrogates (e.g. \\ud800)"
-        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) >= 2**63:
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_ID:
             # jsonb stores numbers as numeric, fine; but a key or value this large
             # is not something an alert source sends and bigint columns refuse it.
             return "numbers must fit in 64 bits"

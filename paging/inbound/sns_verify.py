@@ -40,7 +40,6 @@ CERT_CACHE_SECONDS = 24 * 3600
 CERT_CACHE_MAX = 64
 CERT_MAX_BYTES = 64 * 1024
 FETCH_TIMEOUT_SECONDS = 5
-DEFAULT_HOST_PATTERN = r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"
 
 _cache: dict[str, tuple[float, rsa.RSAPublicKey]] = {}
 _lock = threading.Lock()
@@ -62,7 +61,7 @@ def sns_url_check(url: str, field: str) -> None:
         parts.port  # noqa: B018  # raises ValueError on a malformed port
     except ValueError:
         raise SnsRefused(f"'{field}' is not a valid URL") from None
-    pattern = getattr(settings, "SNS_CERT_HOST_PATTERN", DEFAULT_HOST_PATTERN)
+    pattern = settings.SNS_CERT_HOST_PATTERN
     if parts.scheme != "https":
         raise SnsRefused(f"'{field}' must be an https URL")
     if parts.username or parts.password or not re.fullmatch(pattern, host):
@@ -75,7 +74,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def _opener() -> urllib.request.OpenerDirector:
-    context = ssl.create_default_context(cafile=getattr(settings, "SNS_CA_FILE", "") or None)
+    context = ssl.create_default_context(cafile=settings.SNS_CA_FILE or None)
     return urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _NoRedirect())
 
 

@@ -57,12 +57,11 @@ T = TypeVar("T")
 
 RETRY_AFTER_SECONDS = 5
 SNS_CLOCK_SKEW_SECONDS = 300
-DEFAULT_MAX_ALERTS_PER_MESSAGE = 1000
 
 
 def max_alerts_per_message() -> int:
     """Alerts of one Alertmanager message handled at most (one transaction stays short)."""
-    return int(getattr(settings, "INBOUND_MAX_ALERTS_PER_MESSAGE", DEFAULT_MAX_ALERTS_PER_MESSAGE))
+    return settings.INBOUND_MAX_ALERTS_PER_MESSAGE
 
 
 class Rejected(Exception):
@@ -383,7 +382,7 @@ def _sns_check(integration: Integration, message: SnsMessage) -> None:
         logger.warning("SNS signature not checked: %s", exc)
         raise Rejected(503, "Temporarily unavailable", [str(exc)]) from None
     age = (timezone.now() - message.timestamp).total_seconds()
-    max_age = getattr(settings, "SNS_MAX_MESSAGE_AGE_SECONDS", 3900)
+    max_age = settings.SNS_MAX_MESSAGE_AGE_SECONDS
     if age > max_age or age < -SNS_CLOCK_SKEW_SECONDS:
         raise Rejected(
             400,

@@ -6,11 +6,12 @@ import re
 import secrets
 from datetime import datetime
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
+
+from oncall.public_url import public_url
 
 SEVERITIES = ("critical", "error", "warning", "info")
 URGENCIES = ("high", "low")
@@ -183,5 +184,4 @@ class Integration(models.Model):
     @property
     def inbound_url(self) -> str:
         """The full URL to paste into the alert source (PagerDuty: plus the routing key)."""
-        base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
-        return f"{base}{self.inbound_path}"
+        return public_url(self.inbound_path)

@@ -15,7 +15,6 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status, viewsets
@@ -26,7 +25,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oncall.api.errors import ServiceErrorsMixin
-from oncall.people.models import Engineer, TeamMembership
+from oncall.api.params import instant_param, int_param
+from oncall.people.models import Engineer
+from oncall.people.selectors import admin_team_ids, engineer_for_user, is_team_admin
 from schedules import feeds, services, swaps
 from schedules.api.serializers import (
     HolidayCalendarSerializer,
@@ -57,35 +58,9 @@ from schedules.selectors import engineer_shifts, schedule_definition, schedule_d
 from schedules.services import RestrictionSpec
 
 MAX_RANGE = timedelta(days=400)
-# Instants must stay far from datetime.min/max: the resolver and the defaults
-# (start + 7 days, shift ends, local-time conversion) would overflow (a 500).
-MIN_YEAR = 1900
-MAX_YEAR = 9000
 
 
 # --- helpers ----------------------------------------------------------------------
-
-
-def instant_param(request: Request, name: str, default: datetime | None = None) -> datetime:
-    """An ISO 8601 instant with a UTC offset from the query string; 400 naming ``name``."""
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        if default is None:
-            raise exceptions.ValidationError({name: ["is required (ISO 8601 with offset)"]})
-        return default
-    try:
-        value = parse_datetime(raw.replace(" ", "+"))
-    except ValueError:
-        value = None
-    if value is None:
-        raise exceptions.ValidationError({name: [f"{raw!r} is not an ISO 8601 date-time"]})
-    if timezone.is_naive(value):
-        raise exceptions.ValidationError({name: [f"{raw!r} needs a UTC offset (e.g. Z)"]})
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise exceptions.ValidationError(
-            {name: [f"{raw!r} is out of range: the year must be between {MIN_YEAR} and {MAX_YEAR}"]}
-        )
-    return value
 
 
 def range_params(request: Request) -> tuple[datetime, datetime]:
@@ -99,41 +74,9 @@ def range_params(request: Request) -> tuple[datetime, datetime]:
     return start, end
 
 
-def own_engineer(user: Any) -> Engineer | None:
-    try:
-        return user.engineer
-    except (Engineer.DoesNotExist, AttributeError):
-        return None
-
-
-def is_team_admin(user: Any, team_id: int) -> bool:
-    if user.is_staff:
-        return True
-    engineer = own_engineer(user)
-    return engineer is not None and (
-        TeamMembership.objects.filter(
-            team_id=team_id, engineer=engineer, role=TeamMembership.Role.ADMIN
-        ).exists()
-    )
-
-
 def require_team_admin(user: Any, team_id: int) -> None:
-    if not is_team_admin(user, team_id):
+    if not is_team_admin(user, team_id=team_id):
         raise exceptions.PermissionDenied("only staff or an admin of the schedule's team")
-
-
-def int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise exceptions.ValidationError({name: [f"{raw!r} is not a whole number"]}) from None
-    # Ids are 64-bit: a larger number would overflow the database driver (a 500).
-    if abs(value) > 2**63 - 1:
-        raise exceptions.ValidationError({name: [f"{raw!r} is out of range for an id"]})
-    return value
 
 
 def oncall_payload(schedule: Schedule, at: datetime, definition: Any = None) -> dict:
@@ -426,19 +369,17 @@ class TimeOffViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
 
     def _check(self, engineer: Engineer) -> None:
         user = self.request.user
-        own = own_engineer(user)
+        own = engineer_for_user(user)
         if user.is_staff or (own is not None and own.pk == engineer.pk):
             return
-        admin_of = TeamMembership.objects.filter(
-            engineer=own, role=TeamMembership.Role.ADMIN
-        ).values("team_id")
+        admin_of = admin_team_ids(user_id=user.pk)
         if own is not None and engineer.memberships.filter(team_id__in=admin_of).exists():
             return
         raise exceptions.PermissionDenied("only the engineer, a team admin of theirs, or staff")
 
     def perform_create(self, serializer: TimeOffSerializer) -> None:
         data = dict(serializer.validated_data)
-        engineer = data.pop("engineer", None) or own_engineer(self.request.user)
+        engineer = data.pop("engineer", None) or engineer_for_user(self.request.user)
         if engineer is None:
             raise exceptions.ValidationError({"engineer": ["is required (you have no profile)"]})
         self._check(engineer)
@@ -481,13 +422,13 @@ class SwapViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     def perform_create(self, serializer: SwapSerializer) -> None:
         data = dict(serializer.validated_data)
         user = self.request.user
-        requester = data.pop("requester", None) or own_engineer(user)
+        requester = data.pop("requester", None) or engineer_for_user(user)
         if requester is None:
             raise exceptions.ValidationError({"requester": ["is required (you have no profile)"]})
-        own = own_engineer(user)
+        own = engineer_for_user(user)
         if not (
             (own is not None and own.pk == requester.pk)
-            or is_team_admin(user, data["schedule"].team_id)
+            or is_team_admin(user, team_id=data["schedule"].team_id)
         ):
             raise exceptions.PermissionDenied("engineers request swaps for their own shifts")
         serializer.instance = swaps.swap_request(requester=requester, **data)
@@ -603,7 +544,7 @@ class EngineerFeedTokenView(ServiceErrorsMixin, APIView):
 
     def _engineer(self, request: Request, pk: int) -> Engineer:
         engineer = get_object_or_404(Engineer, pk=pk)
-        own = own_engineer(request.user)
+        own = engineer_for_user(request.user)
         if not request.user.is_staff and (own is None or own.pk != engineer.pk):
             raise exceptions.PermissionDenied("only the engineer or staff")
         return engineer

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from oncall.env import env_bool, env_int, env_list, env_url
+from oncall.env import env_bool, env_hours, env_int, env_int_map, env_list, env_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,6 +41,25 @@ def test_env_url_requires_scheme_and_host() -> None:
 def test_env_list_splits_and_trims() -> None:
     assert env_list("L", ["a"], {"L": " a.example , b.example,"}) == ["a.example", "b.example"]
     assert env_list("L", ["a"], {}) == ["a"]
+
+
+def test_env_int_map_reads_pairs() -> None:
+    assert env_int_map("M", None, environ={}) is None
+    assert env_int_map("M", {"sms": 5}, environ={}) == {"sms": 5}
+    assert env_int_map("M", None, environ={"M": " sms:2 , voice: 1"}) == {"sms": 2, "voice": 1}
+    assert env_int_map("M", {"sms": 5}, environ={"M": "none"}) == {}
+    with pytest.raises(ImproperlyConfigured, match="M must be key:number pairs"):
+        env_int_map("M", None, environ={"M": "sms=5"})
+    with pytest.raises(ImproperlyConfigured, match="M: sms must be at least 1, got 0"):
+        env_int_map("M", None, minimum=1, environ={"M": "sms:0"})
+
+
+def test_env_hours_reads_a_range_of_the_day() -> None:
+    assert env_hours("H", (8, 18), {}) == (8, 18)
+    assert env_hours("H", (8, 18), {"H": "7-24"}) == (7, 24)
+    for bad in ("18-8", "8", "8-25", "a-b", "8-8"):
+        with pytest.raises(ImproperlyConfigured, match="H must be START-END"):
+            env_hours("H", (8, 18), {"H": bad})
 
 
 def _check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -79,6 +98,9 @@ def _check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
             "DATABASE_POOL_MIN_SIZE (5) must not exceed DATABASE_POOL_MAX_SIZE (2)",
         ),
         ({"SECRET_KEY": "k", "EMBEDDED_THREADS": "0"}, "EMBEDDED_THREADS"),
+        ({"SECRET_KEY": "k", "PAGING_THROTTLE_LIMITS": "sms=5"}, "PAGING_THROTTLE_LIMITS"),
+        ({"SECRET_KEY": "k", "PAGING_BUSINESS_HOURS": "18-8"}, "PAGING_BUSINESS_HOURS"),
+        ({"SECRET_KEY": "k", "SIGNIN_LINK_PER_ADDRESS": "0"}, "SIGNIN_LINK_PER_ADDRESS"),
     ],
 )
 def test_bad_environment_stops_startup_naming_the_variable(
@@ -122,13 +144,12 @@ def test_secret_key_is_read_from_the_key_file_when_unset(tmp_path) -> None:
     assert result.stdout.strip() == "from-the-file"
 
 
-def _database_settings(env: dict[str, str]) -> dict:
-    """settings.DATABASES["default"] as the real settings module builds it from ``env``."""
+def _settings_print(env: dict[str, str], expression: str) -> object:
+    """``expression`` (JSON) as the real settings module builds ``settings`` from ``env``
+    (the variables the test process has, less DATABASE* and DJANGO*)."""
     script = (
         "import json, django; django.setup(); from django.conf import settings; "
-        "d = settings.DATABASES['default']; "
-        "print(json.dumps({'pool': d.get('OPTIONS', {}).get('pool'),"
-        " 'max_age': d['CONN_MAX_AGE']}))"
+        f"print(json.dumps({expression}))"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "DJANGO"))}
     result = subprocess.run(
@@ -143,6 +164,15 @@ def _database_settings(env: dict[str, str]) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def _database_settings(env: dict[str, str]) -> object:
+    """settings.DATABASES["default"] as the real settings module builds it from ``env``."""
+    return _settings_print(
+        env,
+        "{'pool': settings.DATABASES['default'].get('OPTIONS', {}).get('pool'),"
+        " 'max_age': settings.DATABASES['default']['CONN_MAX_AGE']}",
+    )
+
+
 def test_postgres_connections_come_from_a_bounded_pool_or_one_per_request() -> None:
     url = "postgres://oncall@db.example:5432/oncall"
     pooled = _database_settings({"DATABASE_URL": url, "DATABASE_POOL_MAX_SIZE": "7"})
@@ -151,3 +181,34 @@ def test_postgres_connections_come_from_a_bounded_pool_or_one_per_request() -> N
     assert unpooled == {"pool": None, "max_age": 0}
     sqlite = _database_settings({"DATABASE_URL": "sqlite:///x.sqlite3"})
     assert sqlite == {"pool": None, "max_age": 0}
+
+
+def _settings_json(env: dict[str, str], names: list[str]) -> object:
+    return _settings_print(env, f"{{n: getattr(settings, n) for n in {names!r}}}")
+
+
+def test_settings_once_read_with_a_default_in_the_code_come_from_the_environment() -> None:
+    names = [
+        "PAGING_THROTTLE_LIMITS",
+        "PAGING_BUSINESS_HOURS",
+        "SMS_REPLY_CODE_REUSE_AFTER_SECONDS",
+        "SIGNIN_LINK_MAX_AGE_SECONDS",
+    ]
+    assert _settings_json({"ACK_LINK_MAX_AGE_SECONDS": "7200"}, names) == {
+        "PAGING_THROTTLE_LIMITS": None,  # the channels' defaults
+        "PAGING_BUSINESS_HOURS": [8, 18],
+        "SMS_REPLY_CODE_REUSE_AFTER_SECONDS": 7200,  # follows the link lifetime
+        "SIGNIN_LINK_MAX_AGE_SECONDS": 900,
+    }
+    env = {
+        "PAGING_THROTTLE_LIMITS": "sms:2",
+        "PAGING_BUSINESS_HOURS": "9-17",
+        "SMS_REPLY_CODE_REUSE_AFTER_SECONDS": "600",
+        "SIGNIN_LINK_MAX_AGE_SECONDS": "300",
+    }
+    assert _settings_json(env, names) == {
+        "PAGING_THROTTLE_LIMITS": {"sms": 2},
+        "PAGING_BUSINESS_HOURS": [9, 17],
+        "SMS_REPLY_CODE_REUSE_AFTER_SECONDS": 600,
+        "SIGNIN_LINK_MAX_AGE_SECONDS": 300,
+    }

@@ -119,6 +119,17 @@ def test_json_number_overflowing_a_float_is_400_not_500(staff: APIClient, url: s
     assert "1e999 is out of range" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "body", [{"engineer_ids": [2**64]}, {"engineer_ids": [2**63]}, {"policy_id": 2**64}]
+)
+def test_reassign_to_an_id_past_64_bits_is_400_not_500(staff: APIClient, body: dict) -> None:
+    # engineer_ids reached a pk__in lookup unbounded: SQLite's driver overflowed (a 500).
+    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([EngineerFactory()])))
+    response = staff.post(f"/api/v1/incidents/{incident.pk}/reassign/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert "less than or equal to 9223372036854775807" in str(response.json()[next(iter(body))])
+
+
 def test_integration_shows_inbound_url(staff: APIClient) -> None:
     service = ServiceFactory()
     response = staff.post(

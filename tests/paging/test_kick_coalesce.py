@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
 from typing import Any
 
 import pytest
 
 import paging.engine
-from paging import kick
+from paging import embedded, kick
 from paging.models import Incident, Message
 from paging.tasks import engine_tick
 from tests.paging.factories import ServiceFactory, policy_with_steps
@@ -19,20 +18,33 @@ pytestmark = pytest.mark.django_db
 
 
 class KeyStore:
-    """The two Redis commands the kick uses (SET NX PX, DEL), with expiry."""
+    """The Redis commands the kick uses (SET [NX] PX, PTTL, DEL), with expiry on a clock
+    of its own (``now``, seconds) that the tests move."""
 
     def __init__(self) -> None:
         self.keys: dict[str, float] = {}
+        self.now = 0.0
 
-    def set(self, key: str, value: Any, *, nx: bool, px: int) -> bool:
+    def _live(self, key: str) -> bool:
         expires = self.keys.get(key)
-        if nx and expires is not None and expires > time.monotonic():
+        if expires is not None and expires <= self.now:
+            del self.keys[key]
+        return key in self.keys
+
+    def set(self, key: str, value: Any, *, px: int, nx: bool = False) -> bool:
+        if nx and self._live(key):
             return False
-        self.keys[key] = time.monotonic() + px / 1000
+        self.keys[key] = self.now + px / 1000
         return True
+
+    def pttl(self, key: str) -> int:
+        return round((self.keys[key] - self.now) * 1000) if self._live(key) else -2
 
     def delete(self, key: str) -> int:
         return int(self.keys.pop(key, None) is not None)
+
+    def pending(self) -> set[str]:
+        return {key for key in list(self.keys) if self._live(key)} - {kick.window_key()}
 
 
 @pytest.fixture
@@ -76,7 +88,7 @@ def test_a_burst_publishes_one_kick_and_its_tick_pages_every_alert(
     pages = Message.objects.filter(purpose=Message.Purpose.PAGE, incident__isnull=False)
     assert pages.values("incident").distinct().count() == 10
     assert len(channel.sent) == 5
-    assert store.keys == {}  # the next commit kicks again
+    assert store.pending() == set()  # the next commit kicks again
     fire_committed(service, "k10", django_capture_on_commit_callbacks)
     assert len(published) == 2
 
@@ -90,7 +102,7 @@ def test_the_flag_is_cleared_before_the_tick_reads_so_a_commit_meanwhile_kicks_a
 
     def commit_during_the_tick() -> int:
         # Runs first in the tick, before escalation reads the incidents.
-        seen.append(kick.pending_key() in store.keys)
+        seen.append(kick.pending_key() in store.pending())
         if len(seen) == 1:
             fire_committed(service, "late", django_capture_on_commit_callbacks)
         return 0
@@ -117,7 +129,7 @@ def test_a_publish_that_failed_leaves_no_pending_flag(
     failures = kick.kick_failures()
     fire_committed(service, "k1", django_capture_on_commit_callbacks)
     assert kick.kick_failures() == failures + 1
-    assert store.keys == {}  # the next commit tries again at once
+    assert store.pending() == set()  # the next commit tries again at once
 
 
 def test_without_coalescing_every_commit_publishes_a_kick(
@@ -127,7 +139,148 @@ def test_without_coalescing_every_commit_publishes_a_kick(
     for n in range(3):
         fire_committed(service, f"k{n}", django_capture_on_commit_callbacks)
     assert [sorted(p) for p in published] == [["kicked_at"]] * 3
+    assert store.pending() == set()
+
+
+@pytest.fixture
+def sleeps(monkeypatch, store) -> list[float]:
+    """The worker's window waits: recorded, and the store's clock moves by them."""
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        store.now += seconds
+
+    monkeypatch.setattr(kick.time, "sleep", sleep)
+    return slept
+
+
+def test_a_kick_inside_the_window_waits_for_its_end_and_its_tick_takes_the_commits_meanwhile(
+    clock, channel, store, published, sleeps, settings, service, monkeypatch,
+    django_capture_on_commit_callbacks,
+) -> None:  # fmt: skip
+    settings.ENGINE_KICK_WINDOW_MS = 100
+    fire_committed(service, "k1", django_capture_on_commit_callbacks)
+    engine_tick(**published[0])
+    assert sleeps == []  # no kicked tick before it: at once
+    store.now += 0.03
+    fire_committed(service, "k2", django_capture_on_commit_callbacks)
+    assert len(published) == 2
+
+    def commit_while_waiting(seconds: float) -> None:
+        sleeps.append(seconds)
+        store.now += seconds
+        # The key is still pending during the wait: this commit publishes nothing ...
+        fire_committed(service, "k3", django_capture_on_commit_callbacks)
+
+    monkeypatch.setattr(kick.time, "sleep", commit_while_waiting)
+    engine_tick(**published[1])
+    assert sleeps == [pytest.approx(0.07)]  # the rest of the first tick's window
+    assert len(published) == 2
+    # ... and the tick after the wait pages it with k2.
+    paged = {Incident.objects.get(pk=s.incident_id).dedup_key for s in channel.sent}
+    assert paged == {"k1", "k2", "k3"}
+    assert store.pending() == set()
+
+
+def test_kicks_further_apart_than_the_window_wait_for_nothing(
+    clock, channel, store, published, sleeps, settings, service,
+    django_capture_on_commit_callbacks,
+) -> None:  # fmt: skip
+    settings.ENGINE_KICK_WINDOW_MS = 100
+    for n in range(3):
+        fire_committed(service, f"k{n}", django_capture_on_commit_callbacks)
+        engine_tick(**published[-1])
+        store.now += 0.1
+    assert len(published) == 3
+    assert sleeps == []
+    assert len(channel.sent) == 3
+
+
+def test_window_zero_never_waits(
+    clock, channel, store, published, sleeps, settings, service,
+    django_capture_on_commit_callbacks,
+) -> None:  # fmt: skip
+    settings.ENGINE_KICK_WINDOW_MS = 0
+    for n in range(3):
+        fire_committed(service, f"k{n}", django_capture_on_commit_callbacks)
+        engine_tick(**published[-1])
+    assert sleeps == []
     assert store.keys == {}
+
+
+class LoopClock:
+    """The embedded loop's clock (``time.monotonic``) and stop event: waits move it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+        self.stopped = False
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def is_set(self) -> bool:
+        return self.stopped
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.now += seconds
+        self.stopped = self.stopped or len(self.waits) > 100  # a loop that never stops
+        return self.stopped
+
+
+class LoopWakeup:
+    """The kick event of the embedded loop, on the loop's clock."""
+
+    def __init__(self, clock: LoopClock) -> None:
+        self.clock = clock
+        self.flag = False
+        self.waited = 0
+
+    def set(self) -> None:
+        self.flag = True
+
+    def clear(self) -> None:
+        self.flag = False
+
+    def wait(self, seconds: float) -> bool:
+        self.waited += 1
+        self.clock.stopped = self.clock.stopped or self.waited > 100  # a loop that never stops
+        if not self.flag:
+            self.clock.now += seconds
+        return self.flag
+
+
+def test_embedded_loop_under_constant_kicks_ticks_once_per_window_and_fully_every_tick_seconds(
+    settings, monkeypatch
+) -> None:
+    settings.ENGINE_KICK_WINDOW_MS = 100
+    settings.ENGINE_TICK_SECONDS = 2
+    clock = LoopClock()
+    wakeup = LoopWakeup(clock)
+    ticks: list[tuple[float, bool]] = []
+
+    def tick_with_a_commit(*, kicked: bool = False) -> int:
+        ticks.append((clock.now - 1000.0, kicked))
+        clock.now += 0.01  # a tick takes 10 ms
+        clock.stopped = len(ticks) == 25
+        wakeup.set()  # a commit during every tick
+        return 0
+
+    monkeypatch.setattr(embedded, "tick", tick_with_a_commit)
+    monkeypatch.setattr(embedded, "time", clock)
+    monkeypatch.setattr(embedded, "embedded_wakeup", wakeup)
+    monkeypatch.setattr(embedded, "close_old_connections", lambda: None)
+    embedded._loop(clock)  # type: ignore[arg-type]
+    assert len(ticks) == 25
+    starts = [at for at, _ in ticks]
+    # The first kicked tick starts at once; each later one a window after the one before.
+    assert starts[1] == pytest.approx(0.01)
+    assert all(b - a == pytest.approx(0.1) for a, b in zip(starts[1:], starts[2:], strict=False))
+    # Full ticks (every step, the heartbeat): the first, then once ENGINE_TICK_SECONDS passed.
+    full = [at for at, kicked in ticks if not kicked]
+    assert full == [0.0, pytest.approx(2.01)]
 
 
 def test_embedded_mode_sets_the_loop_event(

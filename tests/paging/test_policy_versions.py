@@ -28,7 +28,12 @@ from paging.models import (
     Incident,
     Message,
 )
-from paging.policy_versions import policy_version_apply_to_open
+from paging.policy_versions import (
+    _current_read,
+    policy_snapshot,
+    policy_version_apply_to_open,
+    policy_version_current,
+)
 from paging.policy_writes import StepSpec, TargetSpec, policy_save
 from tests.factories import (
     ContactMethodFactory,
@@ -224,6 +229,44 @@ def test_rows_changed_outside_policy_save_become_a_version_before_they_run(clock
     assert incident.escalation_version.number == 2
 
 
+def test_the_engines_one_statement_read_is_the_snapshot_policy_save_compares() -> None:
+    """``policy_version_current`` reads the rows in one statement; it must see them as
+    ``policy_snapshot`` does (or every tick would write a new version)."""
+    alice, bob = EngineerFactory(), EngineerFactory()
+    team = TeamFactory()
+    policy = policy_save(
+        policy=None,
+        fields={"name": "p", "repeat": 2},
+        steps=[
+            StepSpec(
+                delay_minutes=5,
+                targets=[
+                    TargetSpec(kind="team_round_robin", team_id=team.pk),
+                    TargetSpec(kind="engineer", engineer_id=bob.pk),
+                    TargetSpec(kind="slack_channel", address="C123"),
+                ],
+            ),
+            StepSpec(delay_minutes=7, targets=[TargetSpec(kind="engineer", engineer_id=alice.pk)]),
+        ],
+    )
+    # Rows as a shell would leave them: a step without targets, positions not in id order.
+    EscalationStep.objects.filter(policy=policy, position=1).update(position=3)
+    EscalationStep.objects.create(policy=policy, position=2, delay_minutes=1)
+    current, snapshot = _current_read(policy.pk)
+    assert snapshot == policy_snapshot(policy)
+    assert [len(step["targets"]) for step in snapshot["steps"]] == [3, 0, 1]
+    assert current is not None and current.pk == policy.current_version_id
+    assert (current.number, current.repeat, current.policy_id) == (1, 2, policy.pk)
+    assert current.steps == EscalationPolicyVersion.objects.get(pk=current.pk).steps
+    version = policy_version_current(policy_id=policy.pk)
+    assert (version.number, len(version.steps)) == (2, 3)
+    EscalationTarget.objects.filter(step__policy=policy).delete()
+    EscalationPolicy.objects.filter(pk=policy.pk).update(current_version=None)
+    assert _current_read(policy.pk) == (None, policy_snapshot(policy))
+    with pytest.raises(EscalationPolicy.DoesNotExist):
+        _current_read(policy.pk + 1000)
+
+
 def test_config_file_edit_goes_through_policy_save(tmp_path: Path, clock, channel) -> None:
     apply(tmp_path, DOC)
     policy = EscalationPolicy.objects.get()
@@ -379,7 +422,7 @@ def _start_incidents(service, count: int, prefix: str) -> None:
 
 
 def test_starting_incidents_costs_no_query_per_incident(clock) -> None:
-    """The version is resolved once per policy per tick (3 reads when unchanged), and
+    """The version is resolved once per policy per tick (1 read when unchanged), and
     written with the incident's other state: the same count for 5 or 30 incidents."""
     alice = responder("Alice", "+14155550001")
     one = [StepSpec(delay_minutes=10, targets=[TargetSpec(kind="engineer", engineer_id=alice.pk)])]

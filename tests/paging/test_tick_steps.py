@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 import paging.engine
+import paging.tasks
 from paging.alert_event import AlertEvent
 from paging.engine import (
     DISPATCH,
@@ -20,7 +21,7 @@ from paging.engine import (
     tick_steps,
 )
 from paging.ingest import alerts_ingest
-from paging.models import EngineStep, Incident, Message
+from paging.models import EngineHeartbeat, EngineStep, Incident, Message
 from paging.outbox import message_enqueue
 from tests.analytics.test_prometheus import metric_lines
 from tests.factories import (
@@ -262,7 +263,9 @@ def test_an_idle_tick_costs_one_query_for_step_bookkeeping(clock, channel) -> No
 # sent, timeline line), then the 4 of an empty tick's later steps.
 TICK_STATEMENTS = {
     "empty": {"sqlite": 6, "postgresql": 6},
-    "one_due": {"sqlite": 30, "postgresql": 26},
+    "one_due": {"sqlite": 27, "postgresql": 24},
+    # A kicked tick: no swap scan, no recoveries UPDATE, no heartbeat.
+    "one_due_kicked": {"sqlite": 24, "postgresql": 21},
 }
 
 
@@ -277,8 +280,9 @@ def test_an_empty_tick_asks_one_question_per_step_and_writes_the_heartbeat(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kicked", [False, True], ids=["full", "kicked"])
 def test_a_tick_with_one_due_incident_costs_a_fixed_number_of_statements(
-    clock, channel, settings, django_assert_num_queries
+    clock, channel, settings, django_assert_num_queries, kicked: bool
 ) -> None:
     settings.DISPATCH_CONCURRENCY = 1
     first = incident_paging_alice()
@@ -287,12 +291,53 @@ def test_a_tick_with_one_due_incident_costs_a_fixed_number_of_statements(
         integration=first.alerts.get().integration,
         events=[AlertEvent(action="trigger", alert_key="k2", group_key="k2", title="Disk full")],
     )
-    with django_assert_num_queries(TICK_STATEMENTS["one_due"][connection.vendor]):
-        assert tick() == 2  # the incident escalated, its page sent
+    beat = EngineHeartbeat.objects.get()
+    clock.shift(timedelta(seconds=1))
+    pinned = TICK_STATEMENTS["one_due_kicked" if kicked else "one_due"][connection.vendor]
+    with django_assert_num_queries(pinned):
+        assert tick(kicked=kicked) == 2  # the incident escalated, its page sent
     assert [(s.destination, s.incident_id) for s in channel.sent][-1] == (
         PHONE,
         Incident.objects.get(dedup_key="k2").pk,
     )
+    # A kicked tick leaves the heartbeat to beat's full ticks.
+    assert (EngineHeartbeat.objects.get().last_tick_at == beat.last_tick_at) is kicked
+
+
+@pytest.mark.django_db
+def test_kicked_ticks_run_the_steps_commits_need_and_full_ticks_every_step(
+    steps, monkeypatch
+) -> None:
+    ran: list[str] = []
+    monkeypatch.setattr(paging.engine, "_STEPS", {})
+    steps("on_commit", lambda: ran.append("on_commit") or 0, order=30)
+    steps("clock_scan", lambda: ran.append("clock_scan") or 0, order=40, on_kick=False)
+    tick(kicked=True)
+    assert ran == ["on_commit"]
+    ran.clear()
+    tick()
+    assert ran == ["on_commit", "clock_scan"]
+
+
+def test_swap_expiry_is_a_clock_driven_scan_and_paging_runs_on_kicks(db) -> None:
+    on_kick = {step.name: step.on_kick for step in tick_steps()}
+    assert on_kick["swaps_expire"] is False
+    assert on_kick[ESCALATION] and on_kick[DISPATCH] and on_kick["incident_changes"]
+
+
+@pytest.mark.django_db
+def test_a_coalesced_kick_runs_a_kicked_tick_beat_and_uncoalesced_kicks_full_ones(
+    monkeypatch,
+) -> None:
+    seen: list[bool] = []
+    monkeypatch.setattr(paging.tasks, "tick", lambda *, kicked=False: seen.append(kicked) or 0)
+    monkeypatch.setattr(paging.tasks, "kick_pending_take", lambda: None)
+    paging.tasks.engine_tick()  # beat
+    paging.tasks.engine_tick(coalesced=True)  # a coalesced kick
+    # An uncoalesced kick no tick has covered: a full tick, whose heartbeat lets later
+    # kicks see they were covered.
+    paging.tasks.engine_tick(kicked_at=0.0)
+    assert seen == [False, True, False]
 
 
 # --- Dead-worker detection ------------------------------------------------------------

@@ -54,7 +54,13 @@ def test_engineer_change_page_renders_inlines(admin_client_, carol) -> None:
 
 
 def test_engineer_changelist_search_and_filters(admin_client_, carol) -> None:
-    EngineerFactory(user__username="dave", display_name="Dave Smith")
+    # Named in full: a random last name could be "Jones" and match the search.
+    EngineerFactory(
+        user__username="dave",
+        user__first_name="Dave",
+        user__last_name="Smith",
+        display_name="Dave Smith",
+    )
     url = reverse("admin:oncall_engineer_changelist")
     for query in ("carol", "Jones", "carol@example.test"):
         html = admin_client_.get(url, {"q": query}).content.decode()

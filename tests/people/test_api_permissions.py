@@ -269,3 +269,20 @@ def test_my_token_get_and_rotate(alice_api, alice) -> None:
 def test_session_auth_works_for_the_browsable_api(client, alice) -> None:
     client.force_login(alice.user)
     assert client.get("/api/v1/contact-methods/").status_code == 200
+
+
+def test_my_first_token_is_issued_through_the_service_and_audited(client, alice) -> None:
+    """A token first shown by GET is issued by ``user_token_get`` (issue 14, part 3):
+    recorded like a rotation from none, its value masked; showing it again writes nothing."""
+    from oncall.audit.models import AuditEntry
+
+    Token.objects.filter(user=alice.user).delete()
+    client.force_login(alice.user)
+    first = client.get("/api/v1/me/token/")
+    assert first.status_code == 200
+    key = first.json()["token"]
+    assert client.get("/api/v1/me/token/").json()["token"] == key
+    entry = AuditEntry.objects.get(action="api_token_rotate")
+    assert entry.object_id == str(alice.user.pk)
+    assert entry.changes["api_token"][0] is None
+    assert key not in str(entry.changes) and entry.changes["api_token"][1].endswith(key[-4:])

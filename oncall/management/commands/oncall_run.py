@@ -20,6 +20,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
+from oncall.public_url import public_url
+
 
 def parse_addrport(addrport: str) -> tuple[str, int]:
     """``HOST:PORT``, ``[V6]:PORT`` or ``PORT`` (on 127.0.0.1) -> (host, port)."""
@@ -119,18 +121,18 @@ class Command(BaseCommand):
         from oncall.demo import demo_load
 
         login = demo_load(reset=reset)
-        base = settings.PUBLIC_BASE_URL.rstrip("/")
+        admin_url = public_url("/admin/")
         if login.loaded:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Demo ready: {base}/admin/  user: admin  password: {login.password}"
+                    f"Demo ready: {admin_url}  user: admin  password: {login.password}"
                     f"  (kept in {login.password_file})"
                 )
             )
         else:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Demo kept from an earlier start (DEMO=reset loads it again): {base}/admin/"
+                    f"Demo kept from an earlier start (DEMO=reset loads it again): {admin_url}"
                     f"  user: admin  password: in {login.password_file}"
                 )
             )

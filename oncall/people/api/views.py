@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from oncall.api.errors import ServiceErrorsMixin
+from oncall.api.params import int_param
 from oncall.api.permissions import EngineerPermission, IsStaffOrReadOnly
 from oncall.people import selectors, services
 from oncall.people.api.serializers import (
@@ -33,25 +34,6 @@ from oncall.people.api.serializers import (
     VerifySerializer,
 )
 from oncall.people.models import ContactMethod, Engineer, NotificationRule, Team, TeamMembership
-
-
-def _int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise exceptions.ValidationError({name: [f"{raw!r} is not a whole number"]}) from None
-    # Ids are 64-bit: a larger number would overflow the database driver (a 500).
-    if abs(value) > 2**63 - 1:
-        raise exceptions.ValidationError({name: [f"{raw!r} is out of range for an id"]})
-    return value
-
-
-def _own_engineer(request: Request) -> Engineer | None:
-    return selectors.engineer_for_user(request.user)
-
 
 # --- teams -------------------------------------------------------------------
 
@@ -89,9 +71,9 @@ class TeamMembershipViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[TeamMembership]:
         qs = TeamMembership.objects.select_related("team", "engineer").order_by("pk")
-        if (team_id := _int_param(self.request, "team")) is not None:
+        if (team_id := int_param(self.request, "team")) is not None:
             qs = qs.filter(team_id=team_id)
-        if (engineer_id := _int_param(self.request, "engineer")) is not None:
+        if (engineer_id := int_param(self.request, "engineer")) is not None:
             qs = qs.filter(engineer_id=engineer_id)
         return qs
 
@@ -142,7 +124,7 @@ class EngineerViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Engineer]:
-        return selectors.engineers_list(team_id=_int_param(self.request, "team")).order_by(
+        return selectors.engineers_list(team_id=int_param(self.request, "team")).order_by(
             "display_name", "pk"
         )
 
@@ -171,7 +153,7 @@ class EngineerViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     @action(detail=False, methods=["get"], permission_classes=[IsAuthenticated])
     def me(self, request: Request) -> Response:
         """The caller's own engineer record (404 if the user has none)."""
-        engineer = _own_engineer(request)
+        engineer = selectors.engineer_for_user(request.user)
         if engineer is None:
             raise exceptions.NotFound("you have no engineer profile")
         return Response(EngineerSerializer(engineer).data)
@@ -187,15 +169,15 @@ class OwnedByEngineerMixin(ServiceErrorsMixin):
 
     def scoped(self, qs: QuerySet) -> QuerySet:
         if not self.request.user.is_staff:
-            own = _own_engineer(self.request)
+            own = selectors.engineer_for_user(self.request.user)
             qs = qs.filter(engineer=own) if own is not None else qs.none()
-        if (engineer_id := _int_param(self.request, "engineer")) is not None:
+        if (engineer_id := int_param(self.request, "engineer")) is not None:
             qs = qs.filter(engineer_id=engineer_id)
         return qs
 
     def target_engineer(self, requested: Engineer | None, default: Engineer | None) -> Engineer:
         """The engineer a new row belongs to; non-staff may only create their own."""
-        own = _own_engineer(self.request)
+        own = selectors.engineer_for_user(self.request.user)
         engineer = requested or (own if not self.request.user.is_staff else default) or own
         if engineer is None:
             raise exceptions.ValidationError(
@@ -342,8 +324,7 @@ class MeTokenView(APIView):
 
     @extend_schema(request=None, responses=TokenSerializer)
     def get(self, request: Request) -> Response:
-        token, _ = Token.objects.get_or_create(user=request.user)
-        return self._render(token)
+        return self._render(services.user_token_get(user=request.user))
 
     @extend_schema(request=None, responses=TokenSerializer)
     def post(self, request: Request) -> Response:

@@ -9,6 +9,7 @@ from oncall.people.services.directory import (
     contact_value_normalize,
     engineer_create,
     engineer_delete,
+    engineer_profile_ensure,
     engineer_update,
     notification_rule_create,
     notification_rule_delete,
@@ -21,7 +22,7 @@ from oncall.people.services.directory import (
     user_delete,
     user_save,
 )
-from oncall.people.services.tokens import user_token_rotate
+from oncall.people.services.tokens import user_token_get, user_token_rotate
 from oncall.people.services.verification import (
     VerificationRateLimited,
     VerificationSent,
@@ -41,6 +42,7 @@ __all__ = [
     "contact_method_verify",
     "contact_value_normalize",
     "engineer_create",
+    "engineer_profile_ensure",
     "engineer_update",
     "notification_rule_create",
     "notification_rule_delete",
@@ -53,5 +55,6 @@ __all__ = [
     "team_membership_remove",
     "team_membership_set",
     "team_update",
+    "user_token_get",
     "user_token_rotate",
 ]

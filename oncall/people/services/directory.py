@@ -105,8 +105,9 @@ def engineer_create(
 def engineer_profile_ensure(
     *, user: AbstractUser, display_name: str = "", time_zone: str = "UTC"
 ) -> Engineer:
-    """The engineer profile of an existing Django user, created if it has none (an
-    admin user becomes someone actions are attributed to)."""
+    """The engineer profile of an existing Django user, created (and audited) if it has
+    none: an admin user becomes someone actions are attributed to, a config file names a
+    user that exists already."""
     existing = Engineer.objects.filter(user=user).first()
     if existing is not None:
         return existing
@@ -116,7 +117,9 @@ def engineer_profile_ensure(
         time_zone=time_zone.strip(),
     )
     _full_clean(engineer, exclude=["user"])
-    engineer.save()
+    with transaction.atomic():
+        engineer.save()
+        audit_record("create", engineer)
     return engineer
 
 
@@ -252,7 +255,7 @@ def _slack_email_resolve(cm: ContactMethod) -> None:
     """
     if cm.kind != "slack" or "@" not in cm.value:
         return
-    if not getattr(settings, "SLACK_ENABLED", False):
+    if not settings.SLACK_ENABLED:
         return
     try:
         validate_email(cm.value)
@@ -293,16 +296,21 @@ def _validate_contact_method(cm: ContactMethod) -> None:
 
 
 def contact_method_create(
-    *, engineer: Engineer, kind: str, value: str, label: str = ""
+    *, engineer: Engineer, kind: str, value: str, label: str = "", slack_lookup: bool = True
 ) -> ContactMethod:
-    """Add a contact method; phones start unverified and are not paged until verified."""
+    """Add a contact method; phones start unverified and are not paged until verified.
+
+    ``slack_lookup=False`` keeps a Slack e-mail address as given (the config file: no
+    network call inside its transaction); the transport finds the member when it sends.
+    """
     cm = ContactMethod(
         engineer=engineer,
         kind=kind,
         value=contact_value_normalize(kind=kind, value=value),
         label=label.strip(),
     )
-    _slack_email_resolve(cm)
+    if slack_lookup:
+        _slack_email_resolve(cm)
     _validate_contact_method(cm)
     with transaction.atomic():
         _save_or_field_error(cm, "value", "this engineer already has this contact method")

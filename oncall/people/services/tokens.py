@@ -9,6 +9,16 @@ from rest_framework.authtoken.models import Token
 from oncall.audit.services import audit_record
 
 
+def user_token_get(*, user: AbstractBaseUser) -> Token:
+    """The user's API token, issued the first time it is asked for (recorded like a
+    rotation from none)."""
+    with transaction.atomic():
+        token, created = Token.objects.get_or_create(user=user)
+        if created:
+            audit_record("api_token_rotate", user, changes={"api_token": (None, token.key)})
+        return token
+
+
 def user_token_rotate(*, user: AbstractBaseUser) -> Token:
     """Replace the user's API token: the old one stops working at once."""
     with transaction.atomic():

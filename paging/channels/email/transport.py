@@ -39,7 +39,7 @@ MOVED_BACKENDS = {
 
 def email_backend_path() -> str:
     """DELIVERY_EMAIL_BACKEND, or this folder's SMTP backend."""
-    path = getattr(settings, "DELIVERY_EMAIL_BACKEND", SMTP_BACKEND)
+    path = settings.DELIVERY_EMAIL_BACKEND
     return MOVED_BACKENDS.get(path, path)
 
 
@@ -124,7 +124,7 @@ class EmailTransport:
 
     def send(self, message: Message) -> str:
         rendered = email_render(message)
-        message_id = make_msgid(domain=getattr(settings, "EMAIL_MESSAGE_ID_DOMAIN", None))
+        message_id = make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN or None)
         mail = EmailMultiAlternatives(
             subject=rendered.subject,
             body=rendered.text,
@@ -134,7 +134,7 @@ class EmailTransport:
             connection=get_connection(
                 email_backend_path(),
                 fail_silently=False,
-                timeout=float(getattr(settings, "EMAIL_TIMEOUT", None) or 10),
+                timeout=float(settings.EMAIL_TIMEOUT),
             ),
         )
         mail.attach_alternative(rendered.html, "text/html")
@@ -148,4 +148,4 @@ class EmailTransport:
 
 
 def email_transport() -> EmailTransport | None:
-    return EmailTransport() if getattr(settings, "EMAIL_ENABLED", False) else None
+    return EmailTransport() if settings.EMAIL_ENABLED else None

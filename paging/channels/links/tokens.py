@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from oncall.public_url import public_url
 from oncall.signed_links import LinkExpired, LinkInvalid, link_max_age
 
 __all__ = [
@@ -51,8 +51,7 @@ def link_token(*, incident_id: int, engineer_id: int, action: str) -> str:
 
 def link_url(*, incident_id: int, engineer_id: int, action: str) -> str:
     token = link_token(incident_id=incident_id, engineer_id=engineer_id, action=action)
-    base = settings.PUBLIC_BASE_URL.rstrip("/")
-    return base + reverse("delivery-link", args=[token])
+    return public_url(reverse("delivery-link", args=[token]))
 
 
 def link_read(token: str) -> LinkTarget:

@@ -22,8 +22,8 @@ from django.utils import timezone
 from paging.channels import TransportError
 from paging.channels.pagerduty.events_client import event_send
 from paging.channels.pagerduty.models import PagerDutyForward
-from paging.channels.slack.blocks import incident_url
 from paging.models import Incident, Message
+from paging.notify import incident_url
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +117,6 @@ class PagerDutyTransport:
 def pagerduty_transport_factory() -> PagerDutyTransport | None:
     from django.conf import settings
 
-    if not getattr(settings, "PAGERDUTY_FORWARDING_ENABLED", True):
+    if not settings.PAGERDUTY_FORWARDING_ENABLED:
         return None
     return PagerDutyTransport()

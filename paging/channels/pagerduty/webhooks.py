@@ -37,12 +37,11 @@ VIA = "pagerduty"
 MAX_SIGNATURES = 10
 # PagerDuty's clock and ours may disagree a little.
 CLOCK_SKEW_SECONDS = 60
-DEFAULT_MAX_AGE_SECONDS = 300
 
 
 def pagerduty_event_age_problem(occurred_at: datetime) -> str:
     """Why an event that occurred then is refused now ("" when it is not)."""
-    max_age = int(getattr(settings, "PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS", DEFAULT_MAX_AGE_SECONDS))
+    max_age = settings.PAGERDUTY_WEBHOOK_MAX_AGE_SECONDS
     age = (timezone.now() - occurred_at).total_seconds()
     if age > max_age:
         return f"older than {max_age} seconds: a replay or a very late delivery"
@@ -52,7 +51,7 @@ def pagerduty_event_age_problem(occurred_at: datetime) -> str:
 
 
 def pagerduty_signature_valid(*, body: bytes, header: str) -> bool:
-    secret = getattr(settings, "PAGERDUTY_WEBHOOK_SECRET", "") or ""
+    secret = settings.PAGERDUTY_WEBHOOK_SECRET
     if not secret or not header:
         return False
     expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest().encode()

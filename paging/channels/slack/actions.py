@@ -8,10 +8,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils import timezone
 
 from oncall.people.models import ContactMethod, Engineer, Team
+from oncall.public_url import public_url
 from paging.channels.slack.blocks import ACTION_ACKNOWLEDGE, ACTION_ESCALATE, ACTION_RESOLVE
 from paging.channels.slack.transport import KIND_DM
 from paging.incident_actions import (
@@ -50,11 +50,10 @@ def slack_engineer(*, slack_user_id: str) -> Engineer | None:
 
 
 def link_account_text(slack_user_id: str) -> str:
-    base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
     return (
         f"Your Slack account ({slack_user_id}) is not linked to an on-call engineer, so I "
         f"cannot act for you. Add a Slack contact method with member id `{slack_user_id}` "
-        f"to your profile at {base}/ and try again."
+        f"to your profile at {public_url()} and try again."
     )
 
 

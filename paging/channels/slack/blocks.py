@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.timesince import timesince
 
 from paging.models import Incident
+from paging.notify import incident_url
 
 ACTION_ACKNOWLEDGE = "incident_acknowledge"
 ACTION_RESOLVE = "incident_resolve"
@@ -31,11 +31,6 @@ Block = dict[str, Any]
 
 def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def incident_url(incident_id: int) -> str:
-    base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
-    return f"{base}/admin/paging/incident/{incident_id}/change/"
 
 
 def _name(engineer: object | None) -> str:

@@ -299,6 +299,6 @@ def slack_transport_factory() -> SlackTransport | None:
     """The registry's factory: the real transport once a bot token is configured."""
     from django.conf import settings
 
-    if not getattr(settings, "SLACK_ENABLED", False):
+    if not settings.SLACK_ENABLED:
         return None
     return SlackTransport()

@@ -28,7 +28,7 @@ class SlackRequestRefused(Exception):
 
 def slack_request_verify(*, body: bytes, timestamp: str, signature: str) -> None:
     """Raise SlackRequestRefused unless the request is signed, fresh and not seen."""
-    secret = getattr(settings, "SLACK_SIGNING_SECRET", "") or ""
+    secret = settings.SLACK_SIGNING_SECRET
     if not secret.strip():
         raise SlackRequestRefused("SLACK_SIGNING_SECRET is not configured")
     if not TIMESTAMP_FORMAT.match(timestamp or ""):

@@ -15,11 +15,11 @@ from twilio.rest import Client
 
 
 def twilio_configured() -> bool:
-    return bool(getattr(settings, "TWILIO_ENABLED", False))
+    return settings.TWILIO_ENABLED
 
 
 def request_timeout() -> float:
-    return float(getattr(settings, "TWILIO_TIMEOUT_SECONDS", 10))
+    return float(settings.TWILIO_TIMEOUT_SECONDS)
 
 
 # The library logs every request and its headers at INFO; the outbox row already
@@ -52,8 +52,3 @@ def twilio_client() -> Client:
         settings.TWILIO_BASE_URL,
         request_timeout(),
     )
-
-
-def public_url(path: str) -> str:
-    """The absolute URL Twilio should call (and signs) for ``path``."""
-    return settings.PUBLIC_BASE_URL.rstrip("/") + path

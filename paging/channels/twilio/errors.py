@@ -51,7 +51,11 @@ def request_never_left(exc: BaseException) -> bool:
             | socket.gaierror,
         ):
             return True
-        stack.extend([err.__cause__, err.__context__, getattr(err, "reason", None)])
+        # ``reason`` is an exception on urllib3's errors but a string on ssl.SSLError.
+        reason = getattr(err, "reason", None)
+        stack.extend([err.__cause__, err.__context__])
+        if isinstance(reason, BaseException):
+            stack.append(reason)
         stack.extend(arg for arg in err.args if isinstance(arg, BaseException))
     return False
 

@@ -108,8 +108,8 @@ def twilio_status_record(
 
 def error_reply_limit() -> tuple[int, timedelta]:
     return (
-        int(getattr(settings, "SMS_ERROR_REPLY_LIMIT", 3)),
-        timedelta(seconds=int(getattr(settings, "SMS_ERROR_REPLY_WINDOW_SECONDS", 600))),
+        settings.SMS_ERROR_REPLY_LIMIT,
+        timedelta(seconds=settings.SMS_ERROR_REPLY_WINDOW_SECONDS),
     )
 
 

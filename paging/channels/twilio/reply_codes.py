@@ -16,7 +16,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from paging.channels.links.tokens import link_max_age
 from paging.channels.twilio.models import SmsReplyCode
 from paging.models import Incident
 
@@ -28,9 +27,7 @@ class ReplyCodesExhausted(Exception):
 
 
 def reuse_after() -> timedelta:
-    return timedelta(
-        seconds=int(getattr(settings, "SMS_REPLY_CODE_REUSE_AFTER_SECONDS", link_max_age()))
-    )
+    return timedelta(seconds=settings.SMS_REPLY_CODE_REUSE_AFTER_SECONDS)
 
 
 def _reusable(slot: SmsReplyCode, cutoff) -> bool:

@@ -16,12 +16,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
-from paging.channels.twilio.client import public_url
+from oncall.public_url import public_url
 
 
 def twilio_request_valid(request: HttpRequest) -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
-    token = getattr(settings, "TWILIO_AUTH_TOKEN", "")
+    token = settings.TWILIO_AUTH_TOKEN
     if not signature or not token:
         return False
     url = public_url(request.get_full_path())

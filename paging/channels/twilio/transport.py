@@ -24,11 +24,12 @@ from typing import Any, NoReturn
 from django.conf import settings
 from django.urls import reverse
 
+from oncall.public_url import public_url
 from paging.channels import TransportError
 from paging.channels.links.tokens import link_url
 from paging.channels.page_incidents import incident_view, is_page, message_incidents
 from paging.channels.rendering import TemplateSet
-from paging.channels.twilio.client import public_url, twilio_client, twilio_configured
+from paging.channels.twilio.client import twilio_client, twilio_configured
 from paging.channels.twilio.errors import twilio_error_classify
 from paging.channels.twilio.reply_codes import ReplyCodesExhausted, reply_code_for
 from paging.models import Message

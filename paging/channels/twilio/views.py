@@ -12,9 +12,9 @@ from pathlib import Path
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
 
+from oncall.public_url import public_url
 from paging.channels.page_incidents import incident_view, is_page, message_incidents
 from paging.channels.rendering import TemplateSet
-from paging.channels.twilio.client import public_url
 from paging.channels.twilio.replies import (
     DIGIT_ACTIONS,
     CallMismatch,
