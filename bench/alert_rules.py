@@ -182,8 +182,13 @@ def main() -> None:
         service = Service.objects.create(name="payments", team=team)
         germany = HolidayCalendar.objects.create(name="Germany")
         Holiday.objects.create(calendar=germany, date="2026-12-25", name="Christmas Day")
-        plain = Integration.objects.create(service=service, kind="alertmanager", name="none")
-        ruled = Integration.objects.create(service=service, kind="alertmanager", name="rules")
+        # No rate limit: the benchmark sends far more than 120 messages a minute.
+        plain = Integration.objects.create(
+            service=service, kind="alertmanager", name="none", rate_limit_per_minute=0
+        )
+        ruled = Integration.objects.create(
+            service=service, kind="alertmanager", name="rules", rate_limit_per_minute=0
+        )
         rules = yaml.safe_load(RULES_YAML)
         specs = rules_parse(rules, service_for=service_lookup, calendars=calendar_exists)
         alert_rules_save(integration=ruled, specs=specs)
