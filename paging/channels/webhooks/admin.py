@@ -19,7 +19,12 @@ from paging.channels.webhooks.services import (
 
 
 class WebhookEndpointForm(forms.ModelForm):
-    url = forms.URLField(max_length=1024, assume_scheme="https")
+    url = forms.URLField(
+        label="URL",
+        max_length=1024,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"class": "vURLField"}),
+    )
     secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
@@ -77,7 +82,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def events_shown(self, obj: WebhookEndpoint) -> str:
         return ", ".join(obj.events) or "all"
 
-    @admin.display(description="secret")
+    @admin.display(description="current secret")
     def secret_hint(self, obj: WebhookEndpoint) -> str:
         return secret_mask(obj.secret)
 

@@ -24,7 +24,7 @@ class WebhookEndpoint(models.Model):
         related_name="+",
         help_text="Empty: every service's incidents.",
     )
-    url = models.URLField(max_length=1024)
+    url = models.URLField("URL", max_length=1024)
     # HMAC-SHA256 key of X-Oncall-Signature; shown masked (…last 4) everywhere.
     secret = models.CharField(max_length=255)
     enabled = models.BooleanField(default=True)
