@@ -1,6 +1,6 @@
 """A webhook receiver on 127.0.0.1: records every POST (path, headers, raw body) and
 answers 200, or what ``reply(...)`` scripted for the next requests (a 500, a 429 with
-``Retry-After``…)."""
+``Retry-After``, an answer that comes after the client's timeout…)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ class Received:
 class Scripted:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
+    # Seconds to wait before answering (longer than the client's timeout: its answer lost).
+    stall: float = 0.0
 
 
 class FakeWebhookReceiver:
@@ -48,6 +50,8 @@ class FakeWebhookReceiver:
                 with fake._lock:
                     fake.received.append(Received(self.path, dict(self.headers.items()), raw))
                     answer = fake.scripted.pop(0) if fake.scripted else Scripted(200)
+                if answer.stall:
+                    threading.Event().wait(answer.stall)
                 data = b'{"ok": true}'
                 with contextlib.suppress(OSError):
                     self.send_response(answer.status)
@@ -68,9 +72,15 @@ class FakeWebhookReceiver:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}{path}"
 
-    def reply(self, status: int, headers: dict[str, str] | None = None, times: int = 1) -> None:
+    def reply(
+        self,
+        status: int,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        stall: float = 0.0,
+    ) -> None:
         with self._lock:
-            self.scripted.extend(Scripted(status, headers or {}) for _ in range(times))
+            self.scripted.extend(Scripted(status, headers or {}, stall) for _ in range(times))
 
     def take(self) -> list[Received]:
         """What arrived since the last call (and forget it)."""

@@ -235,6 +235,27 @@ def test_a_refused_connection_is_retried(clock, cast, receiver) -> None:
     assert got.json["id"] == str(WebhookDelivery.objects.get().delivery_id)
 
 
+def test_a_timeout_is_retried_with_the_same_delivery_id(clock, cast, receiver, settings) -> None:
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    endpoint(receiver.url(), events=["triggered"])
+    incident = fire(cast.payments)
+    receiver.reply(200, stall=1.5)  # the receiver got it; its answer comes too late
+    tick()
+    [message] = webhook_messages()
+    assert (message.status, message.attempts) == ("pending", 1)
+    assert "ReadTimeout" in message.last_error
+    assert IncidentEvent.objects.filter(
+        incident=incident, kind="notification_failed", text__endswith="(will retry)"
+    ).exists()
+    clock.shift(timedelta(seconds=11))
+    tick()
+    first, second = receiver.take()
+    # Sent again (nothing can ask a receiver what it got): the same id to deduplicate on.
+    assert first.json["id"] == second.json["id"]
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("sent", 2)
+
+
 def test_routing_per_service_and_global(clock, cast, receiver) -> None:
     endpoint(receiver.url("/payments"), name="payments", service=cast.payments)
     endpoint(receiver.url("/all"), name="all")
