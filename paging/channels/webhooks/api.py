@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from oncall.api.errors import ServiceErrorsMixin
 from oncall.security.secrets import secret_mask
-from paging.channels.webhooks.models import EVENTS, WebhookEndpoint
+from paging.channels.webhooks.models import EVENTS, WebhookDelivery, WebhookEndpoint
 from paging.channels.webhooks.services import webhook_endpoint_delete, webhook_endpoint_save
 from paging.models import Service
 
@@ -63,6 +67,32 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         return secret_mask(obj.secret)
 
 
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    """One event queued for a webhook and what became of it (its outbox row)."""
+
+    id = serializers.UUIDField(source="delivery_id", read_only=True)
+    status = serializers.CharField(source="message.status", read_only=True)
+    attempts = serializers.IntegerField(source="message.attempts", read_only=True)
+    last_error = serializers.CharField(source="message.last_error", read_only=True)
+    due_at = serializers.DateTimeField(source="message.due_at", read_only=True)
+    sent_at = serializers.DateTimeField(source="message.sent_at", read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "event",
+            "incident",
+            "status",
+            "attempts",
+            "last_error",
+            "due_at",
+            "sent_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
 class WebhookEndpointViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     serializer_class = WebhookEndpointSerializer
     permission_classes = [IsAdminUser]
@@ -82,3 +112,16 @@ class WebhookEndpointViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: WebhookEndpoint) -> None:
         webhook_endpoint_delete(endpoint=instance)
+
+    @extend_schema(request=None, responses=WebhookDeliverySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request: Request, pk: str | None = None) -> Response:
+        """The events queued for this webhook, newest first: status, attempts, last error."""
+        rows = (
+            WebhookDelivery.objects.filter(endpoint=self.get_object())
+            .select_related("message")
+            .order_by("-created_at", "-id")
+        )
+        page = self.paginate_queryset(rows)
+        data = WebhookDeliverySerializer(page if page is not None else rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)

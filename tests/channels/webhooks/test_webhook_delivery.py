@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.db import transaction
 from django.test import Client
+from rest_framework.test import APIClient
 
 from paging.channels.webhooks.events import webhook_event_emit
 from paging.channels.webhooks.models import WebhookDelivery
@@ -18,6 +19,7 @@ from paging.engine import tick
 from paging.incident_actions import incident_acknowledge, incident_escalate_now, incident_resolve
 from paging.models import IncidentEvent, Message
 from tests.channels.webhooks.conftest import SECRET, T0, endpoint, fire
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -199,6 +201,19 @@ def test_permanent_failure_on_the_timeline_and_metrics(clock, cast, receiver, se
     text = Client().get("/metrics").content.decode()
     name = 'notifications_sent_total{channel="webhook",result="failure"}'
     assert metric(text, name) == "1"
+
+    staff = APIClient()
+    staff.force_authenticate(UserFactory(is_staff=True))
+    hook = WebhookDelivery.objects.get().endpoint
+    answer = staff.get(f"/api/v1/webhooks/{hook.pk}/deliveries/").json()
+    [row] = answer["results"]
+    assert (row["event"], row["incident"], row["status"], row["attempts"]) == (
+        "triggered",
+        incident.pk,
+        "failed",
+        5,
+    )
+    assert row["last_error"] == "the webhook answered HTTP 500"
 
 
 def test_a_4xx_is_permanent_at_once(clock, cast, receiver) -> None:
