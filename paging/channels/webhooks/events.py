@@ -118,6 +118,23 @@ def _matching(
     ]
 
 
+def _key(endpoint: WebhookEndpoint, source: str) -> str:
+    return f"webhook:{endpoint.pk}:{source}"
+
+
+def _keys_existing(keys: list[str]) -> set[str]:
+    """Which of ``keys`` have an outbox row already (a statement per 500 keys)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        found.update(
+            Message.objects.filter(idempotency_key__in=chunk).values_list(
+                "idempotency_key", flat=True
+            )
+        )
+    return found
+
+
 def _queue(
     *,
     endpoints: list[WebhookEndpoint],
@@ -128,13 +145,18 @@ def _queue(
     actor: Engineer | None,
     via: str,
     data: dict[str, Any] | None,
+    existing: set[str] | None = None,
 ) -> int:
     """One outbox row (and its ``WebhookDelivery``) per endpoint not queued for ``source``
-    yet; returns how many were written. Inside the caller's transaction."""
+    yet; returns how many were written. Inside the caller's transaction. ``existing``:
+    the keys already written, when the caller looked them up for a whole batch."""
     written = 0
     for endpoint in endpoints:
-        key = f"webhook:{endpoint.pk}:{source}"
-        if Message.objects.filter(idempotency_key=key).exists():
+        key = _key(endpoint, source)
+        if existing is not None:
+            if key in existing:
+                continue
+        elif Message.objects.filter(idempotency_key=key).exists():
             continue
         delivery_id = str(uuid.uuid4())
         body = webhook_payload(
@@ -256,14 +278,18 @@ def _rows_forward(endpoints: list[WebhookEndpoint], rows: list[IncidentEvent]) -
         {row.incident_id for row, _ in wanted}
     )
     actors = Engineer.objects.in_bulk({row.actor_id for row, _ in wanted if row.actor_id})
+    plan = [
+        (row, event, incident, matching)
+        for row, event in wanted
+        if (incident := incidents.get(row.incident_id)) is not None
+        and (matching := _matching(endpoints, incident.service_id, event, row.at))
+    ]
+    # Events younger than SETTLE are read again each tick: one lookup for the batch.
+    existing = _keys_existing(
+        [_key(e, f"event:{row.pk}") for row, _, _, matching in plan for e in matching]
+    )
     written = 0
-    for row, event in wanted:
-        incident = incidents.get(row.incident_id)
-        if incident is None:
-            continue
-        matching = _matching(endpoints, incident.service_id, event, row.at)
-        if not matching:
-            continue
+    for row, event, incident, matching in plan:
         written += _queue(
             endpoints=matching,
             source=f"event:{row.pk}",
@@ -273,5 +299,6 @@ def _rows_forward(endpoints: list[WebhookEndpoint], rows: list[IncidentEvent]) -
             actor=actors.get(row.actor_id) if row.actor_id else None,
             via=row.via,
             data=_timeline_data(row, event),
+            existing=existing,
         )
     return written

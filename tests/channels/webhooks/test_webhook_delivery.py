@@ -333,3 +333,26 @@ def test_status_update_emitted_once_per_key(clock, cast, receiver) -> None:
     assert signature_ok(got)
     with pytest.raises(ValueError, match="unknown webhook event"):
         webhook_event_emit(incident, "exploded", {})
+
+
+def test_reading_unsettled_events_again_writes_nothing_and_costs_the_same(
+    clock, cast, receiver
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from paging.channels.webhooks.events import webhooks_forward
+
+    endpoint(receiver.url(), name="one")
+    endpoint(receiver.url("/two"), name="two", service=cast.payments)
+
+    def reread_cost(incidents: int) -> int:
+        for n in range(incidents):
+            fire(cast.payments, key=f"k{incidents}-{n}", title=f"Alert {n}")
+        tick()
+        with CaptureQueriesContext(connection) as queries:
+            assert webhooks_forward() == 0  # still inside the settle window: read again
+        return len(queries.captured_queries)
+
+    assert reread_cost(1) == reread_cost(6)
+    assert len(receiver.take()) == 2 * 7  # triggered, to both webhooks, once each
