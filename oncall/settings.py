@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "paging.channels.pagerduty.apps.PagerDutyConfig",
     "paging.channels.webpush.apps.WebPushConfig",
     "paging.channels.apps.ChannelsConfig",
+    "paging.response.apps.ResponseConfig",  # label "response": roles, updates, status page
     "analytics.apps.AnalyticsConfig",
     "oncall.me.apps.MeConfig",
 ]
