@@ -125,7 +125,9 @@ def _response_context(incident_id: int, now: datetime) -> dict[str, object]:
             "done": a.done,
             "overdue": not a.done and a.due_date is not None and a.due_date < now.date(),
         }
-        for a in ActionItem.objects.filter(incident_id=incident_id).select_related("owner")
+        for a in ActionItem.objects.filter(incident_id=incident_id)
+        .select_related("owner")
+        .order_by(*ActionItem.ORDER)
     ]
     return {"roles": roles, "status_updates": updates, "action_items": items}
 

@@ -103,7 +103,9 @@ def incident_response_panel(request: HttpRequest, incident: Incident, may_act: b
         .select_related("actor")
         .order_by("-at", "-id"),
         "publication": publication,
-        "items": ActionItem.objects.filter(incident=incident).select_related("owner"),
+        "items": ActionItem.objects.filter(incident=incident)
+        .select_related("owner")
+        .order_by(*ActionItem.ORDER),
         "role_form": RoleForm(),
         "update_form": StatusUpdateForm(),
         "public_form": PublicForm(

@@ -8,7 +8,7 @@ Every row here is written by one service in ``paging.response.services`` (or
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class IncidentRole(models.Model):
@@ -146,7 +146,10 @@ class StakeholderSubscription(models.Model):
 
 
 class ActionItem(models.Model):
-    """A follow-up from a post-incident review."""
+    """A follow-up from a post-incident review. Listed open first, soonest due first
+    (no date last): ``ActionItem.ORDER``."""
+
+    ORDER = (F("done_at").asc(nulls_first=True), F("due_date").asc(nulls_last=True), "id")
 
     incident = models.ForeignKey(
         "paging.Incident", on_delete=models.CASCADE, related_name="action_items"

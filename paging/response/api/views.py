@@ -202,7 +202,11 @@ class IncidentPublicView(_IncidentView):
 
 class IncidentActionItemsView(_IncidentView):
     def get(self, request: Request, pk: int) -> Response:
-        items = ActionItem.objects.filter(incident=self.incident(pk)).select_related("owner")
+        items = (
+            ActionItem.objects.filter(incident=self.incident(pk))
+            .select_related("owner")
+            .order_by(*ActionItem.ORDER)
+        )
         return Response(ActionItemSerializer(items, many=True).data)
 
     def post(self, request: Request, pk: int) -> Response:
