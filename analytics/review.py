@@ -46,7 +46,7 @@ _Who and what was affected, for how long? ({{ alert_count }} alert(s) attached.)
 {% endfor %}
 ## Status updates (UTC)
 
-{% for u in status_updates %}- {{ u.at }} **{{ u.state }}**{% if u.public %} (public){% endif %}: {{ u.text }}{% if u.actor %} — {{ u.actor }}{% endif %}
+{% for u in status_updates %}- {{ u.line }}
 {% empty %}- none posted
 {% endfor %}
 ## Responders
@@ -60,7 +60,7 @@ _TODO_
 
 ## Action items
 
-{% for a in action_items %}- [{% if a.done %}x{% else %} {% endif %}] {{ a.title }} — owner: {{ a.owner|default:"nobody" }}, due: {{ a.due|default:"no date" }}{% if a.overdue %} **(overdue)**{% endif %}
+{% for a in action_items %}- {{ a.line }}
 {% empty %}- [ ] _TODO: action item, owner, due date_
 {% endfor %}"""
 
@@ -107,28 +107,40 @@ def _response_context(incident_id: int, now: datetime) -> dict[str, object]:
         {"label": label, "name": held.get(value, "nobody")}
         for value, label in IncidentRole.Role.choices
     ]
-    updates = [
-        {
+    updates = []
+    for u in StatusUpdate.objects.filter(incident_id=incident_id).select_related("actor"):
+        row: dict[str, object] = {
             "at": _when(u.at),
             "state": u.get_state_display(),
             "text": u.text.replace("\n", " "),
             "public": u.public,
             "actor": u.actor.display_name if u.actor else "",
         }
-        for u in StatusUpdate.objects.filter(incident_id=incident_id).select_related("actor")
-    ]
-    items = [
-        {
-            "title": a.title,
-            "owner": a.owner.display_name if a.owner else "",
-            "due": a.due_date.isoformat() if a.due_date else "",
-            "done": a.done,
-            "overdue": not a.done and a.due_date is not None and a.due_date < now.date(),
-        }
-        for a in ActionItem.objects.filter(incident_id=incident_id)
+        row["line"] = (
+            f"{row['at']} **{row['state']}**{' (public)' if u.public else ''}: {row['text']}"
+            + (f" — {row['actor']}" if row["actor"] else "")
+        )
+        updates.append(row)
+    items = []
+    for a in (
+        ActionItem.objects.filter(incident_id=incident_id)
         .select_related("owner")
         .order_by(*ActionItem.ORDER)
-    ]
+    ):
+        overdue = not a.done and a.due_date is not None and a.due_date < now.date()
+        owner = a.owner.display_name if a.owner else ""
+        due = a.due_date.isoformat() if a.due_date else ""
+        items.append(
+            {
+                "title": a.title,
+                "owner": owner,
+                "due": due,
+                "done": a.done,
+                "overdue": overdue,
+                "line": f"[{'x' if a.done else ' '}] {a.title} — owner: {owner or 'nobody'}, "
+                f"due: {due or 'no date'}" + (" **(overdue)**" if overdue else ""),
+            }
+        )
     return {"roles": roles, "status_updates": updates, "action_items": items}
 
 
