@@ -251,6 +251,9 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "paging.models.Incident.Status",
         "SwapStatusEnum": "schedules.models.SwapRequest.Status",
         "MessageStatusEnum": "paging.models.Message.Status",
+        "IncidentRoleEnum": "paging.response.models.IncidentRole.Role",
+        "MembershipRoleEnum": "oncall.people.models.TeamMembership.Role",
+        "StatusUpdateStateEnum": "paging.response.models.StatusUpdate.State",
     },
 }
 

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -126,10 +127,12 @@ class _IncidentView(ServiceErrorsMixin, APIView):
 
 
 class IncidentRolesView(_IncidentView):
+    @extend_schema(responses=RoleSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         roles = IncidentRole.objects.filter(incident=self.incident(pk)).select_related("engineer")
         return Response(RoleSerializer(roles, many=True).data)
 
+    @extend_schema(request=RoleInput, responses=RoleSerializer)
     def post(self, request: Request, pk: int) -> Response:
         incident = self.incident(pk)
         body = RoleInput(data=request.data)
@@ -145,10 +148,12 @@ class IncidentRolesView(_IncidentView):
 
 
 class IncidentStatusUpdatesView(_IncidentView):
+    @extend_schema(responses=StatusUpdateSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         updates = StatusUpdate.objects.filter(incident=self.incident(pk))
         return Response(StatusUpdateSerializer(updates, many=True).data)
 
+    @extend_schema(request=StatusUpdateInput, responses=StatusUpdateSerializer)
     def post(self, request: Request, pk: int) -> Response:
         incident = self.incident(pk)
         body = StatusUpdateInput(data=request.data)
@@ -175,12 +180,14 @@ class IncidentStatusUpdatesView(_IncidentView):
 
 
 class IncidentPublicView(_IncidentView):
+    @extend_schema(responses=PublicationSerializer)
     def get(self, request: Request, pk: int) -> Response:
         publication = IncidentPublication.objects.filter(incident=self.incident(pk)).first()
         if publication is None:
             return Response({"public": False})
         return Response({"public": True, **PublicationSerializer(publication).data})
 
+    @extend_schema(request=PublicInput, responses=PublicationSerializer)
     def post(self, request: Request, pk: int) -> Response:
         incident = self.incident(pk)
         body = PublicInput(data=request.data)
@@ -201,6 +208,7 @@ class IncidentPublicView(_IncidentView):
 
 
 class IncidentActionItemsView(_IncidentView):
+    @extend_schema(responses=ActionItemSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         items = (
             ActionItem.objects.filter(incident=self.incident(pk))
@@ -209,6 +217,7 @@ class IncidentActionItemsView(_IncidentView):
         )
         return Response(ActionItemSerializer(items, many=True).data)
 
+    @extend_schema(request=ActionItemInput, responses=ActionItemSerializer)
     def post(self, request: Request, pk: int) -> Response:
         incident = self.incident(pk)
         body = ActionItemInput(data=request.data)
@@ -251,9 +260,11 @@ class ActionItemListView(ServiceErrorsMixin, generics.ListAPIView):
 class ActionItemView(ServiceErrorsMixin, APIView):
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses=ActionItemSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(ActionItemSerializer(get_object_or_404(ActionItem, pk=pk)).data)
 
+    @extend_schema(request=ActionItemInput, responses=ActionItemSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         item = get_object_or_404(ActionItem, pk=pk)
         body = ActionItemInput(data=request.data, partial=True)
