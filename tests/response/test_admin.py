@@ -166,3 +166,29 @@ def test_subscription_and_group_pages_write_through_the_services(lena: Client, c
     group = StatusPageGroup.objects.get()
     assert [s.name for s in group.services.all()] == ["payments"]
     assert AuditEntry.objects.filter(object_type="response.statuspagegroup").exists()
+
+
+def test_group_change_and_subscription_delete_are_audited(lena: Client, cast: Cast) -> None:
+    from paging.response.services import status_group_save
+    from tests.paging.factories import ServiceFactory
+
+    other = ServiceFactory(name="api")
+    group = status_group_save(group=None, name="Checkout", services=[cast.service])
+    answer = lena.post(
+        f"/admin/response/statuspagegroup/{group.pk}/change/",
+        {"name": "Checkout", "description": "", "position": 2, "services": [other.pk]},
+    )
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    group.refresh_from_db()
+    assert group.position == 2
+    assert [s.name for s in group.services.all()] == ["api"]
+    entry = AuditEntry.objects.filter(object_type="response.statuspagegroup").order_by("seq").last()
+    assert entry.changes == {"services": [["payments"], ["api"]]}
+
+    sub = StakeholderSubscription.objects.get(slack_channel=STAKE_CHANNEL)
+    answer = lena.post(f"/admin/response/stakeholdersubscription/{sub.pk}/delete/", {"post": "yes"})
+    assert answer.status_code == 302
+    assert not StakeholderSubscription.objects.filter(pk=sub.pk).exists()
+    assert AuditEntry.objects.filter(
+        object_type="response.stakeholdersubscription", action="delete"
+    ).exists()
