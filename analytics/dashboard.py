@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
+
 from analytics import load, metrics
 from analytics.filters import MetricFilter
 from analytics.sla import sla_by_priority
+from paging.response.models import ActionItem
 
 
 def dashboard_context(*, flt: MetricFilter, bucket: str) -> dict[str, Any]:
@@ -37,9 +40,33 @@ def dashboard_context(*, flt: MetricFilter, bucket: str) -> dict[str, Any]:
             start=flt.start, end=flt.end, team=flt.team, engineer=flt.engineer
         ),
         "chart": chart,
+        "overdue_items": overdue_action_items(),
     }
 
 
 def _minutes(seconds: float | None) -> float | None:
     # The unit of the whole page (analytics_format.minutes), one decimal.
     return None if seconds is None else round(seconds / 60, 1)
+
+
+def overdue_action_items(*, limit: int = 50) -> list[dict[str, Any]]:
+    """Open action items past their due date, oldest due first (whatever the period:
+    an overdue item matters however old its incident)."""
+    today = timezone.now().date()
+    rows = (
+        ActionItem.objects.filter(done_at__isnull=True, due_date__lt=today)
+        .select_related("owner", "incident")
+        .order_by("due_date", "id")[:limit]
+    )
+    return [
+        {
+            "id": a.pk,
+            "title": a.title,
+            "incident_id": a.incident_id,
+            "incident_title": a.incident.title,
+            "owner": a.owner.display_name if a.owner else "",
+            "due_date": a.due_date,
+            "days_overdue": (today - a.due_date).days if a.due_date else 0,
+        }
+        for a in rows
+    ]

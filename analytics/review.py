@@ -10,6 +10,7 @@ from django.template import Context, Engine, TemplateSyntaxError
 
 from analytics.models import ReviewTemplate
 from paging.models import Incident, IncidentEvent, Message
+from paging.response.models import ActionItem, IncidentRole, StatusUpdate
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,15 @@ _Who and what was affected, for how long? ({{ alert_count }} alert(s) attached.)
 | --- | --- | --- | --- |
 {% for e in timeline %}| {{ e.at }} | {{ e.kind }} | {{ e.actor|default:"" }} | {{ e.text }} |
 {% endfor %}
+## Roles
+
+{% for r in roles %}- **{{ r.label }}:** {{ r.name }}
+{% endfor %}
+## Status updates (UTC)
+
+{% for u in status_updates %}- {{ u.line }}
+{% empty %}- none posted
+{% endfor %}
 ## Responders
 
 {% for r in responders %}- {{ r }}
@@ -50,9 +60,9 @@ _TODO_
 
 ## Action items
 
-- [ ] _TODO: action item, owner, due date_
-- [ ] _TODO: action item, owner, due date_
-"""
+{% for a in action_items %}- {{ a.line }}
+{% empty %}- [ ] _TODO: action item, owner, due date_
+{% endfor %}"""
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,54 @@ def duration_text(delta: timedelta | None) -> str:
 def _md_cell(text: str) -> str:
     # Keep table rows intact: no pipes or newlines inside a cell.
     return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _response_context(incident_id: int, now: datetime) -> dict[str, object]:
+    """Roles, status updates and action items (``paging.response``) for the draft."""
+    held = {
+        r.role: r.engineer.display_name
+        for r in IncidentRole.objects.filter(incident_id=incident_id).select_related("engineer")
+        if r.engineer is not None
+    }
+    roles = [
+        {"label": label, "name": held.get(value, "nobody")}
+        for value, label in IncidentRole.Role.choices
+    ]
+    updates = []
+    for u in StatusUpdate.objects.filter(incident_id=incident_id).select_related("actor"):
+        row: dict[str, object] = {
+            "at": _when(u.at),
+            "state": u.get_state_display(),
+            "text": u.text.replace("\n", " "),
+            "public": u.public,
+            "actor": u.actor.display_name if u.actor else "",
+        }
+        row["line"] = (
+            f"{row['at']} **{row['state']}**{' (public)' if u.public else ''}: {row['text']}"
+            + (f" — {row['actor']}" if row["actor"] else "")
+        )
+        updates.append(row)
+    items = []
+    for a in (
+        ActionItem.objects.filter(incident_id=incident_id)
+        .select_related("owner")
+        .order_by(*ActionItem.ORDER)
+    ):
+        overdue = not a.done and a.due_date is not None and a.due_date < now.date()
+        owner = a.owner.display_name if a.owner else ""
+        due = a.due_date.isoformat() if a.due_date else ""
+        items.append(
+            {
+                "title": a.title,
+                "owner": owner,
+                "due": due,
+                "done": a.done,
+                "overdue": overdue,
+                "line": f"[{'x' if a.done else ' '}] {a.title} — owner: {owner or 'nobody'}, "
+                f"due: {due or 'no date'}" + (" **(overdue)**" if overdue else ""),
+            }
+        )
+    return {"roles": roles, "status_updates": updates, "action_items": items}
 
 
 def review_template_text() -> str:
@@ -149,6 +207,7 @@ def review_markdown(*, incident_id: int, now: datetime) -> str:
         "timeline": timeline,
         "responders": responders,
         "alert_count": incident.alerts.count(),
+        **_response_context(incident_id, now),
     }
     engine = Engine(autoescape=False)
     try:

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "paging.channels.webpush.apps.WebPushConfig",
     "paging.channels.webhooks.apps.WebhooksConfig",
     "paging.channels.apps.ChannelsConfig",
+    "paging.response.apps.ResponseConfig",  # label "response": roles, updates, status page
     "analytics.apps.AnalyticsConfig",
     "oncall.me.apps.MeConfig",
 ]
@@ -251,6 +252,9 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "paging.models.Incident.Status",
         "SwapStatusEnum": "schedules.models.SwapRequest.Status",
         "MessageStatusEnum": "paging.models.Message.Status",
+        "IncidentRoleEnum": "paging.response.models.IncidentRole.Role",
+        "MembershipRoleEnum": "oncall.people.models.TeamMembership.Role",
+        "StatusUpdateStateEnum": "paging.response.models.StatusUpdate.State",
     },
 }
 

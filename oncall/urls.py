@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("schedules.feed_urls")),
     path("", include("paging.channels.urls")),
     path("", include("analytics.urls")),
+    path("", include("paging.response.urls")),  # /status/ and the incident response API
     path("api-auth/", include("rest_framework.urls")),
     path("me/", include("oncall.me.urls")),
 ]

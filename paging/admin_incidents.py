@@ -88,6 +88,18 @@ ACTIONS: dict[str, IncidentAction] = {
 }
 
 
+# Panels other apps add to the incident page (``paging.response``: roles, status
+# updates, status page, action items), registered in their ``AppConfig.ready()`` so this
+# page imports none of them. Each renders its HTML for (request, incident, may_act).
+IncidentPanel = Callable[[HttpRequest, Incident, bool], str]
+_PANELS: list[IncidentPanel] = []
+
+
+def incident_page_panel_register(panel: IncidentPanel) -> None:
+    if panel not in _PANELS:
+        _PANELS.append(panel)
+
+
 # --- how a viewer reads an incident ---------------------------------------------------
 
 
@@ -364,6 +376,7 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 levels=levels, initial={"priority": incident.priority}
             ),
             "tz": tz,
+            "panels": [panel(request, incident, self.may_act(request)) for panel in _PANELS],
         }
         return TemplateResponse(request, "admin/paging/incident/incident_page.html", context)
 

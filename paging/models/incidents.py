@@ -184,6 +184,11 @@ class IncidentEvent(models.Model):
         REASSIGNED = "reassigned", "Reassigned"
         PRIORITY = "priority", "Priority changed"
         NOTE = "note", "Note"
+        # Incident response (paging/response): roles, status updates, the status page.
+        ROLE = "role", "Role assigned"
+        STATUS_UPDATE = "status_update", "Status update"
+        PUBLISHED = "published", "Marked public"
+        ACTION_ITEM = "action_item", "Action item"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -81,7 +81,7 @@ def test_review_markdown_content(client, incident):
     responders = md.split("## Responders\n\n")[1].split("\n## ")[0]
     assert responders.strip().splitlines() == ["- Bob", "- Alice"]
     assert "## Action items" in md
-    assert md.count("- [ ] _TODO") == 2
+    assert md.count("- [ ] _TODO") == 1  # no action items yet: one placeholder
 
 
 def test_review_of_unacknowledged_open_incident(client, cast):

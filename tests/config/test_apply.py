@@ -22,7 +22,8 @@ def test_example_applies_the_whole_directory() -> None:
     assert "+ engineers[lena]: display_name='Lena Fischer', time_zone='Europe/Berlin'" in out
     # 39 people rows + 29 others (priorities, integration limits, schedules, policies,
     # services…, 6 alert rules and an inhibit rule)
-    assert "Applied: 68 created, 0 updated, 0 deleted." in out
+    # + 2 status page groups and 1 stakeholder subscription (incident response)
+    assert "Applied: 71 created, 0 updated, 0 deleted." in out
     assert row_counts() == {
         "User": 4,
         "Team": 2,
@@ -88,7 +89,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(example_doc, write) -> None
     out = run_apply(EXAMPLE, "--dry-run")
     assert "dry run, nothing changed" in out
     assert "+ engineers[tom].contact_methods[sms:+16175550119]: label='mobile-sms'" in out
-    assert "Would apply: 68 to create, 0 to update, 0 to delete." in out
+    assert "Would apply: 71 to create, 0 to update, 0 to delete." in out
     assert set(row_counts().values()) == {0}
 
     run_apply(EXAMPLE)

@@ -149,7 +149,8 @@ def test_load_sections_imports_each_apps_config_section(monkeypatch) -> None:
 def test_dry_run_result_lists_the_plan_without_writing() -> None:
     result = config_apply(file="x.yaml", text=EXAMPLE.read_text(), dry_run=True)
     assert result.dry_run
-    assert result.counts()["create"] == 68  # with the example's 6 alert rules, 1 inhibit rule
+    # with the example's 6 alert rules, 1 inhibit rule, 2 status page groups, 1 subscription
+    assert result.counts()["create"] == 71
     assert Team.objects.count() == 0
 
 

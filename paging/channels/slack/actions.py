@@ -6,6 +6,8 @@ and returns the text to show the user; the views only parse and answer.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -162,13 +164,103 @@ def slack_incident_priority(*, incident_id: int, value: str, engineer: Engineer)
     return Reply(f"You set #{incident_id} to {label}.", changed=True)
 
 
-HELP = (
-    "`/oncall who [team]` — who is on call now (your teams, or the team named)\n"
-    "`/oncall ack N` — acknowledge incident N\n"
-    "`/oncall resolve N` — resolve incident N\n"
-    "`/oncall priority N P1` — set incident N's priority (P1..P5 or its name; `none` clears)\n"
-    "`/oncall help` — this text"
-)
+HELP_LINES = [
+    "`/oncall who [team]` — who is on call now (your teams, or the team named)",
+    "`/oncall ack N` — acknowledge incident N",
+    "`/oncall resolve N` — resolve incident N",
+    "`/oncall priority N P1` — set incident N's priority (P1..P5 or its name; `none` clears)",
+]
+HELP = "\n".join([*HELP_LINES, "`/oncall help` — this text"])
+
+
+# --- commands other apps add (``paging.response``: commander, update, public) ----------
+
+
+@dataclass(frozen=True)
+class CommandInput:
+    """What a registered command gets: the words after the verb (the incident number
+    taken off), the incident (the number given, else the newest open incident posted
+    to the channel the command was typed in; None if neither) and who typed it."""
+
+    args: list[str]
+    rest: str  # the text after the verb and the number, spacing kept
+    incident_id: int | None
+    engineer: Engineer
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    verbs: tuple[str, ...]
+    usage: str  # one help line
+    run: Callable[[CommandInput], Reply]
+
+
+_COMMANDS: dict[str, SlashCommand] = {}
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_NUMBER = re.compile(r"^#?(\d{1,12})$")
+
+
+def slash_command_register(command: SlashCommand) -> None:
+    for verb in command.verbs:
+        _COMMANDS[verb] = command
+
+
+def help_text() -> str:
+    extra = list(dict.fromkeys(c.usage for c in _COMMANDS.values()))
+    return "\n".join([*HELP_LINES, *extra, "`/oncall help` — this text"])
+
+
+def slack_mentioned_engineer(word: str) -> Engineer | None:
+    """The engineer a mention names: ``<@U123|ada>`` (Slack's escaped form), ``@U123``,
+    or ``@ada`` (a username, else a display name without spaces)."""
+    found = _MENTION.match(word)
+    if found:
+        return slack_engineer(slack_user_id=found.group(1))
+    name = word.lstrip("@")
+    if not name:
+        return None
+    if re.fullmatch(r"[UW][A-Z0-9]{6,}", name):
+        by_id = slack_engineer(slack_user_id=name)
+        if by_id is not None:
+            return by_id
+    return (
+        Engineer.objects.filter(user__username__iexact=name).first()
+        or Engineer.objects.filter(display_name__iexact=name).first()
+    )
+
+
+def _channel_incident(channel_id: str) -> int | None:
+    """The newest open incident paged to this Slack channel (for commands typed there
+    without a number)."""
+    if not channel_id:
+        return None
+    from paging.channels.slack.models import SlackPost
+
+    return (
+        SlackPost.objects.filter(channel=channel_id, incident__status__in=Incident.OPEN_STATUSES)
+        .order_by("-incident__created_at", "-incident_id")
+        .values_list("incident_id", flat=True)
+        .first()
+    )
+
+
+def _registered_command(
+    command: SlashCommand, text: str, engineer: Engineer, channel_id: str
+) -> Reply:
+    rest = text.split(None, 1)[1] if len(text.split(None, 1)) > 1 else ""
+    first, _, after = rest.partition(" ")
+    number = _NUMBER.match(first)
+    if number:
+        incident_id: int | None = int(number.group(1))
+        rest = after.strip()
+    else:
+        incident_id = _channel_incident(channel_id)
+    if incident_id is not None and not Incident.objects.filter(pk=incident_id).exists():
+        return Reply(f"There is no incident #{incident_id}.")
+    return command.run(
+        CommandInput(args=rest.split(), rest=rest, incident_id=incident_id, engineer=engineer)
+    )
+
 
 COMMAND_ACTIONS = {
     "ack": ACTION_ACKNOWLEDGE,
@@ -178,13 +270,13 @@ COMMAND_ACTIONS = {
 }
 
 
-def oncall_command(*, text: str, slack_user_id: str) -> Reply:
+def oncall_command(*, text: str, slack_user_id: str, channel_id: str = "") -> Reply:
     """The ``/oncall`` slash command: ``who [team]``, ``ack N``, ``resolve N``,
-    ``priority N P1``, ``help``."""
+    ``priority N P1``, ``help``, and the registered commands."""
     words = text.split()
     verb = words[0].lower() if words else "help"
     if verb == "help":
-        return Reply(HELP)
+        return Reply(help_text())
     engineer = slack_engineer(slack_user_id=slack_user_id)
     if engineer is None:
         return Reply(link_account_text(slack_user_id))
@@ -202,7 +294,9 @@ def oncall_command(*, text: str, slack_user_id: str) -> Reply:
         return slack_incident_act(
             action=COMMAND_ACTIONS[verb], incident_id=int(number), engineer=engineer
         )
-    return Reply(f"I do not know {verb[:40]!r}.\n{HELP}")
+    if verb in _COMMANDS:
+        return _registered_command(_COMMANDS[verb], text.strip(), engineer, channel_id)
+    return Reply(f"I do not know {verb[:40]!r}.\n{help_text()}")
 
 
 def slack_ephemeral_reply(*, channel: str, user: str, text: str, key: str) -> None:

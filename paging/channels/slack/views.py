@@ -147,5 +147,6 @@ def slack_commands(request: HttpRequest) -> HttpResponse:
             raise BadRequest("text", f"longer than {MAX_TEXT} characters")
     except BadRequest as exc:
         return _error(exc.status, exc.field, exc.reason)
-    reply = oncall_command(text=text, slack_user_id=user_id)
+    channel_id = str(form.get("channel_id", ""))[:64]
+    reply = oncall_command(text=text, slack_user_id=user_id, channel_id=channel_id)
     return JsonResponse({"response_type": "ephemeral", "text": reply.text})

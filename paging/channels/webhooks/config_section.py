@@ -135,5 +135,5 @@ def webhooks_export() -> list[dict[str, Any]]:
 
 
 register_section(
-    ConfigSection(key="webhooks", order=90, apply=webhooks_apply, export=webhooks_export)
+    ConfigSection(key="webhooks", order=100, apply=webhooks_apply, export=webhooks_export)
 )

@@ -335,6 +335,37 @@ def test_status_update_emitted_once_per_key(clock, cast, receiver) -> None:
         webhook_event_emit(incident, "exploded", {})
 
 
+def test_a_posted_status_update_is_sent_once(clock, cast, receiver) -> None:
+    """Through the one write path of status updates (the response app), not a direct emit."""
+    from paging.response.services import status_update_post
+
+    endpoint(receiver.url(), events=["status_update"])
+    incident = fire(cast.payments)
+    tick()
+    assert receiver.take() == []  # the filter: only status updates
+    posted = status_update_post(
+        incident_id=incident.pk,
+        state="identified",
+        text="A bad deploy; rolling back.",
+        engineer_id=cast.ada.pk,
+        via="api",
+    )
+    tick()
+    [got] = receiver.take()
+    assert signature_ok(got)
+    assert (got.json["event"], got.json["via"]) == ("status_update", "api")
+    assert got.json["data"] == {
+        "id": posted.update.pk,
+        "state": "identified",
+        "text": "A bad deploy; rolling back.",
+        "public": False,
+    }
+    assert got.json["actor"]["name"] == "Ada Lovelace"
+    clock.shift(timedelta(hours=1))
+    tick()
+    assert receiver.take() == []
+
+
 def test_reading_unsettled_events_again_writes_nothing_and_costs_the_same(
     clock, cast, receiver
 ) -> None:
