@@ -6,7 +6,7 @@
   notification rules; ``engineer_with_ladder`` is the usual SMS-then-call one.
 - ``payments(*steps)``: the "payments" service, whose policy (made by the first call)
   pages ``steps``.
-- ``fire(service, …)`` (or ``fire([alice], [bob])`` on "payments"): an alert through the
+- ``fire(service, key, …)`` (or ``fire([alice])`` on "payments"): an alert through the
   real ingest path, returning the incident it opened.
 - ``tick_at(clock, when)``: the engine tick at ``when``.
 - ``RecordingChannel``: records every send in place of the console channel (the
@@ -64,17 +64,17 @@ def payments(*steps: list[Engineer], delay_minutes: int = 15) -> Service:
 
 def fire(
     service: Service | list[Engineer],
-    *steps: list[Engineer],
     key: str = "k1",
+    *,
     title: str = "DB down",
     severity: str = "critical",
     priority: int | None = None,
 ) -> Incident:
     """Trigger one alert on ``service`` through a new webhook integration (the real ingest
-    path) and return its incident. Given engineer lists instead of a service, the alert
-    goes to ``payments(*lists)``."""
+    path) and return its incident. Given a list of engineers instead of a service, the
+    alert goes to ``payments(that list)``."""
     if not isinstance(service, Service):
-        service = payments(service, *steps)
+        service = payments(service)
     integration = IntegrationFactory(service=service, kind="webhook")
     event = AlertEvent(
         action="trigger",
