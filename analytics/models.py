@@ -47,7 +47,7 @@ class SlaTarget(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = self.service.name if self.service_id else "every service"
+        scope = self.service.name if self.service is not None else "every service"
         return f"{scope}, {self.urgency}: ack within {self.ack_within_minutes} min"
 
 

@@ -5,11 +5,12 @@ The incident pages are in ``paging.admin_incidents``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -128,7 +129,8 @@ class PriorityPolicyInline(admin.TabularInline):
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name == "priority":
+        if db_field.name == "priority" and field is not None:
+            field = cast(forms.TypedChoiceField, field)  # the model field has choices
             field.choices = [("", "---------")] + [
                 (level.level, level.label) for level in priority_levels()
             ]
@@ -141,7 +143,7 @@ class MaintenanceWindowInline(admin.TabularInline):
 
     def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name in ("starts_at", "ends_at"):
+        if db_field.name in ("starts_at", "ends_at") and field is not None:
             field.help_text = "UTC"  # a service has no zone of its own
         return field
 
@@ -224,7 +226,13 @@ class IntegrationAdmin(DeleteEachMixin, admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         return rules_test_urls(self) + super().get_urls()
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         integration = self.get_object(request, object_id)
         extra_context = {
             **(extra_context or {}),
@@ -287,7 +295,9 @@ class PriorityLevelAdmin(DeleteEachMixin, admin.ModelAdmin):
     fields = ["level", "name", "description", "ack_within_minutes", "resolve_within_minutes"]
     ordering = ["level"]
 
-    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         if not PriorityLevel.objects.exists():
             defaults = "; ".join(
                 f"{level.code} ack {level.ack_within_minutes} min, resolve "
@@ -326,11 +336,11 @@ class EscalationStepInline(admin.StackedInline):
     verbose_name = "step"
     verbose_name_plural = "Steps (each pages its targets, then waits for an acknowledgement)"
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # One field a line: side by side, the help texts were cut off on phones. A text
         # field per registered address target kind (Slack channels, PagerDuty services…).
         addresses = [address_field(kind) for kind in address_target_kinds()]
-        return ["number", "delay_minutes", "targets", *addresses]
+        return ("number", "delay_minutes", "targets", *addresses)
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         kwargs["form"] = step_form_class()

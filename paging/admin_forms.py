@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -25,7 +25,8 @@ class IncidentReassignForm(forms.Form):
     )
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if bool(data.get("engineers")) == bool(data.get("policy")):
             raise forms.ValidationError("Choose engineers or an escalation policy (one of them).")
         return data
@@ -40,7 +41,7 @@ class IncidentPriorityForm(forms.Form):
 
     def __init__(self, *args: Any, levels: Sequence[Level], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["priority"]
+        field = cast(forms.TypedChoiceField, self.fields["priority"])
         field.choices = [("", "none (not graded)")] + [
             (level.level, level.label) for level in levels
         ]

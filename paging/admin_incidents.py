@@ -143,7 +143,7 @@ def details_tables(details: dict[str, Any]) -> list[KeyValueTable]:
 
 
 def links_html(links: list[Any]) -> list[str]:
-    out = []
+    out: list[str] = []
     for link in links or []:
         href = link.get("href", "") if isinstance(link, dict) else ""
         text = (link.get("text") if isinstance(link, dict) else "") or href
@@ -250,7 +250,9 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         )
         return [closed.asc(), "-created_at", "-id"]
 
-    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
         # The list needs the width at 1280 px more than the app navigation does.
         extra_context = {**(extra_context or {}), "is_nav_sidebar_enabled": False}
         return super().changelist_view(request, extra_context)
@@ -330,12 +332,20 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         ]
         return own + super().get_urls()
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET"])
         incident = self._incident(object_id)
         if incident is None or not self.has_view_permission(request, incident):
-            return self._get_obj_does_not_exist_redirect(request, self.opts, str(object_id))
+            return self._get_obj_does_not_exist_redirect(  # type: ignore[attr-defined]  # private ModelAdmin helper the stubs omit
+                request, self.opts, str(object_id)
+            )
         tz = _viewer_zone(request)
         levels = priority_levels()
         alerts = [
@@ -380,7 +390,7 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/paging/incident/incident_page.html", context)
 
-    def _incident(self, incident_id: object) -> Incident | None:
+    def _incident(self, incident_id: str | int) -> Incident | None:
         return (
             Incident.objects.select_related(
                 "service", "acknowledged_by", "resolved_by", "escalation_policy"

@@ -3,7 +3,7 @@ from 1, "wait N min, then step N+1"), and urgency rules as one choice per severi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -112,7 +112,7 @@ class StepForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["targets"].choices = target_choices()
+        cast(forms.MultipleChoiceField, self.fields["targets"]).choices = target_choices()
         step = self.instance
         if step.pk:
             self.fields["number"].initial = step.position + 1
@@ -133,7 +133,8 @@ class StepForm(forms.ModelForm):
         targets = []
         for value in data.get("targets") or []:
             kind, _, pk = value.partition(":")
-            targets.append(TargetSpec(kind=kind, **{REFERENCE_KINDS[kind]: int(pk)}))
+            ref: dict[str, Any] = {REFERENCE_KINDS[kind]: int(pk)}
+            targets.append(TargetSpec(kind=kind, **ref))
         for kind in address_target_kinds():
             for address in (a.strip() for a in (data.get(address_field(kind)) or "").split(",")):
                 if address:

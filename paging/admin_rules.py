@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -145,11 +145,17 @@ class AlertRuleForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         rule = self.instance
-        self.fields["route_service"].queryset = Service.objects.order_by("name")
-        self.fields["set_severity"].choices = [("", "—"), *[(s, s) for s in SEVERITIES]]
-        self.fields["set_urgency"].choices = [("", "—"), *[(u, u) for u in URGENCIES]]
-        levels = [(str(level.level), level.label) for level in priority_levels()]
-        self.fields["set_priority"].choices = [("", "—"), *levels]
+        # The fields are declared above with these types; the stubs type `fields` as Field.
+        cast(
+            forms.ModelChoiceField, self.fields["route_service"]
+        ).queryset = Service.objects.order_by("name")
+        choices = {
+            "set_severity": [("", "—"), *[(s, s) for s in SEVERITIES]],
+            "set_urgency": [("", "—"), *[(u, u) for u in URGENCIES]],
+            "set_priority": [("", "—"), *[(str(v.level), v.label) for v in priority_levels()]],
+        }
+        for name, options in choices.items():
+            cast(forms.ChoiceField, self.fields[name]).choices = options
         if rule.pk:
             self.fields["number"].initial = rule.position + 1
             self.fields["conditions_text"].initial = conditions_text(rule.conditions)
@@ -157,7 +163,8 @@ class AlertRuleForm(forms.ModelForm):
             self.fields["set_priority"].initial = rule.set_priority
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         raw = {
@@ -353,7 +360,8 @@ class InhibitRuleForm(forms.ModelForm):
             self.fields["equal_text"].initial = ", ".join(data["equal"])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         raw = {

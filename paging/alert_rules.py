@@ -224,7 +224,7 @@ def _label_check(outer: str, inner: str, op: str, value: Any) -> Check | None:
 
         return compare
     if op == "in":
-        wanted = frozenset(_text(v) for v in value)
+        wanted = frozenset(_text(v) for v in value or ())
         return lambda event, _now: read(event) in wanted
     if op in ("regex", "not_regex"):
         match = re.compile(str(value)).fullmatch
@@ -255,7 +255,7 @@ def _compile_value_condition(cond: dict[str, Any]) -> Check:
             return lambda event, _now: pattern.fullmatch(get(event)) is not None
         return lambda event, _now: pattern.fullmatch(get(event)) is None
     if op == "in":
-        wanted = frozenset(_text(v) for v in value)
+        wanted = frozenset(_text(v) for v in value or ())
         return lambda event, _now: get(event) in wanted
     if op == "exists":
         present = value is not False

@@ -85,13 +85,13 @@ def integration_rules_apply(ctx: ApplyContext, pending: PendingRules) -> None:
     listed = {spec.name for spec in specs}
     extra = [rule for rule in existing if rule.name not in listed]
     kept: list[RuleSpec] = []
-    for rule in extra:
-        where = f"{pending.label}[{rule.name}]"
+    for old in extra:
+        where = f"{pending.label}[{old.name}]"
         if ctx.prune:
             ctx.record("delete", where)
         else:
             ctx.record("missing", where)
-            kept.append(rule_spec_of(rule))
+            kept.append(rule_spec_of(old))
     changed = bool(extra and ctx.prune)
     for position, spec in enumerate(specs):
         where = f"{pending.label}[{spec.name}]"

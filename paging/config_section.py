@@ -17,6 +17,7 @@ integration's identity stays. Maintenance windows are runtime state too (API/adm
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -227,11 +228,15 @@ def policies_apply(value: Any, ctx: ApplyContext) -> None:
 
 def _target_export(target: EscalationTarget) -> dict[str, str]:
     reference = _reference(target.kind)
+    # The kind's check constraint guarantees the row it references.
     if reference == "engineer":
+        assert target.engineer is not None
         return {target.kind: target.engineer.username}
     if reference == "schedule":
+        assert target.schedule is not None
         return {target.kind: f"{target.schedule.team.slug}/{target.schedule.name}"}
     if reference == "team":
+        assert target.team is not None
         return {target.kind: target.team.slug}
     return {target.kind: target.address}
 
@@ -408,6 +413,7 @@ def _priority_policies_export(
     service: Service, by_priority: dict[int, int] | None = None
 ) -> dict[str, str]:
     """``{"P1": policy name}``: the service's rows, or ``by_priority`` ({priority: id})."""
+    rows: Iterable[tuple[int, str]]
     if by_priority is None:
         rows = service.priority_policies.values_list("priority", "escalation_policy__name")
     else:
@@ -476,9 +482,9 @@ def services_export() -> list[dict[str, Any]]:
         integrations = []
         for integration in service.integrations.order_by("name"):
             entry = _integration_export(integration)
-            rules = integration_rules_export(integration)
-            if rules:
-                entry["rules"] = rules
+            integration_rules = integration_rules_export(integration)
+            if integration_rules:
+                entry["rules"] = integration_rules
             integrations.append(entry)
         if integrations:
             item["integrations"] = integrations

@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -108,7 +109,7 @@ def _rows_claim_pg(
     table = Message._meta.db_table
     until = outbox.lease_until(now)
     where = "(status = %s AND due_at <= %s)"
-    params: list[object] = [Message.Status.PENDING, now]
+    params: list[Any] = [Message.Status.PENDING, now]
     if expired:
         where = f"({where} OR (status = %s AND lease_expires_at < %s))"
         params += [Message.Status.SENDING, now]

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
@@ -110,10 +111,12 @@ def _run(step: TickStep) -> int | None:
 def _failure_record(name: str, exc: Exception) -> None:
     """One UPDATE (an INSERT the first time this step fails)."""
     now = timezone.now()
+    error_class = type(exc).__name__[:120]
+    error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
     fields = {
         "failures_total": F("failures_total") + 1,
-        "last_error_class": type(exc).__name__[:120],
-        "last_error": "".join(traceback.format_exception_only(exc)).strip()[:2000],
+        "last_error_class": error_class,
+        "last_error": error,
         "last_failed_at": now,
     }
     try:
@@ -125,8 +128,8 @@ def _failure_record(name: str, exc: Exception) -> None:
                     EngineStep.objects.create(
                         name=name,
                         failures_total=1,
-                        last_error_class=fields["last_error_class"],
-                        last_error=fields["last_error"],
+                        last_error_class=error_class,
+                        last_error=error,
                         last_failed_at=now,
                     )
             except IntegrityError:  # another process recorded its first failure first
@@ -152,18 +155,19 @@ def _heartbeat_sql() -> str:
     return f"UPDATE {table} SET {assign} WHERE name = %s"  # noqa: S608
 
 
-_sql_cache: dict[tuple[str, str, int], str] = {}
+_sql_cache: dict[tuple[str | int, ...], str] = {}
 
 
 def _sql(name: str, builder: Callable[..., str], *args: int) -> str:
-    key = (connection.vendor, name, *args)
+    key: tuple[str | int, ...] = (connection.vendor, name, *args)
     sql = _sql_cache.get(key)
     if sql is None:
         sql = _sql_cache[key] = builder(*args)
     return sql
 
 
-def _when(moment: datetime) -> object:
+def _when(moment: datetime) -> Any:
+    # What the backend's cursor takes: text on SQLite, the datetime itself on PostgreSQL.
     return connection.ops.adapt_datetimefield_value(moment)
 
 
@@ -184,12 +188,12 @@ def _recoveries_record(names: set[str], *, tick_started: datetime, now: datetime
 
 
 def _heartbeat_write(*, elapsed_ms: float, processed: int) -> None:
-    values = {"last_tick_at": timezone.now(), "last_tick_ms": elapsed_ms, "processed": processed}
+    at = timezone.now()
+    values = {"last_tick_at": at, "last_tick_ms": elapsed_ms, "processed": processed}
     # One UPDATE per tick; the row is created by the very first tick only.
     with connection.cursor() as cursor:
         cursor.execute(
-            _sql("heartbeat", _heartbeat_sql),
-            [_when(values["last_tick_at"]), elapsed_ms, processed, "engine"],
+            _sql("heartbeat", _heartbeat_sql), [_when(at), elapsed_ms, processed, "engine"]
         )
         if cursor.rowcount:
             return

@@ -27,7 +27,7 @@ from oncall.channel_registry import target_kind
 from oncall.people.models import TeamMembership
 from paging.bulk import tuples_insert
 from paging.channels.escalation_targets import channel_targets_post
-from paging.ingest_sql import quoted
+from paging.ingest_sql import concrete_field, quoted, quoted_column
 from paging.models import (
     EscalationPolicy,
     EscalationPolicyVersion,
@@ -337,7 +337,7 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
 ADVANCED_FIELDS = [
     f for f in RETRIGGER_FIELDS if f not in ("escalation_started_at", "suppressed_by")
 ]
-_ADVANCED_FIELD_OBJECTS = [Incident._meta.get_field(name) for name in ADVANCED_FIELDS]
+_ADVANCED_FIELD_OBJECTS = [concrete_field(Incident, name) for name in ADVANCED_FIELDS]
 
 
 _SQL: dict[tuple[str, str], str] = {}
@@ -384,7 +384,9 @@ def _incidents_claim(now: datetime, limit: int) -> list[Incident]:
     for row in rows:
         incident = from_row(Incident, row[:first])
         assert incident is not None
-        incident.service = from_row(Service, row[first:second])
+        service = from_row(Service, row[first:second])
+        assert service is not None  # an inner join
+        incident.service = service
         incident.escalation_policy = from_row(EscalationPolicy, row[second:])
         incidents.append(incident)
     return incidents
@@ -439,10 +441,10 @@ def _incidents_save(incidents: list[Incident]) -> None:
             else None
         )
         groups.setdefault((values, started), []).append(incident)
-    started_field = Incident._meta.get_field("escalation_started_at")
+    started_field = concrete_field(Incident, "escalation_started_at")
     with connection.cursor() as cursor:
         for (values, started), members in groups.items():
-            assign = [f"{quoted(f.column)} = %s" for f in _ADVANCED_FIELD_OBJECTS]
+            assign = [f"{quoted_column(f)} = %s" for f in _ADVANCED_FIELD_OBJECTS]
             params = [
                 f.get_db_prep_save(v, connection)
                 for f, v in zip(_ADVANCED_FIELD_OBJECTS, values, strict=True)
@@ -470,9 +472,7 @@ def _incidents_save(incidents: list[Incident]) -> None:
 def _assignees_replace(incidents: list[Incident]) -> None:
     through = Incident.assigned_to.through
     changed = {
-        i.pk: i.assigned_engineer_ids  # type: ignore[attr-defined]
-        for i in incidents
-        if hasattr(i, "assigned_engineer_ids")
+        i.pk: i.assigned_engineer_ids for i in incidents if hasattr(i, "assigned_engineer_ids")
     }
     if not changed:
         return

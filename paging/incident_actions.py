@@ -145,7 +145,8 @@ def incident_escalate_now(
         if incident.escalation_version is not None:
             steps = len(incident.escalation_version.steps)
         else:  # not started yet: it will take the policy's current steps
-            steps = incident.escalation_policy.steps.count() if incident.escalation_policy_id else 0
+            policy = incident.escalation_policy
+            steps = policy.steps.count() if policy is not None else 0
         # Past the last step (policy exhausted): a fresh pass.
         restart = incident.escalation_step >= steps
         line = incident_retrigger(

@@ -40,7 +40,15 @@ from paging.ingest_rules import (
     suppressions_decide,
     suppressions_end,
 )
-from paging.ingest_sql import Expressions, db_value, quoted, rows_insert, rows_insert_returning
+from paging.ingest_sql import (
+    Expressions,
+    concrete_field,
+    db_value,
+    quoted,
+    quoted_column,
+    rows_insert,
+    rows_insert_returning,
+)
 from paging.inhibition import DeliverySources, inhibition_sources_end
 from paging.kick import kick_engine
 from paging.models import (
@@ -253,7 +261,7 @@ def _integration_sql() -> str:
     # do not block each other, and a concurrent delete waits for this transaction.
     table = quoted(Integration._meta.db_table)
     lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
-    column = quoted(Integration._meta.get_field("rules_version").column)
+    column = quoted_column(concrete_field(Integration, "rules_version"))
     return f"SELECT {column} FROM {table} WHERE id = %s AND token = %s{lock}"  # noqa: S608
 
 
@@ -399,10 +407,10 @@ def _incidents_insert(
     is paged unless an unsuppressed alert joins it or its inhibition ends.
     """
     service, now = delivery.service, delivery.now
-    at = db_value(MaintenanceWindow._meta.get_field("starts_at"), now)
+    at = db_value(concrete_field(MaintenanceWindow, "starts_at"), now)
     window = _sql("in_maintenance")
     window_params = [service.pk, at, at]
-    due = db_value(Incident._meta.get_field("next_due_at"), now)
+    due = db_value(concrete_field(Incident, "next_due_at"), now)
     expressions: Expressions = {
         "in_maintenance": (window, window_params),
         "next_due_at": (f"COALESCE({_sql('maintenance_end')}, %s)", [*window_params, due]),

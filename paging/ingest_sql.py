@@ -53,12 +53,25 @@ def quoted(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def concrete_field(model: type[models.Model], name: str) -> models.Field:
+    """``model``'s field ``name`` that has a column (``get_field`` also answers reverse
+    relations, which have none)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field) and field.column, f"{model.__name__}.{name}"
+    return field
+
+
+def quoted_column(field: models.Field) -> str:
+    assert field.column, field  # concrete fields have one
+    return quoted(field.column)
+
+
 def insert_head(model: type[models.Model]) -> str:
     """``INSERT INTO "table" ("col", …) VALUES `` for ``insert_fields(model)``."""
     key = (connection.vendor, model)
     head = _head_cache.get(key)
     if head is None:
-        columns = ", ".join(quoted(f.column) for f in insert_fields(model))
+        columns = ", ".join(quoted_column(f) for f in insert_fields(model))
         head = f"INSERT INTO {quoted(model._meta.db_table)} ({columns}) VALUES "  # noqa: S608
         _head_cache[key] = head
     return head
@@ -107,7 +120,7 @@ def _row_sql(
 
 
 def _returning(model: type[models.Model], names: Sequence[str]) -> str:
-    return ", ".join(quoted(model._meta.get_field(name).column) for name in names)
+    return ", ".join(quoted_column(concrete_field(model, name)) for name in names)
 
 
 def row_insert(

@@ -93,8 +93,8 @@ def inhibited(
     from_db: dict[str, str] = {}
     missing = {key for pairs in wanted.values() for _, key in pairs} - set(delivery_sources.keys)
     if missing:
-        for key, title in _sources_locked(sorted(missing)):
-            from_db.setdefault(key, title)
+        for key, source_title in _sources_locked(sorted(missing)):
+            from_db.setdefault(key, source_title)
     held: dict[int, Held] = {}
     by_index = dict(events)
     for index, pairs in wanted.items():

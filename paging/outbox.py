@@ -273,7 +273,7 @@ def _fallback(message: Message, error: str, disable_reason: str = "") -> None:
 def _next_rung_bring_forward(message: Message, because: str = "") -> None:
     """Make the engineer's next pending page for this incident due now (or say none is left)."""
     now = timezone.now()
-    assert message.incident_id is not None
+    assert message.incident_id is not None and message.engineer_id is not None
     following = (
         Message.objects.filter(
             incident_id=message.incident_id,
@@ -323,7 +323,7 @@ def message_fallback(*, message_id: int, error: str) -> int:
         [message]
         if message.incident_id is not None
         else sorted(
-            message.bundled.select_related("engineer").exclude(incident_id=None),
+            message.bundled.select_related("engineer").filter(incident_id__isnull=False),
             key=lambda m: m.incident_id or 0,
         )
     )
@@ -455,8 +455,9 @@ def _deliver_throttled(
     """
     now = timezone.now()
     cm_id = messages[0].contact_method_id
-    sent_times = list(
-        Message.objects.filter(
+    sent_times = [
+        at
+        for at in Message.objects.filter(
             contact_method_id=cm_id,
             kind=kind,
             purpose=Message.Purpose.PAGE,
@@ -465,7 +466,8 @@ def _deliver_throttled(
         )
         .order_by("sent_at")
         .values_list("sent_at", flat=True)
-    )
+        if at is not None  # sent_at__gt above: never None
+    ]
     available = limit - len(sent_times)
     if available <= 0:
         _defer(kind, limit, messages, _throttle_free_at(sent_times, limit), token)

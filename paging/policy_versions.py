@@ -171,7 +171,11 @@ def policy_version_current(
         policy = EscalationPolicy.objects.select_for_update().get(pk=policy_id)
         # Again under the lock, in new statements: on PostgreSQL they see a version
         # that the worker we waited for has committed.
-        current = EscalationPolicyVersion.objects.filter(pk=policy.current_version_id).first()
+        current = (
+            EscalationPolicyVersion.objects.filter(pk=policy.current_version_id).first()
+            if policy.current_version_id is not None
+            else None
+        )
         snapshot = policy_snapshot(policy)
         if current is not None and _same(current, snapshot):
             return current
@@ -222,9 +226,11 @@ def policy_version_apply_to_open(
             .order_by("id")
         )
         last_index = max(len(version.steps) - 1, 0)
+        moved: dict[str, tuple[str, str]] = {}
         for incident in incidents:
             was = incident.escalation_version
             assert was is not None
+            moved[f"incident {incident.pk}"] = (f"v{was.number}", f"v{version.number}")
             exhausted = incident.escalation_step >= len(was.steps)
             step = incident.escalation_step
             if not exhausted:
@@ -252,10 +258,6 @@ def policy_version_apply_to_open(
             )
         if incidents:
             kick_engine()
-            moved = {
-                f"incident {i.pk}": (f"v{i.escalation_version.number}", f"v{version.number}")
-                for i in incidents
-            }
             audit_record(
                 "apply_to_open", version.policy, changes=moved, engineer_id=actor_id, note=via
             )

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from paging.ingest_sql import quoted
+from paging.ingest_sql import concrete_field, quoted, quoted_column
 
 M = TypeVar("M", bound=models.Model)
 
@@ -37,8 +37,8 @@ _update_cache: dict[tuple[str, type[models.Model], tuple[str, ...], tuple[str, .
 
 def _update_sql(model: type[models.Model], where: tuple[str, ...], values: tuple[str, ...]) -> str:
     meta = model._meta
-    assign = ", ".join(f"{quoted(meta.get_field(name).column)} = %s" for name in values)
-    match = " AND ".join(f"{quoted(meta.get_field(name).column)} = %s" for name in where)
+    assign = ", ".join(f"{quoted_column(concrete_field(model, name))} = %s" for name in values)
+    match = " AND ".join(f"{quoted_column(concrete_field(model, name))} = %s" for name in where)
     return f"UPDATE {quoted(meta.db_table)} SET {assign} WHERE {match}"  # noqa: S608 - names from model meta
 
 
@@ -52,11 +52,10 @@ def row_update(
     sql = _update_cache.get(key)
     if sql is None:
         sql = _update_cache[key] = _update_sql(model, key[2], key[3])
-    meta = model._meta
-    params = [meta.get_field(name).get_db_prep_save(v, wrapper) for name, v in values.items()]
+    params = [concrete_field(model, n).get_db_prep_save(v, wrapper) for n, v in values.items()]
     for name, value in where.items():
         assert value is not None, f"{name} = NULL never matches"
-        params.append(meta.get_field(name).get_db_prep_value(value, wrapper, prepared=False))
+        params.append(concrete_field(model, name).get_db_prep_value(value, wrapper, prepared=False))
     with wrapper.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -64,7 +63,7 @@ def row_update(
 
 def columns(model: type[models.Model], alias: str) -> str:
     """``alias."col", …`` of every concrete field, in ``from_row``'s order."""
-    return ", ".join(f"{alias}.{quoted(f.column)}" for f in model._meta.concrete_fields)
+    return ", ".join(f"{alias}.{quoted_column(f)}" for f in model._meta.concrete_fields)
 
 
 def column_count(model: type[models.Model]) -> int:

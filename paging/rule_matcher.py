@@ -66,7 +66,7 @@ class _Source:
             match = self.constant("M", re.compile(str(value)).fullmatch)
             return f"({match}({read}) is {'not ' if op == 'regex' else ''}None)"
         if op == "in":
-            return f"({read} in {self.constant('C', frozenset(_text(v) for v in value))})"
+            return f"({read} in {self.constant('C', frozenset(_text(v) for v in value or ()))})"
         if op == "exists":
             return f"({read} {'!=' if value is not False else '=='} '')"
         raise ValueError(f"unknown operator {op!r}")

@@ -112,7 +112,7 @@ def rules_compile(rules: list[AlertRule], inhibits: list[InhibitRule]) -> Integr
         ),
     )
     inhibitions = tuple(inhibition_compile(i, holidays) for i in inhibits)
-    services = {r.route_service_id: r.route_service for r in rules if r.route_service_id}
+    services = {s.pk: s for r in rules if (s := r.route_service) is not None}
     return IntegrationRules(
         rules=compiled,
         inhibitions=inhibitions,

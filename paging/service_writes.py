@@ -45,9 +45,9 @@ def service_priority_policies_save(*, service: Service, policies: Mapping[int, i
     changed = False
     with transaction.atomic():
         existing = {row.priority: row for row in service.priority_policies.all()}
-        for priority, row in sorted(existing.items()):
+        for priority, old in sorted(existing.items()):
             if priority not in policies:
-                audited_delete(row)
+                audited_delete(old)
                 changed = True
         for priority, policy_id in sorted(policies.items()):
             row = existing.get(priority)

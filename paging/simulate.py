@@ -124,7 +124,7 @@ class SimChannel:
                 purpose=message.purpose,
                 kind=message.kind,
                 destination=message.destination,
-                engineer=message.engineer.display_name if message.engineer_id else "",
+                engineer=message.engineer.display_name if message.engineer is not None else "",
                 incident_ids=incident_ids,
                 subject=message.subject,
             )

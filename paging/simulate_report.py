@@ -148,7 +148,7 @@ def _timeline(facts: RunFacts) -> list[TimelineEntry]:
             text=event.text,
             incident_id=event.incident_id,
             service=event.incident.service.name,
-            actor=event.actor.display_name if event.actor_id else "",
+            actor=event.actor.display_name if event.actor is not None else "",
         )
         for event in events
     ]
@@ -160,14 +160,14 @@ def _timeline(facts: RunFacts) -> list[TimelineEntry]:
 
 
 def _who(event: IncidentEvent) -> str:
-    if event.actor_id:
+    if event.actor is not None:
         return f" by {event.actor.display_name}"
     return f" via {event.via}" if event.via else ""
 
 
 _Kind = IncidentEvent.Kind
 # The timeline lines an outcome is told by ({who}: " by <name>" or " via <channel>").
-OUTCOME_PHRASES = {
+OUTCOME_PHRASES: dict[str, str] = {
     _Kind.ACKNOWLEDGED: "acknowledged{who} at {at}",
     _Kind.ACK_TIMEOUT: "re-triggered after ack timeout at {at}",
     _Kind.ESCALATED: "escalated{who} at {at}",

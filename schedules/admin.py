@@ -10,7 +10,7 @@ Every datetime is typed and shown in the schedule's zone (``schedules.admin_zone
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -42,6 +42,7 @@ from schedules.models import (
     FeedToken,
     Holiday,
     HolidayCalendar,
+    HolidayCalendarQuerySet,
     Layer,
     LayerVersion,
     Override,
@@ -81,7 +82,7 @@ class OverrideInline(ZonedFieldsMixin, admin.TabularInline):
     extra = 0
     fields = ["engineer", "replace_engineer", "start", "end", "note", "created"]
     readonly_fields = ["created"]
-    autocomplete_fields: list[str] = []
+    autocomplete_fields = ()
     verbose_name_plural = "Overrides (current and future; most recently created wins)"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Override]:
@@ -296,7 +297,7 @@ class OverrideAdmin(ZonedAdminMixin, admin.ModelAdmin):
         return _zone_of_schedule(request.GET.get("schedule"))
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
-        initial = super().get_changeform_initial_data(request)
+        initial: dict[str, Any] = dict(super().get_changeform_initial_data(request))
         for name in ("start", "end"):
             value = parse_datetime(request.GET.get(name, ""))
             initial[name] = value if value is not None and value.tzinfo else None
@@ -569,7 +570,7 @@ class HolidayCalendarAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[HolidayCalendar]:
         # Archived calendars are kept for the past only.
-        return super().get_queryset(request).current()
+        return cast(HolidayCalendarQuerySet, super().get_queryset(request)).current()
 
     def save_model(self, request: HttpRequest, obj: HolidayCalendar, form: Any, change: bool):
         data = form.cleaned_data

@@ -8,7 +8,7 @@ now changes from Alice to Bob at …") and saves only once the box is ticked.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -97,7 +97,7 @@ class LayerInlineForm(forms.ModelForm):
         self.impact_message = ""
         # The page's zone is active (ZonedAdminMixin): the schedule's.
         zone = timezone.get_current_timezone_name()
-        self.fields["effective_at"].zone = zone
+        cast(ZonedSplitDateTimeField, self.fields["effective_at"]).zone = zone
         self.fields[
             "effective_at"
         ].help_text = (
@@ -131,7 +131,8 @@ class LayerInlineForm(forms.ModelForm):
         return restrictions_parse(self.cleaned_data["restrictions_text"])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors or not self.has_changed():
             return data
         now = timezone.now()

@@ -22,6 +22,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     start, end = now - FEED_PAST, now + FEED_FUTURE
     if row.kind == FeedToken.Kind.SCHEDULE:
         schedule = row.schedule
+        assert schedule is not None  # a schedule feed's token names its schedule
         definition = schedule_definition(schedule.pk)
         shifts = [(schedule.pk, schedule.name, s) for s in resolve_whole(definition, start, end)]
         body = calendar_build(
@@ -33,6 +34,7 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
         )
     else:
         engineer = row.engineer
+        assert engineer is not None  # an engineer feed's token names its engineer
         names = dict(Schedule.objects.values_list("id", "name"))
         pairs = engineer_shifts(engineer_id=engineer.pk, start=start, end=end, whole=True)
         body = calendar_build(

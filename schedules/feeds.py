@@ -40,8 +40,7 @@ def feed_token_rotate(
 ) -> tuple[str, FeedToken]:
     """Revoke the subject's active token(s) and issue a new one. The plain token is
     returned once and never stored."""
-    if (schedule is None) == (engineer is None):
-        raise ValueError("give exactly one of schedule or engineer")
+    subject = _subject(schedule, engineer)
     kind = FeedToken.Kind.SCHEDULE if schedule else FeedToken.Kind.ENGINEER
     now = timezone.now()
     FeedToken.objects.filter(
@@ -52,21 +51,28 @@ def feed_token_rotate(
         kind=kind, schedule=schedule, engineer=engineer, token_hash=token_hash(token)
     )
     # The plain token is stored nowhere, not even masked.
-    audit_record("feed_token_rotate", schedule or engineer, changes={}, note="new feed URL")
+    audit_record("feed_token_rotate", subject, changes={}, note="new feed URL")
     return token, row
+
+
+def _subject(schedule: Schedule | None, engineer: Engineer | None) -> Schedule | Engineer:
+    if schedule is not None and engineer is None:
+        return schedule
+    if engineer is not None and schedule is None:
+        return engineer
+    raise ValueError("give exactly one of schedule or engineer")
 
 
 @transaction.atomic
 def feed_token_revoke(*, schedule: Schedule | None = None, engineer: Engineer | None = None) -> int:
     """Revoke every active token of the subject; returns how many were revoked."""
+    subject = _subject(schedule, engineer)
     kind = FeedToken.Kind.SCHEDULE if schedule else FeedToken.Kind.ENGINEER
     revoked = FeedToken.objects.filter(
         kind=kind, schedule=schedule, engineer=engineer, revoked_at=None
     ).update(revoked_at=timezone.now())
     if revoked:
-        audit_record(
-            "feed_token_revoke", schedule or engineer, changes={}, note=f"{revoked} revoked"
-        )
+        audit_record("feed_token_revoke", subject, changes={}, note=f"{revoked} revoked")
     return revoked
 
 

@@ -40,7 +40,7 @@ def _file_error(number: int, problem: str) -> ValidationError:
     return ValidationError({"file": f"event {number}: {problem}"})
 
 
-def _event_day(event: icalendar.Event, name: str, number: int) -> date:
+def _event_day(event: icalendar.Component, name: str, number: int) -> date:
     """DTSTART/DTEND as a date; icalendar keeps an unparsable value as a plain string."""
     value = event.decoded(name)
     if not isinstance(value, date):  # datetime is a date too
@@ -51,12 +51,14 @@ def _event_day(event: icalendar.Event, name: str, number: int) -> date:
     return day
 
 
-def _event_rules(event: icalendar.Event, start: date, number: int) -> list[rrule]:
+def _event_rules(event: icalendar.Component, start: date, number: int) -> list[rrule]:
     props = event["RRULE"]
     rules = []
     for prop in props if isinstance(props, list) else [props]:
         if not isinstance(prop, icalendar.vRecur):
-            raise _file_error(number, f"RRULE is not valid: {prop.to_ical().decode()[:60]!r}")
+            raw = prop.to_ical()
+            text = raw.decode() if isinstance(raw, bytes) else str(raw)
+            raise _file_error(number, f"RRULE is not valid: {text[:60]!r}")
         freq = (prop.get("FREQ") or [""])[0]
         if freq not in RRULE_FREQUENCIES:
             raise _file_error(number, f"RRULE FREQ must be one of {', '.join(RRULE_FREQUENCIES)}")

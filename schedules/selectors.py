@@ -71,10 +71,10 @@ def schedule_definitions(schedule_ids: Iterable[int]) -> dict[int, ScheduleDefin
             for v in rows:
                 engineer_ids.update(v.definition["members"])
     for defs in overrides.values():
-        for o in defs:
-            engineer_ids.add(o.engineer_id)
-            if o.replace_engineer_id:
-                engineer_ids.add(o.replace_engineer_id)
+        for od in defs:
+            engineer_ids.add(od.engineer_id)
+            if od.replace_engineer_id:
+                engineer_ids.add(od.replace_engineer_id)
     time_off: dict[int, list[TimeOffDef]] = defaultdict(list)
     for t in TimeOff.objects.filter(
         engineer_id__in=engineer_ids, status=TimeOff.Status.APPROVED

@@ -168,10 +168,11 @@ def schedule_update(
         schedule.swaps_need_approval = swaps_need_approval
     if time_off_needs_approval is not None:
         schedule.time_off_needs_approval = time_off_needs_approval
-    tz_changed = time_zone is not None and time_zone != schedule.time_zone
-    if tz_changed:
+    tz_changed = False
+    if time_zone is not None and time_zone != schedule.time_zone:
         validate_time_zone(time_zone)
         schedule.time_zone = time_zone
+        tz_changed = True
     schedule.save()
     if holiday_calendars is not None:
         schedule_calendars_set(schedule=schedule, calendars=holiday_calendars)

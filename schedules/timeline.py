@@ -70,10 +70,10 @@ class Timeline:
     zone: str
     rows: list[Row]
     ticks: list[Tick]
+    previous_day: date  # the first day of the range before, and after
+    next_day: date
     holidays: list[Bar] = field(default_factory=list)
     now_left: float | None = None
-    previous_day: date | None = None
-    next_day: date | None = None
 
 
 def range_first_day(range_key: str, day: date) -> date:

@@ -10,6 +10,7 @@ clocks change would otherwise start an hour away from what was meant.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
@@ -83,7 +84,7 @@ class ZonedSplitDateTimeField(forms.SplitDateTimeField):
 
     widget = AdminSplitDateTime
 
-    def __init__(self, *args: object, zone: str = "UTC", **kwargs: object) -> None:
+    def __init__(self, *args: Any, zone: str = "UTC", **kwargs: Any) -> None:
         self.zone = zone
         super().__init__(*args, **kwargs)
         if not self.help_text:
@@ -104,7 +105,7 @@ class ZonedSplitDateTimeField(forms.SplitDateTimeField):
             return True
         return value != initial
 
-    def compress(self, data_list: list) -> datetime | None:
+    def compress(self, data_list: Any) -> datetime | None:
         if not data_list:
             return None
         day, clock = data_list

@@ -1,10 +1,18 @@
-"""Shared fixtures: a small named cast (staff, engineer, teammate, outsider)."""
+"""Shared fixtures: a frozen clock (``clock``; a folder or module overrides
+``clock_start`` for another "now") and a recording channel in place of the console
+(``channel``). The shared cast and alert firing are functions in ``tests/support.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
+
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
+
+from tests.support import T0, RecordingChannel
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -31,3 +39,22 @@ def _fresh_cache() -> None:
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    return T0
+
+
+@pytest.fixture
+def clock(clock_start: datetime) -> Iterator[time_machine.Traveller]:
+    with time_machine.travel(clock_start, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def channel(monkeypatch: pytest.MonkeyPatch) -> RecordingChannel:
+    recording = RecordingChannel()
+    # Patched where it is used: the outbox module.
+    monkeypatch.setattr("paging.outbox.channel_for", lambda kind: recording)
+    return recording

@@ -13,7 +13,9 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+
+# get_encoding: a helper DRF exports, missing from its stubs.
+from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined]
 from rest_framework.settings import api_settings
 from rest_framework.utils import json
 

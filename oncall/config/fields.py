@@ -123,7 +123,9 @@ def clean_model(
 def service_call(
     ctx: ApplyContext,
     path: str,
-    call: Callable[[], T],
+    # Called with no arguments; `...` because sections bind loop values as lambda
+    # defaults, which mypy cannot infer against `Callable[[], T]`.
+    call: Callable[..., T],
     field_paths: Mapping[str, str] | None = None,
 ) -> T:
     """Run a service (the write path the API and the admin use too); its

@@ -80,7 +80,8 @@ class ApplyContext:
             return None
         return key in self.declared[kind]
 
-    def not_in_file(self, path: str, delete: Callable[[], object], detail: str = "") -> None:
+    # ``delete`` takes no arguments (`...`: see ``service_call``).
+    def not_in_file(self, path: str, delete: Callable[..., object], detail: str = "") -> None:
         """A row exists that the file does not mention: delete it with --prune, else report."""
         if self.prune:
             delete()

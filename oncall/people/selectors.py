@@ -65,6 +65,8 @@ def engineer_id_for_user(user: object) -> int | None:
 def admin_team_ids(*, user_id: int | None) -> QuerySet[TeamMembership, int]:
     """Ids of the teams the user (through their engineer) is an admin of: a subquery,
     or ``set(...)`` it."""
+    if user_id is None:  # no user (anonymous): admin of nothing, not of user-less engineers
+        return TeamMembership.objects.none().values_list("team_id", flat=True)
     return TeamMembership.objects.filter(
         engineer__user_id=user_id, role=TeamMembership.Role.ADMIN
     ).values_list("team_id", flat=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
@@ -50,11 +50,18 @@ class MaintenanceWindowSerializer(serializers.ModelSerializer):
         return attrs
 
 
-def _levels(context: dict[str, Any]) -> list[Level]:
+def _shared(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The response's context: every serializer of one response gets the root's dict
+    (DRF's stubs type it read-only), so values computed once are kept there."""
+    return cast(dict[str, Any], context)
+
+
+def _levels(context: Mapping[str, Any]) -> list[Level]:
     """The priority levels, read once per response (and only when one is needed)."""
-    if "priority_levels" not in context:
-        context["priority_levels"] = priority_levels()
-    return context["priority_levels"]
+    shared = _shared(context)
+    if "priority_levels" not in shared:
+        shared["priority_levels"] = priority_levels()
+    return shared["priority_levels"]
 
 
 @extend_schema_field(
@@ -303,7 +310,7 @@ class EscalationPolicySerializer(serializers.ModelSerializer):
     def to_representation(self, instance: EscalationPolicy) -> dict[str, Any]:
         # Routing keys in full for staff and the policy's team admins only.
         request = self.context.get("request")
-        self.context["secrets_visible"] = secrets_visible(
+        _shared(self.context)["secrets_visible"] = secrets_visible(
             getattr(request, "user", None), team_id=instance.team_id, cache=request
         )
         return super().to_representation(instance)
@@ -419,7 +426,9 @@ class IncidentDetailSerializer(IncidentSerializer):
         source="escalation_version.number", read_only=True, default=None
     )
     alerts = serializers.SerializerMethodField()
-    assigned_to = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    assigned_to: serializers.PrimaryKeyRelatedField[Engineer] = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True
+    )
     # What was sent for this incident: ``/api/v1/messages/?incident=<id>`` (staff).
     messages_url = serializers.SerializerMethodField()
     # Change events of the service in CHANGE_EVENTS_WINDOW_MINUTES before it opened.
@@ -476,7 +485,8 @@ class CommaSeparatedChoicesField(serializers.CharField):
         super().__init__(required=False, **kwargs)
         self._choices = choices
 
-    def to_internal_value(self, data: Any) -> list[str]:
+    # A query filter: text in, the parsed list out (the schema shows the text).
+    def to_internal_value(self, data: Any) -> list[str]:  # type: ignore[override]
         allowed = list(self._choices() if callable(self._choices) else self._choices)
         values = [v.strip() for v in str(super().to_internal_value(data)).split(",") if v.strip()]
         if not values or any(v not in allowed for v in values):
@@ -492,7 +502,8 @@ class PrioritiesFilterField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=False, **kwargs)
 
-    def to_internal_value(self, data: Any) -> list[int | None]:
+    # A query filter: text in, the parsed list out (the schema shows the text).
+    def to_internal_value(self, data: Any) -> list[int | None]:  # type: ignore[override]
         values = [v.strip() for v in str(super().to_internal_value(data)).split(",") if v.strip()]
         if not values:
             raise serializers.ValidationError("name one or more priorities, comma-separated")

@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from oncall.api.errors import ServiceErrorsMixin
 from oncall.api.permissions import IsStaffOrReadOnly
@@ -63,16 +64,16 @@ class ServiceViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
         .order_by("name")
     )
 
-    def _save(self, serializer: s.ServiceSerializer, service: Service | None) -> None:
+    def _save(self, serializer: BaseSerializer[Service], service: Service | None) -> None:
         fields = dict(serializer.validated_data)
         by_priority = fields.pop("priority_policies", None)
         service = service_save(service=service, fields=fields, priority_policies=by_priority)
         serializer.instance = self.get_queryset().get(pk=service.pk)
 
-    def perform_create(self, serializer: s.ServiceSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Service]) -> None:
         self._save(serializer, None)
 
-    def perform_update(self, serializer: s.ServiceSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Service]) -> None:
         self._save(serializer, serializer.instance)
 
     def perform_destroy(self, instance: Service) -> None:
@@ -85,12 +86,12 @@ class MaintenanceWindowViewSet(viewsets.ModelViewSet):
     queryset = MaintenanceWindow.objects.order_by("-starts_at")
 
     # Through the service: a window shortened or deleted releases the incidents it held.
-    def perform_create(self, serializer: s.MaintenanceWindowSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[MaintenanceWindow]) -> None:
         serializer.instance = maintenance_window_save(
             window=None, fields=dict(serializer.validated_data)
         )
 
-    def perform_update(self, serializer: s.MaintenanceWindowSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[MaintenanceWindow]) -> None:
         serializer.instance = maintenance_window_save(
             window=serializer.instance, fields=dict(serializer.validated_data)
         )
@@ -119,11 +120,11 @@ class IntegrationViewSet(viewsets.ModelViewSet):
         )
         return Response(self.get_serializer(integration).data)
 
-    def perform_create(self, serializer: s.IntegrationSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Integration]) -> None:
         fields = dict(serializer.validated_data)
         serializer.instance = integration_save(integration=None, fields=fields)
 
-    def perform_update(self, serializer: s.IntegrationSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Integration]) -> None:
         fields = dict(serializer.validated_data)
         serializer.instance = integration_save(integration=serializer.instance, fields=fields)
 
@@ -208,11 +209,11 @@ class PriorityLevelViewSet(viewsets.ModelViewSet):
         levels = self.paginate_queryset(list(self.get_queryset()) or list(DEFAULT_LEVELS))
         return self.get_paginated_response(self.get_serializer(levels, many=True).data)
 
-    def perform_create(self, serializer: s.PriorityLevelSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[PriorityLevel]) -> None:
         fields = dict(serializer.validated_data)
         serializer.instance = priority_level_save(level=None, fields=fields)
 
-    def perform_update(self, serializer: s.PriorityLevelSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[PriorityLevel]) -> None:
         fields = dict(serializer.validated_data)
         serializer.instance = priority_level_save(level=serializer.instance, fields=fields)
 

@@ -22,7 +22,7 @@ from datetime import timedelta
 from functools import reduce
 from operator import or_
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -78,7 +78,7 @@ def _outgoing_write(rows: list[Outgoing]) -> int:
 
 
 def _question_sql(followers: list[ChangeFollower]) -> str:
-    def table(model: type) -> str:
+    def table(model: type[models.Model]) -> str:
         return connection.ops.quote_name(model._meta.db_table)
 
     # Identifiers from model metadata; the one value is a parameter.

@@ -181,7 +181,7 @@ def alertmanager_parse(body: dict[str, Any]) -> list[AlertEvent]:
         if starts_at is not None:
             alert_key = f"{fingerprint}@{starts_at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
         resolved = status == "resolved"
-        source = labels.get("instance") or labels.get("job") or external_url or receiver
+        source = labels.get("instance") or labels.get("job") or external_url or receiver or ""
         events.append(
             AlertEvent(
                 action="resolve" if resolved else "trigger",

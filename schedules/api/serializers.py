@@ -27,7 +27,9 @@ class EffectiveFromField(serializers.DateTimeField):
     behind) is read as now, so an API edit never rewrites the past."""
 
     def to_internal_value(self, value: Any) -> datetime:
-        return effective_from_clamp(super().to_internal_value(value))
+        clamped = effective_from_clamp(super().to_internal_value(value))
+        assert clamped is not None  # a moment in, a moment out
+        return clamped
 
 
 class ScheduleSerializer(serializers.ModelSerializer):

@@ -22,6 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from oncall.api.errors import ServiceErrorsMixin
@@ -162,14 +163,15 @@ class ScheduleViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             qs = qs.filter(team_id=team)
         return qs.order_by("pk")
 
-    def perform_create(self, serializer: ScheduleSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Schedule]) -> None:
         data = dict(serializer.validated_data)
         data.pop("effective_from", None)
         require_team_admin(self.request.user, data["team"].pk)
         serializer.instance = services.schedule_create(**data)
 
-    def perform_update(self, serializer: ScheduleSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Schedule]) -> None:
         schedule = serializer.instance
+        assert schedule is not None  # an update has its instance
         require_team_admin(self.request.user, schedule.team_id)
         data = dict(serializer.validated_data)
         if "team" in data and data.pop("team") != schedule.team:
@@ -242,14 +244,15 @@ class LayerViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             qs = qs.filter(schedule_id=schedule)
         return qs.order_by("schedule_id", "-level", "pk")
 
-    def perform_create(self, serializer: LayerSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Layer]) -> None:
         data = dict(serializer.validated_data)
         require_team_admin(self.request.user, data["schedule"].team_id)
         data["restrictions"] = _specs(data.get("restrictions", []))
         serializer.instance = services.layer_create(**data)
 
-    def perform_update(self, serializer: LayerSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Layer]) -> None:
         layer = serializer.instance
+        assert layer is not None  # an update has its instance
         require_team_admin(self.request.user, layer.schedule.team_id)
         data = dict(serializer.validated_data)
         if "schedule" in data and data.pop("schedule") != layer.schedule:
@@ -290,7 +293,7 @@ class RestrictionViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             business_hours=pick("business_hours"),
         )
 
-    def perform_create(self, serializer: RestrictionSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Restriction]) -> None:
         data = serializer.validated_data
         layer = data["layer"]
         require_team_admin(self.request.user, layer.schedule.team_id)
@@ -300,8 +303,9 @@ class RestrictionViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             effective_from=data.get("effective_from"),
         )
 
-    def perform_update(self, serializer: RestrictionSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Restriction]) -> None:
         restriction = serializer.instance
+        assert restriction is not None  # an update has its instance
         require_team_admin(self.request.user, restriction.layer.schedule.team_id)
         data = serializer.validated_data
         if "layer" in data and data["layer"] != restriction.layer:
@@ -333,13 +337,14 @@ class OverrideViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             qs = qs.filter(schedule_id=schedule)
         return qs.order_by("pk")
 
-    def perform_create(self, serializer: OverrideSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Override]) -> None:
         data = serializer.validated_data
         require_team_admin(self.request.user, data["schedule"].team_id)
         serializer.instance = services.override_create(created_by=self.request.user, **data)
 
-    def perform_update(self, serializer: OverrideSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Override]) -> None:
         override = serializer.instance
+        assert override is not None  # an update has its instance
         require_team_admin(self.request.user, override.schedule.team_id)
         data = serializer.validated_data
         if "schedule" in data and data.pop("schedule") != override.schedule:
@@ -377,7 +382,7 @@ class TimeOffViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             return
         raise exceptions.PermissionDenied("only the engineer, a team admin of theirs, or staff")
 
-    def perform_create(self, serializer: TimeOffSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[TimeOff]) -> None:
         data = dict(serializer.validated_data)
         engineer = data.pop("engineer", None) or engineer_for_user(self.request.user)
         if engineer is None:
@@ -387,8 +392,9 @@ class TimeOffViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             engineer=engineer, user=self.request.user, **data
         )
 
-    def perform_update(self, serializer: TimeOffSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[TimeOff]) -> None:
         time_off = serializer.instance
+        assert time_off is not None  # an update has its instance
         self._check(time_off.engineer)
         data = dict(serializer.validated_data)
         if "engineer" in data and data.pop("engineer") != time_off.engineer:
@@ -419,7 +425,7 @@ class SwapViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             qs = qs.filter(status=status_)
         return qs.order_by("pk")
 
-    def perform_create(self, serializer: SwapSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[SwapRequest]) -> None:
         data = dict(serializer.validated_data)
         user = self.request.user
         requester = data.pop("requester", None) or engineer_for_user(user)
@@ -473,11 +479,11 @@ class HolidayCalendarViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
         if request.method not in SAFE_METHODS and not request.user.is_staff:
             raise exceptions.PermissionDenied("only staff manage holiday calendars")
 
-    def _save(self, serializer: HolidayCalendarSerializer) -> None:
+    def _save(self, serializer: BaseSerializer[HolidayCalendar]) -> None:
         data = serializer.validated_data
         instance = serializer.instance
         holidays = data.get("holidays")
-        serializer.instance = services.holiday_calendar_save(
+        saved = services.holiday_calendar_save(
             calendar=instance,
             name=data.get("name", instance.name if instance else ""),
             description=data.get("description", instance.description if instance else ""),
@@ -485,7 +491,7 @@ class HolidayCalendarViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
             if holidays is None
             else [(h["date"], h.get("name", "")) for h in holidays],
         )
-        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+        serializer.instance = self.get_queryset().get(pk=saved.pk)
 
     perform_create = _save
     perform_update = _save

@@ -17,21 +17,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from oncall.channel_registry import ChannelSpec, TargetKind, channel_register, channel_unregister
 from oncall.people.models import ContactMethod, Engineer
-from paging.alert_event import AlertEvent
 from paging.channels.escalation_targets import target_incident, target_message_enqueue
 from paging.config_section import policies_export
 from paging.engine import tick
-from paging.ingest import alerts_ingest
-from paging.models import Incident, IncidentEvent, Message, Service
+from paging.models import IncidentEvent, Message
 from tests.factories import EngineerFactory, UserFactory
-from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
+from tests.paging.factories import ServiceFactory, policy_with_steps
+from tests.support import fire
 
 pytestmark = pytest.mark.django_db
 
@@ -117,9 +115,8 @@ def push() -> Iterator[PushBox]:
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return T0
 
 
 def api_for(user: object) -> APIClient:
@@ -131,23 +128,6 @@ def api_for(user: object) -> APIClient:
 @pytest.fixture
 def ada() -> Engineer:
     return EngineerFactory(display_name="Ada")
-
-
-def fire(service: Service, key: str) -> Incident:
-    integration = IntegrationFactory(service=service, kind="webhook")
-    result = alerts_ingest(
-        integration=integration,
-        events=[
-            AlertEvent(
-                action="trigger",
-                alert_key=key,
-                group_key=key,
-                title=f"{key} down",
-                severity="critical",
-            )
-        ],
-    )
-    return Incident.objects.get(pk=result.incident_ids[0])
 
 
 def push_method(api: APIClient, box: PushBox) -> dict:
@@ -202,7 +182,11 @@ def test_a_push_contact_method_is_validated_verified_ruled_and_paged(clock, push
     )
     assert rule.status_code == 201, rule.content
 
-    incident = fire(ServiceFactory(escalation_policy=policy_with_steps([ada])), "payments")
+    incident = fire(
+        ServiceFactory(escalation_policy=policy_with_steps([ada])),
+        key="payments",
+        title="payments down",
+    )
     tick()
     page = Message.objects.get(kind="push", purpose="page")
     assert (page.incident_id, page.destination, page.status) == (incident.pk, DEVICE, "sent")
@@ -223,7 +207,7 @@ def test_the_channels_throttle_default_bundles_the_excess(clock, push, ada) -> N
     cm.notification_rules.create(engineer=ada, delay_minutes=0, urgency="high")
     service = ServiceFactory(escalation_policy=policy_with_steps([ada]))
     for key in ("db", "api", "queue"):
-        fire(service, key)
+        fire(service, key=key, title=f"{key} down")
     tick()
     # Two pages per 15 minutes (``throttle_limit=2``): the first alone, the rest bundled.
     pages = [p for p in push.sent if p.destination == DEVICE][1:]
@@ -262,7 +246,7 @@ def test_a_push_topic_is_a_step_target_in_the_api_config_and_admin(clock, push) 
     assert exported["steps"][0]["targets"] == [{"push_topic": "ops"}]
 
     service = ServiceFactory(escalation_policy_id=created.json()["id"])
-    incident = fire(service, "payments")
+    incident = fire(service, key="payments", title="payments down")
     tick()
     [post] = push.sent
     assert (post.destination, post.incident_id) == ("topic:ops", incident.pk)
@@ -290,7 +274,11 @@ def test_its_page_is_sent_once(clock, push, ada) -> None:
     ContactMethod.objects.get(pk=method["id"]).notification_rules.create(
         engineer=ada, delay_minutes=0, urgency="high"
     )
-    fire(ServiceFactory(escalation_policy=policy_with_steps([ada])), "payments")
+    fire(
+        ServiceFactory(escalation_policy=policy_with_steps([ada])),
+        key="payments",
+        title="payments down",
+    )
     tick()
     count = len(push.sent)
     clock.shift(timedelta(seconds=30))

@@ -47,9 +47,8 @@ def make_cast() -> Cast:
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return T0
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ from oncall.people.models import ContactMethod, NotificationRule
 from paging.channels.webpush.models import WebPushSubscription
 from paging.engine import tick
 from tests.browser import BROWSER_MARKS, SIZES, check_layout
-from tests.channels.webpush.conftest import fire, push_service, vapid_pair  # noqa: F401
+from tests.channels.webpush.conftest import push_service, vapid_pair  # noqa: F401
 from tests.me.conftest import assert_clean, me_page
+from tests.support import fire
 
 pytestmark = BROWSER_MARKS
 

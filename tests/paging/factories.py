@@ -19,12 +19,7 @@ from paging.models import (
     MaintenanceWindow,
     Service,
 )
-from tests.factories import (
-    ContactMethodFactory,
-    EngineerFactory,
-    NotificationRuleFactory,
-    TeamFactory,
-)
+from tests.factories import EngineerFactory, TeamFactory
 
 
 class EscalationPolicyFactory(factory.django.DjangoModelFactory):
@@ -117,13 +112,3 @@ def policy_with_steps(*steps: list, delay_minutes: int = 15, repeat: int = 0) ->
         for engineer in engineers:
             EscalationTargetFactory(step=step, kind="engineer", engineer=engineer)
     return policy
-
-
-def engineer_with_ladder(name: str, phone: str):
-    """SMS at once, a call 5 minutes later (high urgency)."""
-    engineer = EngineerFactory(display_name=name)
-    sms = ContactMethodFactory(engineer=engineer, kind="sms", value=phone)
-    voice = ContactMethodFactory(engineer=engineer, kind="voice", value=phone)
-    NotificationRuleFactory(engineer=engineer, contact_method=sms, delay_minutes=0)
-    NotificationRuleFactory(engineer=engineer, contact_method=voice, delay_minutes=5)
-    return engineer

@@ -14,7 +14,7 @@ from tests.paging.factories import (
     ServiceFactory,
     policy_with_steps,
 )
-from tests.paging.test_engine import engineer_with_ladder, fire
+from tests.support import engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
 

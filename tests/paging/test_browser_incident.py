@@ -14,7 +14,7 @@ from paging.models import Alert, ChangeEvent, Incident
 from tests.browser import DESKTOP, SIZES, browser_marks, check_layout, logged_in_page
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder, fire
+from tests.support import engineer_with_ladder, fire
 
 pytestmark = [*browser_marks, pytest.mark.django_db(transaction=True)]
 

@@ -21,7 +21,7 @@ from tests.browser import (
 )
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder, fire
+from tests.support import engineer_with_ladder, fire
 
 pytestmark = [*browser_marks, pytest.mark.django_db(transaction=True)]
 

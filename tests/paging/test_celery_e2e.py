@@ -28,8 +28,8 @@ from paging.alert_event import AlertEvent
 from paging.ingest import alerts_ingest
 from paging.models import Incident, Message
 from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder
 from tests.paging.test_reliability_pg import pg_url_of_test_db
+from tests.support import engineer_with_ladder
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from paging import dispatch
@@ -15,9 +16,8 @@ from paging.dispatch import Breaker, rows_claim
 from paging.engine import tick
 from paging.models import IncidentEvent, Message
 from paging.outbox import SendOutcome, deliveries_send
-from tests.paging.conftest import RecordingChannel
 from tests.paging.factories import ServiceFactory, policy_with_steps
-from tests.paging.test_engine import T0, engineer_with_ladder, fire
+from tests.support import T0, RecordingChannel, engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,41 @@ def notice(n: int = 0, kind: str = "sms") -> Message:
         body=f"notice {n}",
         due_at=timezone.now(),
     )
+
+
+# Statements of one inline dispatcher run (DISPATCH_CONCURRENCY=1): the claim, then per
+# row the attempt's mark and its outcome. PostgreSQL claims with one UPDATE … RETURNING
+# and re-checks the lease under a row lock before recording; SQLite asks first, then
+# claims with SELECT and UPDATE in a write transaction.
+DISPATCH_STATEMENTS = {
+    "idle": {"sqlite": 1, "postgresql": 1},
+    "claim": {"sqlite": 5, "postgresql": 1},
+    "per_row": {"sqlite": 4, "postgresql": 5},
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_dispatcher_run_costs_a_fixed_number_of_statements(
+    clock, channel, settings, django_assert_num_queries
+) -> None:
+    settings.DISPATCH_CONCURRENCY = 1
+    with django_assert_num_queries(DISPATCH_STATEMENTS["idle"][connection.vendor]):
+        assert dispatch.dispatcher.run() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("rows", [1, 3])
+def test_a_dispatcher_run_costs_a_fixed_number_of_statements_per_row(
+    clock, channel, settings, django_assert_num_queries, rows: int
+) -> None:
+    settings.DISPATCH_CONCURRENCY = 1
+    sent = [notice(n) for n in range(rows)]
+    vendor = connection.vendor
+    per_row = DISPATCH_STATEMENTS["per_row"][vendor]
+    with django_assert_num_queries(DISPATCH_STATEMENTS["claim"][vendor] + rows * per_row):
+        assert dispatch.dispatcher.run() == rows
+    assert sorted(s.destination for s in channel.sent) == sorted(m.destination for m in sent)
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
 
 
 def test_a_row_whose_lease_ran_out_is_sent_by_its_new_holder_only(clock, channel) -> None:

@@ -24,8 +24,8 @@ from tests.channels.twilio_email_links.conftest import ACCOUNT_SID, AUTH_TOKEN, 
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.twilio import FakeTwilio
 from tests.paging.factories import IncidentFactory, ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder
 from tests.paging.test_reliability_pg import ROOT, subprocess_env, wait_for
+from tests.support import engineer_with_ladder
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -8,11 +8,9 @@ import pytest
 from django.db import transaction
 
 from oncall.people.models import ContactMethod
-from paging.alert_event import AlertEvent
 from paging.channels import TransportError
 from paging.engine import tick
 from paging.incident_actions import incident_acknowledge, incident_resolve
-from paging.ingest import alerts_ingest
 from paging.models import Incident, IncidentEvent, Message
 from paging.outbox import MAX_ATTEMPTS, message_enqueue, message_fallback
 from tests.factories import (
@@ -22,31 +20,16 @@ from tests.factories import (
     NotificationRuleFactory,
     TeamFactory,
 )
-from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import (
     EscalationPolicyFactory,
     EscalationStepFactory,
     EscalationTargetFactory,
-    IntegrationFactory,
     ServiceFactory,
-    engineer_with_ladder,
     policy_with_steps,
 )
+from tests.support import T0, RecordingChannel, engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
-
-
-def fire(service, key: str = "k1", severity: str = "critical") -> Incident:
-    integration = IntegrationFactory(service=service, kind="webhook")
-    result = alerts_ingest(
-        integration=integration,
-        events=[
-            AlertEvent(
-                action="trigger", alert_key=key, group_key=key, title="DB down", severity=severity
-            )
-        ],
-    )
-    return Incident.objects.get(pk=result.incident_ids[0])
 
 
 def test_two_step_policy_pages_by_rules_until_ack(clock, channel: RecordingChannel) -> None:

@@ -15,7 +15,7 @@ from paging.incident_actions import incident_acknowledge, incident_resolve
 from paging.models import Alert, Incident
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder, fire
+from tests.support import engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from paging import embedded, kick
 from paging.models import Incident, Message
 from paging.tasks import engine_tick
 from tests.paging.factories import ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder, fire
+from tests.support import engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,6 @@ from paging.incident_actions import incident_escalate_now
 from paging.ingest import IngestResult, alerts_ingest
 from paging.models import Incident, Integration, Message
 from tests.factories import UserFactory
-from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import (
     IntegrationFactory,
     MaintenanceWindowFactory,
@@ -27,6 +26,7 @@ from tests.paging.factories import (
     policy_with_steps,
 )
 from tests.paging.test_policy_versions import paged, responder
+from tests.support import T0, RecordingChannel
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,8 @@ from paging.engine import tick
 from paging.models import Message
 from paging.outbox import message_enqueue
 from tests.factories import UserFactory
-from tests.paging.conftest import T0
 from tests.paging.factories import IncidentFactory, ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder, fire
+from tests.support import T0, engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
 

@@ -33,7 +33,7 @@ from tests.paging.factories import (
     ServiceFactory,
     policy_with_steps,
 )
-from tests.paging.test_engine import engineer_with_ladder
+from tests.support import engineer_with_ladder
 
 WEBHOOK = {"title": "DB down", "dedup_key": "db-down"}
 

@@ -42,8 +42,8 @@ from paging.models import Alert, Incident, IncidentEvent, Integration
 from tests.fakes.twilio import FakeTwilio, _Scripted
 from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
 from tests.paging.test_celery_e2e import free_port, wait_for
-from tests.paging.test_engine import engineer_with_ladder
 from tests.paging.test_reliability_pg import pg_url_of_test_db
+from tests.support import engineer_with_ladder
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

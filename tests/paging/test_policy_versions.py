@@ -43,10 +43,9 @@ from tests.factories import (
     TeamFactory,
     UserFactory,
 )
-from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import ServiceFactory
 from tests.paging.test_config_section import DOC, apply
-from tests.paging.test_engine import fire
+from tests.support import T0, RecordingChannel, fire
 
 pytestmark = pytest.mark.django_db
 

@@ -23,11 +23,10 @@ from tests.factories import (
     NotificationRuleFactory,
     UserFactory,
 )
-from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import ServiceFactory
 from tests.paging.test_config_section import apply
-from tests.paging.test_engine import fire
 from tests.paging.test_policy_versions import paged
+from tests.support import T0, RecordingChannel, fire
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 
 from oncall.audit.models import AuditEntry
-from paging.alert_event import AlertEvent
 from paging.engine import tick
 from paging.incident_actions import (
     incident_acknowledge,
@@ -16,18 +15,15 @@ from paging.incident_actions import (
     incident_resolve,
     incident_set_priority,
 )
-from paging.ingest import alerts_ingest
 from paging.models import Incident, PriorityLevel, ServicePriorityPolicy
 from paging.priorities import DEFAULT_LEVELS, PriorityInvalid, priority_levels, priority_parse
 from paging.priority_policy import policy_for
-from tests.paging.conftest import RecordingChannel
 from tests.paging.factories import (
-    IntegrationFactory,
     MaintenanceWindowFactory,
     ServiceFactory,
-    engineer_with_ladder,
     policy_with_steps,
 )
+from tests.support import RecordingChannel, engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
 
@@ -38,15 +34,6 @@ def sev_levels() -> None:
         PriorityLevel.objects.create(
             level=level, name=f"SEV{level}", ack_within_minutes=ack, resolve_within_minutes=resolve
         )
-
-
-def fire(service, key: str = "k1", priority: int | None = None) -> Incident:
-    integration = IntegrationFactory(service=service, kind="webhook")
-    event = AlertEvent(
-        action="trigger", alert_key=key, group_key=key, title="DB down", priority=priority
-    )
-    result = alerts_ingest(integration=integration, events=[event])
-    return Incident.objects.get(pk=result.incident_ids[0])
 
 
 # --- levels and what people type ------------------------------------------------------

@@ -14,8 +14,8 @@ from paging.engine import tick
 from paging.models import Incident, PriorityLevel, ServicePriorityPolicy
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import EscalationPolicyFactory, ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder, fire
 from tests.paging.test_priorities import sev_levels
+from tests.support import engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 from oncall.audit.models import AuditEntry
 from paging.models import Incident, PriorityLevel, ServicePriorityPolicy
 from tests.paging.factories import EscalationPolicyFactory, ServiceFactory, policy_with_steps
-from tests.paging.test_engine import fire
 from tests.paging.test_priorities import sev_levels
+from tests.support import fire
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from paging.escalation import escalations_advance
 from paging.incident_actions import incident_acknowledge
 from paging.models import Incident, IncidentEvent, Message
 from tests.paging.factories import IncidentFactory, ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder
+from tests.support import engineer_with_ladder
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

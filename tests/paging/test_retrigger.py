@@ -17,9 +17,8 @@ from oncall.audit.models import AuditEntry
 from paging.engine import tick
 from paging.incident_actions import incident_acknowledge, incident_escalate_now, incident_reassign
 from paging.models import Incident
-from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder, fire
+from tests.support import T0, RecordingChannel, engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,8 @@ from paging.incident_actions import (
     incident_resolve,
 )
 from paging.models import Alert, Incident, Message
-from tests.paging.conftest import RecordingChannel
 from tests.paging.factories import ServiceFactory, policy_with_steps
-from tests.paging.test_engine import engineer_with_ladder, fire
+from tests.support import RecordingChannel, engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
 
@@ -121,8 +120,8 @@ def test_migration_0009_backfills_who_acked_first_from_the_timeline(db) -> None:
 
     from paging.models import IncidentEvent
     from tests.factories import EngineerFactory
-    from tests.paging.conftest import T0
     from tests.paging.factories import IncidentFactory
+    from tests.support import T0
 
     migration = importlib.import_module("paging.migrations.0009_incident_first_acknowledged_by")
     alice, bob = EngineerFactory(), EngineerFactory()

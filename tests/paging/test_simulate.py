@@ -104,7 +104,7 @@ def test_bad_scenarios_name_the_problem(tmp_path: Path, text: str, message: str)
 
 def test_dash_uses_the_database_as_it_is(tmp_path: Path) -> None:
     from tests.paging.factories import ServiceFactory, policy_with_steps
-    from tests.paging.test_engine import engineer_with_ladder
+    from tests.support import engineer_with_ladder
 
     alice = engineer_with_ladder("Alice", "+14155550001")
     ServiceFactory(name="checkout", escalation_policy=policy_with_steps([alice]))
@@ -148,7 +148,7 @@ def test_open_incidents_and_queued_messages_in_the_database_are_hidden(
     import time_machine
 
     from paging.engine import tick
-    from tests.paging.test_engine import fire
+    from tests.support import fire
 
     call_command("oncall_apply", str(DATA / "sim_config.yaml"), stdout=StringIO())
     scenario = scenario_file(
@@ -189,7 +189,7 @@ def test_open_incidents_and_queued_messages_in_the_database_are_hidden(
 
 
 def test_include_existing_lets_the_database_take_part(tmp_path: Path, channel) -> None:
-    from tests.paging.test_engine import fire
+    from tests.support import fire
 
     call_command("oncall_apply", str(DATA / "sim_config.yaml"), stdout=StringIO())
     existing = fire(Service.objects.get(name="payments-api"), "db-down")

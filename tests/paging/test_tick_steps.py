@@ -30,8 +30,8 @@ from tests.factories import (
     NotificationRuleFactory,
     UserFactory,
 )
-from tests.paging.conftest import T0, RecordingChannel
 from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
+from tests.support import T0, RecordingChannel
 
 HEALTHZ_AUTH = "Bearer test-healthz-token"  # tests/settings.py HEALTHZ_TOKEN
 

@@ -18,7 +18,7 @@ from schedules.restriction_text import restrictions_parse
 from schedules.selectors import schedule_definition
 from tests.factories import EngineerFactory, TeamFactory, UserFactory
 from tests.paging.factories import ServiceFactory
-from tests.paging.test_engine import fire
+from tests.support import fire
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from paging.incident_actions import incident_acknowledge, incident_add_note
 from schedules import services
 from tests.factories import EngineerFactory, TeamFactory, UserFactory
 from tests.paging.factories import ServiceFactory
-from tests.paging.test_engine import fire
+from tests.support import fire
 
 pytestmark = pytest.mark.django_db
 

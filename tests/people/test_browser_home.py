@@ -12,7 +12,7 @@ from schedules import services
 from tests.browser import SIZES, browser_marks, check_layout, logged_in_page
 from tests.factories import EngineerFactory, TeamFactory, UserFactory
 from tests.paging.factories import ServiceFactory
-from tests.paging.test_engine import fire
+from tests.support import fire
 
 pytestmark = [*browser_marks, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -45,7 +45,7 @@ def _save_or_field_error(obj: object, field: str, message: str) -> None:
 # --- engineers --------------------------------------------------------------
 
 
-def _validate_user_and_engineer(user: AbstractUser, engineer: Engineer) -> None:
+def _validate_user_and_engineer(user: User, engineer: Engineer) -> None:
     """Validate both rows and report every field problem of either at once."""
     errors: dict[str, list[str]] = {}
     try:
@@ -77,7 +77,7 @@ def engineer_create(
     Without ``password`` the user gets an unusable one (API token or admin-set later).
     """
     user_model = get_user_model()
-    user: AbstractUser = user_model(
+    user: User = user_model(
         username=username.strip(),
         email=email.strip(),
         first_name=first_name.strip(),
@@ -103,7 +103,7 @@ def engineer_create(
 
 
 def engineer_profile_ensure(
-    *, user: AbstractUser, display_name: str = "", time_zone: str = "UTC"
+    *, user: User, display_name: str = "", time_zone: str = "UTC"
 ) -> Engineer:
     """The engineer profile of an existing Django user, created (and audited) if it has
     none: an admin user becomes someone actions are attributed to, a config file names a
@@ -159,14 +159,14 @@ def engineer_update(
     return engineer
 
 
-def user_save(*, user: AbstractUser) -> AbstractUser:
+def user_save(*, user: User) -> User:
     """Save a user edited in the admin's user pages (staff and active flags, names,
     groups, password hash), recorded with what changed (the password only as changed)."""
     with transaction.atomic():
         return audited_save(user)
 
 
-def user_delete(*, user: AbstractUser) -> None:
+def user_delete(*, user: User) -> None:
     """Delete a user and, with it, their engineer profile."""
     with transaction.atomic():
         audited_delete(user)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from oncall.audit.services import audit_record
 
 
-def user_token_get(*, user: AbstractBaseUser) -> Token:
+def user_token_get(*, user: User) -> Token:
     """The user's API token, issued the first time it is asked for (recorded like a
     rotation from none)."""
     with transaction.atomic():
@@ -19,7 +19,7 @@ def user_token_get(*, user: AbstractBaseUser) -> Token:
         return token
 
 
-def user_token_rotate(*, user: AbstractBaseUser) -> Token:
+def user_token_rotate(*, user: User) -> Token:
     """Replace the user's API token: the old one stops working at once."""
     with transaction.atomic():
         old = Token.objects.filter(user=user).values_list("key", flat=True).first()

@@ -10,9 +10,14 @@ backend raises ``SmtpAnswerLost`` for a disconnect after it.
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from django.core.mail.backends import smtp
 from django.core.mail.message import EmailMessage
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 # smtplib.SMTP.data() sends the message and the terminating "<CRLF>.<CRLF>" in one call.
 _END_OF_DATA = b"\r\n.\r\n"
@@ -22,23 +27,24 @@ class SmtpAnswerLost(smtplib.SMTPServerDisconnected):
     """The whole message went out but its answer did not come: the mail may be queued."""
 
 
-class _Tracking:
-    """Mixin for smtplib's connection: ``data_sent`` once the end-of-data mark is out."""
+class _Tracking(smtplib.SMTP):
+    """smtplib's connection, with ``data_sent`` once the end-of-data mark is out (mixed
+    before ``SMTP_SSL`` too: the MRO then runs these before its methods)."""
 
     data_sent = False
 
-    def mail(self, *args: object, **kwargs: object) -> tuple[int, bytes]:
+    def mail(self, sender: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
         self.data_sent = False  # a new transaction
-        return super().mail(*args, **kwargs)  # type: ignore[misc]
+        return super().mail(sender, options)
 
-    def send(self, s: bytes | str) -> None:
-        super().send(s)  # type: ignore[misc]
+    def send(self, s: ReadableBuffer | str) -> None:
+        super().send(s)
         # After sendall() returned: the server has every byte of the message.
         if isinstance(s, bytes) and s.endswith(_END_OF_DATA):
             self.data_sent = True
 
 
-class TrackingSMTP(_Tracking, smtplib.SMTP):
+class TrackingSMTP(_Tracking):
     pass
 
 
@@ -53,7 +59,8 @@ class EmailBackend(smtp.EmailBackend):
 
     def _send(self, email_message: EmailMessage) -> bool:
         try:
-            return super()._send(email_message)
+            # Django's private send step, which its stubs leave out.
+            return super()._send(email_message)  # type: ignore[misc]
         except smtplib.SMTPServerDisconnected as exc:
             if getattr(self.connection, "data_sent", False):
                 raise SmtpAnswerLost(str(exc)) from exc

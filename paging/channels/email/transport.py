@@ -16,7 +16,7 @@ import smtplib
 from dataclasses import dataclass
 from email.utils import make_msgid
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -52,11 +52,10 @@ class RenderedEmail:
 
 def email_render(message: Message) -> RenderedEmail:
     if not is_page(message) or not (incidents := message_incidents(message)):
-        context = {"message": message}
         return RenderedEmail(
             subject=message.subject or "On-call notice",
             text=message.body.strip() + "\n",
-            html=TEMPLATES.markup("delivery/email/plain.html", context),
+            html=TEMPLATES.markup("delivery/email/plain.html", {"message": message}),
         )
     engineer_id = message.engineer_id or 0
     items = [
@@ -71,7 +70,7 @@ def email_render(message: Message) -> RenderedEmail:
         }
         for incident in incidents
     ]
-    context = {"items": items, "subject": message.subject}
+    context: dict[str, Any] = {"items": items, "subject": message.subject}
     subject = message.subject or TEMPLATES.text(
         "delivery/email/page_subject.txt", context, one_line=True
     )

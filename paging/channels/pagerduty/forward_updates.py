@@ -13,7 +13,7 @@ from paging.channels.pagerduty.models import PagerDutyForward
 from paging.channels.pagerduty.webhooks import VIA
 from paging.models import IncidentEvent
 
-PAGERDUTY_ACTIONS = {
+PAGERDUTY_ACTIONS: dict[str, str] = {
     IncidentEvent.Kind.ACKNOWLEDGED: "acknowledge",
     IncidentEvent.Kind.RESOLVED: "resolve",
 }

@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -27,6 +28,8 @@ from paging.kick import kick_engine
 from paging.models import Incident
 from paging.priorities import PriorityInvalid, priority_label, priority_levels, priority_parse
 from schedules.models import Schedule
+from schedules.resolver import oncall_at
+from schedules.selectors import schedule_definition, schedule_definitions
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +110,6 @@ def slack_incident_act(*, action: str, incident_id: int, engineer: Engineer) -> 
 
 def oncall_who(*, team_query: str, engineer: Engineer) -> Reply:
     """Who is on call now in the team's schedules (the engineer's teams without a name)."""
-    from schedules.selectors import oncall_engineer_ids
-
     query = team_query.strip()
     if query:
         teams = list(Team.objects.filter(slug__iexact=query)) or list(
@@ -120,23 +121,47 @@ def oncall_who(*, team_query: str, engineer: Engineer) -> Reply:
     else:
         teams = list(engineer.teams.all()) or list(Team.objects.all()[:20])
     now = timezone.now()
+    # Every schedule of every team, their definitions and the names: a fixed number of
+    # statements whatever the number of schedules (the test pins it).
+    by_team: dict[int, list[Schedule]] = {team.pk: [] for team in teams}
+    for schedule in Schedule.objects.filter(team__in=teams).order_by("name"):
+        by_team[schedule.team_id].append(schedule)
+    on_call = _on_call_now([s for team in teams for s in by_team[team.pk]], now)
+    names = dict(
+        Engineer.objects.filter(
+            pk__in={i for ids in on_call.values() if ids is not None for i in ids}
+        ).values_list("pk", "display_name")
+    )
     lines: list[str] = []
     for team in teams:
-        schedules = list(Schedule.objects.filter(team=team).order_by("name"))
-        if not schedules:
+        if not by_team[team.pk]:
             lines.append(f"*{team.name}*: no schedules")
-            continue
-        for schedule in schedules:
-            try:
-                ids = oncall_engineer_ids(schedule_id=schedule.pk, at=now)
-            except Exception:  # one broken schedule must not hide the others
-                logger.exception("schedule %s could not be resolved", schedule.pk)
+        for schedule in by_team[team.pk]:
+            ids = on_call[schedule.pk]
+            if ids is None:
                 lines.append(f"*{team.name} / {schedule.name}*: could not be resolved")
                 continue
-            names = dict(Engineer.objects.filter(pk__in=ids).values_list("pk", "display_name"))
             who = ", ".join(names[i] for i in ids if i in names) or "nobody on call"
             lines.append(f"*{team.name} / {schedule.name}*: {who}")
     return Reply("\n".join(lines) or "No teams yet.")
+
+
+def _on_call_now(schedules: list[Schedule], now: datetime) -> dict[int, list[int] | None]:
+    """Engineer ids on call now per schedule (None: it could not be resolved)."""
+    try:
+        definitions = schedule_definitions([s.pk for s in schedules])
+    except Exception:  # a broken schedule: read them one by one, so it hides no other
+        logger.exception("schedules could not be read together")
+        definitions = {}
+    out: dict[int, list[int] | None] = {}
+    for schedule in schedules:
+        try:
+            definition = definitions.get(schedule.pk) or schedule_definition(schedule.pk)
+            out[schedule.pk] = oncall_at(definition, now)
+        except Exception:  # one broken schedule must not hide the others
+            logger.exception("schedule %s could not be resolved", schedule.pk)
+            out[schedule.pk] = None
+    return out
 
 
 def slack_incident_priority(*, incident_id: int, value: str, engineer: Engineer) -> Reply:

@@ -104,7 +104,8 @@ def _interaction(payload: dict[str, Any]) -> tuple[str, str, int, str]:
         container.get("channel_id") if isinstance(container, dict) else None
     )
     channel_id = channel_id if isinstance(channel_id, str) and SLACK_ID.match(channel_id) else ""
-    return user_id, action_id, int(value) if action_id in ACTIONS else 0, channel_id
+    incident_id = int(value) if action_id in ACTIONS and isinstance(value, str) else 0
+    return user_id, action_id, incident_id, channel_id
 
 
 @csrf_exempt

@@ -173,6 +173,7 @@ def _sms_command_run(phone: str, body: str) -> tuple[str, str, bool]:
         if not _phone_known(phone):
             return "unknown_phone", "This number is not linked to an on-call engineer.", True
         return "not_understood", f"Sorry, I did not understand. {HELP}", True
+    slot: SmsReplyCode | None
     if command.code is None:
         codes = open_codes(phone=phone)
         if not codes:

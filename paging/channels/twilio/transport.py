@@ -60,7 +60,7 @@ def sms_text(message: Message) -> str:
     incidents = message_incidents(message)
     if not incidents:
         return message.body
-    items = []
+    items: list[dict[str, Any]] = []
     for incident in incidents:
         view = incident_view(incident)
         code = reply_code_for(

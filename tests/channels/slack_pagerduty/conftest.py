@@ -3,21 +3,20 @@ a frozen clock, and a small cast (Ada with a Slack DM rule, a service with a pol
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 
 from oncall.people.models import ContactMethod, Engineer
-from paging.alert_event import AlertEvent
-from paging.ingest import alerts_ingest
-from paging.models import Incident, Service
+from paging.models import Service
 from tests.factories import ContactMethodFactory, EngineerFactory, NotificationRuleFactory
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
-from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
+from tests.paging.factories import ServiceFactory, policy_with_steps
+from tests.support import fire as support_fire
 
 T0 = datetime(2026, 11, 20, 3, 14, 7, tzinfo=UTC)
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -26,9 +25,8 @@ ADA_SLACK = "U024BE7LH"
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    return T0
 
 
 @pytest.fixture
@@ -89,16 +87,5 @@ def cast(db: None) -> Cast:
     return Cast(ada, ada_slack, grace, service)
 
 
-def fire(
-    service: Service, key: str = "payments/api-down", title: str = "Payment API down"
-) -> Incident:
-    integration = IntegrationFactory(service=service, kind="webhook")
-    result = alerts_ingest(
-        integration=integration,
-        events=[
-            AlertEvent(
-                action="trigger", alert_key=key, group_key=key, title=title, severity="critical"
-            )
-        ],
-    )
-    return Incident.objects.get(pk=result.incident_ids[0])
+# The shared alert (tests/support.py) with this folder's sample key and title.
+fire = functools.partial(support_fire, key="payments/api-down", title="Payment API down")

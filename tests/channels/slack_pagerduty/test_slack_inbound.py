@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection
 from django.test import Client
 from slack_sdk.signature import SignatureVerifier
 
@@ -248,6 +249,38 @@ def test_who_lists_the_teams_schedules(clock, cast, slack_secret) -> None:
     assert "*Platform / Primary*: Ada Lovelace" in response.json()["text"]
     response = signed(client, "/slack/commands/", command_body("who nosuchteam"))
     assert response.json()["text"].startswith("There is no team 'nosuchteam'. Teams:")
+
+
+# `/oncall who`: statements per answer whatever the number of schedules, layers and
+# members: the replay record (3), the caller, the team, its schedules, their
+# definitions (6), the names. The same on both databases.
+WHO_STATEMENTS = {"sqlite": 13, "postgresql": 13}
+
+
+@pytest.mark.parametrize("schedules", [1, 4])
+def test_who_costs_a_fixed_number_of_statements(
+    clock, cast, slack_secret, django_assert_num_queries, schedules: int
+) -> None:
+    team = TeamFactory(name="Platform", slug="platform")
+    MembershipFactory(team=team, engineer=cast.ada)
+    MembershipFactory(team=team, engineer=cast.grace)
+    for n in range(schedules):
+        schedule = schedule_services.schedule_create(team=team, name=f"S{n}")
+        for level, who in enumerate([[cast.ada, cast.grace], [cast.grace]]):
+            schedule_services.layer_create(
+                schedule=schedule,
+                name=f"L{level}",
+                level=level,
+                start_date=date(2026, 1, 5),
+                members=who,
+            )
+    client = Client()
+    body = command_body("who platform")
+    with django_assert_num_queries(WHO_STATEMENTS[connection.vendor]):
+        response = signed(client, "/slack/commands/", body)
+    lines = response.json()["text"].split("\n")
+    assert len(lines) == schedules
+    assert lines[0] == "*Platform / S0*: Grace Hopper"  # the higher layer wins
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from oncall.audit.models import AuditEntry
-from tests.channels.twilio_email_links.conftest import T0, fire, tick_at
 from tests.channels.twilio_email_links.test_twilio_inbound import reply_text, sms_from
+from tests.support import T0, fire, tick_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.channels.twilio_email_links.urls")]
 

@@ -9,7 +9,7 @@ import pytest
 
 from paging.channels.links.tokens import link_url
 from paging.models import Incident
-from tests.channels.twilio_email_links.conftest import engineer_with, fire
+from tests.support import engineer_with, fire
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")

@@ -12,7 +12,7 @@ from paging.channels.twilio.models import SmsReplyCode
 from paging.channels.twilio.replies import sms_reply_handle
 from paging.channels.twilio.reply_codes import reply_code_for
 from paging.models import Incident, IncidentEvent
-from tests.channels.twilio_email_links.conftest import engineer_with, fire
+from tests.support import engineer_with, fire
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

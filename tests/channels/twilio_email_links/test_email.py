@@ -14,8 +14,9 @@ from paging.channels.email.transport import EmailTransport
 from paging.channels.links.tokens import link_read
 from paging.models import Message
 from paging.outbox import message_enqueue
-from tests.channels.twilio_email_links.conftest import PUBLIC, T0, engineer_with, fire, tick_at
+from tests.channels.twilio_email_links.conftest import PUBLIC
 from tests.fakes.net import refusing_url, unanswered_connect_url
+from tests.support import T0, engineer_with, fire, tick_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.channels.twilio_email_links.urls")]
 

@@ -11,7 +11,7 @@ from django.test import Client
 from paging.channels.links.tokens import link_token
 from paging.incident_actions import incident_acknowledge
 from paging.models import Incident, IncidentEvent, Message
-from tests.channels.twilio_email_links.conftest import T0, engineer_with, fire, tick_at
+from tests.support import T0, engineer_with, fire, tick_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.channels.twilio_email_links.urls")]
 

@@ -14,7 +14,8 @@ from django.test import Client
 from paging.channels.links.tokens import link_token
 from paging.incident_actions import incident_resolve
 from paging.models import Incident, IncidentEvent, Message
-from tests.channels.twilio_email_links.conftest import T0, fire, tick_at, twilio_post
+from tests.channels.twilio_email_links.conftest import twilio_post
+from tests.support import T0, fire, tick_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.channels.twilio_email_links.urls")]
 

@@ -22,8 +22,9 @@ from rest_framework.authtoken.models import Token
 
 from paging.channels.links.tokens import link_token
 from paging.models import Incident
-from tests.channels.twilio_email_links.conftest import AUTH_TOKEN, T0, tick_at, twilio_post
+from tests.channels.twilio_email_links.conftest import AUTH_TOKEN, twilio_post
 from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
+from tests.support import T0, tick_at
 
 pytestmark = pytest.mark.django_db
 

@@ -12,14 +12,8 @@ from paging.channels.twilio.models import InboundSms, SmsReplyCode
 from paging.channels.twilio.reply_codes import reply_code_for
 from paging.incident_actions import incident_acknowledge, incident_resolve
 from paging.models import Incident, IncidentEvent, Message
-from tests.channels.twilio_email_links.conftest import (
-    T0,
-    engineer_with,
-    fire,
-    tick_at,
-    twilio_post,
-    twilio_sign,
-)
+from tests.channels.twilio_email_links.conftest import twilio_post, twilio_sign
+from tests.support import T0, engineer_with, fire, tick_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.channels.twilio_email_links.urls")]
 

@@ -16,8 +16,9 @@ from paging.channels.twilio.transport import (
 )
 from paging.models import Message
 from paging.outbox import message_enqueue
-from tests.channels.twilio_email_links.conftest import FROM_NUMBER, T0, fire
+from tests.channels.twilio_email_links.conftest import FROM_NUMBER
 from tests.fakes.net import refusing_url, unanswered_connect_url
+from tests.support import T0, fire
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.channels.twilio_email_links.urls")]
 

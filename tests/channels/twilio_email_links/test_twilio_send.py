@@ -15,14 +15,8 @@ from paging.channels.twilio.transport import TwilioSmsTransport
 from paging.incident_actions import incident_acknowledge
 from paging.models import IncidentEvent, Message
 from paging.outbox import message_enqueue
-from tests.channels.twilio_email_links.conftest import (
-    ACCOUNT_SID,
-    FROM_NUMBER,
-    PUBLIC,
-    T0,
-    fire,
-    tick_at,
-)
+from tests.channels.twilio_email_links.conftest import ACCOUNT_SID, FROM_NUMBER, PUBLIC
+from tests.support import T0, fire, tick_at
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.channels.twilio_email_links.urls")]
 

@@ -4,23 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
-import time_machine
 
 from oncall.people.models import ContactMethod, Engineer
 from paging.channels.webpush.subscriptions import webpush_subscribe
 from paging.channels.webpush.vapid import vapid_keys_generate
-
-# fire(): opens an incident on service "payments" whose policy pages the given engineers.
-from tests.channels.twilio_email_links.conftest import fire  # noqa: F401
 from tests.factories import EngineerFactory, NotificationRuleFactory
 from tests.fakes.webpush import FakePushService, FakeSubscription
 
+# fire(): opens an incident on service "payments" whose policy pages the given engineers.
+from tests.support import fire  # noqa: F401
+
 PUBLIC = "https://oncall.example.test"
 SUBJECT = "mailto:oncall@example.test"
-T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 CHROME_ANDROID = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/130.0.0.0 Mobile Safari/537.36"
@@ -45,12 +42,6 @@ def push_service(settings, vapid_pair) -> Iterator[FakePushService]:
     yield fake
     fake.stop()
     assert fake.refused == [], "the push service refused requests nobody expected"
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 def browser_subscribes(

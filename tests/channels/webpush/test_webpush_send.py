@@ -19,7 +19,8 @@ from paging.channels.webpush.transport import retry_after_seconds
 from paging.engine import tick
 from paging.models import Incident, IncidentEvent, Message
 from paging.test_pages import contact_method_send_test
-from tests.channels.webpush.conftest import PUBLIC, SUBJECT, T0, fire, paged_engineer
+from tests.channels.webpush.conftest import PUBLIC, SUBJECT, paged_engineer
+from tests.support import T0, fire
 
 pytestmark = pytest.mark.django_db
 
