@@ -169,7 +169,7 @@ class _PanelViews:
     def _errors(self, request: HttpRequest, form: forms.Form) -> None:
         for name, errors in form.errors.items():
             label = "" if name == "__all__" else f"{form.fields[name].label or name}: "
-            messages.error(request, f"{label}{' '.join(errors)}")
+            messages.error(request, f"{label}{' '.join(str(e) for e in errors)}")
 
     def _service_error(self, request: HttpRequest, exc: ValidationError) -> None:
         for name, errors in exc.message_dict.items():
@@ -366,7 +366,7 @@ class SubscriptionForm(forms.ModelForm):
         fields = ["service", "engineer", "slack_channel"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if bool(data.get("engineer")) == bool(data.get("slack_channel")):
             raise forms.ValidationError("Give an engineer or a Slack channel id (one of them).")
         return data

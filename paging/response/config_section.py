@@ -126,7 +126,9 @@ def status_groups_export() -> list[dict[str, Any]]:
 
 def _subscription_label(sub: StakeholderSubscription) -> str:
     return (
-        f"slack:{sub.slack_channel}" if sub.slack_channel else f"engineer:{sub.engineer.username}"
+        f"slack:{sub.slack_channel}"
+        if sub.slack_channel
+        else f"engineer:{sub.engineer.username if sub.engineer else ''}"
     )
 
 
@@ -182,7 +184,7 @@ def subscriptions_export() -> list[dict[str, Any]]:
         if sub.slack_channel:
             row["slack_channels"].append(sub.slack_channel)
         else:
-            row["engineers"].append(sub.engineer.username)
+            row["engineers"].append(sub.engineer.username if sub.engineer else "")
     out = []
     for name in sorted(by_service):
         row = by_service[name]

@@ -122,7 +122,7 @@ def _stakeholders_notify(incident: Incident, update: StatusUpdate) -> Notified:
                 rules=rules,
             )
             names = notified.people if sent is not None else notified.unreachable
-            names.append(sub.engineer.display_name)
+            names.append(sub.engineer.display_name if sub.engineer is not None else "")
         else:
             slack_channel_notice_enqueue(
                 channel=sub.slack_channel,

@@ -154,7 +154,7 @@ def status_page_read(*, now: datetime | None = None) -> StatusPage:
                     PublicUpdate(
                         state=u.state, state_label=u.get_state_display(), text=u.text, at=u.at
                     )
-                    for u in incident.public_updates
+                    for u in incident.public_updates  # type: ignore[attr-defined]  # Prefetch to_attr
                 ],
             )
         )

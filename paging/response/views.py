@@ -7,6 +7,7 @@ carry only public fields.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -79,5 +80,5 @@ class StatusFeed(Feed):
     def item_updateddate(self, item: PublicIncident) -> datetime:
         return item.updates[0].at if item.updates else item.resolved_at or item.started_at
 
-    def __call__(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return _public(super().__call__(request, *args, **kwargs))

@@ -22,13 +22,8 @@ from tests.factories import (
     NotificationRuleFactory,
     UserFactory,
 )
-from tests.paging.conftest import T0, RecordingChannel, channel, clock  # noqa: F401
-from tests.paging.factories import (
-    IntegrationFactory,
-    ServiceFactory,
-    engineer_with_ladder,
-    policy_with_steps,
-)
+from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
+from tests.support import engineer_with_ladder
 
 PRIYA_EMAIL = "priya@stakeholders.example"
 PRIYA_PHONE = "+14155550199"

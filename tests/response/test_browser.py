@@ -16,8 +16,9 @@ from paging.response.services import (
 )
 from tests.browser import DESKTOP, SIZES, browser_marks, check_layout, logged_in_page
 from tests.factories import EngineerFactory, UserFactory
-from tests.paging.factories import ServiceFactory, engineer_with_ladder, policy_with_steps
+from tests.paging.factories import ServiceFactory, policy_with_steps
 from tests.response.conftest import SECRET_LABEL, SECRET_TITLE, fire
+from tests.support import engineer_with_ladder
 
 pytestmark = [*browser_marks, pytest.mark.django_db(transaction=True)]
 

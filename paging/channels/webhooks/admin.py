@@ -43,7 +43,7 @@ class WebhookEndpointForm(forms.ModelForm):
         fields = ["name", "service", "url", "secret", "enabled", "events"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         values = {name: data.get(name) for name in self.Meta.fields}
         values["events"] = list(data.get("events") or [])
         if not values["secret"] and self.instance.pk:
@@ -76,7 +76,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
     @admin.display(description="service")
     def service_or_all(self, obj: WebhookEndpoint) -> str:
-        return obj.service.name if obj.service_id else "every service"
+        return obj.service.name if obj.service is not None else "every service"
 
     @admin.display(description="events")
     def events_shown(self, obj: WebhookEndpoint) -> str:

@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from oncall.api.errors import ServiceErrorsMixin
 from oncall.security.secrets import secret_mask
@@ -61,7 +62,10 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["enabled_at", "created_at", "updated_at"]
         # Checked by the service (one set of rules for the API, the admin and the file).
-        extra_kwargs = {"name": {"validators": []}, "url": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {
+            "name": {"validators": []},
+            "url": {"validators": []},
+        }
 
     def get_secret_hint(self, obj: WebhookEndpoint) -> str:
         return secret_mask(obj.secret)
@@ -99,15 +103,15 @@ class WebhookEndpointViewSet(ServiceErrorsMixin, viewsets.ModelViewSet):
     queryset = WebhookEndpoint.objects.select_related("service").order_by("name")
 
     def _save(
-        self, serializer: WebhookEndpointSerializer, endpoint: WebhookEndpoint | None
+        self, serializer: BaseSerializer[WebhookEndpoint], endpoint: WebhookEndpoint | None
     ) -> None:
         fields: dict[str, Any] = dict(serializer.validated_data)
         serializer.instance = webhook_endpoint_save(endpoint=endpoint, fields=fields)
 
-    def perform_create(self, serializer: WebhookEndpointSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[WebhookEndpoint]) -> None:
         self._save(serializer, None)
 
-    def perform_update(self, serializer: WebhookEndpointSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[WebhookEndpoint]) -> None:
         self._save(serializer, serializer.instance)
 
     def perform_destroy(self, instance: WebhookEndpoint) -> None:

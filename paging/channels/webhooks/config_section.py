@@ -123,7 +123,7 @@ def webhooks_export() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for endpoint in WebhookEndpoint.objects.select_related("service").order_by("name"):
         row: dict[str, Any] = {"name": endpoint.name}
-        if endpoint.service_id:
+        if endpoint.service is not None:
             row["service"] = endpoint.service.name
         row["url"] = endpoint.url
         if not endpoint.enabled:

@@ -94,11 +94,10 @@ def webhook_endpoint_save(
         values["name"] = values["name"].strip()
     problems = webhook_endpoint_problems(values)
     with transaction.atomic():
-        name_taken = (
-            WebhookEndpoint.objects.filter(name=values["name"])
-            .exclude(pk=endpoint.pk if endpoint is not None else None)
-            .exists()
-        )
+        same_name = WebhookEndpoint.objects.filter(name=values["name"])
+        if endpoint is not None:
+            same_name = same_name.exclude(pk=endpoint.pk)
+        name_taken = same_name.exists()
         if "name" not in problems and name_taken:
             problems["name"] = f"a webhook named {values['name']!r} exists already"
         if problems:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 
 from oncall.people.models import Engineer
 from paging.alert_event import AlertEvent
@@ -24,9 +23,9 @@ SECRET = "whsec-test-0123456789abcdef"
 
 
 @pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
+def clock_start() -> datetime:
+    """The shared ``clock`` fixture (tests/conftest.py) starts here in this folder."""
+    return T0
 
 
 @pytest.fixture
