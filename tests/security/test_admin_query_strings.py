@@ -6,6 +6,8 @@ Walks every registered model admin, so a new one is covered by itself."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib import admin
 from django.db import models
@@ -62,3 +64,28 @@ def test_a_bad_team_filter_on_engineers_redirects_like_django_filters(root) -> N
     for bad in BAD:
         response = root.get(f"/admin/oncall/engineer/?team={bad}")
         assert response.status_code == 302 and response["Location"].endswith("/engineer/?e=1")
+
+
+def _forms() -> list[str]:
+    return [url for url, _ in _add_pages()]
+
+
+@pytest.mark.parametrize("url", _forms())
+def test_add_forms_posted_with_values_that_are_no_ids_are_form_errors(root, url) -> None:
+    """Every field of the form (inlines too) set to ``x``, an id past 64 bits or 1e999:
+    the form comes back with its errors (or is refused), never a 500 from the
+    autocomplete or a multiple choice querying the database with it."""
+    page = root.get(url)
+    if page.status_code != 200:
+        return
+    html = page.content.decode()
+    names = set(re.findall(r'name="([^"]+)"', html)) - {"csrfmiddlewaretoken"}
+    management = dict(
+        re.findall(
+            r'name="([^"]+-(?:TOTAL|INITIAL|MIN_NUM|MAX_NUM)_FORMS)"[^>]*value="(\d*)"', html
+        )
+    )
+    for bad in ("x", str(10**20), str(-(10**20)), "1e999"):
+        data = {name: bad for name in names} | management
+        response = root.post(url, data)
+        assert response.status_code in (200, 302, 400, 403), (url, bad, response.status_code)
