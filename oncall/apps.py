@@ -22,3 +22,7 @@ class OncallAdminConfig(AdminConfig):
         from django.contrib import admin
 
         admin.site.system_read_only()  # type: ignore[attr-defined]
+
+        from oncall.admin_bounds import admin_bounds_install
+
+        admin_bounds_install()

@@ -94,6 +94,8 @@ def condition_from_line(line: str) -> Any:
     if found:
         try:
             values = json.loads(f"[{found.group(2)}]")
+        except RecursionError:
+            return line.strip()  # brackets thousands deep: not a matcher (the reader says so)
         except ValueError:
             values = [v.strip() for v in found.group(2).split(",")]
         return {"field": _field(found.group(1)), "op": "in", "value": values}

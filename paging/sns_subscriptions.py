@@ -1,12 +1,16 @@
-"""What SNS told an integration about its topics' subscriptions: the one write path."""
+"""What SNS told an integration about its topics' subscriptions, and the notifications
+that already acted: the one write path of each."""
 
 from __future__ import annotations
 
-from django.db import transaction
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from oncall.audit.services import audit_record
-from paging.models import Integration, SnsSubscription
+from paging.models import Integration, SnsMessageSeen, SnsSubscription
 
 
 def sns_subscription_set(
@@ -42,3 +46,21 @@ def sns_topic_unsubscribed(*, integration: Integration, topic_arn: str) -> bool:
         topic_arn=topic_arn,
         status=SnsSubscription.Status.UNSUBSCRIBED,
     ).exists()
+
+
+def sns_message_claim(*, integration: Integration, message_id: str) -> bool:
+    """True the first time a notification's ``MessageId`` reaches this integration,
+    False when it already acted (a replay). Call it inside the transaction that acts on
+    the message: if that rolls back, the id is not kept and SNS's retry is handled."""
+    now = timezone.now()
+    max_age = timedelta(seconds=settings.SNS_MAX_MESSAGE_AGE_SECONDS)
+    # Older ids need no keeping: their messages are refused by Timestamp already.
+    SnsMessageSeen.objects.filter(received_at__lt=now - 2 * max_age).delete()
+    try:
+        with transaction.atomic():
+            SnsMessageSeen.objects.create(
+                integration=integration, message_id=message_id[:255], received_at=now
+            )
+    except IntegrityError:
+        return False
+    return True

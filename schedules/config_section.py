@@ -40,7 +40,16 @@ from oncall.people.models import Engineer, Team
 from oncall.people.validators import validate_time_zone
 from schedules import services
 from schedules.edit_impact import layer_edit_impact, layer_next_handoff, version_from_fields
-from schedules.models import Holiday, HolidayCalendar, Layer, Override, Schedule, ShiftUnit, TimeOff
+from schedules.models import (
+    MAX_SHIFT_LENGTH,
+    Holiday,
+    HolidayCalendar,
+    Layer,
+    Override,
+    Schedule,
+    ShiftUnit,
+    TimeOff,
+)
 from schedules.resolver import ScheduleDefinition
 from schedules.restriction_text import restriction_text, restrictions_parse
 from schedules.selectors import schedule_definition
@@ -231,6 +240,8 @@ def _layer_wanted(ctx: ApplyContext, raw: Any, path: str) -> dict[str, Any]:
     read_choice(ctx, data["shift_unit"], f"{path}.shift_unit", ShiftUnit.values)
     if data["shift_length"] < 1:
         ctx.fail(f"{path}.shift_length", "must be at least 1")
+    elif data["shift_length"] > MAX_SHIFT_LENGTH:
+        ctx.fail(f"{path}.shift_length", f"must be at most {MAX_SHIFT_LENGTH}")
     members = [
         _engineer(ctx, read_value_str(ctx, m, f"{path}.members[{k}]"), f"{path}.members[{k}]")
         for k, m in enumerate(data["members"])

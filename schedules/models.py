@@ -154,6 +154,11 @@ class ShiftUnit(models.TextChoices):
     WEEKS = "weeks", "Weeks"
 
 
+# Far longer than any rotation (10,000 weeks is 190 years); beyond it a shift's end
+# overflows the column or Python's dates (a 500 for a typo'd number).
+MAX_SHIFT_LENGTH = 10_000
+
+
 class Layer(models.Model):
     """A rotation. Higher ``level`` wins over lower ones."""
 

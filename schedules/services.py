@@ -22,6 +22,7 @@ from oncall.people.validators import validate_time_zone
 from schedules.approvals import time_off_needs_approval
 from schedules.holidays import holidays_set
 from schedules.models import (
+    MAX_SHIFT_LENGTH,
     HolidayCalendar,
     Layer,
     LayerMember,
@@ -317,6 +318,8 @@ def _check_layer_fields(shift_length: int, shift_unit: str) -> None:
         raise ValidationError({"shift_unit": f"must be one of {', '.join(ShiftUnit.values)}"})
     if shift_length < 1:
         raise ValidationError({"shift_length": "must be at least 1"})
+    if shift_length > MAX_SHIFT_LENGTH:
+        raise ValidationError({"shift_length": f"must be at most {MAX_SHIFT_LENGTH}"})
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from oncall.api.params import id_or_none
 from oncall.audit.admin_mixins import DeleteEachMixin
 from oncall.people import services
 from oncall.people.models import (
@@ -249,7 +251,11 @@ class TeamListFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value():
-            return queryset.filter(memberships__team_id=self.value()).distinct()
+            team_id = id_or_none(self.value())
+            if team_id is None:
+                # Django's own filters answer a bad value the same way (?e=1, no 500).
+                raise IncorrectLookupParameters(f"team: {self.value()[:40]!r} is not a team id")
+            return queryset.filter(memberships__team_id=team_id).distinct()
         return queryset
 
 

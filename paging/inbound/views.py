@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DataError, IntegrityError, InterfaceError, OperationalError
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -49,7 +49,11 @@ from paging.inbound.webhook import webhook_parse
 from paging.ingest import IntegrationGone, alerts_ingest
 from paging.models import Integration, SnsSubscription
 from paging.priorities import PriorityInvalid, priority_parse
-from paging.sns_subscriptions import sns_subscription_set, sns_topic_unsubscribed
+from paging.sns_subscriptions import (
+    sns_message_claim,
+    sns_subscription_set,
+    sns_topic_unsubscribed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -421,7 +425,19 @@ def _sns_act(integration: Integration, message: SnsMessage) -> JsonResponse:
         return JsonResponse(
             {"status": "ignored", "reason": "INSUFFICIENT_DATA changes nothing"}, status=202
         )
-    result = _ingest(integration, [event])
+    # The message id is kept with the alert it carried (one transaction): a replay of
+    # the same signed message within its Timestamp window changes nothing.
+    with transaction.atomic():
+        try:
+            first = sns_message_claim(integration=integration, message_id=message.message_id)
+        except (OperationalError, InterfaceError):
+            logger.warning("SNS message not stored: database unavailable", exc_info=True)
+            raise _unavailable() from None
+        if not first:
+            return JsonResponse(
+                {"status": "duplicate", "message_id": message.message_id[:255]}, status=200
+            )
+        result = _ingest(integration, [event])
     return JsonResponse(
         {
             "status": "accepted",

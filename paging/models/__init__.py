@@ -1,7 +1,7 @@
 """Paging models, one module per concern; import them from ``paging.models``."""
 
 from paging.models.engine import EngineStep
-from paging.models.inbound import ChangeEvent, IntegrationRate, SnsSubscription
+from paging.models.inbound import ChangeEvent, IntegrationRate, SnsMessageSeen, SnsSubscription
 from paging.models.incidents import Alert, Incident, IncidentEvent
 from paging.models.outbox import EngineHeartbeat, Message
 from paging.models.policies import (
@@ -36,5 +36,6 @@ __all__ = [
     "PriorityLevel",
     "Service",
     "ServicePriorityPolicy",
+    "SnsMessageSeen",
     "SnsSubscription",
 ]

@@ -1,4 +1,5 @@
-"""State kept by the inbound endpoints: rate-limit buckets, SNS subscriptions, change events."""
+"""State kept by the inbound endpoints: rate-limit buckets, SNS subscriptions and the
+message ids seen, change events."""
 
 from __future__ import annotations
 
@@ -51,6 +52,29 @@ class SnsSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic_arn} ({self.status})"
+
+
+class SnsMessageSeen(models.Model):
+    """An SNS notification's ``MessageId`` that has acted on an integration, written in
+    the transaction of the alert it carried and kept for ``SNS_MAX_MESSAGE_AGE_SECONDS``
+    (older messages are refused by their ``Timestamp``): the same signed message sent
+    again, by SNS's redelivery or by whoever captured it, changes nothing."""
+
+    integration = models.ForeignKey(
+        "paging.Integration", on_delete=models.CASCADE, related_name="+"
+    )
+    message_id = models.CharField(max_length=255)
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "message_id"], name="sns_message_seen_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"SNS message {self.message_id}"
 
 
 class ChangeEvent(models.Model):

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from oncall.people.models import Engineer, Team
 from schedules.models import (
+    MAX_SHIFT_LENGTH,
     Holiday,
     HolidayCalendar,
     Layer,
@@ -94,7 +95,7 @@ class LayerSerializer(serializers.ModelSerializer):
     )
     restrictions = RestrictionInlineSerializer(many=True, required=False)
     shift_unit = serializers.ChoiceField(choices=ShiftUnit.choices, default=ShiftUnit.WEEKS)
-    shift_length = serializers.IntegerField(min_value=1, default=1)
+    shift_length = serializers.IntegerField(min_value=1, max_value=MAX_SHIFT_LENGTH, default=1)
     effective_from = EffectiveFromField(
         write_only=True, required=False, help_text="when this edit takes effect (default now)"
     )

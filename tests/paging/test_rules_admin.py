@@ -187,3 +187,14 @@ def test_inhibit_rule_admin_saves_through_the_service(admin_client_) -> None:
     )
     assert bad.status_code == 200
     assert "line 1: &#x27;nope nope&#x27; is not a matcher" in bad.content.decode()
+
+
+def test_the_test_box_refuses_a_deeply_nested_sample_with_a_400(admin_client_, integration) -> None:
+    """Issue 12 item 4: the sample goes through the inbound endpoints' bounded decoder,
+    so 5,000 levels of nesting is a 400 on the field (a RecursionError was a 500)."""
+    url = f"/admin/paging/integration/{integration.pk}/rules-test/"
+    for sample in ("[" * 5000 + "]" * 5000, '{"a":' * 5000 + "1" + "}" * 5000):
+        page = admin_client_.post(url, {"sample": sample})
+        assert page.status_code == 400
+        assert "nested" in page.content.decode()
+    assert admin_client_.post(url, {"sample": '{"a": 1e999}'}).status_code == 400

@@ -257,3 +257,14 @@ def test_the_test_endpoint_reads_grafana_and_sns_samples(staff) -> None:
     )
     assert answer.status_code == 200, answer.content
     assert answer.json()["alerts"][0]["service"] == sns.service.name
+
+
+def test_a_matcher_list_nested_5000_deep_is_a_400_naming_the_condition(staff, integration) -> None:
+    """Issue 12 item 4: a shallow body whose matcher string holds 5,000 brackets (the
+    list after ``in`` is read as JSON) is a 400 on that condition, not a RecursionError."""
+    rules = [{"name": "deep", "conditions": ["severity in " + "[" * 5000 + "]" * 5000]}]
+    url = f"/api/v1/integrations/{integration.pk}/rules/"
+    answer = staff.put(url, {"rules": rules}, format="json")
+    assert answer.status_code == 400, answer.content
+    assert "rules[0].conditions[0]" in answer.content.decode()
+    assert not AlertRule.objects.exists()

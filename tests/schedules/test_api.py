@@ -192,6 +192,21 @@ def test_ids_past_64_bits_and_json_1e999_are_400_not_500(world, traveller, path)
     assert "1e999 is out of range" in r.data["detail"]
 
 
+@pytest.mark.parametrize("length", [10**20, 2**63, 10_001])
+def test_a_shift_length_past_the_maximum_is_400_not_500(world, traveller, length):
+    """Issue 12 item 4 (found by a fuzz of every API field): shift_length 10**20 was
+    an OverflowError writing the layer (a 500)."""
+    schedule = make_schedule(world)
+    api = client_for(world["admin"].user)
+    layer = f"/api/v1/layers/{schedule['layer']['id']}/"
+    r = api.patch(layer, {"shift_length": length}, format="json")
+    assert r.status_code == 400, r.content
+    assert "shift_length" in r.data
+    body = {**schedule["layer"], "shift_length": length, "name": "Another"}
+    assert api.post("/api/v1/layers/", body, format="json").status_code == 400
+    assert api.patch(layer, {"shift_length": 10_000}, format="json").status_code == 200
+
+
 def test_layer_edit_via_api_keeps_the_past(world, traveller):
     schedule = make_schedule(world)
     admin = client_for(world["admin"].user)

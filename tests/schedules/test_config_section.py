@@ -171,6 +171,12 @@ def test_layer_change_applies_from_now_and_prune_retires():
             "schedules[0].overrides[0].start",
         ),
         ("{date: 2026-10-03", '{date: "2026-13-03"', "holiday_calendars[0].holidays[0].date"),
+        (
+            "shift_unit: weeks\n        members: [marcus]",
+            "shift_unit: weeks\n        shift_length: 100000000000000000000"
+            "\n        members: [marcus]",
+            "schedules[0].layers[0].shift_length",
+        ),
     ],
 )
 def test_errors_name_the_path_and_change_nothing(old, new, path):

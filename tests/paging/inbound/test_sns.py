@@ -116,11 +116,16 @@ def test_signed_alarm_triggers_and_ok_resolves(client, sns, signer, integration,
     assert incident.status == Incident.Status.RESOLVED
 
 
+def fresh(sns: FakeSns, message: dict[str, Any], n: int) -> dict[str, Any]:
+    """The message as SNS sends a new notification: a MessageId of its own."""
+    return {**on_fake(sns, message), "MessageId": f"{n:08d}-0000-4000-8000-000000000000"}
+
+
 def test_repeated_alarm_is_one_alert_and_the_certificate_is_fetched_once(
     client, sns, signer, integration
 ):
-    message = signer.sign(on_fake(sns, alarm()))
-    for _ in range(3):
+    for n in range(3):
+        message = signer.sign(fresh(sns, alarm(), n))
         assert post(client, integration, message).status_code == 202
     assert (Incident.objects.count(), Alert.objects.get().deliveries) == (1, 3)
     assert sns.requests == [CERT_PATH]  # cached
@@ -201,6 +206,42 @@ def test_certificate_host_down_is_503_so_sns_retries(client, sns, signer, integr
     assert response.status_code == 503
     assert response["Retry-After"]
     assert Incident.objects.count() == 0
+
+
+def test_captured_alarm_replayed_after_ok_changes_nothing(client, sns, signer, integration):
+    """Issue 12 item 1: the same signed ALARM sent again within its Timestamp window
+    (after the alarm went OK) is a duplicate: the incident stays resolved, none opens."""
+    captured = signer.sign(fresh(sns, alarm(), 1))
+    assert post(client, integration, captured).status_code == 202
+    ok = signer.sign(fresh(sns, alarm("OK", OldStateValue="ALARM"), 2))
+    assert post(client, integration, ok).status_code == 202
+    before = stored_counts()
+    with time_machine.travel(NOW + dt.timedelta(minutes=30), tick=False):
+        replay = post(client, integration, captured)
+    assert (replay.status_code, replay.json()["status"]) == (200, "duplicate")
+    assert stored_counts() == before
+    assert list(Incident.objects.values_list("status", flat=True)) == ["resolved"]
+    # The same message id on another integration is another delivery.
+    other = integration_make(
+        Integration.Kind.SNS, service=integration.service, sns_topic_arns=[TOPIC]
+    )
+    assert post(client, other, captured).status_code == 202
+
+
+def test_a_refused_delivery_is_not_kept_so_the_retry_acts(client, sns, signer, integration):
+    """The id is kept in the alert's transaction: a delivery that failed (503) is not a
+    duplicate when SNS retries it."""
+    message = signer.sign(fresh(sns, alarm(), 1))
+    with pytest.MonkeyPatch.context() as patch:
+        from django.db import OperationalError
+
+        def down(**_: Any) -> None:
+            raise OperationalError("database went away")
+
+        patch.setattr("paging.inbound.views.alerts_ingest", down)
+        assert post(client, integration, message).status_code == 503
+    assert post(client, integration, message).status_code == 202
+    assert Incident.objects.count() == 1
 
 
 def test_stale_message_is_refused_as_a_replay(client, sns, signer, integration):
@@ -288,8 +329,9 @@ def test_insufficient_data_changes_nothing(client, sns, signer, integration):
 
 
 def test_new_alarm_after_ok_opens_a_new_incident(client, sns, signer, integration):
-    for state in ("ALARM", "OK", "ALARM"):
-        assert post(client, integration, signer.sign(on_fake(sns, alarm(state)))).status_code == 202
+    for n, state in enumerate(("ALARM", "OK", "ALARM")):
+        message = signer.sign(fresh(sns, alarm(state), n))
+        assert post(client, integration, message).status_code == 202
     assert list(Incident.objects.order_by("id").values_list("status", flat=True)) == [
         "resolved",
         "triggered",
