@@ -1,8 +1,8 @@
 """The one pagination of every API collection (``DEFAULT_PAGINATION_CLASS``).
 
-``?limit=`` above ``MAX_PAGE_SIZE`` is clamped to it (DRF's ``max_limit``); a number
-too large for the database (``limit=10**20``, ``offset=10**20``) is clamped or refused
-with 400, never an overflow (a 500).
+``?limit=`` above ``MAX_PAGE_SIZE`` (``limit=10**20`` too) and ``offset`` past
+``MAX_OFFSET`` are refused with a 400 naming the parameter: a caller asking for more than
+a page gets told, rather than silently less. Never an overflow (a 500).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
         return offset
 
     def get_limit(self, request: Request) -> Any:
-        raw = request.query_params.get(self.limit_query_param)
-        if raw is not None and len(raw) > 20:
-            # Still a number, just absurd: the largest page (int() of 4,300+ digits raises).
-            return self.max_limit
+        raw = (request.query_params.get(self.limit_query_param) or "").strip()
+        # Digits only and at most 20 of them before int(): 4,300+ digits make int() raise.
+        if raw.isdigit() and (len(raw) > 20 or int(raw) > self.max_limit):
+            raise ValidationError({self.limit_query_param: f"must be at most {self.max_limit}"})
         return super().get_limit(request)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('paging', '0014_alert_rules_inhibition'),
+        ('paging', '0015_incidentevent_response_kinds'),
     ]
 
     operations = [
