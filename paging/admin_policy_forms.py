@@ -15,10 +15,18 @@ from paging.models import (
     EscalationTarget,
     Integration,
     Service,
+    UnresolvedStep,
 )
 from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
 from paging.people_targets import ENGINEER, SCHEDULE, TEAM_ALL, TEAM_ROUND_ROBIN
-from paging.policy_writes import StepSpec, TargetSpec
+from paging.policy_writes import (
+    PolicyError,
+    StepSpec,
+    TargetSpec,
+    UnresolvedSpec,
+    target_spec_check,
+)
+from paging.priorities import PriorityInvalid, priority_parse
 from schedules.models import Schedule
 
 # "kind:id" values of the targets choice (people targets); channel targets (a Slack
@@ -154,6 +162,83 @@ def step_form_class() -> type[StepForm]:
         for kind in address_target_kinds()
     }
     return type("StepForm", (StepForm,), fields)
+
+
+class UnresolvedStepForm(forms.ModelForm):
+    """An unresolved step: one target (a person, a schedule's on-call, a team, or a Slack
+    channel), optionally only for some priorities or one urgency."""
+
+    class Meta:
+        model = UnresolvedStep
+        fields = [
+            "after_minutes",
+            "kind",
+            "engineer",
+            "team",
+            "schedule",
+            "address",
+            "priorities",
+            "urgency",
+        ]
+        labels = {
+            "after_minutes": "Not resolved after (minutes)",
+            "kind": "Notify",
+            "address": "Slack channel",
+            "priorities": "Only for priorities",
+        }
+        help_texts = {
+            "after_minutes": "counted from the trigger; runs even once acknowledged",
+            "priorities": "e.g. P1, P2 (empty: any)",
+            "address": "channel id (Slack channel only)",
+        }
+
+    def clean_priorities(self) -> str:
+        levels = []
+        for part in (self.cleaned_data.get("priorities") or "").split(","):
+            if not part.strip():
+                continue
+            try:
+                level = priority_parse(part.strip())
+            except PriorityInvalid as exc:
+                raise forms.ValidationError(str(exc)) from None
+            if level is not None:
+                levels.append(level)
+        return ",".join(str(p) for p in sorted(set(levels)))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        kind = data.get("kind")
+        if kind:
+            spec = self.unresolved_spec()
+            try:
+                target_spec_check(spec.target, "unresolved")
+            except PolicyError as exc:
+                field = exc.path.rpartition(".")[2].removesuffix("_id")
+                raise forms.ValidationError(
+                    {field if field in self.fields else None: exc.problem}
+                ) from None
+        return data
+
+    def unresolved_spec(self) -> UnresolvedSpec:
+        data = self.cleaned_data
+        kind = data["kind"]
+
+        def pk(name: str) -> int | None:
+            value = data.get(name)
+            return value.pk if value is not None else None
+
+        return UnresolvedSpec(
+            after_minutes=data["after_minutes"],
+            target=TargetSpec(
+                kind=kind,
+                engineer_id=pk("engineer"),
+                team_id=pk("team"),
+                schedule_id=pk("schedule"),
+                address=(data.get("address") or "").strip(),
+            ),
+            priorities=tuple(int(p) for p in (data.get("priorities") or "").split(",") if p),
+            urgency=data.get("urgency") or "",
+        )
 
 
 class PolicyForm(forms.ModelForm):

@@ -9,6 +9,7 @@ from paging.models.policies import (
     EscalationPolicyVersion,
     EscalationStep,
     EscalationTarget,
+    UnresolvedStep,
 )
 from paging.models.priorities import PriorityLevel, ServicePriorityPolicy
 from paging.models.rules import AlertRule, InhibitedIncident, InhibitionSource, InhibitRule
@@ -37,4 +38,5 @@ __all__ = [
     "Service",
     "ServicePriorityPolicy",
     "SnsSubscription",
+    "UnresolvedStep",
 ]
