@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analytics import load, metrics
+from analytics import load, metrics, noise
 from analytics.filters import MetricFilter
 from analytics.sla import sla_by_priority
 
@@ -37,6 +37,7 @@ def dashboard_context(*, flt: MetricFilter, bucket: str) -> dict[str, Any]:
             start=flt.start, end=flt.end, team=flt.team, engineer=flt.engineer
         ),
         "chart": chart,
+        "quality": noise.alert_quality(flt=flt),
     }
 
 
