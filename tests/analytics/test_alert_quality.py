@@ -174,5 +174,5 @@ def test_dashboard_shows_the_rates_with_the_target(dataset, client: Client) -> N
     assert '<b id="card-false-positive">28.6%</b>' in page
     assert "2 of 7 classified · over target" in page
     assert "Alert quality per service" in page and "Noisiest alerts" in page
-    assert "40% <span class=\"flag\">over target</span>" in page
+    assert '40% <span class="flag">over target</span>' in page
     assert '<th scope="row" class="alert-name">DiskFull</th>' in page
