@@ -27,6 +27,7 @@ from paging.admin_policy_forms import (
     address_target_kinds,
     step_form_class,
     step_sentence,
+    unresolved_sentence,
 )
 from paging.admin_rules import (
     SAMPLE_HINT,
@@ -343,7 +344,7 @@ class EscalationStepInline(admin.StackedInline):
         return super().get_queryset(request).order_by("position")
 
 
-class UnresolvedStepInline(admin.TabularInline):
+class UnresolvedStepInline(admin.StackedInline):
     """ "Not resolved N minutes after the trigger: notify X" (also after an ack)."""
 
     model = UnresolvedStep
@@ -379,13 +380,31 @@ class EscalationPolicyAdmin(DeleteEachMixin, admin.ModelAdmin):
         steps = list(obj.steps.order_by("position").prefetch_related(
             "targets__engineer", "targets__team", "targets__schedule__team"
         ))  # fmt: skip
+        unresolved = list(
+            obj.unresolved_steps.order_by("after_minutes", "id").select_related(
+                "engineer", "team", "schedule__team"
+            )
+        )
+        notices = format_html_join(
+            "", "<li>{}</li>", ((unresolved_sentence(u),) for u in unresolved)
+        )
+        after = (
+            format_html(
+                '<p>Even once acknowledged, until resolved:</p><ul class="policy-unresolved">'
+                "{}</ul>",
+                notices,
+            )
+            if unresolved
+            else ""
+        )
         if not steps:
-            return "No steps: nobody is paged."
+            return format_html("No steps: nobody is paged.{}", after)
         return format_html(
-            '<ol class="policy-steps">{}</ol>',
+            '<ol class="policy-steps">{}</ol>{}',
             format_html_join(
                 "", "<li>{}</li>", ((step_sentence(s, len(steps), obj.repeat),) for s in steps)
             ),
+            after,
         )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:

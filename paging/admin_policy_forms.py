@@ -95,6 +95,21 @@ def step_sentence(step: EscalationStep, count: int, repeat: int) -> str:
     return f"Step {number} — page {targets}; wait {step.delay_minutes} min, {then}"
 
 
+def unresolved_sentence(step: UnresolvedStep) -> str:
+    """ "Not resolved after 30 min — notify Carol (P1, P2 only), even if acknowledged"."""
+    who = {
+        ENGINEER: lambda: str(step.engineer),
+        SCHEDULE: lambda: f"on call in {step.schedule}",
+        TEAM_ALL: lambda: f"everyone in {step.team}",
+    }.get(step.kind, lambda: f"Slack channel {step.address}")()
+    limits = [", ".join(f"P{p}" for p in step.priorities.split(",")) if step.priorities else ""]
+    limits.append(f"{step.urgency} urgency" if step.urgency else "")
+    only = " and ".join(x for x in limits if x)
+    return f"Not resolved after {step.after_minutes} min — notify {who}" + (
+        f" ({only} only)" if only else ""
+    )
+
+
 class StepForm(forms.ModelForm):
     number = forms.IntegerField(
         label="Step",
@@ -191,6 +206,14 @@ class UnresolvedStepForm(forms.ModelForm):
             "priorities": "e.g. P1, P2 (empty: any)",
             "address": "channel id (Slack channel only)",
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.priorities:
+            # Shown as people write them ("P1, P2"), stored as levels ("1,2").
+            self.initial["priorities"] = ", ".join(
+                f"P{p}" for p in self.instance.priorities.split(",")
+            )
 
     def clean_priorities(self) -> str:
         levels = []
