@@ -105,6 +105,10 @@ class ChannelSpec:
     target: TargetKind | None = None
     # Follows incident changes for what this channel posted.
     follower: ChangeFollower | None = None
+    # (message, ``paging.outbox.SendOutcome``) -> None: what a message of this kind that
+    # belongs to no incident records once an attempt ended, in the transaction that
+    # records it (a webhook's failure on the timeline of the incident it was about).
+    outcome: Callable[[Any, Any], None] | None = None
 
     @property
     def is_contact(self) -> bool:

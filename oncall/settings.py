@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "paging.channels.slack.apps.SlackConfig",
     "paging.channels.pagerduty.apps.PagerDutyConfig",
     "paging.channels.webpush.apps.WebPushConfig",
+    "paging.channels.webhooks.apps.WebhooksConfig",
     "paging.channels.apps.ChannelsConfig",
     "analytics.apps.AnalyticsConfig",
     "oncall.me.apps.MeConfig",
@@ -315,6 +316,8 @@ WEBPUSH_TIMEOUT_SECONDS = env_int("WEBPUSH_TIMEOUT_SECONDS", 10, minimum=1)
 WEBPUSH_TTL_SECONDS = env_int("WEBPUSH_TTL_SECONDS", 3600, minimum=0)
 # A CA bundle for the push services' https (default: requests', REQUESTS_CA_BUNDLE/certifi).
 WEBPUSH_CA_FILE = env_str("WEBPUSH_CA_FILE")
+# Outgoing webhooks (paging/channels/webhooks/): how long one POST may take.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)

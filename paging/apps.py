@@ -22,7 +22,7 @@ class PagingConfig(AppConfig):
         register_tick_step("shift_reminders", shift_reminders_enqueue, order=50)
         # Policies' unresolved steps: due by the clock (minutes after the trigger), so
         # only in full ticks; after dispatch, which then runs again for their notices.
-        register_tick_step("unresolved_notices", unresolved_notices_send, order=35, on_kick=False)
+        register_tick_step("unresolved_notices", unresolved_notices_send, order=45, on_kick=False)
         # Steps page people through these; channels register theirs (a Slack channel…).
         for kind in PEOPLE_TARGETS:
             target_kind_register(kind)

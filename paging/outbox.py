@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from oncall.channel_registry import (
     THROTTLE_WINDOW_MINUTES,
+    channel_spec,
     target_for_message_kind,
     throttle_defaults,
 )
@@ -429,6 +430,9 @@ def message_deliver(message: Message, token: str) -> SendOutcome | None:
             if message.incident_id is None:
                 if outcome.permanent:
                     _contact_method_failed(message, outcome.error, outcome.disable_reason)
+                spec = channel_spec(message.kind)
+                if spec is not None and spec.outcome is not None:
+                    spec.outcome(message, outcome)
             else:
                 _page_outcome_record(message, outcome, message.incident_id)
                 if outcome.permanent:

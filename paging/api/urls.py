@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from paging.api import rules, views
+from paging.channels.webhooks.api import WebhookEndpointViewSet
 
 router = DefaultRouter()
 router.register("services", views.ServiceViewSet, basename="service")
@@ -15,6 +16,7 @@ router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("messages", views.MessageViewSet, basename="message")
 router.register("change-events", views.ChangeEventViewSet, basename="change-event")
 router.register("inhibit-rules", rules.InhibitRuleViewSet, basename="inhibit-rule")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 
 urlpatterns = [
     path(
