@@ -189,6 +189,13 @@ def _step_recipients(step: dict[str, Any], now: datetime) -> tuple[list[int], li
     return [], []
 
 
+def _reached(result: NoticeResult) -> str:
+    # A step run again (a version moved to open incidents) finds its notices queued.
+    if result.reached and not result.created:
+        return f"{result.reached} (already notified)"
+    return result.reached
+
+
 def unresolved_step_run(
     incident: Incident, step: dict[str, Any], now: datetime, cache: RulesCache
 ) -> None:
@@ -204,14 +211,14 @@ def unresolved_step_run(
     engineer_ids: list[int] = []
     if step["kind"] == SLACK_CHANNEL_KIND:
         result = notice_send(incident, SlackChannel(step["address"]), text, purpose=purpose)
-        (reached if result.reached else notes).append(result.reached or result.problem)
+        (reached if result.reached else notes).append(_reached(result) or result.problem)
     else:
         found, notes = _step_recipients(step, now)
         cache.load(found, "low")
         for engineer_id in found:
             result = notice_send(incident, engineer_id, text, purpose=purpose, cache=cache)
             if result.reached:
-                reached.append(result.reached)
+                reached.append(_reached(result))
                 engineer_ids.append(engineer_id)
             else:
                 notes.append(result.problem)

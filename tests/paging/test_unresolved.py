@@ -310,3 +310,35 @@ def test_notice_send_is_idempotent_per_purpose_and_reusable(clock) -> None:
         result = notice_send(incident, nobody, "x", purpose="update:1")
     assert (result.created, result.problem) == (0, "Nobody has no pageable contact method")
     assert alice  # Alice has contact methods but was not addressed
+
+
+def test_apply_to_open_moves_the_unresolved_steps_too(clock, channel: RecordingChannel) -> None:
+    from paging.policy_versions import policy_version_apply_to_open
+
+    alice = engineer_with_ladder("Alice", ALICE)
+    carol = manager()
+    erin = manager("Erin", "erin@example.test", "+14155550005")
+    service = service_with(alice, [unresolved_to(carol, minutes=30)])
+    incident = fire(service)
+    tick()
+    clock.shift(timedelta(minutes=30))
+    tick()  # v1's step: Carol
+    policy = service.escalation_policy
+    policy_save(
+        policy=policy,
+        fields={},
+        steps=None,
+        unresolved=[unresolved_to(carol, minutes=30), unresolved_to(erin, minutes=45)],
+    )
+    assert policy_version_apply_to_open(policy_id=policy.pk).moved == 1
+    clock.shift(timedelta(minutes=1))
+    tick()
+    # v2 from its first step: Carol's 30-minute notice is not sent again (its key).
+    assert notices(channel) == [("email", CAROL_MAIL)]
+    lines = incident.events.filter(kind="unresolved_notice").values_list("text", flat=True)
+    assert list(lines)[-1].endswith(f"notified Carol (email {CAROL_MAIL}) (already notified)")
+    clock.shift(timedelta(minutes=14))  # 45:00
+    tick()
+    assert notices(channel) == [("email", CAROL_MAIL), ("email", "erin@example.test")]
+    incident.refresh_from_db()
+    assert (incident.escalation_version.number, incident.unresolved_due_at) == (2, None)
