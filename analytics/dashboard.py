@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from analytics import load, metrics
+from analytics import load, metrics, noise
 from analytics.filters import MetricFilter
 from analytics.sla import sla_by_priority
 from paging.response.models import ActionItem
@@ -41,6 +41,7 @@ def dashboard_context(*, flt: MetricFilter, bucket: str) -> dict[str, Any]:
         ),
         "chart": chart,
         "overdue_items": overdue_action_items(),
+        "quality": noise.alert_quality(flt=flt),
     }
 
 

@@ -24,6 +24,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         api.SlaByPriorityView.as_view(),
         name="sla-by-priority",
     ),
+    path("api/v1/analytics/alert-quality", api.AlertQualityView.as_view(), name="alert-quality"),
     path("api/v1/analytics/oncall-load", api.OncallLoadView.as_view(), name="oncall-load"),
     # Not under paging's router: its incident routes all end in "/", so no clash.
     re_path(

@@ -23,10 +23,12 @@ from paging.admin_policy_forms import (
     PolicyForm,
     ServiceForm,
     StepForm,
+    UnresolvedStepForm,
     address_field,
     address_target_kinds,
     step_form_class,
     step_sentence,
+    unresolved_sentence,
 )
 from paging.admin_rules import (
     SAMPLE_HINT,
@@ -49,11 +51,13 @@ from paging.models import (
     PriorityLevel,
     Service,
     ServicePriorityPolicy,
+    UnresolvedStep,
 )
 from paging.policy_versions import policy_version_apply_to_open
 from paging.policy_writes import (
     StepSpec,
     TargetSpec,
+    UnresolvedSpec,
     policy_delete,
     policy_save,
     target_reference,
@@ -350,6 +354,22 @@ class EscalationStepInline(admin.StackedInline):
         return super().get_queryset(request).order_by("position")
 
 
+class UnresolvedStepInline(admin.StackedInline):
+    """ "Not resolved N minutes after the trigger: notify X" (also after an ack)."""
+
+    model = UnresolvedStep
+    form = UnresolvedStepForm
+    extra = 0
+    verbose_name = "unresolved step"
+    verbose_name_plural = (
+        "Unresolved steps (a notice, even once acknowledged, while the incident is not"
+        " resolved: through each person's low-urgency rules, or to a Slack channel)"
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[UnresolvedStep]:
+        return super().get_queryset(request).order_by("after_minutes", "id")
+
+
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(DeleteEachMixin, admin.ModelAdmin):
     """Edits go through ``policy_save`` (a new version for new incidents); open incidents
@@ -359,7 +379,7 @@ class EscalationPolicyAdmin(DeleteEachMixin, admin.ModelAdmin):
     list_display = ["name", "team", "repeat", "current_version"]
     fields = ["name", "description", "team", "repeat", "steps_summary", "current_version"]
     readonly_fields = ["steps_summary", "current_version"]
-    inlines = [EscalationStepInline]
+    inlines = [EscalationStepInline, UnresolvedStepInline]
     actions = ["apply_to_open"]
     Media = CopyMedia
 
@@ -370,13 +390,31 @@ class EscalationPolicyAdmin(DeleteEachMixin, admin.ModelAdmin):
         steps = list(obj.steps.order_by("position").prefetch_related(
             "targets__engineer", "targets__team", "targets__schedule__team"
         ))  # fmt: skip
+        unresolved = list(
+            obj.unresolved_steps.order_by("after_minutes", "id").select_related(
+                "engineer", "team", "schedule__team"
+            )
+        )
+        notices = format_html_join(
+            "", "<li>{}</li>", ((unresolved_sentence(u),) for u in unresolved)
+        )
+        after = (
+            format_html(
+                '<p>Even once acknowledged, until resolved:</p><ul class="policy-unresolved">'
+                "{}</ul>",
+                notices,
+            )
+            if unresolved
+            else ""
+        )
         if not steps:
-            return "No steps: nobody is paged."
+            return format_html("No steps: nobody is paged.{}", after)
         return format_html(
-            '<ol class="policy-steps">{}</ol>',
+            '<ol class="policy-steps">{}</ol>{}',
             format_html_join(
                 "", "<li>{}</li>", ((step_sentence(s, len(steps), obj.repeat),) for s in steps)
             ),
+            after,
         )
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
@@ -388,7 +426,16 @@ class EscalationPolicyAdmin(DeleteEachMixin, admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         policy = form.instance
         steps: list[tuple[int, int, StepSpec]] = []
+        unresolved: list[UnresolvedSpec] = []
         for formset in formsets:
+            if formset.model is UnresolvedStep:
+                unresolved.extend(
+                    f.unresolved_spec()
+                    for f in formset.forms
+                    if not formset._should_delete_form(f) and (f.instance.pk or f.has_changed())
+                )
+                _formset_done(formset)
+                continue
             for i, step_form in enumerate(formset.forms):
                 step = step_form.instance
                 if formset._should_delete_form(step_form) or not (
@@ -403,6 +450,7 @@ class EscalationPolicyAdmin(DeleteEachMixin, admin.ModelAdmin):
             fields={},
             steps=[spec for *_, spec in steps],
             actor_id=engineer_id_for_user(request.user),
+            unresolved=unresolved,
         )
 
     @admin.action(description="Apply the current version to open incidents")

@@ -9,6 +9,7 @@ from django import forms
 
 from oncall.people.models import Engineer
 from paging.models import EscalationPolicy
+from paging.models.incidents import RESOLUTIONS
 from paging.priorities import Level
 
 
@@ -45,3 +46,14 @@ class IncidentPriorityForm(forms.Form):
         field.choices = [("", "none (not graded)")] + [
             (level.level, level.label) for level in levels
         ]
+
+
+class IncidentResolveForm(forms.Form):
+    """The resolve confirmation's optional "why" (false positives feed analytics)."""
+
+    resolution = forms.ChoiceField(
+        label="Resolution",
+        required=False,
+        choices=[("", "not said")] + RESOLUTIONS,
+        help_text="optional: false positives count toward the false-positive rate",
+    )

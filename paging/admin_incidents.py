@@ -30,7 +30,12 @@ from oncall.admin_read_only import ReadOnlyMixin
 from oncall.people.selectors import engineer_for_user
 from oncall.timefmt import age_text, local_text
 from paging.actor import Actor, actor_label, admin_actor
-from paging.admin_forms import IncidentNoteForm, IncidentPriorityForm, IncidentReassignForm
+from paging.admin_forms import (
+    IncidentNoteForm,
+    IncidentPriorityForm,
+    IncidentReassignForm,
+    IncidentResolveForm,
+)
 from paging.change_events import change_window, incident_recent_changes
 from paging.incident_actions import (
     ActionResult,
@@ -43,6 +48,7 @@ from paging.incident_actions import (
     incident_set_priority,
 )
 from paging.models import EscalationPolicy, Incident, PriorityLevel
+from paging.models.incidents import RESOLUTIONS
 from paging.priorities import PriorityInvalid, priority_label, priority_levels
 from paging.priority_policy import more_urgent, priority_policy_move
 from paging.selectors import incident_alerts, incident_timeline
@@ -480,12 +486,26 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 question=spec.question,
                 confirm_label=spec.label,
                 action_url=reverse("admin:paging_incident_act", args=[incident.pk, action]),
+                # Resolving asks (optionally) why.
+                fields=IncidentResolveForm() if action == "resolve" else None,
             )
         actor = admin_actor(request.user)
-        result = spec.service(incident_id=incident.pk, engineer_id=actor.engineer_id, via=actor.via)
+        extra: dict[str, Any] = {}
+        done = spec.done
+        if action == "resolve":
+            form = IncidentResolveForm(request.POST)
+            if not form.is_valid():
+                self._form_errors(request, form)
+                return self._back(incident.pk)
+            extra["resolution"] = form.cleaned_data["resolution"] or None
+            if extra["resolution"]:
+                done += f" ({dict(RESOLUTIONS)[extra['resolution']].lower()})"
+        result = spec.service(
+            incident_id=incident.pk, engineer_id=actor.engineer_id, via=actor.via, **extra
+        )
         if not result.changed:  # someone else acted between the two clicks
             return self._stale(request, incident, spec.done.lower())
-        self._done(request, incident, spec.done, actor)
+        self._done(request, incident, done, actor)
         return self._back(incident.pk)
 
     def _form_errors(self, request: HttpRequest, form: Any) -> None:

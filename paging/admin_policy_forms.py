@@ -15,10 +15,18 @@ from paging.models import (
     EscalationTarget,
     Integration,
     Service,
+    UnresolvedStep,
 )
 from paging.models.services import DEFAULT_URGENCY_RULES, SEVERITIES, URGENCIES
 from paging.people_targets import ENGINEER, SCHEDULE, TEAM_ALL, TEAM_ROUND_ROBIN
-from paging.policy_writes import StepSpec, TargetSpec
+from paging.policy_writes import (
+    PolicyError,
+    StepSpec,
+    TargetSpec,
+    UnresolvedSpec,
+    target_spec_check,
+)
+from paging.priorities import PriorityInvalid, priority_parse
 from schedules.models import Schedule
 
 # "kind:id" values of the targets choice (people targets); channel targets (a Slack
@@ -85,6 +93,21 @@ def step_sentence(step: EscalationStep, count: int, repeat: int) -> str:
     else:
         then = "then stop (the last step)"
     return f"Step {number} — page {targets}; wait {step.delay_minutes} min, {then}"
+
+
+def unresolved_sentence(step: UnresolvedStep) -> str:
+    """ "Not resolved after 30 min — notify Carol (P1, P2 only), even if acknowledged"."""
+    who = {
+        ENGINEER: lambda: str(step.engineer),
+        SCHEDULE: lambda: f"on call in {step.schedule}",
+        TEAM_ALL: lambda: f"everyone in {step.team}",
+    }.get(step.kind, lambda: f"Slack channel {step.address}")()
+    limits = [", ".join(f"P{p}" for p in step.priorities.split(",")) if step.priorities else ""]
+    limits.append(f"{step.urgency} urgency" if step.urgency else "")
+    only = " and ".join(x for x in limits if x)
+    return f"Not resolved after {step.after_minutes} min — notify {who}" + (
+        f" ({only} only)" if only else ""
+    )
 
 
 class StepForm(forms.ModelForm):
@@ -155,6 +178,90 @@ def step_form_class() -> type[StepForm]:
         for kind in address_target_kinds()
     }
     return type("StepForm", (StepForm,), fields)
+
+
+class UnresolvedStepForm(forms.ModelForm):
+    """An unresolved step: one target (a person, a schedule's on-call, a team, or a Slack
+    channel), optionally only for some priorities or one urgency."""
+
+    class Meta:
+        model = UnresolvedStep
+        fields = [
+            "after_minutes",
+            "kind",
+            "engineer",
+            "team",
+            "schedule",
+            "address",
+            "priorities",
+            "urgency",
+        ]
+        labels = {
+            "after_minutes": "Not resolved after (minutes)",
+            "kind": "Notify",
+            "address": "Slack channel",
+            "priorities": "Only for priorities",
+        }
+        help_texts = {
+            "after_minutes": "counted from the trigger; runs even once acknowledged",
+            "priorities": "e.g. P1, P2 (empty: any)",
+            "address": "channel id (Slack channel only)",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.priorities:
+            # Shown as people write them ("P1, P2"), stored as levels ("1,2").
+            self.initial["priorities"] = ", ".join(
+                f"P{p}" for p in self.instance.priorities.split(",")
+            )
+
+    def clean_priorities(self) -> str:
+        levels = []
+        for part in (self.cleaned_data.get("priorities") or "").split(","):
+            if not part.strip():
+                continue
+            try:
+                level = priority_parse(part.strip())
+            except PriorityInvalid as exc:
+                raise forms.ValidationError(str(exc)) from None
+            if level is not None:
+                levels.append(level)
+        return ",".join(str(p) for p in sorted(set(levels)))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        kind = data.get("kind")
+        if kind:
+            spec = self.unresolved_spec()
+            try:
+                target_spec_check(spec.target, "unresolved")
+            except PolicyError as exc:
+                field = exc.path.rpartition(".")[2].removesuffix("_id")
+                # A problem with no field of this form goes on the form as a whole.
+                self.add_error(field if field in self.fields else None, exc.problem)
+        return data
+
+    def unresolved_spec(self) -> UnresolvedSpec:
+        data = self.cleaned_data
+        kind = data["kind"]
+
+        def pk(name: str) -> int | None:
+            value = data.get(name)
+            return value.pk if value is not None else None
+
+        return UnresolvedSpec(
+            after_minutes=data["after_minutes"],
+            target=TargetSpec(
+                kind=kind,
+                engineer_id=pk("engineer"),
+                team_id=pk("team"),
+                schedule_id=pk("schedule"),
+                address=(data.get("address") or "").strip(),
+            ),
+            priorities=tuple(int(p) for p in (data.get("priorities") or "").split(",") if p),
+            urgency=data.get("urgency") or "",
+        )
 
 
 class PolicyForm(forms.ModelForm):

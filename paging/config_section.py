@@ -45,7 +45,14 @@ from paging.config_rules import (
     integration_rules_apply,
     integration_rules_export,
 )
-from paging.models import EscalationPolicy, EscalationTarget, Integration, Service
+from paging.models import (
+    EscalationPolicy,
+    EscalationTarget,
+    Integration,
+    Service,
+    UnresolvedStep,
+)
+from paging.models.policies import UNRESOLVED_TARGET_KINDS
 from paging.models.services import (
     DEFAULT_RATE_LIMIT_PER_MINUTE,
     DEFAULT_URGENCY_RULES,
@@ -54,7 +61,15 @@ from paging.models.services import (
     URGENCIES,
     validate_sns_topic_arns,
 )
-from paging.policy_writes import StepSpec, TargetSpec, policy_delete, policy_save
+from paging.policy_writes import (
+    MAX_UNRESOLVED_MINUTES,
+    StepSpec,
+    TargetSpec,
+    UnresolvedSpec,
+    policy_delete,
+    policy_save,
+    unresolved_specs_of,
+)
 from paging.priorities import PriorityInvalid, priority_levels, priority_parse
 from paging.service_writes import integration_delete, integration_save, service_delete, service_save
 
@@ -64,6 +79,13 @@ POLICY_FIELDS = {
     "team": Field(str, default=""),
     "repeat": Field(int, default=0),
     "steps": Field(list, default=list),
+    "unresolved": Field(list, default=list),
+}
+UNRESOLVED_FIELDS = {
+    "after_minutes": Field(int, required=True),
+    "notify": Field(dict, required=True),
+    "priorities": Field(list, default=list),
+    "urgency": Field(str, default=""),
 }
 STEP_FIELDS = {
     "delay_minutes": Field(int, default=15),
@@ -148,6 +170,53 @@ def _target(ctx: ApplyContext, raw: Any, path: str) -> TargetSpec:
     return TargetSpec(kind=kind, address=ref)
 
 
+def _unresolved(ctx: ApplyContext, raw: Any, path: str) -> UnresolvedSpec:
+    """One ``unresolved`` item: ``{after_minutes: 60, notify: {engineer: priya},
+    priorities: [P1, P2], urgency: high}`` (priorities and urgency optional)."""
+    data = read_mapping(ctx, raw, path, UNRESOLVED_FIELDS)
+    if not 1 <= data["after_minutes"] <= MAX_UNRESOLVED_MINUTES:
+        ctx.fail(f"{path}.after_minutes", f"must be 1 to {MAX_UNRESOLVED_MINUTES}")
+    notify = data["notify"]
+    if len(notify) != 1:
+        kinds = ", ".join(UNRESOLVED_TARGET_KINDS)
+        ctx.fail(f"{path}.notify", f"exactly one key, one of: {kinds}")
+    read_choice(ctx, next(iter(notify)), f"{path}.notify", UNRESOLVED_TARGET_KINDS)
+    target = _target(ctx, notify, f"{path}.notify")
+    priorities = []
+    for k, given in enumerate(data["priorities"]):
+        try:
+            level = priority_parse(str(given))
+        except PriorityInvalid as exc:
+            ctx.fail(f"{path}.priorities[{k}]", str(exc))
+        if level is None:
+            ctx.fail(f"{path}.priorities[{k}]", "name a priority level")
+        priorities.append(level)
+    if data["urgency"]:
+        read_choice(ctx, data["urgency"], f"{path}.urgency", URGENCIES)
+    return UnresolvedSpec(
+        after_minutes=data["after_minutes"],
+        target=target,
+        priorities=tuple(sorted(set(priorities))),
+        urgency=data["urgency"],
+    )
+
+
+def _unresolved_state(specs: list[UnresolvedSpec]) -> list[tuple]:
+    return sorted(
+        (
+            u.after_minutes,
+            u.target.kind,
+            u.target.engineer_id or None,
+            u.target.team_id or None,
+            u.target.schedule_id or None,
+            u.target.address,
+            u.priorities,
+            u.urgency,
+        )
+        for u in specs
+    )
+
+
 def _reference(kind: str) -> str:
     registered = target_kind(kind)
     return registered.reference if registered is not None else "address"
@@ -196,27 +265,40 @@ def policies_apply(value: Any, ctx: ApplyContext) -> None:
                 _target(ctx, t, f"{spath}.targets[{k}]") for k, t in enumerate(step["targets"])
             ]
             specs.append(StepSpec(delay_minutes=step["delay_minutes"], targets=targets))
+        unresolved = [
+            _unresolved(ctx, u, f"{path}.unresolved[{k}]") for k, u in enumerate(data["unresolved"])
+        ]
         wanted = {"description": data["description"], "team": team, "repeat": data["repeat"]}
         label = f"escalation_policies[{name}]"
         policy = EscalationPolicy.objects.filter(name=name).first()
         if policy is None:
             policy = EscalationPolicy(name=name, **wanted)
             clean_model(ctx, policy, path)
-            policy_save(policy=policy, fields={}, steps=specs)
+            policy_save(policy=policy, fields={}, steps=specs, unresolved=unresolved)
             ctx.record("create", label, f"{len(specs)} step(s)")
             continue
         changes = diff(policy, wanted)
         steps_changed = _steps_state(policy) != _specs_state(specs)
+        unresolved_changed = _unresolved_state(unresolved_specs_of(policy)) != _unresolved_state(
+            unresolved
+        )
         if changes:
             for field_name, (_old, new) in changes.items():
                 setattr(policy, field_name, new)
             clean_model(ctx, policy, path)
-        if changes or steps_changed:
+        if changes or steps_changed or unresolved_changed:
             # Through the one write path: a new version for new incidents, open ones
             # keep theirs.
-            policy_save(policy=policy, fields={}, steps=specs if steps_changed else None)
+            policy_save(
+                policy=policy,
+                fields={},
+                steps=specs if steps_changed else None,
+                unresolved=unresolved if unresolved_changed else None,
+            )
         if steps_changed:
             changes["steps"] = ("…", f"{len(specs)} step(s)")
+        if unresolved_changed:
+            changes["unresolved"] = ("…", f"{len(unresolved)} unresolved step(s)")
         if changes:
             ctx.record("update", label, describe_diff(changes))
     declared = set(ctx.declared["escalation_policies"])
@@ -241,6 +323,19 @@ def _target_export(target: EscalationTarget) -> dict[str, str]:
     return {target.kind: target.address}
 
 
+def _unresolved_export(step: UnresolvedStep) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "after_minutes": step.after_minutes,
+        # The same shape as a step's target (an UnresolvedStep has the same references).
+        "notify": _target_export(step),  # type: ignore[arg-type]
+    }
+    if step.priorities:
+        item["priorities"] = [f"P{p}" for p in step.priorities.split(",")]
+    if step.urgency:
+        item["urgency"] = step.urgency
+    return item
+
+
 def policies_export() -> list[dict[str, Any]]:
     out = []
     for policy in EscalationPolicy.objects.select_related("team").order_by("name"):
@@ -263,6 +358,11 @@ def policies_export() -> list[dict[str, Any]]:
             }
             for step in policy.steps.order_by("position")
         ]
+        unresolved = policy.unresolved_steps.select_related(
+            "engineer__user", "team", "schedule__team"
+        ).order_by("after_minutes", "id")
+        if unresolved:
+            item["unresolved"] = [_unresolved_export(u) for u in unresolved]
         out.append(item)
     return out
 

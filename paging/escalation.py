@@ -41,6 +41,7 @@ from paging.notify import PagePlan, RulesCache, business_hours_start, pages_plan
 from paging.policy_versions import (
     VersionStep,
     policy_version_current,
+    unresolved_due,
     version_label,
     version_steps,
 )
@@ -245,6 +246,11 @@ def incident_advance(incident: Incident, ctx: AdvanceContext, plan: PagePlan) ->
         incident.escalation_version_id = ctx.current_version_id(policy.pk)
         incident.version_bound = True  # type: ignore[attr-defined]
         version, _ = ctx.version(incident.escalation_version_id)
+        # Its unresolved steps count from when paging started (``paging/notices.py``).
+        incident.unresolved_step = 0
+        incident.unresolved_due_at = unresolved_due(
+            version.unresolved, incident.escalation_started_at, 0
+        )
         text = f"following {version_label(policy.name, version.number)}"
         _event(incident, IncidentEvent.Kind.POLICY_VERSION, text, ctx, plan)
         incident.start_changed = True  # type: ignore[attr-defined]
@@ -435,8 +441,13 @@ def _incidents_save(incidents: list[Incident]) -> None:
     groups: dict[tuple, list[Incident]] = {}
     for incident in incidents:
         values = tuple(getattr(incident, f.attname) for f in _ADVANCED_FIELD_OBJECTS)
+        bound = getattr(incident, "version_bound", False)
         started = (
-            (incident.escalation_started_at, getattr(incident, "version_bound", False))
+            (
+                incident.escalation_started_at,
+                bound,
+                incident.unresolved_due_at if bound else None,
+            )
             if getattr(incident, "start_changed", False)
             else None
         )
@@ -450,10 +461,13 @@ def _incidents_save(incidents: list[Incident]) -> None:
                 for f, v in zip(_ADVANCED_FIELD_OBJECTS, values, strict=True)
             ]
             if started is not None:
-                at, bound = started
+                at, bound, unresolved_at = started
                 assign.append("escalation_started_at = %s")
                 params.append(started_field.get_db_prep_save(at, connection))
                 if bound:
+                    # The version's unresolved steps start over with the version.
+                    assign.append("unresolved_step = 0, unresolved_due_at = %s")
+                    params.append(started_field.get_db_prep_save(unresolved_at, connection))
                     versions = {i.escalation_policy_id: i.escalation_version_id for i in members}
                     cases = " ".join(["WHEN %s THEN %s"] * len(versions))
                     assign.append(

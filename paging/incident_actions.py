@@ -20,6 +20,8 @@ from oncall.audit.services import audit_record, audit_snapshot_of
 from paging.inhibition import inhibition_sources_end
 from paging.kick import kick_engine
 from paging.models import Alert, EscalationPolicy, Incident, IncidentEvent, Message
+from paging.models.incidents import RESOLUTIONS
+from paging.notices import UNRESOLVED_PURPOSE, notices_pending_cancel
 from paging.notify import pages_plan
 from paging.priorities import PriorityInvalid, level_of, priority_label, priority_levels
 from paging.priority_policy import more_urgent, priority_policy_move
@@ -92,10 +94,33 @@ def incident_acknowledge(
     return ActionResult(incident=incident, changed=bool(changed))
 
 
+class ResolutionInvalid(ValueError):
+    """Not one of ``RESOLUTIONS`` (callers answer 400 naming ``resolution``)."""
+
+
+RESOLUTION_VALUES = tuple(value for value, _ in RESOLUTIONS)
+
+
+def resolution_label(value: str | None) -> str:
+    return dict(RESOLUTIONS).get(value or "", "") if value else ""
+
+
 def incident_resolve(
-    *, incident_id: int, engineer_id: int | None = None, via: str = "api"
+    *,
+    incident_id: int,
+    engineer_id: int | None = None,
+    via: str = "api",
+    resolution: str | None = None,
 ) -> ActionResult:
-    """Resolve an open incident and its firing alerts; idempotent."""
+    """Resolve an open incident and its firing alerts; idempotent.
+
+    ``resolution`` (fixed, false_positive, duplicate, no_action_needed; optional) says
+    why: given with the resolve it is set with it; given for an incident resolved
+    without one, it is recorded then (never overwritten). The policy's unresolved steps
+    not run yet never run (their due time is cleared, pending notices cancelled).
+    """
+    if resolution is not None and resolution not in RESOLUTION_VALUES:
+        raise ResolutionInvalid(f"must be one of {', '.join(RESOLUTION_VALUES)}")
     with transaction.atomic():
         now = timezone.now()
         before = audit_snapshot_of(Incident.objects.get(pk=incident_id))
@@ -104,11 +129,34 @@ def incident_resolve(
             resolved_at=now,
             resolved_by_id=engineer_id,
             resolved_via=via,
+            resolution=resolution,
             next_due_at=None,
+            unresolved_due_at=None,
             updated_at=now,
         )
+        if not changed and resolution is not None:
+            # Resolved before without a reason: the reason may come later (analytics).
+            classified = Incident.objects.filter(
+                pk=incident_id, status=Incident.Status.RESOLVED, resolution__isnull=True
+            ).update(resolution=resolution, updated_at=now)
+            if classified:
+                event_record(
+                    incident_id=incident_id,
+                    kind=IncidentEvent.Kind.NOTE,
+                    at=now,
+                    actor_id=engineer_id,
+                    via=via,
+                    text=f"resolution: {resolution_label(resolution)}",
+                    data={"resolution": resolution},
+                )
+                incident = Incident.objects.get(pk=incident_id)
+                audit_record("resolve", incident, before=before, engineer_id=engineer_id, note=via)
+                return ActionResult(incident=incident, changed=True)
         if changed:
             cancelled = _pending_pages_cancel(incident_id=incident_id, reason="resolved")
+            cancelled += notices_pending_cancel(
+                incident_id=incident_id, purpose=UNRESOLVED_PURPOSE, reason="resolved"
+            )
             Alert.objects.filter(incident_id=incident_id, status=Alert.Status.FIRING).update(
                 status=Alert.Status.RESOLVED, resolved_at=now
             )
@@ -120,7 +168,15 @@ def incident_resolve(
                 at=now,
                 actor_id=engineer_id,
                 via=via,
-                text=f"{cancelled} pending notification(s) cancelled" if cancelled else "",
+                text="; ".join(
+                    t
+                    for t in (
+                        f"resolution: {resolution_label(resolution)}" if resolution else "",
+                        f"{cancelled} pending notification(s) cancelled" if cancelled else "",
+                    )
+                    if t
+                ),
+                data={"resolution": resolution} if resolution else {},
             )
         incident = Incident.objects.get(pk=incident_id)
         if changed:

@@ -16,7 +16,7 @@ old database) still become a version before an incident runs them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -32,8 +32,9 @@ from paging.models import (
     EscalationTarget,
     Incident,
     IncidentEvent,
+    UnresolvedStep,
 )
-from paging.row_sql import columns, from_row
+from paging.row_sql import column_count, columns, from_row
 from paging.timeline import event_record
 
 
@@ -47,11 +48,54 @@ class VersionStep:
     targets: list[EscalationTarget]
 
 
+def priorities_list(text: str) -> list[int]:
+    """``UnresolvedStep.priorities`` ("1,2") as levels ([1, 2]; empty: any)."""
+    return sorted({int(p) for p in text.split(",") if p.strip().isdigit()})
+
+
+def unresolved_entry(
+    *,
+    after_minutes: int,
+    kind: str,
+    engineer: int | None,
+    team: int | None,
+    schedule: int | None,
+    address: str,
+    priorities: str,
+    urgency: str,
+) -> dict[str, Any]:
+    """One unresolved step as a version holds it."""
+    return {
+        "after_minutes": after_minutes,
+        "kind": kind,
+        "engineer": engineer,
+        "team": team,
+        "schedule": schedule,
+        "address": address,
+        "priorities": priorities_list(priorities or ""),
+        "urgency": urgency or "",
+    }
+
+
 def policy_snapshot(policy: EscalationPolicy) -> dict[str, Any]:
-    """The rows of ``policy`` as a version's content: {"repeat", "steps"}."""
+    """The rows of ``policy`` as a version's content: {"repeat", "steps", "unresolved"}."""
     steps = EscalationStep.objects.filter(policy=policy).prefetch_related("targets")
+    unresolved = UnresolvedStep.objects.filter(policy=policy).order_by("after_minutes", "id")
     return {
         "repeat": policy.repeat,
+        "unresolved": [
+            unresolved_entry(
+                after_minutes=u.after_minutes,
+                kind=u.kind,
+                engineer=u.engineer_id,
+                team=u.team_id,
+                schedule=u.schedule_id,
+                address=u.address,
+                priorities=u.priorities,
+                urgency=u.urgency,
+            )
+            for u in unresolved
+        ],
         "steps": [
             {
                 "delay_minutes": step.delay_minutes,
@@ -93,6 +137,16 @@ def version_steps(version: EscalationPolicyVersion) -> list[VersionStep]:
     ]
 
 
+def unresolved_due(
+    unresolved: list[dict[str, Any]], started_at: datetime | None, index: int
+) -> datetime | None:
+    """When the unresolved step ``index`` of a version is due for an incident whose
+    paging started at ``started_at`` (None: no such step, or not started)."""
+    if started_at is None or index >= len(unresolved):
+        return None
+    return started_at + timedelta(minutes=unresolved[index]["after_minutes"])
+
+
 def version_label(policy_name: str, number: int) -> str:
     return f"escalation policy '{policy_name}' v{number}"
 
@@ -102,6 +156,7 @@ def _same(version: EscalationPolicyVersion | None, snapshot: dict[str, Any]) -> 
         version is not None
         and version.repeat == snapshot["repeat"]
         and version.steps == snapshot["steps"]
+        and version.unresolved == snapshot["unresolved"]
     )
 
 
@@ -109,19 +164,32 @@ _CURRENT_SQL: dict[str, str] = {}
 
 
 def _current_sql() -> str:
-    """The policy, its current version and its rows (one row per target) in one statement."""
+    """The policy, its current version and its rows (one row per target, then one per
+    unresolved step: the first column says which) in one statement."""
     vendor = connection.vendor
     if vendor not in _CURRENT_SQL:
-        policy, version, step, target = (
+        policy, version, step, target, unresolved = (
             quoted(m._meta.db_table)
-            for m in (EscalationPolicy, EscalationPolicyVersion, EscalationStep, EscalationTarget)
+            for m in (
+                EscalationPolicy,
+                EscalationPolicyVersion,
+                EscalationStep,
+                EscalationTarget,
+                UnresolvedStep,
+            )
         )
+        blanks = ", ".join(["NULL"] * column_count(EscalationPolicyVersion))
         _CURRENT_SQL[vendor] = (
-            f"SELECT p.repeat, s.id, s.delay_minutes, t.id, t.kind, t.engineer_id, t.team_id,"  # noqa: S608 - names from model meta
-            f" t.schedule_id, t.address, {columns(EscalationPolicyVersion, 'v')}"
+            f"SELECT 0, p.repeat, s.position, s.id, s.delay_minutes, t.id, t.kind,"  # noqa: S608 - names from model meta
+            " t.engineer_id, t.team_id, t.schedule_id, t.address, NULL, NULL,"
+            f" {columns(EscalationPolicyVersion, 'v')}"
             f" FROM {policy} p LEFT JOIN {version} v ON v.id = p.current_version_id"
             f" LEFT JOIN {step} s ON s.policy_id = p.id LEFT JOIN {target} t ON t.step_id = s.id"
-            " WHERE p.id = %s ORDER BY s.position, t.id"
+            " WHERE p.id = %s"
+            " UNION ALL SELECT 1, NULL, u.after_minutes, u.id, NULL, NULL, u.kind,"
+            " u.engineer_id, u.team_id, u.schedule_id, u.address, u.priorities, u.urgency,"
+            f" {blanks} FROM {unresolved} u WHERE u.policy_id = %s"
+            " ORDER BY 1, 3, 4, 6"
         )
     return _CURRENT_SQL[vendor]
 
@@ -130,28 +198,44 @@ def _current_read(policy_id: int) -> tuple[EscalationPolicyVersion | None, dict[
     """The policy's current version and ``policy_snapshot`` of its rows, in one statement
     (the engine asks this once per policy in every tick that starts incidents)."""
     with connection.cursor() as cursor:
-        cursor.execute(_current_sql(), [policy_id])
+        cursor.execute(_current_sql(), [policy_id, policy_id])
         rows = cursor.fetchall()
-    if not rows:
+    if not rows or rows[0][0] != 0:
         raise EscalationPolicy.DoesNotExist(f"no escalation policy {policy_id}")
     steps: dict[int, dict[str, Any]] = {}
-    for _, step_id, delay, target_id, kind, engineer, team, schedule, address, *_v in rows:
-        if step_id is None:
+    unresolved: list[dict[str, Any]] = []
+    for part, _, position, row_id, delay, target_id, kind, eng, team, sched, address, *rest in rows:
+        if part == 1:
+            unresolved.append(
+                unresolved_entry(
+                    after_minutes=position,
+                    kind=kind,
+                    engineer=eng,
+                    team=team,
+                    schedule=sched,
+                    address=address,
+                    priorities=rest[0],
+                    urgency=rest[1],
+                )
+            )
+            continue
+        if row_id is None:
             continue  # a policy without steps
-        step = steps.setdefault(step_id, {"delay_minutes": delay, "targets": []})
+        step = steps.setdefault(row_id, {"delay_minutes": delay, "targets": []})
         if target_id is not None:
             step["targets"].append(
                 {
                     "id": target_id,
                     "kind": kind,
-                    "engineer": engineer,
+                    "engineer": eng,
                     "team": team,
-                    "schedule": schedule,
+                    "schedule": sched,
                     "address": address,
                 }
             )
-    current = from_row(EscalationPolicyVersion, rows[0][9:])
-    return current, {"repeat": rows[0][0], "steps": list(steps.values())}
+    current = from_row(EscalationPolicyVersion, rows[0][13:])
+    snapshot = {"repeat": rows[0][1], "steps": list(steps.values()), "unresolved": unresolved}
+    return current, snapshot
 
 
 def policy_version_current(
@@ -185,6 +269,7 @@ def policy_version_current(
             number=(last or 0) + 1,
             repeat=snapshot["repeat"],
             steps=snapshot["steps"],
+            unresolved=snapshot["unresolved"],
             created_at=now or timezone.now(),
             created_by_id=actor_id,
         )
@@ -243,6 +328,13 @@ def policy_version_apply_to_open(
                 escalation_version=version,
                 escalation_step=step,
                 escalation_loop=loop,
+                # The new version's unresolved steps from the first: those already due
+                # run at the next tick, and a notice sent before (same minutes, same
+                # target) is not sent again (its outbox key).
+                unresolved_step=0,
+                unresolved_due_at=unresolved_due(
+                    version.unresolved, incident.escalation_started_at, 0
+                ),
                 updated_at=now,
             )
             next_text = "policy exhausted" if exhausted else f"next: step {step + 1}"

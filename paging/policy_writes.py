@@ -14,7 +14,10 @@ from paging.models import (
     EscalationPolicy,
     EscalationStep,
     EscalationTarget,
+    UnresolvedStep,
 )
+from paging.models.policies import UNRESOLVED_TARGET_KINDS
+from paging.models.services import URGENCIES
 from paging.people_targets import TEAM_ROUND_ROBIN
 from paging.policy_versions import policy_version_current
 
@@ -32,6 +35,18 @@ class TargetSpec:
 class StepSpec:
     delay_minutes: int
     targets: list[TargetSpec] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UnresolvedSpec:
+    """ "Not resolved ``after_minutes`` after the trigger: notify this target" (a notice
+    through a person's low-urgency ladder start, or a Slack channel post)."""
+
+    after_minutes: int
+    target: TargetSpec
+    # Only for these priority levels (empty: any) and this urgency ("": any).
+    priorities: tuple[int, ...] = ()
+    urgency: str = ""
 
 
 class PolicyError(Exception):
@@ -71,6 +86,48 @@ def _spec_check(steps: list[StepSpec]) -> None:
             raise PolicyError(f"steps[{i}].delay_minutes", "must be zero or more")
         for j, target in enumerate(step.targets):
             target_spec_check(target, f"steps[{i}].targets[{j}]")
+
+
+MAX_UNRESOLVED_MINUTES = 30 * 24 * 60
+
+
+def _unresolved_check(unresolved: list[UnresolvedSpec]) -> None:
+    for i, spec in enumerate(unresolved):
+        path = f"unresolved[{i}]"
+        if not 1 <= spec.after_minutes <= MAX_UNRESOLVED_MINUTES:
+            raise PolicyError(
+                f"{path}.after_minutes", f"must be 1 to {MAX_UNRESOLVED_MINUTES} minutes"
+            )
+        if spec.target.kind not in UNRESOLVED_TARGET_KINDS:
+            kinds = ", ".join(UNRESOLVED_TARGET_KINDS)
+            raise PolicyError(f"{path}.kind", f"must be one of {kinds}")
+        target_spec_check(spec.target, path)
+        bad = [p for p in spec.priorities if not 1 <= p <= 5]
+        if bad:
+            raise PolicyError(f"{path}.priorities", f"levels are 1 to 5, not {bad[0]}")
+        if spec.urgency and spec.urgency not in URGENCIES:
+            raise PolicyError(f"{path}.urgency", f"must be one of {', '.join(URGENCIES)} or empty")
+
+
+def _unresolved_write(*, policy: EscalationPolicy, unresolved: list[UnresolvedSpec]) -> None:
+    """Replace the policy's unresolved steps (no state lives on these rows)."""
+    UnresolvedStep.objects.filter(policy=policy).delete()
+    UnresolvedStep.objects.bulk_create(
+        [
+            UnresolvedStep(
+                policy=policy,
+                after_minutes=u.after_minutes,
+                kind=u.target.kind,
+                engineer_id=u.target.engineer_id,
+                team_id=u.target.team_id,
+                schedule_id=u.target.schedule_id,
+                address=u.target.address,
+                priorities=",".join(str(p) for p in sorted(set(u.priorities))),
+                urgency=u.urgency,
+            )
+            for u in unresolved
+        ]
+    )
 
 
 def _identity(t: EscalationTarget | TargetSpec) -> tuple:
@@ -143,8 +200,10 @@ def policy_save(
     fields: dict[str, object],
     steps: list[StepSpec] | None,
     actor_id: int | None = None,
+    unresolved: list[UnresolvedSpec] | None = None,
 ) -> EscalationPolicy:
-    """Create or update a policy (name, description, team, repeat) and, if given, its steps.
+    """Create or update a policy (name, description, team, repeat) and, if given, its steps
+    and its unresolved steps (each list replaces the whole; None: left as it is).
 
     The one write path of a policy (API, admin, config file). When the steps or
     ``repeat`` change, a new version is written: new incidents take it, open ones keep
@@ -152,6 +211,8 @@ def policy_save(
     """
     if steps is not None:
         _spec_check(steps)
+    if unresolved is not None:
+        _unresolved_check(unresolved)
     with transaction.atomic():
         policy = policy or EscalationPolicy()
         before = audit_snapshot(policy)
@@ -160,6 +221,8 @@ def policy_save(
         policy.save()
         if steps is not None:
             _steps_write(policy=policy, steps=steps)
+        if unresolved is not None and unresolved != unresolved_specs_of(policy):
+            _unresolved_write(policy=policy, unresolved=unresolved)
         policy_version_current(policy_id=policy.pk, actor_id=actor_id)
         policy.refresh_from_db(fields=["current_version"])
         audit_record("update" if before else "create", policy, before=before)
@@ -189,4 +252,45 @@ def step_specs_from_data(data: list[dict]) -> list[StepSpec]:
             ],
         )
         for step in data
+    ]
+
+
+def unresolved_specs_of(policy: EscalationPolicy) -> list[UnresolvedSpec]:
+    """The policy's unresolved steps as specs, in their order."""
+    if policy.pk is None:
+        return []
+    return [
+        UnresolvedSpec(
+            after_minutes=u.after_minutes,
+            target=TargetSpec(
+                kind=u.kind,
+                engineer_id=u.engineer_id,
+                team_id=u.team_id,
+                schedule_id=u.schedule_id,
+                address=u.address,
+            ),
+            priorities=tuple(int(p) for p in u.priorities.split(",") if p),
+            urgency=u.urgency,
+        )
+        for u in UnresolvedStep.objects.filter(policy=policy).order_by("after_minutes", "id")
+    ]
+
+
+def unresolved_specs_from_data(data: list[dict]) -> list[UnresolvedSpec]:
+    """UnresolvedSpecs from validated API/config data ({after_minutes, kind, engineer…,
+    priorities: [1, 2], urgency})."""
+    return [
+        UnresolvedSpec(
+            after_minutes=u["after_minutes"],
+            target=TargetSpec(
+                kind=u["kind"],
+                engineer_id=u.get("engineer"),
+                team_id=u.get("team"),
+                schedule_id=u.get("schedule"),
+                address=u.get("address", "") or "",
+            ),
+            priorities=tuple(sorted(set(u.get("priorities") or ()))),
+            urgency=u.get("urgency") or "",
+        )
+        for u in data
     ]

@@ -332,6 +332,11 @@ class Simulation:
             .order_by("next_due_at")
             .values_list("next_due_at", flat=True)
             .first(),
+            # Unresolved steps (notices after an ack) are due on their own clock.
+            Incident.objects.filter(unresolved_due_at__isnull=False)
+            .order_by("unresolved_due_at")
+            .values_list("unresolved_due_at", flat=True)
+            .first(),
             Message.objects.filter(status=Message.Status.PENDING)
             .order_by("due_at")
             .values_list("due_at", flat=True)

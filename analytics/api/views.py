@@ -12,19 +12,21 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics import load, metrics
+from analytics import load, metrics, noise
 from analytics.api.params import metric_params
 from analytics.api.renderers import MarkdownRenderer
 from analytics.db import analytics_session
 from analytics.filters import MetricFilter
 from analytics.review import review_markdown
 from analytics.sla import sla_by_priority
+from oncall.api.params import int_param
 from oncall.api.renderers import CSVRenderer
 from paging.models import Incident
 
@@ -104,6 +106,44 @@ class SlaByPriorityView(MetricView):
 
     def rows(self, flt: MetricFilter, by: str) -> list[dict[str, Any]]:
         return sla_by_priority(flt=flt)
+
+
+def top_param(request: Request) -> int:
+    """``top``: how many alert names (1..MAX_TOP, default DEFAULT_TOP); 400 naming it."""
+    top = int_param(request, "top")
+    if top is None:
+        return noise.DEFAULT_TOP
+    if not 1 <= top <= noise.MAX_TOP:
+        raise ValidationError({"top": [f"must be 1 to {noise.MAX_TOP}"]})
+    return top
+
+
+class AlertQualityView(MetricView):
+    """False-positive rate (target < 5%) and escalation rate, overall and per service
+    (``rows``), and the ``top`` noisiest alert names with their false-positive share."""
+
+    csv_name = "alert-quality"
+    takes_breakdown = False
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        flt, _ = metric_params(request.query_params)
+        top = top_param(request)
+        with analytics_session():
+            quality = noise.alert_quality(flt=flt, top=top)
+        return Response(
+            {
+                "period": {
+                    "start": flt.start.isoformat(),
+                    "end": flt.end.isoformat(),
+                    "tz": str(flt.tz),
+                },
+                "target_false_positive_rate": quality["target_false_positive_rate"],
+                "overall": quality["overall"],
+                "rows": quality["services"],
+                "alerts": quality["alerts"],
+            }
+        )
 
 
 class OncallLoadView(MetricView):

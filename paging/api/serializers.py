@@ -31,9 +31,12 @@ from paging.models import (
     PriorityLevel,
     Service,
     SnsSubscription,
+    UnresolvedStep,
 )
+from paging.models.incidents import RESOLUTIONS
+from paging.models.policies import UNRESOLVED_TARGET_KINDS
 from paging.models.services import SEVERITIES, URGENCIES
-from paging.policy_writes import target_reference
+from paging.policy_writes import MAX_UNRESOLVED_MINUTES, target_reference
 from paging.priorities import Level, PriorityInvalid, level_of, priority_levels, priority_parse
 
 
@@ -292,8 +295,50 @@ class StepSerializer(serializers.Serializer):
         }
 
 
+class UnresolvedStepSerializer(serializers.Serializer):
+    """ "Not resolved ``after_minutes`` after the trigger: notify this target" (a notice,
+    also after an ack). ``priorities`` / ``urgency`` limit it (empty: any)."""
+
+    after_minutes = serializers.IntegerField(min_value=1, max_value=MAX_UNRESOLVED_MINUTES)
+    kind = serializers.ChoiceField(choices=UNRESOLVED_TARGET_KINDS)
+    engineer = id_field(required=False, allow_null=True)
+    team = id_field(required=False, allow_null=True)
+    schedule = id_field(required=False, allow_null=True)
+    address = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    priorities = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=5),
+        required=False,
+        max_length=5,
+        help_text="priority levels (1 = P1); empty: any",
+    )
+    urgency = serializers.ChoiceField(
+        choices=["", *URGENCIES], required=False, allow_blank=True, default=""
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _require_all(self, attrs)
+        # The same reference rules (and existence checks) as an escalation target.
+        target = {k: attrs.get(k) for k in ("kind", "engineer", "team", "schedule", "address")}
+        TargetSerializer().validate({k: v for k, v in target.items() if v is not None})
+        return attrs
+
+    def to_representation(self, instance: UnresolvedStep) -> dict[str, Any]:
+        return {
+            "after_minutes": instance.after_minutes,
+            "kind": instance.kind,
+            "engineer": instance.engineer_id,
+            "team": instance.team_id,
+            "schedule": instance.schedule_id,
+            "address": instance.address,
+            "priorities": [int(p) for p in instance.priorities.split(",") if p],
+            "urgency": instance.urgency,
+        }
+
+
 class EscalationPolicySerializer(serializers.ModelSerializer):
     steps = StepSerializer(many=True, required=False)
+    # Notices after the trigger that run even once acknowledged; resolve stops them.
+    unresolved_steps = UnresolvedStepSerializer(many=True, required=False)
     team = serializers.PrimaryKeyRelatedField(
         queryset=Team.objects.all(), allow_null=True, required=False
     )
@@ -304,7 +349,17 @@ class EscalationPolicySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EscalationPolicy
-        fields = ["id", "name", "description", "team", "repeat", "steps", "version", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "team",
+            "repeat",
+            "steps",
+            "unresolved_steps",
+            "version",
+            "created_at",
+        ]
         read_only_fields = ["created_at"]
 
     def to_representation(self, instance: EscalationPolicy) -> dict[str, Any]:
@@ -406,6 +461,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "resolved_at",
             "resolved_by",
             "resolved_via",
+            "resolution",
             "escalation_policy",
             "escalation_step",
             "next_due_at",
@@ -599,6 +655,13 @@ class ReassignSerializer(serializers.Serializer):
         if policy and not EscalationPolicy.objects.filter(pk=policy).exists():
             raise serializers.ValidationError({"policy_id": "no such escalation policy"})
         return attrs
+
+
+class ResolveSerializer(serializers.Serializer):
+    # Why (optional): fixed, false_positive, duplicate, no_action_needed.
+    resolution = serializers.ChoiceField(
+        choices=RESOLUTIONS, required=False, allow_null=True, default=None
+    )
 
 
 class NoteSerializer(serializers.Serializer):

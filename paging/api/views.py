@@ -38,9 +38,16 @@ from paging.models import (
     Message,
     PriorityLevel,
     Service,
+    UnresolvedStep,
 )
 from paging.policy_versions import policy_version_apply_to_open
-from paging.policy_writes import PolicyError, policy_delete, policy_save, step_specs_from_data
+from paging.policy_writes import (
+    PolicyError,
+    policy_delete,
+    policy_save,
+    step_specs_from_data,
+    unresolved_specs_from_data,
+)
 from paging.priorities import DEFAULT_LEVELS, PriorityInvalid
 from paging.service_writes import (
     integration_delete,
@@ -145,7 +152,11 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
                     queryset=EscalationStep.objects.order_by("position").prefetch_related(
                         "targets"
                     ),
-                )
+                ),
+                Prefetch(
+                    "unresolved_steps",
+                    queryset=UnresolvedStep.objects.order_by("after_minutes", "id"),
+                ),
             )
             .order_by("name")
         )
@@ -155,11 +166,15 @@ class EscalationPolicyViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         steps = data.pop("steps", None)
+        unresolved = data.pop("unresolved_steps", None)
         try:
             policy = policy_save(
                 policy=instance,
                 fields=data,
                 steps=step_specs_from_data(steps) if steps is not None else None,
+                unresolved=(
+                    unresolved_specs_from_data(unresolved) if unresolved is not None else None
+                ),
                 actor_id=engineer_id_for_user(request.user),
             )
         except PolicyError as exc:
@@ -275,11 +290,17 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return self._detail(incident.pk, changed=result.changed)
 
+    @extend_schema(request=s.ResolveSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
+        body = s.ResolveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         result = incident_resolve(
-            incident_id=incident.pk, engineer_id=engineer_id_for_user(request.user), via="api"
+            incident_id=incident.pk,
+            engineer_id=engineer_id_for_user(request.user),
+            via="api",
+            resolution=body.validated_data["resolution"],
         )
         return self._detail(incident.pk, changed=result.changed)
 

@@ -9,6 +9,7 @@ from paging.models.policies import (
     EscalationPolicyVersion,
     EscalationStep,
     EscalationTarget,
+    UnresolvedStep,
 )
 from paging.models.priorities import PriorityLevel, ServicePriorityPolicy
 from paging.models.rules import AlertRule, InhibitedIncident, InhibitionSource, InhibitRule
@@ -38,4 +39,5 @@ __all__ = [
     "ServicePriorityPolicy",
     "SnsMessageSeen",
     "SnsSubscription",
+    "UnresolvedStep",
 ]

@@ -10,6 +10,13 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+RESOLUTIONS = [
+    ("fixed", "Fixed"),
+    ("false_positive", "False positive"),
+    ("duplicate", "Duplicate"),
+    ("no_action_needed", "No action needed"),
+]
+
 
 class Incident(models.Model):
     class Status(models.TextChoices):
@@ -84,6 +91,13 @@ class Incident(models.Model):
     escalation_repeat = models.PositiveIntegerField(default=0)
     # Triggered: when the next step runs. Acknowledged: when the ack times out.
     next_due_at = models.DateTimeField(null=True, blank=True)
+    # The version's unresolved steps (notices that run after an ack too): the next one to
+    # run and when it is due (None: none left, or resolved). Claimed by the
+    # ``unresolved_notices`` tick step like ``next_due_at`` by the escalation.
+    unresolved_step = models.PositiveIntegerField(default=0)
+    unresolved_due_at = models.DateTimeField(null=True, blank=True)
+    # Why it was resolved (set by ``incident_resolve``; None: not said).
+    resolution = models.CharField(max_length=20, null=True, blank=True, choices=RESOLUTIONS)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -105,6 +119,11 @@ class Incident(models.Model):
                 fields=["next_due_at"],
                 condition=Q(next_due_at__isnull=False),
                 name="incident_due",
+            ),
+            models.Index(
+                fields=["unresolved_due_at"],
+                condition=Q(unresolved_due_at__isnull=False),
+                name="incident_unresolved_due",
             ),
             models.Index(fields=["status", "-created_at"], name="incident_status_created"),
         ]
@@ -189,6 +208,7 @@ class IncidentEvent(models.Model):
         STATUS_UPDATE = "status_update", "Status update"
         PUBLISHED = "published", "Marked public"
         ACTION_ITEM = "action_item", "Action item"
+        UNRESOLVED_NOTICE = "unresolved_notice", "Still unresolved: notice sent"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

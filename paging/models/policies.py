@@ -55,6 +55,10 @@ class EscalationPolicyVersion(models.Model):
     # [{"delay_minutes": 15, "targets": [{"id", "kind", "engineer", "team", "schedule",
     #   "address"}]}]; "id" is the EscalationTarget row (its round-robin cursor).
     steps = models.JSONField(default=list)
+    # The "if not resolved N minutes after the trigger, notify X" steps (``UnresolvedStep``):
+    # [{"after_minutes", "kind", "engineer", "team", "schedule", "address", "priorities",
+    #   "urgency"}], ordered by after_minutes then row.
+    unresolved = models.JSONField(default=list)
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
         "oncall.Engineer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -134,3 +138,63 @@ class EscalationTarget(models.Model):
     def __str__(self) -> str:
         ref = self.engineer or self.team or self.schedule or self.address
         return f"{self.get_kind_display()}: {ref}"
+
+
+# Who an unresolved step may notify: people (through their low-urgency ladder) or a Slack
+# channel. No round-robin (a notice is not a page to take turns on), no PagerDuty.
+UNRESOLVED_TARGET_KINDS = ("engineer", "schedule", "team_all", "slack_channel")
+
+
+class UnresolvedStep(models.Model):
+    """ "If the incident is not resolved ``after_minutes`` after its trigger, notify X."
+
+    Unlike an escalation step it runs after an acknowledgement too, and it sends a
+    notice (no ack loop): through each person's low-urgency ladder start, or to a Slack
+    channel (``paging/notices.py``). Part of the policy's versions, like the steps.
+    """
+
+    policy = models.ForeignKey(
+        EscalationPolicy, on_delete=models.CASCADE, related_name="unresolved_steps"
+    )
+    after_minutes = models.PositiveIntegerField()
+    kind = models.CharField(
+        max_length=24,
+        choices=[
+            ("engineer", "Engineer"),
+            ("schedule", "Schedule's current on-call"),
+            ("team_all", "All members of a team"),
+            ("slack_channel", "Slack channel"),
+        ],
+    )
+    engineer = models.ForeignKey(
+        "oncall.Engineer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.ForeignKey(
+        "oncall.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    schedule = models.ForeignKey(
+        "schedules.Schedule", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.CharField(max_length=255, blank=True)  # a Slack channel id
+    # Only for incidents of these priorities ("1,2"; empty: any, ungraded included).
+    priorities = models.CharField(max_length=16, blank=True)
+    # Only for this urgency ("": any).
+    urgency = models.CharField(
+        max_length=8, blank=True, choices=[("", "any"), ("high", "high"), ("low", "low")]
+    )
+
+    class Meta:
+        ordering = ["policy", "after_minutes", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="unresolved_one_reference",
+                condition=_one_reference("engineer")
+                | _one_reference("team")
+                | _one_reference("schedule")
+                | _one_reference("address"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        ref = self.engineer or self.team or self.schedule or self.address
+        return f"after {self.after_minutes} min: {self.get_kind_display()} {ref}"

@@ -42,6 +42,8 @@ def test_policy_page_edits_steps_and_targets_inline(admin_client_: Client) -> No
             "name": "Primary",
             "repeat": "0",
             "steps-TOTAL_FORMS": "2",
+            "unresolved_steps-TOTAL_FORMS": "0",
+            "unresolved_steps-INITIAL_FORMS": "0",
             "steps-INITIAL_FORMS": "1",
             "steps-MIN_NUM_FORMS": "0",
             "steps-MAX_NUM_FORMS": "1000",

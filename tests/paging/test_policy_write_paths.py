@@ -68,6 +68,8 @@ def _by_admin(policy: EscalationPolicy, alice, bob, tmp_path: Path) -> None:
             "name": policy.name,
             "repeat": "0",
             "steps-TOTAL_FORMS": "2",
+            "unresolved_steps-TOTAL_FORMS": "0",
+            "unresolved_steps-INITIAL_FORMS": "0",
             "steps-INITIAL_FORMS": "2",
             "steps-MIN_NUM_FORMS": "0",
             "steps-MAX_NUM_FORMS": "1000",

@@ -256,15 +256,16 @@ def test_an_idle_tick_costs_one_query_for_step_bookkeeping(clock, channel) -> No
 
 # The exact statements of a tick in autocommit (a worker), BEGIN/COMMIT included, with
 # the dispatcher inline (its pool threads would use connections of their own).
-# Empty: one indexed question per step (escalation, dispatch, bridges, webhooks, swaps), the
+# Empty: one indexed question per step (escalation, dispatch, bridges, webhooks,
+# unresolved notices, swaps), the
 # recovery UPDATE and the heartbeat UPDATE. One due incident on PostgreSQL: escalation
 # 1 + 10 (claim, policy check, rules, incident UPDATE; outbox, timeline and assignees go
 # by COPY, not counted here), dispatch 11 (claim, throttle, lease, re-check under lock,
-# sent, timeline line), then the 5 of an empty tick's later steps.
+# sent, timeline line), then the 6 of an empty tick's later steps.
 TICK_STATEMENTS = {
-    "empty": {"sqlite": 7, "postgresql": 7},
-    "one_due": {"sqlite": 28, "postgresql": 25},
-    # A kicked tick: no swap scan, no recoveries UPDATE, no heartbeat.
+    "empty": {"sqlite": 8, "postgresql": 8},
+    "one_due": {"sqlite": 29, "postgresql": 26},
+    # A kicked tick: no swap or unresolved scan, no recoveries UPDATE, no heartbeat.
     "one_due_kicked": {"sqlite": 25, "postgresql": 22},
 }
 

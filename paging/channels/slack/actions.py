@@ -18,11 +18,13 @@ from oncall.public_url import public_url
 from paging.channels.slack.blocks import ACTION_ACKNOWLEDGE, ACTION_ESCALATE, ACTION_RESOLVE
 from paging.channels.slack.transport import KIND_DM
 from paging.incident_actions import (
+    RESOLUTION_VALUES,
     ActionResult,
     incident_acknowledge,
     incident_escalate_now,
     incident_resolve,
     incident_set_priority,
+    resolution_label,
 )
 from paging.kick import kick_engine
 from paging.models import Incident
@@ -84,8 +86,11 @@ def _state_text(incident: Incident) -> str:
     return f"#{incident.pk} is triggered."
 
 
-def slack_incident_act(*, action: str, incident_id: int, engineer: Engineer) -> Reply:
-    """Run ``action`` (a button's action id) on the incident as ``engineer``."""
+def slack_incident_act(
+    *, action: str, incident_id: int, engineer: Engineer, resolution: str | None = None
+) -> Reply:
+    """Run ``action`` (a button's action id) on the incident as ``engineer`` (a resolve
+    may say why: ``resolution``)."""
     if not Incident.objects.filter(pk=incident_id).exists():
         return Reply(f"There is no incident #{incident_id}.")
     result: ActionResult
@@ -93,8 +98,12 @@ def slack_incident_act(*, action: str, incident_id: int, engineer: Engineer) -> 
         result = incident_acknowledge(incident_id=incident_id, engineer_id=engineer.pk, via=VIA)
         done = f"You acknowledged #{incident_id}: paging has stopped."
     elif action == ACTION_RESOLVE:
-        result = incident_resolve(incident_id=incident_id, engineer_id=engineer.pk, via=VIA)
-        done = f"You resolved #{incident_id}."
+        result = incident_resolve(
+            incident_id=incident_id, engineer_id=engineer.pk, via=VIA, resolution=resolution
+        )
+        done = f"You resolved #{incident_id}" + (
+            f" ({resolution_label(resolution).lower()})." if resolution else "."
+        )
     elif action == ACTION_ESCALATE:
         result = incident_escalate_now(incident_id=incident_id, engineer_id=engineer.pk, via=VIA)
         done = f"You escalated #{incident_id}: the next step is paged now."
@@ -192,7 +201,8 @@ def slack_incident_priority(*, incident_id: int, value: str, engineer: Engineer)
 HELP_LINES = [
     "`/oncall who [team]` — who is on call now (your teams, or the team named)",
     "`/oncall ack N` — acknowledge incident N",
-    "`/oncall resolve N` — resolve incident N",
+    "`/oncall resolve N [fixed|false_positive|duplicate|no_action_needed]` — resolve"
+    " incident N (and say why)",
     "`/oncall priority N P1` — set incident N's priority (P1..P5 or its name; `none` clears)",
 ]
 HELP = "\n".join([*HELP_LINES, "`/oncall help` — this text"])
@@ -312,12 +322,22 @@ def oncall_command(*, text: str, slack_user_id: str, channel_id: str = "") -> Re
         if not number.isascii() or not number.isdigit() or len(number) > 12:
             return Reply("Say which incident and priority: `/oncall priority 42 P1`.")
         return slack_incident_priority(incident_id=int(number), value=words[2], engineer=engineer)
+    resolution = None
+    if verb == "resolve" and len(words) > 2:
+        # "/oncall resolve 42 false positive" (or false_positive, false-positive).
+        resolution = "_".join(words[2:]).lower().replace("-", "_")
+        if resolution not in RESOLUTION_VALUES:
+            return Reply(f"A resolution is one of: {', '.join(RESOLUTION_VALUES)}.")
+        words = words[:2]
     if verb in COMMAND_ACTIONS:
         number = words[1].lstrip("#") if len(words) == 2 else ""
         if not number.isascii() or not number.isdigit() or len(number) > 12:
             return Reply(f"Say which incident: `/oncall {verb} 42`.")
         return slack_incident_act(
-            action=COMMAND_ACTIONS[verb], incident_id=int(number), engineer=engineer
+            action=COMMAND_ACTIONS[verb],
+            incident_id=int(number),
+            engineer=engineer,
+            resolution=resolution,
         )
     if verb in _COMMANDS:
         return _registered_command(_COMMANDS[verb], text.strip(), engineer, channel_id)
