@@ -29,8 +29,8 @@ from tests.factories import (
     NotificationRuleFactory,
     TeamFactory,
 )
-from tests.paging.conftest import T0, RecordingChannel
-from tests.paging.factories import IntegrationFactory, ServiceFactory, engineer_with_ladder
+from tests.paging.factories import IntegrationFactory, ServiceFactory
+from tests.support import T0, RecordingChannel, engineer_with_ladder
 
 pytestmark = pytest.mark.django_db
 

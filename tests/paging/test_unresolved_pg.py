@@ -12,9 +12,8 @@ from django.db import connections, transaction
 from paging.engine import tick
 from paging.models import Incident, Message
 from paging.notices import unresolved_notices_batch, unresolved_notices_send
-from tests.paging.conftest import T0
-from tests.paging.factories import engineer_with_ladder
 from tests.paging.test_unresolved import CAROL_MAIL, fire, manager, service_with, unresolved_to
+from tests.support import T0, engineer_with_ladder
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
