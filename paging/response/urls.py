@@ -1,7 +1,19 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from paging.response import views
+from paging.response.api import config_views
 from paging.response.api import views as api
+
+router = SimpleRouter()
+router.register(
+    "api/v1/stakeholder-subscriptions",
+    config_views.StakeholderSubscriptionViewSet,
+    basename="stakeholder-subscription",
+)
+router.register(
+    "api/v1/status-page-groups", config_views.StatusPageGroupViewSet, basename="status-page-group"
+)
 
 urlpatterns = [
     path("status/", views.status_page, name="status-page"),
@@ -27,4 +39,5 @@ urlpatterns = [
     ),
     path("api/v1/action-items/", api.ActionItemListView.as_view(), name="action-item-list"),
     path("api/v1/action-items/<int:pk>/", api.ActionItemView.as_view(), name="action-item-detail"),
+    *router.urls,
 ]
