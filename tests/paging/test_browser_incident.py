@@ -151,6 +151,11 @@ def test_incident_page_and_list_layout(live_server, lena, incident, size):
         check_layout(page, "incident-page")
         page.goto(f"{live_server.url}/admin/paging/incident/")
         check_layout(page, "incident-list")
+        if SIZES[size] == DESKTOP:  # every column readable at 1280 px, none behind a scroll
+            hidden = page.eval_on_selector(
+                "#changelist .results", "e => e.scrollWidth - e.clientWidth"
+            )
+            assert hidden <= 0, hidden
         assert page.problems == []
 
 
