@@ -4,15 +4,18 @@ in the zone the page names (``schedules.zoned``), stored in UTC."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.text import capfirst
 
+from oncall.api.params import id_or_none
 from schedules.zoned import ZonedSplitDateTimeField, local_display, zone_label, zone_or_utc
 
 
@@ -81,3 +84,63 @@ class ZonedAdminMixin(ZonedFieldsMixin):
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()
         return response
+
+
+class ZoneFirstMixin:
+    """An add page whose times are read in the zone of a schedule (or an engineer) asks
+    for that first: ``?<zone_owner_field>=<id>`` picks it, and the page then shows it
+    fixed. Without it the times typed would be read in UTC, whatever the owner chosen."""
+
+    zone_owner_field = "schedule"
+
+    def zone_owner_choices(self) -> list[tuple[int, str, str]]:
+        """(id, name, zone) of what may be picked."""
+        raise NotImplementedError
+
+    def zone_owner_id(self, request: HttpRequest) -> int | None:
+        pk = id_or_none(request.GET.get(self.zone_owner_field))
+        return pk if pk in {c[0] for c in self.zone_owner_choices()} else None
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> Any:
+        if self.zone_owner_id(request) is None:
+            opts = self.model._meta  # type: ignore[attr-defined]
+            field = self.zone_owner_field
+            return TemplateResponse(
+                request,
+                "admin/schedules/zone_first.html",
+                {
+                    **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+                    "opts": opts,
+                    "title": f"Add {opts.verbose_name}: which {field}?",
+                    "field": field,
+                    "choices": [
+                        (f"?{urlencode({field: pk})}", name, zone_label(zone))
+                        for pk, name, zone in self.zone_owner_choices()
+                    ],
+                },
+            )
+        return super().add_view(request, form_url, extra_context)  # type: ignore[misc]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        if obj is None and self.zone_owner_field not in fields and self.zone_owner_id(request):
+            fields.append(self.zone_owner_field)
+        return fields
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        owner_id = self.zone_owner_id(request) if obj is None else None
+        if owner_id is None:
+            return form
+        attname = f"{self.zone_owner_field}_id"
+
+        class PrefilledForm(form):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                super().__init__(*args, **kw)
+                setattr(self.instance, attname, owner_id)
+
+        return PrefilledForm
