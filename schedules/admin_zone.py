@@ -98,8 +98,13 @@ class ZoneFirstMixin:
         raise NotImplementedError
 
     def zone_owner_id(self, request: HttpRequest) -> int | None:
-        pk = id_or_none(request.GET.get(self.zone_owner_field))
-        return pk if pk in {c[0] for c in self.zone_owner_choices()} else None
+        """The id picked in the query string, if it names one of the choices (read once
+        per request: the add view, its form and its read-only fields all ask)."""
+        if not hasattr(request, "zone_owner_id"):
+            pk = id_or_none(request.GET.get(self.zone_owner_field))
+            known = pk is not None and pk in {c[0] for c in self.zone_owner_choices()}
+            request.zone_owner_id = pk if known else None  # type: ignore[attr-defined]
+        return request.zone_owner_id  # type: ignore[attr-defined]
 
     def add_view(
         self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
