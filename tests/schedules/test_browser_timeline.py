@@ -82,6 +82,11 @@ def test_timeline_month_override_in_berlin_and_layer_warning(live_server, world)
         page.set_viewport_size({"width": 1280, "height": 800})
         page.goto(f"{base}?tl_range=month")
         assert "November 2026 (1 month, Europe/Berlin)" in page.inner_text("#tl-title")
+        # The holiday calendars' label sits before its two boxes, as every field's does.
+        page.wait_for_selector(".field-holiday_calendars .selector")
+        label = page.locator("label[for='id_holiday_calendars']").bounding_box()
+        boxes = page.locator(".field-holiday_calendars .selector").bounding_box()
+        assert label and boxes and label["x"] + label["width"] <= boxes["x"], (label, boxes)
         final = page.locator("[data-row='final'] .tl-bar")
         assert final.count() > 20
         # Bars are placed (the static script set their box from data- attributes).
