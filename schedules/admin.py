@@ -309,6 +309,8 @@ class OverrideAdmin(ZoneFirstMixin, ZonedAdminMixin, admin.ModelAdmin):
             initial[name] = value if value is not None and value.tzinfo else None
         return initial
 
+    zone_owner_read_only = True
+
     def zone_owner_choices(self) -> list[tuple[int, str, str]]:
         return _schedule_choices()
 
@@ -501,7 +503,7 @@ class TimeOffAdmin(DeleteEachMixin, ZoneFirstMixin, ZonedAdminMixin, admin.Model
             services.time_off_update(time_off=TimeOff.objects.get(pk=obj.pk), **data)
             return
         created = services.time_off_create(
-            engineer=form.cleaned_data.get("engineer") or obj.engineer, user=request.user, **data
+            engineer=form.cleaned_data["engineer"], user=request.user, **data
         )
         obj.pk = created.pk
         obj._state.adding = False

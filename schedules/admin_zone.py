@@ -92,6 +92,9 @@ class ZoneFirstMixin:
     fixed. Without it the times typed would be read in UTC, whatever the owner chosen."""
 
     zone_owner_field = "schedule"
+    # Shown read-only once chosen (an override never moves to another schedule); else a
+    # select offering only the chosen one (another value posted is a form error).
+    zone_owner_read_only = False
 
     def zone_owner_choices(self) -> list[tuple[int, str, str]]:
         """(id, name, zone) of what may be picked."""
@@ -130,7 +133,8 @@ class ZoneFirstMixin:
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
-        if obj is None and self.zone_owner_field not in fields and self.zone_owner_id(request):
+        chosen = obj is None and self.zone_owner_id(request) is not None
+        if chosen and self.zone_owner_read_only and self.zone_owner_field not in fields:
             fields.append(self.zone_owner_field)
         return fields
 
@@ -141,11 +145,17 @@ class ZoneFirstMixin:
         owner_id = self.zone_owner_id(request) if obj is None else None
         if owner_id is None:
             return form
-        attname = f"{self.zone_owner_field}_id"
+        name, read_only = self.zone_owner_field, self.zone_owner_read_only
 
         class PrefilledForm(form):  # type: ignore[misc, valid-type]
             def __init__(self, *args: Any, **kw: Any) -> None:
                 super().__init__(*args, **kw)
-                setattr(self.instance, attname, owner_id)
+                if read_only:
+                    setattr(self.instance, f"{name}_id", owner_id)
+                    return
+                field = self.fields[name]
+                field.queryset = field.queryset.filter(pk=owner_id)
+                field.empty_label = None
+                field.initial = owner_id
 
         return PrefilledForm

@@ -3,6 +3,7 @@ preview (names per hour, gaps highlighted) and swap actions."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -390,24 +391,29 @@ def test_add_pages_ask_for_the_schedule_or_engineer_first_then_keep_it(setup):
             assert 'name="start_0"' not in page  # no time to type yet
     page = client.get("/admin/schedules/timeoff/add/").content.decode()
     assert f'href="?engineer={bob.pk}"' in page and "America/New_York (E" in page
-    # Chosen: the schedule is fixed; a schedule posted alongside does not move the times
-    # to another zone or the swap to another schedule.
+    # Chosen: the form offers that schedule alone; another one posted (its times would
+    # have been read in the wrong zone) is a form error and nothing is saved.
+    url = f"/admin/schedules/swaprequest/add/?schedule={tokyo.pk}"
+    data = {
+        "schedule": schedule.pk,
+        "requester": alice.pk,
+        "teammate": bob.pk,
+        "start_0": "2026-03-10",
+        "start_1": "09:00",
+        "end_0": "2026-03-10",
+        "end_1": "17:00",
+        "note": "",
+    }
     with time_machine.travel(T0, tick=False):
-        page = client.get(f"/admin/schedules/swaprequest/add/?schedule={tokyo.pk}").content
-        assert 'name="schedule"' not in page.decode() and "Asia/Tokyo (JST)" in page.decode()
-        response = client.post(
-            f"/admin/schedules/swaprequest/add/?schedule={tokyo.pk}",
-            {
-                "schedule": schedule.pk,
-                "requester": alice.pk,
-                "teammate": bob.pk,
-                "start_0": "2026-03-10",
-                "start_1": "09:00",
-                "end_0": "2026-03-10",
-                "end_1": "17:00",
-                "note": "",
-            },
-        )
+        page = client.get(url).content.decode()
+        assert "Asia/Tokyo (JST)" in page
+        select = re.search(r'<select name="schedule".*?</select>', page, re.S).group(0)
+        assert re.findall(r'<option value="(\d*)"', select) == [str(tokyo.pk)]
+        assert f'<option value="{tokyo.pk}" selected>' in select
+        refused = client.post(url, data)
+        assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+        assert not SwapRequest.objects.exists()
+        response = client.post(url, {**data, "schedule": tokyo.pk})
     assert response.status_code == 302, response.content.decode()[:2000]
     swap = SwapRequest.objects.get()
     assert swap.schedule == tokyo
