@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,7 +27,7 @@ from django.utils.text import Truncator
 
 from oncall.admin_read_only import ReadOnlyMixin
 from oncall.people.selectors import engineer_for_user
-from oncall.timefmt import age_text, local_text
+from oncall.timefmt import age_text, local_text, zone
 from paging.actor import Actor, actor_label, admin_actor
 from paging.admin_forms import (
     IncidentNoteForm,
@@ -293,8 +292,24 @@ class IncidentAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="Triggered (UTC), age", ordering="created_at")
     def triggered(self, obj: Incident) -> str:
+        # Listed as this; get_list_display swaps in the same column in the viewer's zone.
+        return self._triggered_in(obj, zone("UTC"))
+
+    @staticmethod
+    def _triggered_in(obj: Incident, tz: Any) -> str:
         age = age_text((obj.resolved_at or timezone.now()) - obj.created_at)
-        return f"{obj.created_at.astimezone(UTC):%d %b %H:%M} · {age}"
+        return f"{obj.created_at.astimezone(tz):%d %b %H:%M %Z} · {age}"
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        # "Triggered" in the viewer's zone, as on the incident page (UTC for a user who
+        # is no engineer), named in the column's heading and in each cell.
+        tz = zone(_viewer_zone(request))
+
+        @admin.display(description=f"Triggered ({tz.key}), age", ordering="created_at")
+        def triggered(obj: Incident) -> str:
+            return self._triggered_in(obj, tz)
+
+        return [triggered if name == "triggered" else name for name in self.list_display]
 
     @admin.display(description="Acknowledged by")
     def responder(self, obj: Incident) -> str:

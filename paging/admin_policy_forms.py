@@ -318,10 +318,26 @@ URGENCY_FIELDS = [f"urgency_{s}" for s in SEVERITIES]
 class IntegrationForm(forms.ModelForm):
     """An integration (its own page and the service page's inline)."""
 
+    # One ARN a line, not a JSON list in a box (the model's validator still checks each).
+    sns_topic_arns = forms.CharField(
+        label="SNS topic ARNs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Amazon SNS only: the topics accepted, one ARN a line, e.g."
+        " arn:aws:sns:us-east-1:123456789012:oncall-alarms. Other topics are refused.",
+    )
+
     class Meta:
         model = Integration
         fields = ["service", "kind", "name", "grouping", "rate_limit_per_minute", "sns_topic_arns"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        topics = self.initial.get("sns_topic_arns")
+        if isinstance(topics, list):
+            self.initial["sns_topic_arns"] = "\n".join(str(topic) for topic in topics)
+
     def clean_sns_topic_arns(self) -> list[str]:
         # An emptied box means "no topics", not NULL (the column is NOT NULL).
-        return self.cleaned_data.get("sns_topic_arns") or []
+        text = self.cleaned_data.get("sns_topic_arns") or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]

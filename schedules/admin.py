@@ -29,7 +29,7 @@ from oncall.people.models import Engineer
 from schedules import feeds, services, swaps
 from schedules.admin_layer import LayerInlineForm
 from schedules.admin_timeline import timeline_context
-from schedules.admin_zone import ZonedAdminMixin, ZonedFieldsMixin, ZonedMedia
+from schedules.admin_zone import ZonedAdminMixin, ZonedFieldsMixin, ZonedMedia, ZoneFirstMixin
 from schedules.holidays import (
     holiday_add,
     holiday_calendar_import_ical,
@@ -276,8 +276,15 @@ def _zone_of_schedule(schedule_id: object) -> str | None:
     return Schedule.objects.filter(pk=pk).values_list("time_zone", flat=True).first()
 
 
+def _schedule_choices() -> list[tuple[int, str, str]]:
+    return [
+        (s.pk, str(s), s.time_zone)
+        for s in Schedule.objects.select_related("team").order_by("team__name", "name")
+    ]
+
+
 @admin.register(Override)
-class OverrideAdmin(ZonedAdminMixin, admin.ModelAdmin):
+class OverrideAdmin(ZoneFirstMixin, ZonedAdminMixin, admin.ModelAdmin):
     """Single overrides, in their schedule's zone: the timeline's "add override" opens
     this form prefilled with the shift clicked (``?schedule=&start=&end=``)."""
 
@@ -303,29 +310,16 @@ class OverrideAdmin(ZonedAdminMixin, admin.ModelAdmin):
             initial[name] = value if value is not None and value.tzinfo else None
         return initial
 
+    zone_owner_read_only = True
+
+    def zone_owner_choices(self) -> list[tuple[int, str, str]]:
+        return _schedule_choices()
+
     def get_readonly_fields(self, request: HttpRequest, obj: Override | None = None) -> list[str]:
         # The zone is the schedule's: an override does not move to another schedule.
-        if obj is not None or request.GET.get("schedule"):
+        if obj is not None:
             return ["schedule"]
-        return []
-
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)
-        schedule_id = id_or_none(request.GET.get("schedule"))
-        schedule = (
-            Schedule.objects.filter(pk=schedule_id).first() if obj is None and schedule_id else None
-        )
-        if schedule is None:
-            return form
-
-        class PrefilledForm(form):  # type: ignore[misc, valid-type]
-            def __init__(self, *args: Any, **kw: Any) -> None:
-                super().__init__(*args, **kw)
-                self.instance.schedule = schedule
-
-        return PrefilledForm
+        return super().get_readonly_fields(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Override, form: Any, change: bool) -> None:
         data = form.cleaned_data
@@ -384,8 +378,8 @@ class LayerVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SwapRequest)
-class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
-    """Swap requests in the schedule's zone (add: ``?schedule=<id>`` picks it; else UTC)."""
+class SwapRequestAdmin(ZoneFirstMixin, ZonedAdminMixin, admin.ModelAdmin):
+    """Swap requests in the schedule's zone (add: asks for the schedule first)."""
 
     Media = ZonedMedia
 
@@ -427,6 +421,9 @@ class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
     def zone_of(self, obj: SwapRequest) -> str:
         return obj.schedule.time_zone
 
+    def zone_owner_choices(self) -> list[tuple[int, str, str]]:
+        return _schedule_choices()
+
     def save_model(self, request: HttpRequest, obj: SwapRequest, form: Any, change: bool) -> None:
         if change:
             raise PermissionDenied("swap requests are decided with the actions, not edited")
@@ -467,15 +464,18 @@ class SwapRequestAdmin(ZonedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
+class TimeOffAdmin(DeleteEachMixin, ZoneFirstMixin, ZonedAdminMixin, admin.ModelAdmin):
     """Time off belongs to an engineer, not a schedule: typed and shown in the engineer's
-    zone (add: ``?engineer=<id>`` picks it; else UTC), named next to the fields."""
+    zone (add: asks for the engineer first), named next to the fields."""
+
+    zone_owner_field = "engineer"
 
     Media = ZonedMedia
 
     list_display = ["engineer", "kind", "start_local", "end_local", "note", "status"]
     list_select_related = ["engineer"]
     list_filter = ["kind", "status"]
+    fields = ["engineer", "kind", "start", "end", "note", "status"]
     readonly_fields = ["status"]  # decided by a team admin on /me/team/
     search_fields = ["engineer__display_name"]
 
@@ -492,6 +492,11 @@ class TimeOffAdmin(DeleteEachMixin, ZonedAdminMixin, admin.ModelAdmin):
 
     def zone_of(self, obj: TimeOff) -> str:
         return obj.engineer.time_zone
+
+    def zone_owner_choices(self) -> list[tuple[int, str, str]]:
+        return list(
+            Engineer.objects.order_by("display_name").values_list("pk", "display_name", "time_zone")
+        )
 
     def save_model(self, request: HttpRequest, obj: TimeOff, form: Any, change: bool) -> None:
         data = {k: form.cleaned_data[k] for k in ("kind", "start", "end", "note")}

@@ -4,15 +4,18 @@ in the zone the page names (``schedules.zoned``), stored in UTC."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.text import capfirst
 
+from oncall.api.params import id_or_none
 from schedules.zoned import ZonedSplitDateTimeField, local_display, zone_label, zone_or_utc
 
 
@@ -81,3 +84,78 @@ class ZonedAdminMixin(ZonedFieldsMixin):
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()
         return response
+
+
+class ZoneFirstMixin:
+    """An add page whose times are read in the zone of a schedule (or an engineer) asks
+    for that first: ``?<zone_owner_field>=<id>`` picks it, and the page then shows it
+    fixed. Without it the times typed would be read in UTC, whatever the owner chosen."""
+
+    zone_owner_field = "schedule"
+    # Shown read-only once chosen (an override never moves to another schedule); else a
+    # select offering only the chosen one (another value posted is a form error).
+    zone_owner_read_only = False
+
+    def zone_owner_choices(self) -> list[tuple[int, str, str]]:
+        """(id, name, zone) of what may be picked."""
+        raise NotImplementedError
+
+    def zone_owner_id(self, request: HttpRequest) -> int | None:
+        """The id picked in the query string, if it names one of the choices (read once
+        per request: the add view, its form and its read-only fields all ask)."""
+        if not hasattr(request, "zone_owner_id"):
+            pk = id_or_none(request.GET.get(self.zone_owner_field))
+            known = pk is not None and pk in {c[0] for c in self.zone_owner_choices()}
+            request.zone_owner_id = pk if known else None  # type: ignore[attr-defined]
+        return request.zone_owner_id  # type: ignore[attr-defined]
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> Any:
+        if self.zone_owner_id(request) is None:
+            opts = self.model._meta  # type: ignore[attr-defined]
+            field = self.zone_owner_field
+            return TemplateResponse(
+                request,
+                "admin/schedules/zone_first.html",
+                {
+                    **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+                    "opts": opts,
+                    "title": f"Add {opts.verbose_name}: which {field}?",
+                    "field": field,
+                    "choices": [
+                        (f"?{urlencode({field: pk})}", name, zone_label(zone))
+                        for pk, name, zone in self.zone_owner_choices()
+                    ],
+                },
+            )
+        return super().add_view(request, form_url, extra_context)  # type: ignore[misc]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        chosen = obj is None and self.zone_owner_id(request) is not None
+        if chosen and self.zone_owner_read_only and self.zone_owner_field not in fields:
+            fields.append(self.zone_owner_field)
+        return fields
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
+        owner_id = self.zone_owner_id(request) if obj is None else None
+        if owner_id is None:
+            return form
+        name, read_only = self.zone_owner_field, self.zone_owner_read_only
+
+        class PrefilledForm(form):  # type: ignore[misc, valid-type]
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                super().__init__(*args, **kw)
+                if read_only:
+                    setattr(self.instance, f"{name}_id", owner_id)
+                    return
+                field = self.fields[name]
+                field.queryset = field.queryset.filter(pk=owner_id)
+                field.empty_label = None
+                field.initial = owner_id
+
+        return PrefilledForm

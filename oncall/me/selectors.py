@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from oncall.people.models import Engineer
 from oncall.timefmt import local_text
 from paging.models import Incident
 from schedules.models import FeedToken, Layer, Schedule, SwapRequest
-from schedules.resolver import Shift
+from schedules.resolver import Shift, same_shift
 from schedules.selectors import engineer_shifts
 
 AHEAD = timedelta(weeks=4)
+# Read this far past the four weeks, so the last shift shows its real end rather than
+# the end of the window.
+TAIL = timedelta(days=31)
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class ShiftRow:
     end: datetime
     start_text: str
     end_text: str
+    holiday: bool = False  # some of it falls on one of the schedule's holidays
 
     @property
     def key(self) -> str:
@@ -45,7 +49,10 @@ def my_shifts(*, engineer: Engineer, now: datetime, zone: str = "") -> list[Shif
     """The engineer's shifts running now or starting in the next four weeks, by start;
     times in ``zone`` (a team admin's, reading a teammate's) or else the engineer's own."""
     zone = zone or engineer.time_zone
-    pairs = engineer_shifts(engineer_id=engineer.pk, start=now, end=now + AHEAD, whole=True)
+    pairs = _whole_shifts(
+        engineer_shifts(engineer_id=engineer.pk, start=now, end=now + AHEAD + TAIL, whole=True),
+        before=now + AHEAD,
+    )
     schedules = dict(
         Schedule.objects.filter(pk__in={sid for sid, _ in pairs}).values_list("pk", "name")
     )
@@ -72,9 +79,32 @@ def my_shifts(*, engineer: Engineer, now: datetime, zone: str = "") -> list[Shif
                 end=shift.end,
                 start_text=local_text(shift.start, zone),
                 end_text=local_text(shift.end, zone),
+                holiday=shift.holiday,
             )
         )
     return rows
+
+
+def _whole_shifts(pairs: list[tuple[int, Shift]], *, before: datetime) -> list[tuple[int, Shift]]:
+    """Pieces of one shift as one (the resolver cuts a shift where a holiday starts and
+    ends: holiday=True if any piece is one), keeping those that start ``before``."""
+    last: dict[int, int] = {}  # schedule id -> index in out of its latest shift
+    out: list[tuple[int, Shift]] = []
+    for schedule_id, shift in pairs:
+        index = last.get(schedule_id)
+        if index is not None:
+            prev = out[index][1]
+            if prev.end == shift.start and same_shift(
+                replace(prev, holiday=False), replace(shift, holiday=False)
+            ):
+                merged = replace(prev, end=shift.end, holiday=prev.holiday or shift.holiday)
+                out[index] = (schedule_id, merged)
+                continue
+        if shift.start >= before:
+            continue
+        last[schedule_id] = len(out)
+        out.append((schedule_id, shift))
+    return out
 
 
 def on_call_now(rows: list[ShiftRow], now: datetime) -> ShiftRow | None:

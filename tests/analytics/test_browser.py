@@ -3,11 +3,15 @@ fits at 1280x800 and 390x844."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+import time_machine
+
+from schedules import services as schedule_services
 from tests.analytics.test_metrics import PERIOD
 from tests.browser import DESKTOP, SIZES, browser_marks, check_layout, logged_in_page
-from tests.factories import UserFactory
+from tests.factories import EngineerFactory, MembershipFactory, TeamFactory, UserFactory
 
 pytestmark = browser_marks
 
@@ -62,7 +66,22 @@ def test_dashboard_charts_render_with_data(live_server, dashboard_url):
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_dashboard_layout(live_server, dashboard_url, size):
-    with logged_in_page(live_server, UserFactory(is_staff=True), SIZES[size]) as page:
+    # A superuser: the admin's navigation sidebar (every app) takes its room at 1280 px;
+    # engineers with real-world long names and zones.
+    user = UserFactory(is_staff=True, is_superuser=True)
+    long_named = EngineerFactory(
+        display_name="Alexandra Montgomery-Whitaker", time_zone="America/Argentina/Buenos_Aires"
+    )
+    team = TeamFactory()
+    MembershipFactory(team=team, engineer=long_named)
+    with time_machine.travel(PERIOD.start - timedelta(days=1), tick=False):
+        schedule = schedule_services.schedule_create(
+            team=team, name="Primary", time_zone="America/Argentina/Buenos_Aires"
+        )
+        schedule_services.layer_create(
+            schedule=schedule, name="Weekly", start_date=PERIOD.start.date(), members=[long_named]
+        )
+    with logged_in_page(live_server, user, SIZES[size]) as page:
         page.goto(dashboard_url)
         page.wait_for_selector("body[data-charts-ready='1']", timeout=10_000)
         assert page.locator("#card-escalation").inner_text() == "25%"
@@ -70,4 +89,12 @@ def test_dashboard_layout(live_server, dashboard_url, size):
         for chart in ("#chart-over-time", "#chart-per-service"):
             assert page.locator(chart).bounding_box()["width"] > 300
         check_layout(page, "analytics-dashboard")
+        if SIZES[size] == DESKTOP:
+            # On a desktop every table fits its box: no column behind a sideways scroll.
+            hidden = page.eval_on_selector_all(
+                ".table-wrap",
+                "els => els.filter(e => e.scrollWidth > e.clientWidth)"
+                ".map(e => `${e.firstElementChild.id}: ${e.scrollWidth - e.clientWidth}px`)",
+            )
+            assert hidden == []
         assert page.problems == []

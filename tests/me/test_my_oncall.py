@@ -212,3 +212,43 @@ def test_non_engineers_get_the_clear_page_on_every_me_url(db) -> None:
     for url in ("/me/", "/me/calendar/?action=create"):
         assert client.get(url).status_code == 403
     assert client.post("/me/incidents/1/acknowledge/").status_code == 403
+
+
+def test_a_shift_over_a_holiday_is_one_row_and_the_last_shows_its_real_end(db) -> None:
+    """The resolver cuts a shift where a holiday starts and ends: /me/ shows it whole,
+    marked; and the last shift of the four weeks ends when it ends, not with the window."""
+    from datetime import date
+
+    import time_machine
+
+    from schedules.models import Holiday, HolidayCalendar
+    from tests.factories import EngineerFactory, MembershipFactory, TeamFactory
+
+    with time_machine.travel(datetime(2026, 11, 29, 12, tzinfo=UTC), tick=False):
+        team = TeamFactory()
+        ana = EngineerFactory(display_name="Ana", time_zone="Europe/Berlin")
+        bo = EngineerFactory(display_name="Bo", time_zone="Europe/Berlin")
+        for engineer in (bo, ana):
+            MembershipFactory(team=team, engineer=engineer)
+        calendar = HolidayCalendar.objects.create(name="DE")
+        Holiday.objects.create(calendar=calendar, date=date(2026, 12, 8), name="Feast")
+        schedule = services.schedule_create(
+            team=team, name="Weekly", time_zone="Europe/Berlin", holiday_calendars=[calendar]
+        )
+        # Weeks from Monday 09:00: Bo, Ana (8 Dec a holiday), Bo, Ana (past the window).
+        services.layer_create(
+            schedule=schedule,
+            name="Week",
+            start_date=date(2026, 11, 30),
+            shift_unit="weeks",
+            members=[bo, ana],
+        )
+        text = signed_in(ana).get("/me/").content.decode()
+    shifts = re.findall(r'<li class="shift">(.*?)</li>', text, re.S)
+    flat = [" ".join(re.sub(r"<[^>]+>", " ", s).split()).removesuffix(" · Swap…") for s in shifts]
+    assert flat == [
+        "Mon 7 Dec 2026, 09:00 CET → Mon 14 Dec 2026, 09:00 CET Weekly · Week · rotation"
+        " · includes a holiday",
+        # The four weeks end Sun 27 Dec 13:00 CET, inside this shift.
+        "Mon 21 Dec 2026, 09:00 CET → Mon 28 Dec 2026, 09:00 CET Weekly · Week · rotation",
+    ]

@@ -127,3 +127,32 @@ def test_service_page_urgency_form_and_copyable_inbound_urls(admin_client_: Clie
         "info": "low",
     }
     assert service.urgency_for("error") == "low"
+
+
+def test_sns_topics_are_one_arn_a_line_not_a_json_box(admin_client_: Client) -> None:
+    from paging.models import Integration
+    from tests.paging.test_rules_admin import form_data
+
+    integration = IntegrationFactory(kind=Integration.Kind.SNS, name="cloudwatch")
+    url = f"/admin/paging/integration/{integration.pk}/change/"
+    topics = [
+        "arn:aws:sns:eu-central-1:123456789012:platform-alarms",
+        "arn:aws:sns:us-east-1:123456789012:oncall-alarms",
+    ]
+    data = form_data(integration, [])
+    data["sns_topic_arns"] = f"  {topics[0]}\r\n\r\n{topics[1]}\r\n"
+    response = admin_client_.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    integration.refresh_from_db()
+    assert integration.sns_topic_arns == topics
+    # Shown back one a line, no brackets or quotes.
+    html = admin_client_.get(url).content.decode()
+    assert f">\n{topics[0]}\n{topics[1]}</textarea>" in html
+    assert "[&quot;arn" not in html, html[html.find("[&quot;arn") - 300 :][:400]
+    # A bad line is a field error naming it; nothing saved.
+    data["sns_topic_arns"] = f"{topics[0]}\nnot-an-arn"
+    response = admin_client_.post(url, data)
+    assert response.status_code == 200
+    assert "item 2 is not an SNS topic ARN" in response.content.decode()
+    integration.refresh_from_db()
+    assert integration.sns_topic_arns == topics

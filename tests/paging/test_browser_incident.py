@@ -1,6 +1,7 @@
-"""The incident page in headless Chromium: acknowledge, add a note, reassign and a stale
-resolve, clicked through as a team lead whose user is an engineer; the outcome checked
-in the database; layout and screenshots at 1280x800 and 390x844."""
+"""The incident page in headless Chromium: acknowledge, add a note, reassign, a stale
+resolve, escalate now and resolve, clicked through as a team lead whose user is an
+engineer; the outcome checked in the database; layout and screenshots at 1280x800 and
+390x844."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import timedelta
 
 import pytest
 
+from paging.engine import tick
 from paging.incident_actions import incident_acknowledge, incident_resolve
-from paging.models import Alert, ChangeEvent, Incident
+from paging.models import Alert, ChangeEvent, Incident, Message
 from tests.browser import DESKTOP, SIZES, browser_marks, check_layout, logged_in_page
 from tests.factories import EngineerFactory, UserFactory
 from tests.paging.factories import ServiceFactory, policy_with_steps
@@ -149,4 +151,52 @@ def test_incident_page_and_list_layout(live_server, lena, incident, size):
         check_layout(page, "incident-page")
         page.goto(f"{live_server.url}/admin/paging/incident/")
         check_layout(page, "incident-list")
+        if SIZES[size] == DESKTOP:  # every column readable at 1280 px, none behind a scroll
+            hidden = page.eval_on_selector(
+                "#changelist .results", "e => e.scrollWidth - e.clientWidth"
+            )
+            assert hidden <= 0, hidden
         assert page.problems == []
+
+
+def test_escalate_now_then_resolve_from_the_incident_page(live_server, lena):
+    """Escalate now pages the next step's engineer (once the engine runs), Resolve ends
+    the incident; both asked once and attributed to the acting admin's engineer."""
+    alice = engineer_with_ladder("Alice", "+14155550001")
+    bob = engineer_with_ladder("Bob", "+14155550002")
+    service = ServiceFactory(
+        name="checkout-api", escalation_policy=policy_with_steps([alice], [bob])
+    )
+    incident = fire(service, key="disk-full")
+    tick()  # step 1 pages Alice
+    assert set(Message.objects.values_list("engineer__display_name", flat=True)) == {"Alice"}
+    url = f"{live_server.url}/admin/paging/incident/{incident.pk}/change/"
+    with logged_in_page(live_server, lena.user, DESKTOP) as page:
+        page.goto(url)
+        page.get_by_role("button", name="Escalate now", exact=True).click()
+        page.wait_for_load_state()
+        check_layout(page, "incident-escalate-confirm")
+        page.get_by_role("button", name="Yes, escalate now").click()
+        page.wait_for_load_state()
+        assert "by Lena" in page.locator("ul.messagelist .success").inner_text()
+        row = page.locator("#timeline tbody tr", has_text="escalated to step 2").first.inner_text()
+        assert "Lena" in row
+        escalated = incident.events.get(kind="escalated")
+        assert (escalated.actor_id, escalated.via) == (lena.pk, "admin")
+        tick()  # the engine runs step 2 now, not 15 minutes later
+        bob_pages = Message.objects.filter(engineer=bob, incident=incident)
+        assert [m.kind for m in bob_pages.order_by("due_at")] == ["sms", "voice"]
+        assert bob_pages.filter(kind="voice", status=Message.Status.PENDING).exists()
+
+        page.get_by_role("button", name="Resolve", exact=True).click()
+        page.wait_for_load_state()
+        page.get_by_role("button", name="Yes, resolve").click()
+        page.wait_for_load_state()
+        assert "by Lena" in page.locator("ul.messagelist .success").inner_text()
+        assert page.locator("#incident-status").inner_text() == "Resolved"
+        check_layout(page, "incident-resolved")
+        assert page.problems == []
+    incident.refresh_from_db()
+    assert (incident.status, incident.resolved_by_id) == (Incident.Status.RESOLVED, lena.pk)
+    # Resolving cancels Bob's call still waiting (due 5 minutes after his SMS).
+    assert not bob_pages.filter(kind="voice", status=Message.Status.PENDING).exists()

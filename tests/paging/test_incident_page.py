@@ -177,7 +177,9 @@ def test_list_puts_open_incidents_first_and_filters(lena: Client) -> None:
     incident_resolve(incident_id=newer_closed.pk)
     page = lena.get("/admin/paging/incident/").content.decode()
     assert page.index(f">#{old_open.pk}<") < page.index(f">#{newer_closed.pk}<")
-    assert "Triggered (UTC)" in page
+    # In Lena's zone, named, as on the incident page (06:14 UTC is 07:14 in Berlin).
+    assert "Triggered (Europe/Berlin), age" in page
+    assert "30 Nov 07:14 CET · " in page and "06:14" not in page
     for flt in ("status__exact", "service__id__exact", "urgency"):
         assert f"?{flt}=" in page
     only_open = lena.get("/admin/paging/incident/", {"status__exact": "triggered"}).content.decode()

@@ -35,7 +35,7 @@ def form_data(integration: Integration, rules: list[dict], initial: int = 0) -> 
         "name": integration.name,
         "grouping": integration.grouping,
         "rate_limit_per_minute": str(integration.rate_limit_per_minute),
-        "sns_topic_arns": "[]",
+        "sns_topic_arns": "",
         "rules-TOTAL_FORMS": str(len(rules)),
         "rules-INITIAL_FORMS": str(initial),
         "rules-MIN_NUM_FORMS": "0",

@@ -3,6 +3,7 @@ preview (names per hour, gaps highlighted) and swap actions."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -372,3 +373,48 @@ def test_swap_and_time_off_pages_read_times_in_the_schedule_and_engineer_zone(se
     off = TimeOff.objects.get(engineer=bob)
     assert off.start == datetime(2026, 3, 20, 4, tzinfo=UTC)  # midnight in New York (EDT)
     assert "Fri 20 Mar 2026, 00:00 EDT" in listing
+
+
+def test_add_pages_ask_for_the_schedule_or_engineer_first_then_keep_it(setup):
+    """Typed before a schedule is chosen, times would be read in UTC: the add pages of
+    overrides, swaps and time off ask for what sets the zone first, then hold it fixed."""
+    schedule, alice, bob, client = setup
+    tokyo = services.schedule_create(team=schedule.team, name="Night", time_zone="Asia/Tokyo")
+    bob.time_zone = "America/New_York"
+    bob.save()
+    for model in ("override", "swaprequest"):
+        for query in ("", "?schedule=999999", "?schedule=abc"):
+            page = client.get(f"/admin/schedules/{model}/add/{query}").content.decode()
+            assert "pick the schedule first" in page
+            assert f'href="?schedule={schedule.pk}"' in page and "Europe/Berlin (C" in page
+            assert f'href="?schedule={tokyo.pk}"' in page and "Asia/Tokyo (JST)" in page
+            assert 'name="start_0"' not in page  # no time to type yet
+    page = client.get("/admin/schedules/timeoff/add/").content.decode()
+    assert f'href="?engineer={bob.pk}"' in page and "America/New_York (E" in page
+    # Chosen: the form offers that schedule alone; another one posted (its times would
+    # have been read in the wrong zone) is a form error and nothing is saved.
+    url = f"/admin/schedules/swaprequest/add/?schedule={tokyo.pk}"
+    data = {
+        "schedule": schedule.pk,
+        "requester": alice.pk,
+        "teammate": bob.pk,
+        "start_0": "2026-03-10",
+        "start_1": "09:00",
+        "end_0": "2026-03-10",
+        "end_1": "17:00",
+        "note": "",
+    }
+    with time_machine.travel(T0, tick=False):
+        page = client.get(url).content.decode()
+        assert "Asia/Tokyo (JST)" in page
+        select = re.search(r'<select name="schedule".*?</select>', page, re.S).group(0)
+        assert re.findall(r'<option value="(\d*)"', select) == [str(tokyo.pk)]
+        assert f'<option value="{tokyo.pk}" selected>' in select
+        refused = client.post(url, data)
+        assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+        assert not SwapRequest.objects.exists()
+        response = client.post(url, {**data, "schedule": tokyo.pk})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    swap = SwapRequest.objects.get()
+    assert swap.schedule == tokyo
+    assert swap.start == datetime(2026, 3, 10, 0, tzinfo=UTC)  # 09:00 in Tokyo

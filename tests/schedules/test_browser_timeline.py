@@ -10,8 +10,9 @@ import pytest
 import time_machine
 
 from schedules import services
-from schedules.models import Override
+from schedules.models import LayerVersion, Override
 from schedules.restriction_text import restrictions_parse
+from schedules.selectors import oncall_engineer_ids
 from tests.browser import HAS_CHROMIUM, check_viewports, overflow, signed_in_page
 from tests.factories import EngineerFactory, MembershipFactory, TeamFactory, UserFactory
 
@@ -81,6 +82,11 @@ def test_timeline_month_override_in_berlin_and_layer_warning(live_server, world)
         page.set_viewport_size({"width": 1280, "height": 800})
         page.goto(f"{base}?tl_range=month")
         assert "November 2026 (1 month, Europe/Berlin)" in page.inner_text("#tl-title")
+        # The holiday calendars' label sits before its two boxes, as every field's does.
+        page.wait_for_selector(".field-holiday_calendars .selector")
+        label = page.locator("label[for='id_holiday_calendars']").bounding_box()
+        boxes = page.locator(".field-holiday_calendars .selector").bounding_box()
+        assert label and boxes and label["x"] + label["width"] <= boxes["x"], (label, boxes)
         final = page.locator("[data-row='final'] .tl-bar")
         assert final.count() > 20
         # Bars are placed (the static script set their box from data- attributes).
@@ -132,6 +138,24 @@ def test_timeline_month_override_in_berlin_and_layer_warning(live_server, world)
         assert "On call now changes from" in error
         page.screenshot(path="var/screenshots/layer-edit-warning.png", full_page=True)
         check_viewports(page, page.url, "schedule-layer-warning-reload")
+        # (The first layer on the page is the highest, "Business": Carol on weekdays.)
+        assert LayerVersion.objects.filter(layer__name="Business").count() == 1  # not saved
+
+        # The same edit from the layer's next handoff (the default): the form says what
+        # changes then; confirmed, it saves, and who is on call now stays.
+        on_call_now = oncall_engineer_ids(schedule_id=schedule.pk, at=NOW)
+        page.fill("#id_layers-0-members_text", "bob, alice")
+        page.select_option("#id_layers-0-effective", "next-handoff")
+        page.get_by_role("button", name="Save and continue editing").click()
+        error = page.locator(".errorlist").first.inner_text()
+        assert "On call at Thu 26 Nov 2026, 09:00 CET (Europe/Berlin) changes from Carol" in error
+        page.check("#id_layers-0-confirm_change")
+        page.get_by_role("button", name="Save and continue editing").click()
+        page.wait_for_selector("ul.messagelist")
+        assert page.locator(".errorlist").count() == 0
         assert page.errors == []
+    version = LayerVersion.objects.filter(layer__name="Business").latest("effective_from")
+    assert version.effective_from == datetime(2026, 11, 26, 8, tzinfo=UTC)
+    assert oncall_engineer_ids(schedule_id=schedule.pk, at=NOW) == on_call_now
     override = Override.objects.get()
     assert override.engineer_id == carol.pk and override.replace_engineer_id == alice.pk

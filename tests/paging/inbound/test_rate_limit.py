@@ -155,7 +155,7 @@ def test_limit_set_in_the_admin(admin_client, service):
             "name": "ci",
             "grouping": "group",
             "rate_limit_per_minute": "30",
-            "sns_topic_arns": "[]",
+            "sns_topic_arns": "",
             # The integration page edits its alert rules inline: an empty formset.
             "rules-TOTAL_FORMS": "0",
             "rules-INITIAL_FORMS": "0",
