@@ -105,11 +105,22 @@ def test_deeply_nested_json_is_400(staff, method, path) -> None:
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("name", ["acknowledge", "resolve", "escalate"])
+@pytest.mark.parametrize("name", ["acknowledge", "escalate"])
 def test_actions_without_a_body_ignore_a_deep_one(staff, name) -> None:
     incident = IncidentFactory()
     url = f"/api/v1/incidents/{incident.pk}/{name}/"
     assert staff.post(url, data=DEEP, content_type="application/json").status_code == 200
+
+
+def test_resolve_reads_its_body_so_a_deep_one_is_400(staff) -> None:
+    """Resolve takes an optional ``resolution``: its body is parsed, and refused when deep."""
+    incident = IncidentFactory()
+    url = f"/api/v1/incidents/{incident.pk}/resolve/"
+    response = staff.post(url, data=DEEP, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested more than 64 levels" in json.dumps(response.json())
+    incident.refresh_from_db()
+    assert incident.status == "triggered"
 
 
 def test_moderately_deep_json_is_400_without_recursion(staff) -> None:
