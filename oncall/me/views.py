@@ -15,7 +15,8 @@ from oncall.me.team_selectors import awaiting_approval
 from oncall.people.models import Engineer
 from oncall.timefmt import local_text
 from paging.channels.incident_act import action_outcome_text
-from paging.incident_actions import incident_acknowledge, incident_resolve
+from paging.incident_actions import ResolutionInvalid, incident_acknowledge, incident_resolve
+from paging.models.incidents import RESOLUTIONS
 from schedules.feeds import feed_token_revoke, feed_token_rotate, feed_url
 
 FEED_ACTIONS = {"create", "rotate", "revoke"}
@@ -75,8 +76,18 @@ def incident_resolve_view(
     if incident is None:
         raise Http404("no such incident assigned to you")
     if request.method == "GET":
-        return render(request, "me/resolve_confirm.html", {"incident": incident})
-    result = incident_resolve(incident_id=incident_id, engineer_id=engineer.pk, via="web")
+        return render(
+            request, "me/resolve_confirm.html", {"incident": incident, "resolutions": RESOLUTIONS}
+        )
+    resolution = request.POST.get("resolution") or None
+    try:
+        result = incident_resolve(
+            incident_id=incident_id, engineer_id=engineer.pk, via="web", resolution=resolution
+        )
+    except ResolutionInvalid as exc:
+        return render(
+            request, "me/bad_request.html", {"field": "resolution", "reason": exc}, status=400
+        )
     messages.info(request, _outcome("resolve", engineer, result))
     return redirect("me:home")
 

@@ -131,6 +131,20 @@ def test_resolve_asks_once_then_resolves(cast: Cast, incidents) -> None:
     assert client.get("/me/incidents/abc/resolve/").status_code == 404
 
 
+def test_resolve_may_say_why(cast: Cast, incidents) -> None:
+    mine, other = incidents
+    client = signed_in(cast.lena)
+    confirm = client.get(f"/me/incidents/{mine.pk}/resolve/").content.decode()
+    assert '<option value="false_positive">' in confirm
+    bad = client.post(f"/me/incidents/{mine.pk}/resolve/", {"resolution": "bored"})
+    assert bad.status_code == 400 and "resolution" in bad.content.decode()
+    mine.refresh_from_db()
+    assert (mine.status, mine.resolution) == (Incident.Status.TRIGGERED, None)
+    client.post(f"/me/incidents/{mine.pk}/resolve/", {"resolution": "false_positive"})
+    mine.refresh_from_db()
+    assert (mine.status, mine.resolution) == (Incident.Status.RESOLVED, "false_positive")
+
+
 def test_posts_need_the_csrf_token(cast: Cast, incidents) -> None:
     mine, _ = incidents
     client = Client(enforce_csrf_checks=True)
