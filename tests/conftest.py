@@ -29,6 +29,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _orm_beside_playwright(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Browser tests: Playwright's sync API runs an event loop in the test's thread, and
+    the test's own ORM calls are still synchronous (Django would refuse them)."""
+    if request.node.get_closest_marker("browser") is not None:
+        monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """API throttle counters live in the cache: each test starts with none."""
     from django.core.cache import cache
