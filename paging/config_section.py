@@ -125,6 +125,22 @@ def _team(ctx: ApplyContext, slug: str, path: str) -> Team:
     return team
 
 
+def config_service(
+    ctx: ApplyContext, name: Any, path: str, *, expected: str = "a service name"
+) -> Service:
+    """The service the file names at ``path`` (for other sections: stakeholders, status
+    page groups, webhooks); it must be declared under ``services`` when that section is
+    in the file, and exist."""
+    if not isinstance(name, str):
+        ctx.fail(path, f"expected {expected}")
+    if ctx.is_declared("services", name) is False:
+        ctx.fail(path, f"service {name!r} is not defined under services")
+    service = Service.objects.filter(name=name).first()
+    if service is None:
+        ctx.fail(path, f"service {name!r} does not exist")
+    return service
+
+
 def _engineer(ctx: ApplyContext, username: str, path: str) -> Engineer:
     if ctx.is_declared("engineers", username) is False:
         ctx.fail(path, f"engineer {username!r} is not defined under engineers")

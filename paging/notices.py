@@ -78,15 +78,17 @@ def notice_send(
     text: str,
     *,
     purpose: str,
+    subject: str = "",
     cache: RulesCache | None = None,
 ) -> NoticeResult:
     """Queue a notice about ``incident`` to a person (the start of their low-urgency
     ladder, now) or a Slack channel. Call inside a transaction; the outbox sends it.
 
-    ``purpose`` names the notice ("unresolved:60", "stakeholder-update:12"): the same
-    incident, purpose and recipient is queued once, whoever calls again.
+    ``purpose`` names the notice ("unresolved:60", "status-update:12"): the same
+    incident, purpose and recipient is queued once, whoever calls again. ``subject``
+    (e-mail, push) defaults to the page's subject.
     """
-    subject = page_subject(incident)
+    subject = (subject or page_subject(incident))[:255]
     if isinstance(to, SlackChannel):
         if channel_spec(SLACK_CHANNEL_KIND) is None:
             return NoticeResult(problem=f"Slack channel {to.channel}: no Slack channel installed")

@@ -11,15 +11,19 @@
 - ``tick_at(clock, when)``: the engine tick at ``when``.
 - ``RecordingChannel``: records every send in place of the console channel (the
   ``channel`` fixture patches it into the outbox).
+- ``in_threads(*targets)``: run concurrent workers (PostgreSQL tests), each on its own
+  database connection; returns what they raised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import time_machine
+from django.db import connections
 from django.utils import timezone
 
 from oncall.people.models import Engineer
@@ -135,3 +139,24 @@ class RecordingChannel:
 
     def to(self, destination: str) -> list[Sent]:
         return [s for s in self.sent if s.destination == destination]
+
+
+def in_threads(*targets: Callable[[], None], timeout: float | None = 30) -> list[BaseException]:
+    """Run each target in a thread of its own (its own database connection, closed at
+    the end) and wait for all; returns what they raised, for the test to assert on."""
+    errors: list[BaseException] = []
+
+    def run(target: Callable[[], None]) -> None:
+        try:
+            target()
+        except BaseException as exc:  # reported by the calling test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return errors

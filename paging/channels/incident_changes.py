@@ -9,29 +9,25 @@ service it was forwarded to, ``pagerduty/forward_updates.py``). The database is 
 queue: each row's idempotency key holds the post/forward and the event, so reading an
 event twice writes nothing new.
 
-Why the cursor lags: ids are taken at INSERT but become visible at COMMIT, so a
-row with a lower id can appear after a higher one. Events younger than ``SETTLE`` are
-handled but the cursor does not move past them: they are read again next tick (a
-no-op) until no transaction that began before them can still be running.
+The cursor lags behind events younger than ``SETTLE`` (``event_cursor.py`` says why).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import reduce
 from operator import or_
 
-from django.db import connection, models, transaction
-from django.db.models import Max, Q
+from django.db import connection, models
+from django.db.models import Q
 from django.utils import timezone
 
 from oncall.channel_registry import ChangeFollower, change_followers
+from paging.channels.event_cursor import cursor_events_handle
 from paging.channels.models import EventCursor
 from paging.models import IncidentEvent, Message
 
 CURSOR_NAME = "bridges"
-SETTLE = timedelta(seconds=60)
 # Events read per tick; those inside the settle window are read again (cheaply).
 BATCH_SIZE = 2000
 
@@ -118,30 +114,13 @@ def incident_changes_forward(*, limit: int = BATCH_SIZE) -> int:
     followers = change_followers()
     if not _anything_to_forward(followers):
         return 0
-    with transaction.atomic():
-        cursor = (
-            EventCursor.objects.select_for_update(skip_locked=True).filter(name=CURSOR_NAME).first()
-        )
-        if cursor is None:  # another worker is at it
-            return 0
-        now = timezone.now()
-        posted = reduce(
-            or_, (Q(incident_id__in=f.model.objects.values("incident_id")) for f in followers)
-        )
-        kinds = set().union(*(f.event_kinds for f in followers))
-        events = list(
-            IncidentEvent.objects.filter(posted, pk__gt=cursor.last_event_id)
-            .filter(kind__in=kinds)
-            .order_by("pk")[:limit]
-        )
-        written = _outgoing_write(_outgoing(followers, events))
-        settled = (
-            IncidentEvent.objects.filter(pk__gt=cursor.last_event_id, at__lt=now - SETTLE)
-            .aggregate(top=Max("pk"))
-            .get("top")
-        )
-        if settled:
-            if len(events) == limit:
-                settled = min(settled, events[-1].pk)
-            EventCursor.objects.filter(pk=cursor.pk).update(last_event_id=settled)
-    return written
+    posted = reduce(
+        or_, (Q(incident_id__in=f.model.objects.values("incident_id")) for f in followers)
+    )
+    kinds = set().union(*(f.event_kinds for f in followers))
+    return cursor_events_handle(
+        CURSOR_NAME,
+        lambda after: IncidentEvent.objects.filter(posted, pk__gt=after).filter(kind__in=kinds),
+        lambda events: _outgoing_write(_outgoing(followers, events)),
+        limit=limit,
+    )

@@ -98,6 +98,18 @@ def _one_reference(field: str) -> Q:
     return condition
 
 
+def _one_reference_check(name: str) -> models.CheckConstraint:
+    """Exactly one of engineer, team, schedule and address is set (escalation targets
+    and unresolved steps name whom they reach the same way)."""
+    return models.CheckConstraint(
+        name=name,
+        condition=_one_reference("engineer")
+        | _one_reference("team")
+        | _one_reference("schedule")
+        | _one_reference("address"),
+    )
+
+
 class EscalationTarget(models.Model):
     """Who a step pages. Each kind uses exactly one of the reference fields.
 
@@ -125,15 +137,7 @@ class EscalationTarget(models.Model):
 
     class Meta:
         ordering = ["step", "id"]
-        constraints = [
-            models.CheckConstraint(
-                name="target_one_reference",
-                condition=_one_reference("engineer")
-                | _one_reference("team")
-                | _one_reference("schedule")
-                | _one_reference("address"),
-            )
-        ]
+        constraints = [_one_reference_check("target_one_reference")]
 
     def __str__(self) -> str:
         ref = self.engineer or self.team or self.schedule or self.address
@@ -185,15 +189,7 @@ class UnresolvedStep(models.Model):
 
     class Meta:
         ordering = ["policy", "after_minutes", "id"]
-        constraints = [
-            models.CheckConstraint(
-                name="unresolved_one_reference",
-                condition=_one_reference("engineer")
-                | _one_reference("team")
-                | _one_reference("schedule")
-                | _one_reference("address"),
-            )
-        ]
+        constraints = [_one_reference_check("unresolved_one_reference")]
 
     def __str__(self) -> str:
         ref = self.engineer or self.team or self.schedule or self.address

@@ -22,8 +22,7 @@ from django.core.exceptions import ValidationError
 
 from oncall.config.fields import Field, describe_diff, read_list, read_mapping, service_call
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
-from paging.config_section import _engineer
-from paging.models import Service
+from paging.config_section import _engineer, config_service
 from paging.response.models import StakeholderSubscription, StatusPageGroup
 from paging.response.services import (
     stakeholder_subscription_create,
@@ -45,17 +44,6 @@ SUBSCRIPTION_FIELDS = {
 }
 
 
-def _service(ctx: ApplyContext, name: Any, path: str) -> Service:
-    if not isinstance(name, str):
-        ctx.fail(path, "expected a service name")
-    if ctx.is_declared("services", name) is False:
-        ctx.fail(path, f"service {name!r} is not defined under services")
-    service = Service.objects.filter(name=name).first()
-    if service is None:
-        ctx.fail(path, f"service {name!r} does not exist")
-    return service
-
-
 def status_groups_apply(value: Any, ctx: ApplyContext) -> None:
     ctx.declared.setdefault("status_page_groups", {})
     for i, raw in enumerate(read_list(ctx, value or [], "status_page_groups")):
@@ -63,7 +51,8 @@ def status_groups_apply(value: Any, ctx: ApplyContext) -> None:
         data = read_mapping(ctx, raw, path, GROUP_FIELDS)
         ctx.declare("status_page_groups", data["name"], f"{path}.name")
         services = [
-            _service(ctx, name, f"{path}.services[{j}]") for j, name in enumerate(data["services"])
+            config_service(ctx, name, f"{path}.services[{j}]")
+            for j, name in enumerate(data["services"])
         ]
         group = StatusPageGroup.objects.filter(name=data["name"]).first()
         where = f"status_page_groups[{data['name']}]"
@@ -139,7 +128,7 @@ def subscriptions_apply(value: Any, ctx: ApplyContext) -> None:
         path = f"stakeholder_subscriptions[{i}]"
         data = read_mapping(ctx, raw, path, SUBSCRIPTION_FIELDS)
         ctx.declare("stakeholder_subscriptions", data["service"], f"{path}.service")
-        service = _service(ctx, data["service"], f"{path}.service")
+        service = config_service(ctx, data["service"], f"{path}.service")
         wanted: list[tuple[str, Any, str]] = []
         for j, username in enumerate(data["engineers"]):
             if not isinstance(username, str):

@@ -4,8 +4,10 @@ action items, stakeholder subscriptions and status page groups.
 One function per change, one transaction each; the admin, the API, Slack and the config
 file call these. Each incident change writes a timeline line and an audit entry in the
 same transaction; notices (to stakeholders, to a new role holder) are outbox rows in
-that transaction too, so a rolled-back change sends nothing and a retry sends nothing
-twice (the keys hold the status update's or the timeline line's id).
+that transaction too (``paging.notices.notice_send``: every rule at the start of the
+person's low-urgency ladder, or a Slack post), so a rolled-back change sends nothing and
+a retry sends nothing twice (the purpose holds the status update's or the timeline
+line's id).
 """
 
 from __future__ import annotations
@@ -20,12 +22,10 @@ from django.utils import timezone
 
 from oncall.audit.services import audit_record, audit_snapshot, audited_delete, audited_save
 from oncall.people.models import Engineer
-from paging.channels.slack.transport import KIND_CHANNEL
 from paging.channels.webhooks.events import webhook_event_emit
-from paging.kick import kick_engine
-from paging.models import Incident, IncidentEvent, Message, Service
+from paging.models import Incident, IncidentEvent, Service
+from paging.notices import SlackChannel, notice_send
 from paging.notify import RulesCache, incident_url
-from paging.outbox import message_enqueue
 from paging.response.models import (
     ActionItem,
     IncidentPublication,
@@ -38,52 +38,17 @@ from paging.timeline import event_record
 
 MAX_UPDATE_TEXT = 2000
 MAX_PUBLIC_TITLE = 200
-# Stakeholders are told, not paged: the start of their low-urgency ladder, once.
-NOTICE_URGENCY = "low"
 SLACK_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,20}$")
 
 
 # --- notices ---------------------------------------------------------------------------
 
 
-def engineer_notice_enqueue(
-    *, engineer_id: int, key: str, subject: str, body: str, rules: RulesCache | None = None
-) -> Message | None:
-    """Queue a notice to the first rung of the engineer's low-urgency ladder (their
-    first pageable contact method when they have no low-urgency rule); None when they
-    have no pageable contact method at all."""
-    rungs = (rules or RulesCache()).ladder(engineer_id, NOTICE_URGENCY)
-    if not rungs:
-        return None
-    rung = rungs[0]
-    return message_enqueue(
-        idempotency_key=key[:255],
-        purpose=Message.Purpose.NOTICE,
-        kind=rung.kind,
-        destination=rung.destination,
-        subject=subject[:255],
-        body=body,
-        engineer_id=engineer_id,
-        contact_method_id=rung.contact_method_id,
-    )
-
-
-def slack_channel_notice_enqueue(*, channel: str, key: str, body: str) -> Message:
-    # No incident on the row: a notice goes out whatever the incident's state (an ack
-    # cancels pages, not updates), and Slack posts it as plain text.
-    return message_enqueue(
-        idempotency_key=key[:255],
-        purpose=Message.Purpose.NOTICE,
-        kind=KIND_CHANNEL,
-        destination=channel,
-        body=body,
-    )
-
-
 @dataclass(frozen=True)
 class Notified:
     """Who a status update reached: names of people and Slack channels; people with no
-    pageable contact method are in ``unreachable``."""
+    pageable contact method (and Slack channels when no Slack is installed) are in
+    ``unreachable``."""
 
     people: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=list)
@@ -98,6 +63,8 @@ class Notified:
 
 
 def _stakeholders_notify(incident: Incident, update: StatusUpdate) -> Notified:
+    """Send the update to the service's stakeholders: notices (``notice_send``), one per
+    update and recipient."""
     subscriptions = list(
         StakeholderSubscription.objects.filter(service_id=incident.service_id)
         .select_related("engineer")
@@ -109,29 +76,26 @@ def _stakeholders_notify(incident: Incident, update: StatusUpdate) -> Notified:
         f"{incident.service.name} #{incident.pk} {incident.title}\n{state}: {update.text}\n"
         f"{incident_url(incident.pk)}"
     )
+    purpose = f"status-update:{update.pk}"
     rules = RulesCache()
+    rules.load([s.engineer_id for s in subscriptions if s.engineer_id is not None], "low")
     notified = Notified()
     for sub in subscriptions:
-        key = f"status-update:{update.pk}:"
-        if sub.engineer_id is not None:
-            sent = engineer_notice_enqueue(
-                engineer_id=sub.engineer_id,
-                key=key + f"engineer:{sub.engineer_id}",
-                subject=subject,
-                body=body,
-                rules=rules,
+        if sub.engineer is not None:
+            result = notice_send(
+                incident, sub.engineer, body, purpose=purpose, subject=subject, cache=rules
             )
-            names = notified.people if sent is not None else notified.unreachable
-            names.append(sub.engineer.display_name if sub.engineer is not None else "")
+            names = notified.people if result.reached else notified.unreachable
+            names.append(sub.engineer.display_name)
         else:
-            slack_channel_notice_enqueue(
-                channel=sub.slack_channel,
-                key=key + f"slack:{sub.slack_channel}",
-                body=f"*{subject}*\n{state}: {update.text}\n{incident_url(incident.pk)}",
+            result = notice_send(
+                incident,
+                SlackChannel(sub.slack_channel),
+                f"*{subject}*\n{state}: {update.text}\n{incident_url(incident.pk)}",
+                purpose=purpose,
             )
-            notified.channels.append(sub.slack_channel)
-    if notified.people or notified.channels:
-        kick_engine()
+            names = notified.channels if result.reached else notified.unreachable
+            names.append(sub.slack_channel if result.reached else f"Slack {sub.slack_channel}")
     return notified
 
 
@@ -236,15 +200,16 @@ def incident_role_assign(
             note=via,
         )
         if engineer is not None and engineer.pk != by_engineer_id:
-            sent = engineer_notice_enqueue(
-                engineer_id=engineer.pk,
-                key=f"role:{line.pk}",
-                subject=f"You are {label.lower()} of #{incident.pk}",
-                body=f"You are {label.lower()} of {incident.service.name} #{incident.pk} "
+            # Purpose by timeline line: given the role again after someone else held
+            # it, they are told again; a retry of this change is not a new line.
+            notice_send(
+                incident,
+                engineer,
+                f"You are {label.lower()} of {incident.service.name} #{incident.pk} "
                 f"{incident.title}. {incident_url(incident.pk)}",
+                purpose=f"role:{role}:{line.pk}",
+                subject=f"You are {label.lower()} of #{incident.pk}",
             )
-            if sent is not None:
-                kick_engine()
     return RoleResult(role=row, changed=True)
 
 

@@ -9,15 +9,8 @@ from django.test import Client
 
 from analytics.models import ReviewTemplate, SlaTarget
 from oncall.audit.models import AuditEntry
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(client: Client) -> Client:
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def test_sla_target_add_change_delete_are_audited(admin_client_: Client) -> None:

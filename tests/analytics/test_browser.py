@@ -32,10 +32,7 @@ CHARTS_JS = """() => ["chart-over-time", "chart-per-service"].map((id) => {
 
 
 @pytest.fixture
-def dashboard_url(live_server, transactional_db, request, monkeypatch) -> str:
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the
-    # test itself are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def dashboard_url(live_server, transactional_db, request) -> str:
     request.getfixturevalue("cast")  # the hand-computed incidents (8, in two services)
     return (
         f"{live_server.url}/analytics/?start={PERIOD.start.date()}&end={PERIOD.end.date()}&by=day"

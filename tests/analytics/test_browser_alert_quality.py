@@ -15,14 +15,8 @@ from tests.paging.factories import IncidentFactory, ServiceFactory
 pytestmark = browser_marks
 
 
-@pytest.fixture
-def unsafe(monkeypatch) -> None:
-    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 @pytest.mark.parametrize("size", list(SIZES))
-def test_dashboard_alert_quality_layout(live_server, transactional_db, unsafe, dataset, size):  # noqa: F811
+def test_dashboard_alert_quality_layout(live_server, transactional_db, dataset, size):  # noqa: F811
     url = f"{live_server.url}/analytics/?start={RANGE['start']}&end={RANGE['end']}"
     with logged_in_page(live_server, UserFactory(is_staff=True), SIZES[size]) as page:
         page.goto(url.replace("+", "%2B"))
@@ -40,9 +34,7 @@ def test_dashboard_alert_quality_layout(live_server, transactional_db, unsafe, d
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_policy_page_unresolved_steps_and_resolve_confirm(
-    live_server, transactional_db, unsafe, size
-):
+def test_policy_page_unresolved_steps_and_resolve_confirm(live_server, transactional_db, size):
     carol = EngineerFactory(display_name="Carol Manager")
     policy = policy_save(
         policy=None,

@@ -4,15 +4,17 @@ deleted entry."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, transaction
 
 from oncall.audit.chain import GENESIS, chain_verify
 from oncall.audit.models import AppendOnlyError, AuditEntry
 from oncall.people.services import team_create, team_update
 from tests.audit.conftest import raw_sql
+from tests.support import in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -147,23 +149,13 @@ def test_concurrent_writers_keep_one_chain() -> None:
     """Eight threads, each changing its own team 10 times in its own transactions."""
     teams = [team_create(name=f"T{i}") for i in range(8)]
     start = threading.Barrier(len(teams))
-    errors: list[BaseException] = []
 
     def writer(team) -> None:  # type: ignore[no-untyped-def]
-        try:
-            start.wait()
-            for n in range(10):
-                team_update(team=team, description=f"edit {n}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        start.wait()
+        for n in range(10):
+            team_update(team=team, description=f"edit {n}")
 
-    threads = [threading.Thread(target=writer, args=(t,)) for t in teams]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = in_threads(*(partial(writer, t) for t in teams), timeout=None)
     assert errors == []
     assert list(AuditEntry.objects.order_by("seq").values_list("seq", flat=True)) == list(
         range(1, 89)

@@ -8,14 +8,12 @@ fixture fails the test on any left over. ``reply(...)`` scripts the next answer;
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.net import FakeProviderServer
+from tests.fakes.net import LoopbackFake, QuietHandler
 
 
 @dataclass
@@ -25,7 +23,7 @@ class Scripted:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakePagerDuty:
+class FakePagerDuty(LoopbackFake):
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
         self.scripted: list[Scripted] = []
@@ -33,10 +31,7 @@ class FakePagerDuty:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -48,26 +43,13 @@ class FakePagerDuty:
                     delay, fake.stall = fake.stall, 0.0
                 if delay:
                     threading.Event().wait(delay)
-                data = json.dumps(body).encode()
-                with contextlib.suppress(OSError):  # the client may have left (timeouts)
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
+                self.answer(status, json.dumps(body).encode(), headers)
 
-        self.server = FakeProviderServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+        self.serve(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     def reply(
         self,
@@ -100,7 +82,3 @@ class FakePagerDuty:
         with self._lock:
             taken, self.events = self.events, []
         return taken
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -25,11 +25,10 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.net import FakeProviderServer
+from tests.fakes.net import LoopbackFake, QuietHandler
 
 
 @dataclass
@@ -50,7 +49,7 @@ class Scripted:
     drop: bool = False
 
 
-class FakeSlack:
+class FakeSlack(LoopbackFake):
     def __init__(self) -> None:
         self.calls: list[SlackCall] = []
         self.scripted: dict[str, list[Scripted]] = {}
@@ -63,10 +62,7 @@ class FakeSlack:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 self._handle(b"")
 
@@ -95,27 +91,13 @@ class FakeSlack:
                         self.connection.shutdown(socket.SHUT_RDWR)
                     return
                 data = body if isinstance(body, str) else json.dumps(body)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json; charset=utf-8")
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(data.encode())))
-                    self.end_headers()
-                    self.wfile.write(data.encode())
-                except OSError:  # the client timed out and left
-                    pass
+                self.answer(status, data.encode(), headers, "application/json; charset=utf-8")
 
-        self.server = FakeProviderServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+        self.serve(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.origin
 
     @property
     def base_url(self) -> str:
@@ -239,7 +221,3 @@ class FakeSlack:
             taken = [c for c in self.calls if method is None or c.method == method]
             self.calls = [c for c in self.calls if c not in taken]
         return taken
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -4,14 +4,12 @@ answers 200, or what ``reply(...)`` scripted for the next requests (a 500, a 429
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.net import FakeProviderServer
+from tests.fakes.net import LoopbackFake, QuietHandler
 
 
 @dataclass
@@ -33,17 +31,14 @@ class Scripted:
     stall: float = 0.0
 
 
-class FakeWebhookReceiver:
+class FakeWebhookReceiver(LoopbackFake):
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.scripted: list[Scripted] = []
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -52,25 +47,12 @@ class FakeWebhookReceiver:
                     answer = fake.scripted.pop(0) if fake.scripted else Scripted(200)
                 if answer.stall:
                     threading.Event().wait(answer.stall)
-                data = b'{"ok": true}'
-                with contextlib.suppress(OSError):
-                    self.send_response(answer.status)
-                    for name, value in answer.headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
+                self.answer(answer.status, b'{"ok": true}', answer.headers)
 
-        self.server = FakeProviderServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
+        self.serve(Handler)
 
     def url(self, path: str = "/hooks/oncall") -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}{path}"
+        return f"{self.origin}{path}"
 
     def reply(
         self,
@@ -87,7 +69,3 @@ class FakeWebhookReceiver:
         with self._lock:
             taken, self.received = self.received, []
         return taken
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()

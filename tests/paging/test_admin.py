@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 
 from paging.models import Incident
-from tests.factories import UserFactory
 from tests.paging.factories import (
     EscalationStepFactory,
     EscalationTargetFactory,
@@ -17,13 +16,6 @@ from tests.paging.factories import (
 from tests.support import engineer_with_ladder, fire
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(client: Client) -> Client:
-    user = UserFactory(is_staff=True, is_superuser=True, username="root")
-    client.force_login(user)
-    return client
 
 
 def test_pages_render_with_inbound_url(admin_client_: Client) -> None:

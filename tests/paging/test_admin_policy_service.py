@@ -10,16 +10,10 @@ from django.test import Client
 from paging.models import Service
 from paging.policy_writes import StepSpec, TargetSpec, policy_save
 from schedules import services as schedule_services
-from tests.factories import EngineerFactory, TeamFactory, UserFactory
+from tests.factories import EngineerFactory, TeamFactory
 from tests.paging.factories import IntegrationFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(client: Client) -> Client:
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def test_policy_page_edits_steps_and_targets_inline(admin_client_: Client) -> None:

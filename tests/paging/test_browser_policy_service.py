@@ -19,8 +19,7 @@ pytestmark = [
 ]
 
 
-def test_policy_and_service_pages(live_server, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def test_policy_and_service_pages(live_server):
     alice = EngineerFactory(display_name="Alice")
     bob = EngineerFactory(display_name="Bob")
     policy = policy_save(

@@ -23,8 +23,7 @@ pytestmark = [
 ]
 
 
-def test_rules_page_and_test_box(live_server, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def test_rules_page_and_test_box(live_server):
     from schedules.models import HolidayCalendar
 
     HolidayCalendar.objects.create(name="Germany")

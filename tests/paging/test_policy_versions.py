@@ -41,7 +41,6 @@ from tests.factories import (
     MembershipFactory,
     NotificationRuleFactory,
     TeamFactory,
-    UserFactory,
 )
 from tests.paging.factories import ServiceFactory
 from tests.paging.test_config_section import DOC, apply
@@ -281,12 +280,6 @@ def test_config_file_edit_goes_through_policy_save(tmp_path: Path, clock, channe
     assert incident.escalation_version.number == 1
     assert "No changes." in apply(tmp_path, doc)
     assert policy.versions.count() == 2
-
-
-@pytest.fixture
-def admin_client_(client: Client) -> Client:
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def test_admin_step_edit_writes_a_version_and_the_action_applies_it(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from paging.models import EscalationPolicyVersion, EscalationTarget
 from paging.policy_versions import policy_version_current
 from paging.policy_writes import StepSpec, TargetSpec, policy_save
 from tests.factories import EngineerFactory
 from tests.paging.test_reliability_pg import wait_for
+from tests.support import in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -35,40 +36,26 @@ def test_two_workers_needing_the_same_new_version_write_it_once() -> None:
     EscalationTarget.objects.filter(step__policy=policy).update(engineer=bob)
 
     results: dict[str, int] = {}
-    errors: list[BaseException] = []
     first_wrote = threading.Event()
     second_started = threading.Event()
 
     def first() -> None:
-        try:
-            with transaction.atomic():
+        with transaction.atomic():
+            try:
                 results["first"] = policy_version_current(policy_id=policy.pk).number
+            finally:
                 first_wrote.set()
-                second_started.wait(10)
-                # Commit only once the second worker is blocked on the policy row.
-                wait_for(lambda: _lock_waiters() >= 1, 10, "the second worker to wait")
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
-            first_wrote.set()
-        finally:
-            connections.close_all()
+            second_started.wait(10)
+            # Commit only once the second worker is blocked on the policy row.
+            wait_for(lambda: _lock_waiters() >= 1, 10, "the second worker to wait")
 
     def second() -> None:
-        try:
-            first_wrote.wait(10)
-            with transaction.atomic():
-                second_started.set()
-                results["second"] = policy_version_current(policy_id=policy.pk).number
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        first_wrote.wait(10)
+        with transaction.atomic():
+            second_started.set()
+            results["second"] = policy_version_current(policy_id=policy.pk).number
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    errors = in_threads(first, second)
     assert not errors, errors
     assert results == {"first": 2, "second": 2}
     assert list(EscalationPolicyVersion.objects.values_list("number", flat=True)) == [1, 2]

@@ -6,21 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.test import Client
 
 from oncall.audit.models import AuditEntry
 from paging.models import AlertRule, Incident, InhibitRule, Integration
-from tests.factories import UserFactory
 from tests.paging.factories import IntegrationFactory, ServiceFactory
 from tests.paging.rules_helpers import am, message, rules_set
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(client: Client) -> Client:
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connections, transaction
+from django.db import transaction
 
 from paging.engine import tick
 from paging.models import Incident, Message
 from paging.notices import unresolved_notices_batch, unresolved_notices_send
 from tests.paging.test_unresolved import CAROL_MAIL, fire, manager, service_with, unresolved_to
-from tests.support import T0, engineer_with_ladder
+from tests.support import T0, engineer_with_ladder, in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -27,38 +27,26 @@ def test_a_second_worker_skips_the_incident_the_first_holds(channel) -> None:
 
         claimed: dict[str, int] = {}
         waited: dict[str, bool] = {}
-        errors: list[BaseException] = []
         holding = threading.Event()
         second_done = threading.Event()
 
         def first() -> None:
-            try:
-                with transaction.atomic():
+            with transaction.atomic():
+                try:
                     claimed["first"] = unresolved_notices_batch()
+                finally:
                     holding.set()  # the incident row stays locked until this commits
-                    # The second worker skips the locked row rather than waiting for it.
-                    waited["second finished while the row was held"] = second_done.wait(10)
-            except BaseException as exc:  # reported by the main thread
-                errors.append(exc)
-                holding.set()
-            finally:
-                connections.close_all()
+                # The second worker skips the locked row rather than waiting for it.
+                waited["second finished while the row was held"] = second_done.wait(10)
 
         def second() -> None:
             try:
                 holding.wait(10)
                 claimed["second"] = unresolved_notices_send()
-            except BaseException as exc:
-                errors.append(exc)
             finally:
                 second_done.set()
-                connections.close_all()
 
-        threads = [threading.Thread(target=first), threading.Thread(target=second)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
+        errors = in_threads(first, second)
         assert not errors, errors
         assert claimed == {"first": 1, "second": 0}
         assert waited == {"second finished while the row was held": True}

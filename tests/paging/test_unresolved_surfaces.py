@@ -7,23 +7,16 @@ from typing import Any
 
 import pytest
 import yaml
-from django.test import Client
 from rest_framework.test import APIClient
 
 from paging.incident_actions import ResolutionInvalid, incident_resolve
 from paging.models import EscalationPolicy, Incident, UnresolvedStep
 from paging.policy_writes import StepSpec, policy_save
 from tests.config.conftest import run_apply, run_export
-from tests.factories import EngineerFactory, TeamFactory, UserFactory
+from tests.factories import EngineerFactory, TeamFactory
 from tests.paging.factories import IncidentFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(client: Client) -> Client:
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
 
 
 def test_api_round_trip_of_unresolved_steps(staff: APIClient) -> None:

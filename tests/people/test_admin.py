@@ -13,16 +13,9 @@ from tests.factories import (
     MembershipFactory,
     NotificationRuleFactory,
     TeamFactory,
-    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client_(client):
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
 
 
 @pytest.fixture

@@ -26,13 +26,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 10:00 in Berlin (CET)
 
 
 @pytest.fixture
-def admin_client_() -> Client:
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True, username="root"))
-    return client
-
-
-@pytest.fixture
 def schedule():
     team = TeamFactory(name="Core")
     alice = EngineerFactory(display_name="Alice")

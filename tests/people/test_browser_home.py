@@ -17,11 +17,6 @@ from tests.support import fire
 pytestmark = [*browser_marks, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 @pytest.mark.parametrize("size", list(SIZES))
 def test_home_shows_who_is_on_call_and_open_incidents(live_server, size):
     team = TeamFactory(name="Platform")

@@ -11,7 +11,8 @@ from oncall.audit.models import AuditEntry
 from paging.engine import tick
 from paging.models import IncidentEvent, Message
 from paging.response.models import ActionItem, IncidentRole, StatusUpdate
-from tests.response.conftest import PRIYA_EMAIL, STAKE_CHANNEL, Cast
+from tests.factories import ContactMethodFactory, NotificationRuleFactory
+from tests.response.conftest import PRIYA_EMAIL, PRIYA_PHONE, STAKE_CHANNEL, Cast
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +129,27 @@ def test_a_status_update_is_sent_once(api, cast: Cast, channel) -> None:
     tick()
     assert len(channel.to(PRIYA_EMAIL)) == 1
     assert len(channel.to(STAKE_CHANNEL)) == 1
+
+
+def test_a_stakeholder_gets_every_rule_at_the_start_of_the_low_ladder(
+    api, cast: Cast, channel, clock
+) -> None:
+    # A status update is a notice (paging.notices.notice_send): every low-urgency rule at
+    # the ladder's first delay, at once; the later rungs never.
+    sms = cast.priya.contact_methods.get(kind="sms")
+    NotificationRuleFactory(engineer=cast.priya, contact_method=sms, delay_minutes=0, urgency="low")
+    late = ContactMethodFactory(engineer=cast.priya, kind="email", value="late@stake.example")
+    NotificationRuleFactory(
+        engineer=cast.priya, contact_method=late, delay_minutes=5, urgency="low"
+    )
+    url = f"/api/v1/incidents/{cast.incident.pk}/status-updates/"
+    api.post(url, {"state": "monitoring", "text": "Fix deployed"}, format="json")
+    tick()
+    clock.shift(timedelta(minutes=10))
+    tick()
+    priya = {PRIYA_PHONE, PRIYA_EMAIL, "late@stake.example"}
+    told = sorted((s.kind, s.destination) for s in channel.sent if s.destination in priya)
+    assert told == [("email", PRIYA_EMAIL), ("sms", PRIYA_PHONE)]
 
 
 @pytest.mark.parametrize(

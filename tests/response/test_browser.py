@@ -23,11 +23,6 @@ from tests.support import engineer_with_ladder
 pytestmark = [*browser_marks, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _orm_beside_playwright(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 @pytest.fixture
 def scene():
     lena = EngineerFactory(

@@ -24,10 +24,7 @@ TZ = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
-def page(live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by the
-    # test itself are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(live_server):
     admin = UserFactory(is_staff=True, is_superuser=True, username="root")
     with signed_in_page(live_server.url, admin) as page:
         yield page

@@ -28,8 +28,7 @@ NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)  # Wednesday 11:00 CET
 
 
 @pytest.fixture
-def world(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def world():
     team = TeamFactory(name="Core")
     people = [
         EngineerFactory(display_name=name, user__username=name.lower())

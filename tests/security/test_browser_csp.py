@@ -19,8 +19,7 @@ pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
-def browser_page(live_server, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser_page(live_server):
     admin = UserFactory(is_staff=True, is_superuser=True, username="root")
     console: list[str] = []
     with signed_in_page(live_server.url, admin, viewport={"width": 1280, "height": 800}) as page:

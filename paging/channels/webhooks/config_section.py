@@ -24,6 +24,7 @@ from oncall.config.fields import Field, read_list, read_mapping, service_call
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
 from paging.channels.webhooks.models import WebhookEndpoint
 from paging.channels.webhooks.services import webhook_endpoint_delete, webhook_endpoint_save
+from paging.config_section import config_service
 from paging.models import Service
 
 FIELDS = {
@@ -39,15 +40,8 @@ FIELDS = {
 
 def _service(ctx: ApplyContext, name: Any, path: str) -> Service | None:
     if name is None:
-        return None
-    if not isinstance(name, str):
-        ctx.fail(path, "expected a service name, or null for every service")
-    if ctx.is_declared("services", name) is False:
-        ctx.fail(path, f"service {name!r} is not defined")
-    service = Service.objects.filter(name=name).first()
-    if service is None:
-        ctx.fail(path, f"service {name!r} does not exist")
-    return service
+        return None  # every service
+    return config_service(ctx, name, path, expected="a service name, or null for every service")
 
 
 def _secret(ctx: ApplyContext, data: dict[str, Any], path: str) -> str | None:

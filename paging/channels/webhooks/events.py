@@ -20,14 +20,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from oncall.people.models import Engineer
+from paging.channels.event_cursor import cursor_events_handle
 from paging.channels.models import EventCursor
 from paging.channels.webhooks.models import EVENTS, WebhookDelivery, WebhookEndpoint
 from paging.models import Incident, IncidentEvent, Message
@@ -36,9 +35,6 @@ from paging.outbox import message_enqueue_created
 
 KIND = "webhook"
 CURSOR_NAME = "webhooks"
-# As ``incident_changes``: ids are taken at INSERT and seen at COMMIT, so the cursor
-# stays behind events younger than this (they are read again, a no-op).
-SETTLE = timedelta(seconds=60)
 BATCH_SIZE = 2000
 
 # Timeline kind -> webhook event. ``webhook_timeline_kind_register`` adds more.
@@ -245,29 +241,14 @@ def webhooks_forward(*, limit: int = BATCH_SIZE) -> int:
     elif not IncidentEvent.objects.filter(pk__gt=cursor_row[0]).exists():
         return 0
     since = min(e.enabled_at for e in endpoints)
-    with transaction.atomic():
-        cursor = (
-            EventCursor.objects.select_for_update(skip_locked=True).filter(name=CURSOR_NAME).first()
-        )
-        if cursor is None:  # another worker is at it
-            return 0
-        now = timezone.now()
-        rows = list(
-            IncidentEvent.objects.filter(
-                pk__gt=cursor.last_event_id, kind__in=list(_TIMELINE_EVENTS), at__gte=since
-            ).order_by("pk")[:limit]
-        )
-        written = _rows_forward(endpoints, rows)
-        settled = (
-            IncidentEvent.objects.filter(pk__gt=cursor.last_event_id, at__lt=now - SETTLE)
-            .aggregate(top=Max("pk"))
-            .get("top")
-        )
-        if settled:
-            if len(rows) == limit:
-                settled = min(settled, rows[-1].pk)
-            EventCursor.objects.filter(pk=cursor.pk).update(last_event_id=settled)
-    return written
+    return cursor_events_handle(
+        CURSOR_NAME,
+        lambda after: IncidentEvent.objects.filter(
+            pk__gt=after, kind__in=list(_TIMELINE_EVENTS), at__gte=since
+        ),
+        lambda rows: _rows_forward(endpoints, rows),
+        limit=limit,
+    )
 
 
 def _rows_forward(endpoints: list[WebhookEndpoint], rows: list[IncidentEvent]) -> int:

@@ -125,6 +125,16 @@ class _IncidentView(ServiceErrorsMixin, APIView):
     def engineer_id(self, request: Request) -> int | None:
         return engineer_id_for_user(request.user)
 
+    def incident_and_body(
+        self, request: Request, pk: int, body_class: type[serializers.Serializer]
+    ) -> tuple[Incident, dict[str, Any]]:
+        """The incident (404 when there is none) and the request body, validated by
+        ``body_class`` (a 400 naming the field when it is not valid)."""
+        incident = self.incident(pk)
+        body = body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        return incident, body.validated_data
+
 
 class IncidentRolesView(_IncidentView):
     @extend_schema(responses=RoleSerializer(many=True))
@@ -134,13 +144,11 @@ class IncidentRolesView(_IncidentView):
 
     @extend_schema(request=RoleInput, responses=RoleSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        incident = self.incident(pk)
-        body = RoleInput(data=request.data)
-        body.is_valid(raise_exception=True)
+        incident, data = self.incident_and_body(request, pk, RoleInput)
         result = incident_role_assign(
             incident_id=incident.pk,
-            role=body.validated_data["role"],
-            engineer_id=body.validated_data["engineer"],
+            role=data["role"],
+            engineer_id=data["engineer"],
             by_engineer_id=self.engineer_id(request),
             via=VIA,
         )
@@ -155,13 +163,11 @@ class IncidentStatusUpdatesView(_IncidentView):
 
     @extend_schema(request=StatusUpdateInput, responses=StatusUpdateSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        incident = self.incident(pk)
-        body = StatusUpdateInput(data=request.data)
-        body.is_valid(raise_exception=True)
+        incident, data = self.incident_and_body(request, pk, StatusUpdateInput)
         result = status_update_post(
             incident_id=incident.pk,
-            state=body.validated_data["state"],
-            text=body.validated_data["text"],
+            state=data["state"],
+            text=data["text"],
             engineer_id=self.engineer_id(request),
             via=VIA,
         )
@@ -189,12 +195,10 @@ class IncidentPublicView(_IncidentView):
 
     @extend_schema(request=PublicInput, responses=PublicationSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        incident = self.incident(pk)
-        body = PublicInput(data=request.data)
-        body.is_valid(raise_exception=True)
+        incident, data = self.incident_and_body(request, pk, PublicInput)
         result = incident_publish(
             incident_id=incident.pk,
-            public_title=body.validated_data["public_title"],
+            public_title=data["public_title"],
             engineer_id=self.engineer_id(request),
             via=VIA,
         )
@@ -219,10 +223,7 @@ class IncidentActionItemsView(_IncidentView):
 
     @extend_schema(request=ActionItemInput, responses=ActionItemSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        incident = self.incident(pk)
-        body = ActionItemInput(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        incident, data = self.incident_and_body(request, pk, ActionItemInput)
         item = action_item_create(
             incident_id=incident.pk,
             title=data["title"],

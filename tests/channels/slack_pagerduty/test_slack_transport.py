@@ -301,7 +301,8 @@ def test_timeline_reading_costs_a_fixed_number_of_queries(
 def test_forwarding_asks_one_question_when_no_bridge_is_in_use_or_nothing_is_new(
     clock, cast, fake_slack, settings, django_assert_num_queries
 ) -> None:
-    from paging.channels.incident_changes import SETTLE, incident_changes_forward
+    from paging.channels.event_cursor import SETTLE
+    from paging.channels.incident_changes import incident_changes_forward
 
     settings.SLACK_ENABLED = False  # nothing posted to Slack: no bridge in use
     incident = fire(cast.service)

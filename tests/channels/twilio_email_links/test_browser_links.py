@@ -23,8 +23,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def page(live_server, monkeypatch, settings):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(live_server, settings):
     settings.PUBLIC_BASE_URL = live_server.url
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(
