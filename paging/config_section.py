@@ -141,7 +141,9 @@ def config_service(
     return service
 
 
-def _engineer(ctx: ApplyContext, username: str, path: str) -> Engineer:
+def config_engineer(ctx: ApplyContext, username: str, path: str) -> Engineer:
+    """The engineer the file names at ``path`` by username (for this and other sections):
+    declared under ``engineers`` when that section is in the file, and existing."""
     if ctx.is_declared("engineers", username) is False:
         ctx.fail(path, f"engineer {username!r} is not defined under engineers")
     field = get_user_model().USERNAME_FIELD
@@ -176,7 +178,7 @@ def _target(ctx: ApplyContext, raw: Any, path: str) -> TargetSpec:
     where = f"{path}.{kind}"
     reference = _reference(kind)
     if reference == "engineer":
-        return TargetSpec(kind=kind, engineer_id=_engineer(ctx, ref, where).pk)
+        return TargetSpec(kind=kind, engineer_id=config_engineer(ctx, ref, where).pk)
     if reference == "schedule":
         return TargetSpec(kind=kind, schedule_id=_schedule_id(ctx, ref, where))
     if reference == "team":

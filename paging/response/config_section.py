@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 
 from oncall.config.fields import Field, describe_diff, read_list, read_mapping, service_call
 from oncall.config.registry import ApplyContext, ConfigSection, register_section
-from paging.config_section import _engineer, config_service
+from paging.config_section import config_engineer, config_service
 from paging.response.models import StakeholderSubscription, StatusPageGroup
 from paging.response.services import (
     stakeholder_subscription_create,
@@ -133,7 +133,7 @@ def subscriptions_apply(value: Any, ctx: ApplyContext) -> None:
         for j, username in enumerate(data["engineers"]):
             if not isinstance(username, str):
                 ctx.fail(f"{path}.engineers[{j}]", "expected a username")
-            engineer = _engineer(ctx, username, f"{path}.engineers[{j}]")
+            engineer = config_engineer(ctx, username, f"{path}.engineers[{j}]")
             wanted.append((f"{path}.engineers[{j}]", engineer, ""))
         for j, channel in enumerate(data["slack_channels"]):
             if not isinstance(channel, str):
