@@ -132,7 +132,10 @@ def test_timeline_month_override_in_berlin_and_layer_warning(live_server, world)
         page.goto(base)
         page.fill("#id_layers-0-members_text", "bob, alice")
         page.select_option("#id_layers-0-effective", "now")
-        page.get_by_role("button", name="Save and continue editing").click()
+        # Wait for the answer page: reading it, or ticking its box, while the old one is
+        # still shown races the navigation.
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save and continue editing").click()
         error = page.locator(".errorlist").first.inner_text()
         assert "On call now changes from" in error
         page.screenshot(path="var/screenshots/layer-edit-warning.png", full_page=True)
@@ -145,11 +148,13 @@ def test_timeline_month_override_in_berlin_and_layer_warning(live_server, world)
         on_call_now = oncall_engineer_ids(schedule_id=schedule.pk, at=NOW)
         page.fill("#id_layers-0-members_text", "bob, alice")
         page.select_option("#id_layers-0-effective", "next-handoff")
-        page.get_by_role("button", name="Save and continue editing").click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save and continue editing").click()
         error = page.locator(".errorlist").first.inner_text()
         assert "On call at Thu 26 Nov 2026, 09:00 CET (Europe/Berlin) changes from Carol" in error
         page.check("#id_layers-0-confirm_change")
-        page.get_by_role("button", name="Save and continue editing").click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save and continue editing").click()
         page.wait_for_selector("ul.messagelist")
         assert page.locator(".errorlist").count() == 0
         assert page.errors == []
