@@ -102,7 +102,7 @@ RESOLUTION_VALUES = tuple(value for value, _ in RESOLUTIONS)
 
 
 def resolution_label(value: str | None) -> str:
-    return dict(RESOLUTIONS).get(value or "", "") if value else ""
+    return dict(RESOLUTIONS).get(value, "") if value else ""
 
 
 def incident_resolve(

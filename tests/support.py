@@ -38,14 +38,21 @@ from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_wi
 T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 
 SMS_THEN_CALL: tuple[tuple[str, int], ...] = (("sms", 0), ("voice", 5))
+SMS_AT_ONCE: tuple[tuple[str, int], ...] = (("sms", 0),)
 
 
 def engineer_with(
-    name: str, phone: str, ladder: Sequence[tuple[str, int]] = SMS_THEN_CALL
+    name: str,
+    phone: str,
+    ladder: Sequence[tuple[str, int]] = SMS_THEN_CALL,
+    *,
+    username: str | None = None,
 ) -> Engineer:
     """An engineer with contact methods and rules: ``ladder`` = [(kind, delay min)]
-    (phone kinds get ``phone``, others ``<name>@example.test``)."""
-    engineer = EngineerFactory(display_name=name)
+    (phone kinds get ``phone``, others ``<name>@example.test``); ``username`` when a
+    config file names them."""
+    user = {"user__username": username} if username else {}
+    engineer = EngineerFactory(display_name=name, **user)
     for kind, delay in ladder:
         value = phone if kind in ("sms", "voice") else f"{name.lower()}@example.test"
         method = ContactMethodFactory(engineer=engineer, kind=kind, value=value)

@@ -36,15 +36,13 @@ from paging.policy_versions import (
 )
 from paging.policy_writes import StepSpec, TargetSpec, policy_save
 from tests.factories import (
-    ContactMethodFactory,
     EngineerFactory,
     MembershipFactory,
-    NotificationRuleFactory,
     TeamFactory,
 )
 from tests.paging.factories import ServiceFactory
 from tests.paging.test_config_section import DOC, apply
-from tests.support import T0, RecordingChannel, fire
+from tests.support import SMS_AT_ONCE, T0, RecordingChannel, engineer_with, fire
 
 pytestmark = pytest.mark.django_db
 
@@ -53,10 +51,7 @@ MIN = timedelta(minutes=1)
 
 def responder(name: str, phone: str):
     """One SMS at once: each step of the policy is one SMS per engineer."""
-    engineer = EngineerFactory(display_name=name)
-    sms = ContactMethodFactory(engineer=engineer, kind="sms", value=phone)
-    NotificationRuleFactory(engineer=engineer, contact_method=sms, delay_minutes=0)
-    return engineer
+    return engineer_with(name, phone, SMS_AT_ONCE)
 
 
 def body_steps(*steps: tuple[list, int]) -> list[dict]:

@@ -18,15 +18,12 @@ from paging.engine import tick
 from paging.models import EscalationPolicy, EscalationStep, EscalationTarget, Incident
 from paging.policy_writes import StepSpec, TargetSpec, policy_save
 from tests.factories import (
-    ContactMethodFactory,
-    EngineerFactory,
-    NotificationRuleFactory,
     UserFactory,
 )
 from tests.paging.factories import ServiceFactory
 from tests.paging.test_config_section import apply
 from tests.paging.test_policy_versions import paged
-from tests.support import T0, RecordingChannel, fire
+from tests.support import SMS_AT_ONCE, T0, RecordingChannel, engineer_with, fire
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +31,7 @@ MIN = timedelta(minutes=1)
 
 
 def _responder(username: str, phone: str):
-    engineer = EngineerFactory(user__username=username, display_name=username.title())
-    sms = ContactMethodFactory(engineer=engineer, kind="sms", value=phone)
-    NotificationRuleFactory(engineer=engineer, contact_method=sms, delay_minutes=0)
-    return engineer
+    return engineer_with(username.title(), phone, SMS_AT_ONCE, username=username)
 
 
 # The edit, whichever path: step 1 waits 30 minutes instead of 10, step 2 pages Alice
