@@ -9,18 +9,15 @@ import pytest
 
 from paging.engine import tick
 from paging.models import Alert, Incident, IncidentEvent, Integration
-from tests.factories import ContactMethodFactory, EngineerFactory, NotificationRuleFactory
 from tests.paging.factories import IntegrationFactory, ServiceFactory, policy_with_steps
 from tests.paging.rules_helpers import am, incident_of, post, rules_set
+from tests.support import SMS_AT_ONCE, engineer_with
 
 pytestmark = pytest.mark.django_db
 
 
 def paged_engineer(name: str, phone: str):
-    engineer = EngineerFactory(display_name=name)
-    sms = ContactMethodFactory(engineer=engineer, kind="sms", value=phone)
-    NotificationRuleFactory(engineer=engineer, contact_method=sms, delay_minutes=0)
-    return engineer
+    return engineer_with(name, phone, SMS_AT_ONCE)
 
 
 @pytest.fixture
