@@ -4,7 +4,12 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    beat_init,
+    worker_process_init,
+)
 from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "oncall.settings")
@@ -27,3 +32,12 @@ def _redact_worker_logs(logger: logging.Logger, **_: object) -> None:
 
     for handler in logger.handlers:
         handler.addFilter(RedactSecretsFilter())
+
+
+@worker_process_init.connect
+@beat_init.connect
+def _gc_freeze(**_: object) -> None:
+    """Each pool process and beat: start-up's objects are not walked by the GC again."""
+    from oncall.gc_tuning import freeze_after_startup
+
+    freeze_after_startup()

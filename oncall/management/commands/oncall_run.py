@@ -58,6 +58,7 @@ class Command(BaseCommand):
     ) -> None:
         from waitress.server import create_server
 
+        from oncall.gc_tuning import freeze_after_startup
         from oncall.wsgi import application
 
         host, port = parse_addrport(addrport)
@@ -84,6 +85,8 @@ class Command(BaseCommand):
                 "CELERY_BROKER_URL is set: run `celery -A oncall worker` and"
                 " `celery -A oncall beat` for the engine."
             )
+        # Again after migrate and the demo: what they left behind is not walked by the GC.
+        freeze_after_startup()
         threads = settings.EMBEDDED_THREADS
         server = create_server(application, host=host, port=port, threads=threads, ident="oncall")
         self.stdout.write(
