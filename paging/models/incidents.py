@@ -143,7 +143,10 @@ class Alert(models.Model):
         FIRING = "firing", "Firing"
         RESOLVED = "resolved", "Resolved"
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="alerts")
+    # Indexed by alert_incident_status (incident, status), which leads with it.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="alerts", db_index=False
+    )
     service = models.ForeignKey("paging.Service", on_delete=models.CASCADE, related_name="+")
     integration = models.ForeignKey(
         "paging.Integration", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -210,7 +213,10 @@ class IncidentEvent(models.Model):
         ACTION_ITEM = "action_item", "Action item"
         UNRESOLVED_NOTICE = "unresolved_notice", "Still unresolved: notice sent"
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    # Indexed by event_incident_at (incident, at), which leads with it.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     at = models.DateTimeField()
     actor = models.ForeignKey(

@@ -38,12 +38,15 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="messages",
     )
+    # No index of its own: message_cm_sent (contact_method, sent_at) leads with it, and
+    # every extra index is written again by each status change of a hot outbox row.
     contact_method = models.ForeignKey(
         "oncall.ContactMethod",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="messages",
+        db_index=False,
     )
     # The kind of contact method (voice, sms, email, slack) and the address used,
     # copied so the record stays readable if the contact method changes.
@@ -63,12 +66,14 @@ class Message(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # Pages only: which incident, escalation step and loop, and which personal rule.
+    # No index of its own: message_incident (incident, status) leads with it.
     incident = models.ForeignKey(
         "paging.Incident",
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="messages",
+        db_index=False,
     )
     escalation_step = models.IntegerField(null=True, blank=True)
     escalation_loop = models.IntegerField(null=True, blank=True)
