@@ -13,9 +13,10 @@ The bucket is a GCRA ("generic cell rate algorithm") in one row per integration
 ``tat`` more than 60 s ahead of now. That allows a burst of ``limit`` requests, then one
 every 60/limit seconds, with no window boundary to game. Taking a slot is a single
 ``INSERT … ON CONFLICT DO UPDATE … WHERE … RETURNING``, committed at once (before the
-ingest's transaction; on PostgreSQL in a short transaction with ``synchronous_commit``
-off), so every gunicorn process and thread (and the embedded server on SQLite) shares
-the bucket, and concurrent requests serialize on the row for that statement only. A
+ingest's transaction; on PostgreSQL with ``synchronous_commit`` off for that statement's
+own transaction, set by the statement itself: one round trip), so every gunicorn process
+and thread (and the embedded server on SQLite) shares the bucket, and concurrent
+requests serialize on the row for that statement only. A
 refused request costs one more UPDATE, which counts it (``limited_total``, on
 ``/metrics`` as ``oncall_inbound_rate_limited_total``) and reads when a slot frees.
 """
@@ -47,13 +48,26 @@ def _greatest() -> str:
     return "GREATEST" if connection.vendor == "postgresql" else "MAX"
 
 
-def _take_sql() -> str:
+def _take_sql(*, async_commit: bool = False) -> str:
+    """The slot-taking upsert; ``async_commit`` (PostgreSQL, autocommit): the statement
+    turns ``synchronous_commit`` off for its own implicit transaction (``set_config``
+    local to it, read back in by the INSERT so it runs first), so no BEGIN, SET and
+    COMMIT round trips."""
     table = quoted(IntegrationRate._meta.db_table)
     tat = f"{_greatest()}({table}.tat, %s)"
-    return (
-        f"INSERT INTO {table} (integration_id, tat, limited_total) VALUES (%s, %s, 0) "  # noqa: S608
+    conflict = (
         f"ON CONFLICT (integration_id) DO UPDATE SET tat = {tat} + %s "
         f"WHERE {tat} + %s <= %s RETURNING tat"
+    )
+    if async_commit:
+        local = "WITH local AS (SELECT set_config('synchronous_commit', 'off', true) AS off) "
+        return (
+            f"{local}INSERT INTO {table} (integration_id, tat, limited_total) "  # noqa: S608
+            f"SELECT %s, %s, 0 FROM local {conflict}"
+        )
+    return (
+        f"INSERT INTO {table} (integration_id, tat, limited_total) VALUES (%s, %s, 0) "  # noqa: S608
+        + conflict
     )
 
 
@@ -79,17 +93,19 @@ def inbound_rate_take(*, integration: Integration) -> RateDecision:
     now = moment.timestamp()
     step = WINDOW_SECONDS / limit
     horizon = now + WINDOW_SECONDS + _EPSILON
-    postgres = connection.vendor == "postgresql"
-    # A transaction of its own on PostgreSQL, committed without waiting for the WAL
-    # flush: the flush doubled a request's latency (~4 ms more per request, measured),
-    # and a crash can only forget the last fraction of a second of bucket moves. Inside
-    # a caller's transaction (tests, scripts) it is a savepoint, so a failure does not
-    # break the caller's. SQLite: one autocommit statement.
-    scope = transaction.atomic() if postgres or connection.in_atomic_block else nullcontext()
-    with scope, connection.cursor() as cursor:
-        if postgres:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        cursor.execute(_take_sql(), [integration.pk, now + step, now, step, now, step, horizon])
+    # On PostgreSQL in autocommit the statement is its own transaction, committed
+    # without waiting for the WAL flush: the flush doubled a request's latency (~4 ms
+    # more per request, measured), and a crash can only forget the last fraction of a
+    # second of bucket moves. Inside a caller's transaction (tests, scripts) it is a
+    # savepoint, so a failure does not break the caller's, and the caller's transaction
+    # keeps its own durability. SQLite: one autocommit statement.
+    nested = connection.in_atomic_block
+    async_commit = connection.vendor == "postgresql" and not nested
+    with transaction.atomic() if nested else nullcontext(), connection.cursor() as cursor:
+        cursor.execute(
+            _take_sql(async_commit=async_commit),
+            [integration.pk, now + step, now, step, now, step, horizon],
+        )
         if cursor.fetchone() is not None:
             return RateDecision(allowed=True)
         cursor.execute(_refused_sql(), [moment, integration.pk])
