@@ -301,7 +301,7 @@ ENGINE_TICK_SECONDS = env_int("ENGINE_TICK_SECONDS", 2, minimum=1)
 ENGINE_KICK_COALESCE = env_bool("ENGINE_KICK_COALESCE", True)
 # A kicked tick starts at least this long after the previous kicked tick started, so a
 # stream of alerts costs one tick per window, not one per alert (paging/kick.py). 0: off.
-ENGINE_KICK_WINDOW_MS = env_int("ENGINE_KICK_WINDOW_MS", 100, minimum=0)
+ENGINE_KICK_WINDOW_MS = env_int("ENGINE_KICK_WINDOW_MS", 250, minimum=0)
 if ENGINE_KICK_WINDOW_MS > 1000:
     raise ImproperlyConfigured(
         f"ENGINE_KICK_WINDOW_MS must be at most 1000, got {ENGINE_KICK_WINDOW_MS}"

@@ -16,7 +16,7 @@ only bounds a kick lost on the way (its key would otherwise stop kicks; the beat
 covers the gap). Other brokers (AMQP) publish every kick, as before; so does
 ``ENGINE_KICK_COALESCE=false`` (the baseline of ``bench ingest_alertmanager``).
 
-**Window** (``ENGINE_KICK_WINDOW_MS``, 100): a kicked tick starts no sooner than that
+**Window** (``ENGINE_KICK_WINDOW_MS``, 250): a kicked tick starts no sooner than that
 after the previous kicked tick started. The worker waits out the rest of the window
 *before* deleting the pending key, so the commits of the window publish nothing and
 the one tick after it sees them all: under a stream of alerts the engine ticks at most

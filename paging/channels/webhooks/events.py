@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from oncall.people.models import Engineer
@@ -100,6 +101,25 @@ def webhook_payload(
 
 def _enabled_endpoints() -> list[WebhookEndpoint]:
     return list(WebhookEndpoint.objects.filter(enabled=True).order_by("pk"))
+
+
+def _any_enabled_sql() -> str:
+    table = connection.ops.quote_name(WebhookEndpoint._meta.db_table)
+    return f"SELECT 1 FROM {table} WHERE enabled = %s LIMIT 1"  # noqa: S608 - a model's table
+
+
+_any_enabled_by_vendor: dict[str, str] = {}
+
+
+def _any_enabled() -> bool:
+    """The step's cheap question (most installations have no webhook): one statement
+    built once per process, not an ORM query compiled on every tick."""
+    sql = _any_enabled_by_vendor.get(connection.vendor)
+    if sql is None:
+        sql = _any_enabled_by_vendor[connection.vendor] = _any_enabled_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [True])
+        return cursor.fetchone() is not None
 
 
 def _matching(
@@ -232,6 +252,8 @@ def _timeline_data(row: IncidentEvent, event: str) -> dict[str, Any]:
 
 def webhooks_forward(*, limit: int = BATCH_SIZE) -> int:
     """The tick step: queue new timeline events for the webhooks; returns rows written."""
+    if not _any_enabled():
+        return 0
     endpoints = _enabled_endpoints()
     if not endpoints:
         return 0
