@@ -24,7 +24,7 @@ import secrets
 import threading
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -206,6 +206,11 @@ class Dispatcher:
         self._runs = 0
         self._expired_checked_at = float("-inf")
         self._closing = False
+        # Whether the last claim may have left due rows behind (it was full, gave rows
+        # back over a provider's limit, or skipped a provider's kinds): only then is a
+        # freed slot worth a claim. Otherwise rows due later come with their own kick
+        # (or beat's tick), and a claim per finished send would find nothing.
+        self._left_behind = False
 
     # --- state ------------------------------------------------------------------------
     def start(self) -> None:
@@ -278,7 +283,10 @@ class Dispatcher:
             if more and len(flights) < settings.DISPATCH_CONCURRENCY:
                 continue  # rows were left behind and slots are free: claim again now
             if flights:
-                wait(flights, timeout=min(POLL_SECONDS, remaining), return_when=FIRST_COMPLETED)
+                # A finished send frees a slot for rows left behind; with none, claim
+                # again only when the sends are done or every POLL_SECONDS.
+                until = FIRST_COMPLETED if self._left_behind else ALL_COMPLETED
+                wait(flights, timeout=min(POLL_SECONDS, remaining), return_when=until)
         return claimed_total
 
     def _run_inline(self) -> int:
@@ -305,9 +313,8 @@ class Dispatcher:
         expired = now - self._expired_checked_at >= EXPIRED_CHECK_SECONDS
         if expired:
             self._expired_checked_at = now
-        rows = rows_claim(
-            free, token=token, exclude_kinds=self._blocked_kinds(busy), expired=expired
-        )
+        blocked = self._blocked_kinds(busy)
+        rows = rows_claim(free, token=token, exclude_kinds=blocked, expired=expired)
         over: list[Message] = []
         for unit in outbox.deliveries_plan(rows):
             provider = provider_of(unit[0].kind)
@@ -325,7 +332,9 @@ class Dispatcher:
             rows_release(over, token)
         if len(rows) > len(over):
             self._renewer_ensure()
-        return len(rows) - len(over), bool(over) or len(rows) == free
+        more = bool(over) or len(rows) == free
+        self._left_behind = more or bool(blocked)
+        return len(rows) - len(over), more
 
     def _fly(self, number: int, unit: list[Message]) -> None:
         """One unit of work in a pool thread, on that thread's own connection. The
@@ -345,7 +354,7 @@ class Dispatcher:
                     if outcome is not None:
                         self._breakers[flight.provider].record(outcome, now, flight.provider)
                 self._flights.pop(number, None)
-                refill = self._runs == 0 and not self._closing
+                refill = self._runs == 0 and not self._closing and self._left_behind
         if refill:
             self._refill()
 
