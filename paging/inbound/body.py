@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from django.conf import settings
@@ -79,10 +80,25 @@ def json_object_decode(data: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         kind = "an array" if isinstance(value, list) else "not an object"
         raise BodyInvalid(f"the body must be a JSON object, it is {kind}")
-    problem = _unstorable(value)
+    problem = "" if _surely_storable(text) else _unstorable(value)
     if problem:
         raise BodyInvalid(problem)
     return value
+
+
+# What in a JSON text can make a decoded value unstorable (see ``_unstorable``): a NUL or
+# a lone surrogate can only come from a \u escape (strict UTF-8 decoding and json.loads
+# refuse the raw ones), a number beyond 64 bits needs 19 digits in a row, an infinite
+# float a three-digit exponent (or 19+ digits).
+_SUSPECT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|\d{19}|[eE][+-]?\d{3}")
+
+
+def _surely_storable(text: str) -> bool:
+    """True when the text cannot hold what ``_unstorable`` looks for: no suspect pattern
+    and fewer brackets than the depth limit. A cheap look at the text that spares the
+    walk of every value for a usual alert message; anything else is walked."""
+    brackets = text.count("{") + text.count("[")
+    return brackets <= MAX_JSON_DEPTH and _SUSPECT.search(text) is None
 
 
 def _unstorable(value: Any) -> str:
