@@ -25,6 +25,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from paging.ingest_sql import sql_once
 from paging.models import EngineHeartbeat, EngineStep
 
 logger = logging.getLogger(__name__)
@@ -155,17 +156,6 @@ def _heartbeat_sql() -> str:
     return f"UPDATE {table} SET {assign} WHERE name = %s"  # noqa: S608
 
 
-_sql_cache: dict[tuple[str | int, ...], str] = {}
-
-
-def _sql(name: str, builder: Callable[..., str], *args: int) -> str:
-    key: tuple[str | int, ...] = (connection.vendor, name, *args)
-    sql = _sql_cache.get(key)
-    if sql is None:
-        sql = _sql_cache[key] = builder(*args)
-    return sql
-
-
 def _when(moment: datetime) -> Any:
     # What the backend's cursor takes: text on SQLite, the datetime itself on PostgreSQL.
     return connection.ops.adapt_datetimefield_value(moment)
@@ -182,7 +172,7 @@ def _recoveries_record(names: set[str], *, tick_started: datetime, now: datetime
     ordered = sorted(names)
     with connection.cursor() as cursor:
         cursor.execute(
-            _sql("recoveries", _recoveries_sql, len(ordered)),
+            sql_once(_recoveries_sql, len(ordered)),
             [_when(now), *ordered, _when(tick_started)],
         )
 
@@ -192,9 +182,7 @@ def _heartbeat_write(*, elapsed_ms: float, processed: int) -> None:
     values = {"last_tick_at": at, "last_tick_ms": elapsed_ms, "processed": processed}
     # One UPDATE per tick; the row is created by the very first tick only.
     with connection.cursor() as cursor:
-        cursor.execute(
-            _sql("heartbeat", _heartbeat_sql), [_when(at), elapsed_ms, processed, "engine"]
-        )
+        cursor.execute(sql_once(_heartbeat_sql), [_when(at), elapsed_ms, processed, "engine"])
         if cursor.rowcount:
             return
     EngineHeartbeat.objects.get_or_create(name="engine", defaults=values)

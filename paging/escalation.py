@@ -27,7 +27,7 @@ from oncall.channel_registry import target_kind
 from oncall.people.models import TeamMembership
 from paging.bulk import tuples_insert
 from paging.channels.escalation_targets import channel_targets_post
-from paging.ingest_sql import concrete_field, quoted, quoted_column
+from paging.ingest_sql import concrete_field, quoted, quoted_column, sql_once
 from paging.models import (
     EscalationPolicy,
     EscalationPolicyVersion,
@@ -346,16 +346,6 @@ ADVANCED_FIELDS = [
 _ADVANCED_FIELD_OBJECTS = [concrete_field(Incident, name) for name in ADVANCED_FIELDS]
 
 
-_SQL: dict[tuple[str, str], str] = {}
-
-
-def _sql(name: str, build: Callable[[], str]) -> str:
-    key = (connection.vendor, name)
-    if key not in _SQL:
-        _SQL[key] = build()
-    return _SQL[key]
-
-
 def _due_sql() -> str:
     # ORDER BY: an index walk from the earliest due time that stops at once, whatever the
     # planner's statistics say (without them it chose to scan the whole table).
@@ -383,7 +373,7 @@ def _incidents_claim(now: datetime, limit: int) -> list[Incident]:
     """The ORM's ``select_for_update(skip_locked=True, of=("self",)).select_related(
     "escalation_policy", "service")`` claim, as one statement built once per process."""
     with connection.cursor() as cursor:
-        cursor.execute(_sql("claim", _claim_sql), [now, limit])
+        cursor.execute(sql_once(_claim_sql), [now, limit])
         rows = cursor.fetchall()
     first, second = column_count(Incident), column_count(Incident) + column_count(Service)
     incidents = []
@@ -510,7 +500,7 @@ def escalations_advance(*, limit: int = BATCH_SIZE, max_batches: int = 1000) -> 
     tick costs that statement, not a transaction with a locking claim.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_sql("due", _due_sql), [timezone.now()])
+        cursor.execute(sql_once(_due_sql), [timezone.now()])
         if cursor.fetchone() is None:
             return 0
     total = 0

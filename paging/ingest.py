@@ -48,6 +48,7 @@ from paging.ingest_sql import (
     quoted_column,
     rows_insert,
     rows_insert_returning,
+    sql_once,
 )
 from paging.inhibition import DeliverySources, inhibition_sources_end
 from paging.kick import kick_engine
@@ -189,17 +190,9 @@ class _Delivery:
         return self._sources[0]
 
 
-_sql_cache: dict[tuple[str, str], str] = {}
-
-
 def _sql(name: str) -> str:
     """The statement ``name`` for this database, built once per process."""
-    key = (connection.vendor, name)
-    sql = _sql_cache.get(key)
-    if sql is None:
-        sql = _SQL_BUILDERS[name]()
-        _sql_cache[key] = sql
-    return sql
+    return sql_once(_SQL_BUILDERS[name])
 
 
 def _lock(alias: str = "") -> str:

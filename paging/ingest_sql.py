@@ -14,6 +14,8 @@ default is picked up, nothing is hard-coded) and only the parameters change.
 - ``rows_insert_returning`` does the same for many rows in one multi-row INSERT (a
   delivery's new incidents, its new alerts).
 - ``rows_insert`` writes many rows in one multi-row INSERT (timeline lines).
+- ``sql_once`` keeps any hand-built statement per process and database (the engine's,
+  the escalation's, the channels' "anything to do?" questions use it too).
 
 Rows are written without ``Model.save()``: no signals are sent (nothing in the project
 listens to Incident, Alert or IncidentEvent saves).
@@ -22,7 +24,7 @@ listens to Incident, Alert or IncidentEvent saves).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
@@ -32,6 +34,19 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 MAX_PARAMS_PER_STATEMENT = 4000
 
 _columns_cache: dict[type[models.Model], tuple[models.Field, ...]] = {}
+_once: dict[tuple[Any, ...], str] = {}
+
+
+def sql_once(build: Callable[..., str], *args: Hashable) -> str:
+    """``build(*args)`` for this database, built once per process: a statement made from
+    model metadata is the same every time, only its parameters change."""
+    key = (connection.vendor, build, *args)
+    sql = _once.get(key)
+    if sql is None:
+        sql = _once[key] = build(*args)
+    return sql
+
+
 _head_cache: dict[tuple[str, type[models.Model]], str] = {}
 
 

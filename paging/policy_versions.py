@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from oncall.audit.services import audit_record
-from paging.ingest_sql import quoted
+from paging.ingest_sql import quoted, sql_once
 from paging.kick import kick_engine
 from paging.models import (
     EscalationPolicy,
@@ -160,45 +160,39 @@ def _same(version: EscalationPolicyVersion | None, snapshot: dict[str, Any]) -> 
     )
 
 
-_CURRENT_SQL: dict[str, str] = {}
-
-
 def _current_sql() -> str:
     """The policy, its current version and its rows (one row per target, then one per
     unresolved step: the first column says which) in one statement."""
-    vendor = connection.vendor
-    if vendor not in _CURRENT_SQL:
-        policy, version, step, target, unresolved = (
-            quoted(m._meta.db_table)
-            for m in (
-                EscalationPolicy,
-                EscalationPolicyVersion,
-                EscalationStep,
-                EscalationTarget,
-                UnresolvedStep,
-            )
+    policy, version, step, target, unresolved = (
+        quoted(m._meta.db_table)
+        for m in (
+            EscalationPolicy,
+            EscalationPolicyVersion,
+            EscalationStep,
+            EscalationTarget,
+            UnresolvedStep,
         )
-        blanks = ", ".join(["NULL"] * column_count(EscalationPolicyVersion))
-        _CURRENT_SQL[vendor] = (
-            f"SELECT 0, p.repeat, s.position, s.id, s.delay_minutes, t.id, t.kind,"  # noqa: S608 - names from model meta
-            " t.engineer_id, t.team_id, t.schedule_id, t.address, NULL, NULL,"
-            f" {columns(EscalationPolicyVersion, 'v')}"
-            f" FROM {policy} p LEFT JOIN {version} v ON v.id = p.current_version_id"
-            f" LEFT JOIN {step} s ON s.policy_id = p.id LEFT JOIN {target} t ON t.step_id = s.id"
-            " WHERE p.id = %s"
-            " UNION ALL SELECT 1, NULL, u.after_minutes, u.id, NULL, NULL, u.kind,"
-            " u.engineer_id, u.team_id, u.schedule_id, u.address, u.priorities, u.urgency,"
-            f" {blanks} FROM {unresolved} u WHERE u.policy_id = %s"
-            " ORDER BY 1, 3, 4, 6"
-        )
-    return _CURRENT_SQL[vendor]
+    )
+    blanks = ", ".join(["NULL"] * column_count(EscalationPolicyVersion))
+    return (
+        f"SELECT 0, p.repeat, s.position, s.id, s.delay_minutes, t.id, t.kind,"  # noqa: S608 - names from model meta
+        " t.engineer_id, t.team_id, t.schedule_id, t.address, NULL, NULL,"
+        f" {columns(EscalationPolicyVersion, 'v')}"
+        f" FROM {policy} p LEFT JOIN {version} v ON v.id = p.current_version_id"
+        f" LEFT JOIN {step} s ON s.policy_id = p.id LEFT JOIN {target} t ON t.step_id = s.id"
+        " WHERE p.id = %s"
+        " UNION ALL SELECT 1, NULL, u.after_minutes, u.id, NULL, NULL, u.kind,"
+        " u.engineer_id, u.team_id, u.schedule_id, u.address, u.priorities, u.urgency,"
+        f" {blanks} FROM {unresolved} u WHERE u.policy_id = %s"
+        " ORDER BY 1, 3, 4, 6"
+    )
 
 
 def _current_read(policy_id: int) -> tuple[EscalationPolicyVersion | None, dict[str, Any]]:
     """The policy's current version and ``policy_snapshot`` of its rows, in one statement
     (the engine asks this once per policy in every tick that starts incidents)."""
     with connection.cursor() as cursor:
-        cursor.execute(_current_sql(), [policy_id, policy_id])
+        cursor.execute(sql_once(_current_sql), [policy_id, policy_id])
         rows = cursor.fetchall()
     if not rows or rows[0][0] != 0:
         raise EscalationPolicy.DoesNotExist(f"no escalation policy {policy_id}")

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
-from django.db import connection, models
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from oncall.channel_registry import ChangeFollower, change_followers
 from paging.channels.event_cursor import cursor_events_handle
 from paging.channels.models import EventCursor
+from paging.ingest_sql import quoted, sql_once
 from paging.models import IncidentEvent, Message
 
 CURSOR_NAME = "bridges"
@@ -73,18 +74,14 @@ def _outgoing_write(rows: list[Outgoing]) -> int:
     return len(new)
 
 
-def _question_sql(followers: list[ChangeFollower]) -> str:
-    def table(model: type[models.Model]) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
-
+def _question_sql(*posted_tables: str) -> str:
+    """The question over the followers' tables (built once per process and database with
+    ``sql_once``: cheaper than the ORM's)."""
     # Identifiers from model metadata; the one value is a parameter.
-    posted = " OR ".join(f"EXISTS (SELECT 1 FROM {table(f.model)})" for f in followers)  # noqa: S608
-    newer = f"EXISTS (SELECT 1 FROM {table(IncidentEvent)} e WHERE e.id > c.last_event_id)"  # noqa: S608
-    return f"SELECT ({posted}) AND {newer} FROM {table(EventCursor)} c WHERE c.name = %s"  # noqa: S608
-
-
-# By database vendor and followers, built once (cheaper than the ORM's).
-_question: dict[tuple[str, tuple[str, ...]], str] = {}
+    posted = " OR ".join(f"EXISTS (SELECT 1 FROM {quoted(t)})" for t in posted_tables)  # noqa: S608
+    events, cursors = quoted(IncidentEvent._meta.db_table), quoted(EventCursor._meta.db_table)
+    newer = f"EXISTS (SELECT 1 FROM {events} e WHERE e.id > c.last_event_id)"  # noqa: S608
+    return f"SELECT ({posted}) AND {newer} FROM {cursors} c WHERE c.name = %s"  # noqa: S608
 
 
 def _anything_to_forward(followers: list[ChangeFollower]) -> bool:
@@ -98,8 +95,7 @@ def _anything_to_forward(followers: list[ChangeFollower]) -> bool:
     """
     if not followers:
         return False
-    key = (connection.vendor, tuple(f.model._meta.db_table for f in followers))
-    sql = _question.get(key) or _question.setdefault(key, _question_sql(followers))
+    sql = sql_once(_question_sql, *(f.model._meta.db_table for f in followers))
     with connection.cursor() as cursor:
         cursor.execute(sql, [CURSOR_NAME])
         row = cursor.fetchone()

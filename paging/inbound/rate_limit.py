@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from paging.ingest_sql import quoted
+from paging.ingest_sql import quoted, sql_once
 from paging.models import Integration, IntegrationRate
 
 WINDOW_SECONDS = 60.0
@@ -48,7 +48,7 @@ def _greatest() -> str:
     return "GREATEST" if connection.vendor == "postgresql" else "MAX"
 
 
-def _take_sql(*, async_commit: bool = False) -> str:
+def _take_sql(async_commit: bool) -> str:
     """The slot-taking upsert; ``async_commit`` (PostgreSQL, autocommit): the statement
     turns ``synchronous_commit`` off for its own implicit transaction (``set_config``
     local to it, read back in by the INSERT so it runs first), so no BEGIN, SET and
@@ -103,12 +103,12 @@ def inbound_rate_take(*, integration: Integration) -> RateDecision:
     async_commit = connection.vendor == "postgresql" and not nested
     with transaction.atomic() if nested else nullcontext(), connection.cursor() as cursor:
         cursor.execute(
-            _take_sql(async_commit=async_commit),
+            sql_once(_take_sql, async_commit),
             [integration.pk, now + step, now, step, now, step, horizon],
         )
         if cursor.fetchone() is not None:
             return RateDecision(allowed=True)
-        cursor.execute(_refused_sql(), [moment, integration.pk])
+        cursor.execute(sql_once(_refused_sql), [moment, integration.pk])
         row = cursor.fetchone()
     tat = float(row[0]) if row else now
     wait = max(tat, now) + step - now - WINDOW_SECONDS

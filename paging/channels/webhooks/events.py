@@ -30,6 +30,7 @@ from oncall.people.models import Engineer
 from paging.channels.event_cursor import cursor_events_handle
 from paging.channels.models import EventCursor
 from paging.channels.webhooks.models import EVENTS, WebhookDelivery, WebhookEndpoint
+from paging.ingest_sql import quoted, sql_once
 from paging.models import Incident, IncidentEvent, Message
 from paging.notify import incident_url
 from paging.outbox import message_enqueue_created
@@ -104,21 +105,15 @@ def _enabled_endpoints() -> list[WebhookEndpoint]:
 
 
 def _any_enabled_sql() -> str:
-    table = connection.ops.quote_name(WebhookEndpoint._meta.db_table)
+    table = quoted(WebhookEndpoint._meta.db_table)
     return f"SELECT 1 FROM {table} WHERE enabled = %s LIMIT 1"  # noqa: S608 - a model's table
-
-
-_any_enabled_by_vendor: dict[str, str] = {}
 
 
 def _any_enabled() -> bool:
     """The step's cheap question (most installations have no webhook): one statement
     built once per process, not an ORM query compiled on every tick."""
-    sql = _any_enabled_by_vendor.get(connection.vendor)
-    if sql is None:
-        sql = _any_enabled_by_vendor[connection.vendor] = _any_enabled_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [True])
+        cursor.execute(sql_once(_any_enabled_sql), [True])
         return cursor.fetchone() is not None
 
 
