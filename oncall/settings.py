@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "oncall.audit.actors.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "oncall.security.csp.CSPMiddleware",
     "oncall.security.headers.SecurityHeadersMiddleware",
     # Last: turns a locked-out login (too many failures) into a 429 with Retry-After.
     "axes.middleware.AxesMiddleware",
@@ -446,6 +446,8 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+# No report-only policy: the one above is enforced (declared for oncall/security/csp.py).
+CONTENT_SECURITY_POLICY_REPORT_ONLY: dict[str, object] = {}
 # Powerful browser features this service never uses.
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(),"

@@ -2,8 +2,13 @@
 
 Building thousands of model instances and INSERT parameters costs more than the
 database work; the engine writes plain tuples instead. A few rows (a kicked tick's
-pages and timeline lines) go in one multi-row INSERT: one round trip, where COPY takes
-two and more work to set up on the server.
+pages and timeline lines) go in one INSERT: one round trip, where COPY takes two and
+more work to set up on the server.
+
+On PostgreSQL that INSERT reads one array per column (``SELECT * FROM unnest(…)``), not
+a ``VALUES`` list per row: its text is the same whatever the row count, so psycopg
+converts it once (it re-parses a statement of more than 50 parameters every time) and
+the server prepares it once, instead of one statement shape per row count.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import Any
 
 from django.db import connection, models
 from psycopg.types.json import Jsonb
+
+from paging.ingest_sql import concrete_field, quoted_column, sql_once
 
 # Up to this many rows: one INSERT; more: COPY.
 INSERT_MAX_ROWS = 50
@@ -34,15 +41,12 @@ def tuples_insert(
         table = connection.ops.quote_name(model._meta.db_table)
         names = ", ".join(connection.ops.quote_name(c) for c in columns)
         if len(rows) <= INSERT_MAX_ROWS:
-            values = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            params: list[Any] = []
+            arrays: list[list[Any]] = [[] for _ in columns]
             for row in rows:
-                params.extend(Jsonb(v) if i in json_at else v for i, v in enumerate(row))
+                for i, value in enumerate(row):
+                    arrays[i].append(Jsonb(value) if i in json_at else value)
             with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {table} ({names}) VALUES {', '.join([values] * len(rows))}",  # noqa: S608 - names from model meta
-                    params,
-                )
+                cursor.execute(sql_once(_unnest_insert_sql, model, tuple(columns)), arrays)
             return
         sql = f"COPY {table} ({names}) FROM STDIN"  # noqa: S608 - names from model meta
         started = time.monotonic()
@@ -64,3 +68,12 @@ def tuples_insert(
     model._default_manager.bulk_create(
         [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=500
     )
+
+
+def _unnest_insert_sql(model: type[models.Model], columns: tuple[str, ...]) -> str:
+    """``INSERT … SELECT * FROM unnest(%s::type[], …)``: one array parameter per column."""
+    quote = connection.ops.quote_name
+    fields = [concrete_field(model, c) for c in columns]
+    names = ", ".join(quoted_column(f) for f in fields)
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608 - names from model meta

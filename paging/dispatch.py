@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from paging import outbox
 from paging.channels.registry import registered_kinds
+from paging.ingest_sql import sql_once
 from paging.models import Message
 from paging.row_sql import columns, from_rows
 
@@ -101,28 +102,34 @@ def rows_claim(
     return rows
 
 
+def _claim_sql(expired: bool, excluding: bool) -> str:
+    table = Message._meta.db_table
+    where = "(status = %s AND due_at <= %s)"
+    if expired:
+        where = f"({where} OR (status = %s AND lease_expires_at < %s))"
+    if excluding:
+        where += " AND NOT (kind = ANY(%s))"
+    return (
+        f'UPDATE "{table}" SET status = %s, claim_token = %s, lease_expires_at = %s '  # noqa: S608 - names from model meta
+        f'WHERE id IN (SELECT id FROM "{table}" WHERE {where} '
+        f"ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {columns(Message, table)}"
+    )
+
+
 def _rows_claim_pg(
     limit: int, token: str, exclude_kinds: frozenset[str], expired: bool, now: datetime
 ) -> list[Message]:
     """``rows_claim`` in one statement (UPDATE … WHERE id IN (SELECT … SKIP LOCKED)
     RETURNING): a third of the ORM's round trips and CPU on the hot path."""
-    table = Message._meta.db_table
     until = outbox.lease_until(now)
-    where = "(status = %s AND due_at <= %s)"
-    params: list[Any] = [Message.Status.PENDING, now]
+    params: list[Any] = [Message.Status.SENDING, token, until, Message.Status.PENDING, now]
     if expired:
-        where = f"({where} OR (status = %s AND lease_expires_at < %s))"
         params += [Message.Status.SENDING, now]
     if exclude_kinds:
-        where += " AND NOT (kind = ANY(%s))"
         params.append(sorted(exclude_kinds))
-    sql = (
-        f'UPDATE "{table}" SET status = %s, claim_token = %s, lease_expires_at = %s '  # noqa: S608 - names from model meta
-        f'WHERE id IN (SELECT id FROM "{table}" WHERE {where} '
-        f"ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {columns(Message, table)}"
-    )
+    sql = sql_once(_claim_sql, expired, bool(exclude_kinds))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Message.Status.SENDING, token, until, *params, limit])
+        cursor.execute(sql, [*params, limit])
         rows = from_rows(Message, cursor.fetchall())
     return sorted(rows, key=lambda row: (row.due_at, row.pk))
 
@@ -245,6 +252,12 @@ class Dispatcher:
             return False
         return self._breakers[provider].allows(time.monotonic(), busy[provider])
 
+    def _room(self, busy: Counter[str], blocked: frozenset[str]) -> int:
+        """How many sends each provider not blocked can start now, at the least."""
+        providers = {provider_of(kind) for kind in registered_kinds() if kind not in blocked}
+        limit = settings.DISPATCH_PROVIDER_CONCURRENCY
+        return min((limit - busy[provider] for provider in providers), default=0)
+
     def _blocked_kinds(self, busy: Counter[str]) -> frozenset[str]:
         """Kinds whose provider is at its limit or whose circuit is open."""
         return frozenset(
@@ -308,13 +321,22 @@ class Dispatcher:
         if free <= 0:
             return 0, False
         busy = self._providers_busy()
+        blocked = self._blocked_kinds(busy)
+        # No more rows than every provider has room for: whichever providers the rows
+        # are for, all of them can start now. Before, a claim filled every free slot and
+        # gave back what a busy provider could not take (an UPDATE each way): a burst at
+        # one provider was claimed and released over and over while its sends ran.
+        room = min(free, self._room(busy, blocked))
+        if room <= 0:
+            # Every provider is full: a finished send frees a slot and claims again.
+            self._left_behind = True
+            return 0, False
         token = claim_token()
         now = time.monotonic()
         expired = now - self._expired_checked_at >= EXPIRED_CHECK_SECONDS
         if expired:
             self._expired_checked_at = now
-        blocked = self._blocked_kinds(busy)
-        rows = rows_claim(free, token=token, exclude_kinds=blocked, expired=expired)
+        rows = rows_claim(room, token=token, exclude_kinds=blocked, expired=expired)
         over: list[Message] = []
         for unit in outbox.deliveries_plan(rows):
             provider = provider_of(unit[0].kind)
@@ -332,7 +354,7 @@ class Dispatcher:
             rows_release(over, token)
         if len(rows) > len(over):
             self._renewer_ensure()
-        more = bool(over) or len(rows) == free
+        more = bool(over) or len(rows) == room
         self._left_behind = more or bool(blocked)
         return len(rows) - len(over), more
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
@@ -101,3 +102,51 @@ def test_a_backlog_larger_than_the_pool_drains_between_ticks(settings, gated, cl
     assert sorted(s.destination for s in gated.sent) == destinations
     assert claims[0] == 2 and sum(claims) == 5
     pool.shutdown(wait=True)
+
+
+@pytest.fixture
+def releases(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many claimed rows each release gave back unsent."""
+    given: list[int] = []
+    real = dispatch.rows_release
+
+    def spy(rows, token):
+        given.append(len(rows))
+        return real(rows, token)
+
+    monkeypatch.setattr(dispatch, "rows_release", spy)
+    return given
+
+
+def test_a_burst_at_one_provider_is_claimed_as_its_sends_can_start_not_given_back(
+    settings, gated, claims, releases
+) -> None:
+    """Eight free slots but a provider limit of four: the claim takes four, not eight of
+    which four go back (an UPDATE each way, again after every finished send)."""
+    settings.DISPATCH_CONCURRENCY = 8
+    settings.DISPATCH_PROVIDER_CONCURRENCY = 4
+    destinations = notices(10)
+    dispatcher = dispatch.Dispatcher()
+    pool = dispatcher._executor()
+    assert dispatcher._claim_and_submit(pool) == (4, True)
+    assert Message.objects.filter(status="sending").count() == 4
+    assert dispatcher._claim_and_submit(pool) == (0, False)  # the provider is full
+    for destination in destinations:
+        gated.gates.setdefault(destination, threading.Event()).set()
+    until(lambda: Message.objects.filter(status="sent").count() == 10)
+    until(lambda: dispatcher.in_flight() == 0)
+    assert sorted(s.destination for s in gated.sent) == destinations  # each once
+    assert releases == []
+    assert claims[0] == 4 and sum(claims) == 10
+    pool.shutdown(wait=True)
+
+
+def test_room_is_what_every_provider_not_blocked_can_take(monkeypatch) -> None:
+    monkeypatch.setattr(dispatch, "registered_kinds", lambda: ["sms", "voice", "email"])
+    monkeypatch.setattr(dispatch, "provider_of", {"sms": "t", "voice": "t", "email": "m"}.get)
+    dispatcher = dispatch.Dispatcher()
+    limit = 4
+    assert dispatcher._room(Counter({"t": 3}), frozenset()) == 1
+    # Twilio full (its kinds excluded from the claim): the mail provider's room.
+    assert dispatcher._room(Counter({"t": limit, "m": 1}), frozenset({"sms", "voice"})) == 3
+    assert dispatcher._room(Counter(), frozenset({"sms", "voice", "email"})) == 0

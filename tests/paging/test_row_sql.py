@@ -95,3 +95,36 @@ def test_bulk_rows_insert_is_one_logged_statement_either_way(rows: int, statemen
     written = IncidentEvent.objects.filter(incident=incident, kind="note")
     assert written.count() == rows
     assert written.first().data == {"n": 1}
+
+
+@pytest.mark.postgres
+def test_bulk_insert_is_one_statement_text_whatever_the_row_count() -> None:
+    """Arrays per column, not a VALUES list per row: psycopg converts the text once and
+    the server prepares it once, for 1 row as for 50. Values arrive as written: NULLs,
+    JSON, timestamps with their microseconds, text with quotes and braces."""
+    incident = IncidentFactory()
+    rows = [
+        (incident.pk, "note", WHEN, None, "", None, 'say "hi" {x}', {"n": [1, None]}),
+        (incident.pk, "note", WHEN, None, "sms", None, "", {}),
+        (incident.pk, "note", WHEN, None, "", None, "NULL", None),
+    ]
+    texts: list[str] = []
+
+    def sent(execute, sql, params, many, context):  # the text as psycopg gets it
+        texts.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(sent):
+        for chunk in (rows[:1], rows[1:]):
+            tuples_insert(IncidentEvent, EVENT_COLUMNS, chunk, json_columns=frozenset({"data"}))
+    assert len(texts) == 2 and texts[0] == texts[1] and texts[0].count("%s") == 8
+    written = list(
+        IncidentEvent.objects.filter(incident=incident, kind="note")
+        .order_by("id")
+        .values_list("at", "via", "text", "data", "actor_id")
+    )
+    assert written == [
+        (WHEN, "", 'say "hi" {x}', {"n": [1, None]}, None),
+        (WHEN, "sms", "", {}, None),
+        (WHEN, "", "NULL", None, None),
+    ]
