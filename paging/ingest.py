@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from paging.alert_event import AlertEvent
@@ -264,7 +264,8 @@ def _integration_confirm(integration: Integration) -> int:
 
     The web processes cache integrations by token for a few seconds
     (``paging/inbound/integrations.py``): this statement makes a deleted or rotated token
-    a 404 from every process at once, instead of an IntegrityError at commit.
+    a 404 from every process at once, instead of an IntegrityError at commit. Inbound
+    requests with a rate limit skip it: the slot's statement confirmed the token.
     """
     with connection.cursor() as cursor:
         cursor.execute(_sql("integration"), [integration.pk, integration.token])
@@ -743,7 +744,9 @@ def _resolve(*, delivery: _Delivery, index: int, event: AlertEvent, result: Inge
     result._add(dedup_key=dedup_key, outcome="resolved", incident_id=alert.incident_id)
 
 
-def alerts_ingest(*, integration: Integration, events: list[AlertEvent]) -> IngestResult:
+def alerts_ingest(
+    *, integration: Integration, events: list[AlertEvent], rules_version: int | None = None
+) -> IngestResult:
     """Apply one delivery's events in one transaction; kick the engine after commit.
 
     The integration's alert rules and the inhibit rules (``paging/rules_cache.py``,
@@ -751,14 +754,33 @@ def alerts_ingest(*, integration: Integration, events: list[AlertEvent]) -> Inge
     urgency, priority, links, dedup key and whether anybody is paged.
 
     Raises IntegrationGone (and writes nothing) when ``integration`` was deleted or its
-    token changed since it was loaded.
+    token changed since it was loaded. ``rules_version``: the integration's, read with
+    its token just before (by the inbound rate limit's statement,
+    ``paging/inbound/rate_limit.py``), so the transaction does not confirm the token
+    again; an integration deleted in between fails the commit (the alerts' foreign
+    key), which is IntegrationGone too.
     """
+    try:
+        return _alerts_ingest(integration, events, rules_version)
+    except IntegrityError:
+        if rules_version is None or _integration_exists(integration):
+            raise
+        raise IntegrationGone(integration.pk) from None
+
+
+def _integration_exists(integration: Integration) -> bool:
+    return Integration.objects.filter(pk=integration.pk, token=integration.token).exists()
+
+
+def _alerts_ingest(
+    integration: Integration, events: list[AlertEvent], rules_version: int | None
+) -> IngestResult:
     result = IngestResult(dedup_keys=[""] * len(events), outcomes=[""] * len(events))
     # Row locks (alert, incident) are taken in alert-key order, so two deliveries of the
     # same alerts listed in different orders cannot deadlock each other.
     order = sorted(range(len(events)), key=lambda i: events[i].alert_key)
     with transaction.atomic():
-        version = _integration_confirm(integration)
+        version = _integration_confirm(integration) if rules_version is None else rules_version
         now = timezone.now()
         service = integration.service
         delivery = _Delivery(

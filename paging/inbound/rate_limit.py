@@ -19,6 +19,10 @@ and thread (and the embedded server on SQLite) shares the bucket, and concurrent
 requests serialize on the row for that statement only. A
 refused request costs one more UPDATE, which counts it (``limited_total``, on
 ``/metrics`` as ``oncall_inbound_rate_limited_total``) and reads when a slot frees.
+
+The slot's statement also reads whether the integration still has the request's token,
+and its ``rules_version``: the ingest's confirmation (``paging/ingest.py``) without a
+statement of its own in the ingest's transaction.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.utils import timezone
 
-from paging.ingest_sql import quoted, sql_once
+from paging.ingest_sql import concrete_field, quoted, quoted_column, sql_once
 from paging.models import Integration, IntegrationRate
 
 WINDOW_SECONDS = 60.0
@@ -42,6 +46,11 @@ _EPSILON = 1e-6
 class RateDecision:
     allowed: bool
     retry_after: int = 0  # whole seconds until a request would be accepted (refused only)
+    # Read by the statement that took the slot: whether the integration still has the
+    # token it was looked up by, and its ``rules_version`` (the ingest's confirmation,
+    # ``paging/ingest.py``, without a statement of its own). None: no statement ran.
+    token_current: bool | None = None
+    rules_version: int = 0
 
 
 def _greatest() -> str:
@@ -55,9 +64,13 @@ def _take_sql(async_commit: bool) -> str:
     COMMIT round trips."""
     table = quoted(IntegrationRate._meta.db_table)
     tat = f"{_greatest()}({table}.tat, %s)"
+    integration = quoted(Integration._meta.db_table)
+    rules = quoted_column(concrete_field(Integration, "rules_version"))
+    token = quoted_column(concrete_field(Integration, "token"))
+    version = f"(SELECT {rules} FROM {integration} WHERE id = %s AND {token} = %s)"  # noqa: S608
     conflict = (
         f"ON CONFLICT (integration_id) DO UPDATE SET tat = {tat} + %s "
-        f"WHERE {tat} + %s <= %s RETURNING tat"
+        f"WHERE {tat} + %s <= %s RETURNING tat, {version}"
     )
     if async_commit:
         local = "WITH local AS (SELECT set_config('synchronous_commit', 'off', true) AS off) "
@@ -84,7 +97,8 @@ def inbound_rate_take(*, integration: Integration) -> RateDecision:
 
     Runs its own statement(s) in autocommit: call it outside any transaction, before
     the ingest, so a refused request writes nothing else. IntegrityError when the
-    integration no longer exists (deleted since it was looked up).
+    integration no longer exists (deleted since it was looked up). The same statement
+    says whether the integration still has its token (``token_current``).
     """
     limit = integration.rate_limit_per_minute
     if not limit:
@@ -104,10 +118,13 @@ def inbound_rate_take(*, integration: Integration) -> RateDecision:
     with transaction.atomic() if nested else nullcontext(), connection.cursor() as cursor:
         cursor.execute(
             sql_once(_take_sql, async_commit),
-            [integration.pk, now + step, now, step, now, step, horizon],
+            [integration.pk, now + step, now, step, now, step, horizon]
+            + [integration.pk, integration.token],
         )
-        if cursor.fetchone() is not None:
-            return RateDecision(allowed=True)
+        taken = cursor.fetchone()
+        if taken is not None:
+            current = taken[1] is not None
+            return RateDecision(allowed=True, token_current=current, rules_version=taken[1] or 0)
         cursor.execute(sql_once(_refused_sql), [moment, integration.pk])
         row = cursor.fetchone()
     tat = float(row[0]) if row else now

@@ -113,8 +113,11 @@ def _integration(token: str, kind: str) -> Integration:
     return integration
 
 
-def _admit(integration: Integration) -> None:
-    """Take a slot of the integration's rate limit, or refuse the request (429)."""
+def _admit(integration: Integration) -> int | None:
+    """Take a slot of the integration's rate limit, or refuse the request (429).
+
+    Returns the integration's ``rules_version`` when the same statement confirmed its
+    token (for ``alerts_ingest``), None when no statement ran (no limit)."""
     try:
         decision = inbound_rate_take(integration=integration)
     except IntegrityError:
@@ -124,6 +127,10 @@ def _admit(integration: Integration) -> None:
     except (OperationalError, InterfaceError):
         logger.warning("inbound rate limit: database unavailable", exc_info=True)
         raise _unavailable() from None
+    if decision.token_current is False:
+        # Deleted or rotated in another process since this one cached it.
+        integration_forget(integration.token, integration.kind)
+        raise _unknown()
     if not decision.allowed:
         limit = integration.rate_limit_per_minute
         raise Rejected(
@@ -135,11 +142,14 @@ def _admit(integration: Integration) -> None:
             ],
             retry_after=decision.retry_after,
         )
+    return decision.rules_version if decision.token_current else None
 
 
-def _ingest(integration: Integration, events: list[AlertEvent]) -> Any:
+def _ingest(
+    integration: Integration, events: list[AlertEvent], rules_version: int | None = None
+) -> Any:
     try:
-        return alerts_ingest(integration=integration, events=events)
+        return alerts_ingest(integration=integration, events=events, rules_version=rules_version)
     except IntegrationGone:
         # Deleted or rotated in another process since this one cached it.
         integration_forget(integration.token, integration.kind)
@@ -194,8 +204,8 @@ def _alerts_receive(
             # first ``limit`` alerts and say how many were left out.
             logger.warning("%s message with %d alerts: %d ignored", what, len(events), truncated)
             events = events[:limit]
-        _admit(integration)
-        incident_ids = _incident_ids(_ingest(integration, events)) if events else []
+        version = _admit(integration)
+        incident_ids = _incident_ids(_ingest(integration, events, version)) if events else []
     except Rejected as exc:
         return _error(exc)
     return JsonResponse(
@@ -234,8 +244,8 @@ def webhook_receive(request: HttpRequest, token: str) -> JsonResponse:
             event = webhook_parse(body)
         except InvalidPayload as exc:
             raise Rejected(400, "Invalid webhook event", exc.errors) from None
-        _admit(integration)
-        incident_ids = _incident_ids(_ingest(integration, [event]))
+        version = _admit(integration)
+        incident_ids = _incident_ids(_ingest(integration, [event], version))
     except Rejected as exc:
         return _error(exc)
     return JsonResponse(
@@ -298,8 +308,8 @@ def pagerduty_enqueue(request: HttpRequest) -> JsonResponse:
     try:
         event = _prioritised(parsed)
         integration = _integration(parsed.routing_key, Integration.Kind.PAGERDUTY)
-        _admit(integration)
-        _ingest(integration, [event])
+        version = _admit(integration)
+        _ingest(integration, [event], version)
     except Rejected as exc:
         return _pagerduty_rejected(exc)
     return JsonResponse(

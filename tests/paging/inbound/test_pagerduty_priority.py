@@ -109,12 +109,12 @@ def test_an_event_without_a_priority_costs_no_priority_query(
     client, pd_integration, django_assert_num_queries
 ):
     post(client, trigger(key="warm-up"))  # the integration is cached from here on
-    # As before priorities: the ingest's 7, plus the rate-limit slot (inside the test's
-    # transaction: SAVEPOINT, INSERT … ON CONFLICT, RELEASE; the caller's transaction
-    # keeps its own durability).
+    # The ingest's 6 (the slot's statement confirmed the token), plus the rate-limit slot
+    # (inside the test's transaction: SAVEPOINT, INSERT … ON CONFLICT, RELEASE; the
+    # caller's transaction keeps its own durability).
     slot = 3
-    with django_assert_num_queries(7 + slot):
+    with django_assert_num_queries(6 + slot):
         assert post(client, trigger(key="next")).status_code == 202
     # A priority costs one read of the levels and one of the service's priority policies.
-    with django_assert_num_queries(9 + slot):
+    with django_assert_num_queries(8 + slot):
         assert post(client, trigger("P1", key="graded")).status_code == 202
