@@ -252,16 +252,17 @@ class Dispatcher:
             return False
         return self._breakers[provider].allows(time.monotonic(), busy[provider])
 
-    def _room(self, busy: Counter[str], blocked: frozenset[str]) -> int:
-        """How many sends each provider not blocked can start now, at the least."""
-        providers = {provider_of(kind) for kind in registered_kinds() if kind not in blocked}
+    def _room(self, busy: Counter[str], blocked: frozenset[str], providers: dict[str, str]) -> int:
+        """How many sends each provider not blocked can start now, at the least
+        (``providers``: kind -> provider)."""
         limit = settings.DISPATCH_PROVIDER_CONCURRENCY
-        return min((limit - busy[provider] for provider in providers), default=0)
+        open_to = {provider for kind, provider in providers.items() if kind not in blocked}
+        return min((limit - busy[provider] for provider in open_to), default=0)
 
-    def _blocked_kinds(self, busy: Counter[str]) -> frozenset[str]:
+    def _blocked_kinds(self, busy: Counter[str], providers: dict[str, str]) -> frozenset[str]:
         """Kinds whose provider is at its limit or whose circuit is open."""
         return frozenset(
-            kind for kind in registered_kinds() if not self._provider_takes(provider_of(kind), busy)
+            kind for kind, provider in providers.items() if not self._provider_takes(provider, busy)
         )
 
     # --- one call -------------------------------------------------------------------
@@ -321,12 +322,13 @@ class Dispatcher:
         if free <= 0:
             return 0, False
         busy = self._providers_busy()
-        blocked = self._blocked_kinds(busy)
+        providers = {kind: provider_of(kind) for kind in registered_kinds()}
+        blocked = self._blocked_kinds(busy, providers)
         # No more rows than every provider has room for: whichever providers the rows
         # are for, all of them can start now. Before, a claim filled every free slot and
         # gave back what a busy provider could not take (an UPDATE each way): a burst at
         # one provider was claimed and released over and over while its sends ran.
-        room = min(free, self._room(busy, blocked))
+        room = min(free, self._room(busy, blocked, providers))
         if room <= 0:
             # Every provider is full: a finished send frees a slot and claims again.
             self._left_behind = True

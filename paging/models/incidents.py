@@ -18,6 +18,20 @@ RESOLUTIONS = [
 ]
 
 
+def _engineer_or_nobody() -> models.ForeignKey:
+    """An engineer who acted on the row, NULL for the engine (kept when they leave).
+    Indexed in ``Meta`` only where set: most rows have nobody, and a full index took an
+    entry of NULL at every insert and status change."""
+    return models.ForeignKey(
+        "oncall.Engineer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+
+
 class Incident(models.Model):
     class Status(models.TextChoices):
         TRIGGERED = "triggered", "Triggered"
@@ -46,20 +60,14 @@ class Incident(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(
-        "oncall.Engineer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    acknowledged_by = _engineer_or_nobody()
     acknowledged_via = models.CharField(max_length=32, blank=True)
     # The first ack ever and who gave it (MTTA, and whom it credits); kept when an ack
     # timeout re-triggers the incident, while ``acknowledged_*`` hold the latest ack.
     first_acknowledged_at = models.DateTimeField(null=True, blank=True)
-    first_acknowledged_by = models.ForeignKey(
-        "oncall.Engineer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    first_acknowledged_by = _engineer_or_nobody()
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        "oncall.Engineer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    resolved_by = _engineer_or_nobody()
     resolved_via = models.CharField(max_length=32, blank=True)
     assigned_to = models.ManyToManyField("oncall.Engineer", blank=True, related_name="+")
 
@@ -126,6 +134,15 @@ class Incident(models.Model):
                 name="incident_unresolved_due",
             ),
             models.Index(fields=["status", "-created_at"], name="incident_status_created"),
+            # Who acknowledged or resolved, where set (``_engineer_or_nobody``).
+            *(
+                models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=index)
+                for name, index in (
+                    ("acknowledged_by", "incident_acked_by"),
+                    ("first_acknowledged_by", "incident_first_acked_by"),
+                    ("resolved_by", "incident_resolved_by"),
+                )
+            ),
         ]
 
     def __str__(self) -> str:
@@ -219,19 +236,29 @@ class IncidentEvent(models.Model):
     )
     kind = models.CharField(max_length=32, choices=Kind.choices)
     at = models.DateTimeField()
-    actor = models.ForeignKey(
-        "oncall.Engineer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = _engineer_or_nobody()
     via = models.CharField(max_length=32, blank=True)
     message = models.ForeignKey(
-        "paging.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "paging.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # partial index in Meta
     )
     text = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["incident", "at"], name="event_incident_at")]
+        indexes = [
+            models.Index(fields=["incident", "at"], name="event_incident_at"),
+            # Most lines have no actor or message (the engine's own): where set.
+            models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="event_actor"),
+            models.Index(
+                fields=["message"], condition=Q(message__isnull=False), name="event_message"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%H:%M:%S} {self.kind} {self.text}"

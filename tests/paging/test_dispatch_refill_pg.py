@@ -141,12 +141,12 @@ def test_a_burst_at_one_provider_is_claimed_as_its_sends_can_start_not_given_bac
     pool.shutdown(wait=True)
 
 
-def test_room_is_what_every_provider_not_blocked_can_take(monkeypatch) -> None:
-    monkeypatch.setattr(dispatch, "registered_kinds", lambda: ["sms", "voice", "email"])
-    monkeypatch.setattr(dispatch, "provider_of", {"sms": "t", "voice": "t", "email": "m"}.get)
+def test_room_is_what_every_provider_not_blocked_can_take() -> None:
+    providers = {"sms": "t", "voice": "t", "email": "m"}
     dispatcher = dispatch.Dispatcher()
     limit = 4
-    assert dispatcher._room(Counter({"t": 3}), frozenset()) == 1
+    assert dispatcher._room(Counter({"t": 3}), frozenset(), providers) == 1
     # Twilio full (its kinds excluded from the claim): the mail provider's room.
-    assert dispatcher._room(Counter({"t": limit, "m": 1}), frozenset({"sms", "voice"})) == 3
-    assert dispatcher._room(Counter(), frozenset({"sms", "voice", "email"})) == 0
+    twilio = frozenset({"sms", "voice"})
+    assert dispatcher._room(Counter({"t": limit, "m": 1}), twilio, providers) == 3
+    assert dispatcher._room(Counter(), frozenset(providers), providers) == 0
