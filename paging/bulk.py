@@ -13,6 +13,7 @@ the server prepares it once, instead of one statement shape per row count.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from paging.ingest_sql import concrete_field, quoted_column, sql_once
 
 # Up to this many rows: one INSERT; more: COPY.
 INSERT_MAX_ROWS = 50
+_LENGTH = re.compile(r"\(\d+(, *\d+)?\)$")
 
 
 def tuples_insert(
@@ -50,7 +52,12 @@ def tuples_insert(
             return
         sql = f"COPY {table} ({names}) FROM STDIN"  # noqa: S608 - names from model meta
         started = time.monotonic()
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        # COPY bypasses Django's cursor wrapper: its errors are made Django's here too.
+        with (
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(sql) as copy,
+        ):
             for row in rows:
                 if json_at:
                     row = list(row)
@@ -75,5 +82,7 @@ def _unnest_insert_sql(model: type[models.Model], columns: tuple[str, ...]) -> s
     quote = connection.ops.quote_name
     fields = [concrete_field(model, c) for c in columns]
     names = ", ".join(quoted_column(f) for f in fields)
-    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    # Without a length (varchar(32) -> varchar): an explicit cast would cut a long
+    # value short, where the column's own assignment refuses it as VALUES and COPY do.
+    arrays = ", ".join(f"%s::{_LENGTH.sub('', str(f.db_type(connection)))}[]" for f in fields)
     return f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608 - names from model meta

@@ -757,8 +757,10 @@ def alerts_ingest(
     token changed since it was loaded. ``rules_version``: the integration's, read with
     its token just before (by the inbound rate limit's statement,
     ``paging/inbound/rate_limit.py``), so the transaction does not confirm the token
-    again; an integration deleted in between fails the commit (the alerts' foreign
-    key), which is IntegrationGone too.
+    again: a delivery admitted before a rotation or delete commits is completed, as if
+    it had arrived a moment earlier (the next request is refused). Only a new alert of
+    an integration deleted in between cannot be stored (its foreign key fails the
+    commit): that is IntegrationGone too.
     """
     try:
         return _alerts_ingest(integration, events, rules_version)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from paging.bulk import INSERT_MAX_ROWS, tuples_insert
@@ -128,3 +128,15 @@ def test_bulk_insert_is_one_statement_text_whatever_the_row_count() -> None:
         (WHEN, "sms", "", {}, None),
         (WHEN, "", "NULL", None, None),
     ]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("rows", [1, INSERT_MAX_ROWS + 1])
+def test_bulk_insert_refuses_a_value_too_long_for_its_column_either_way(rows: int) -> None:
+    """The arrays are cast without a length: a value longer than its column is refused
+    (as COPY refuses it), not cut short into another value."""
+    incident = IncidentFactory()
+    too_long = [(incident.pk, "note", WHEN, None, "v" * 33, None, "", {})] * rows  # via: 32
+    with pytest.raises(DataError), transaction.atomic():
+        tuples_insert(IncidentEvent, EVENT_COLUMNS, too_long, json_columns=frozenset({"data"}))
+    assert not IncidentEvent.objects.filter(kind="note").exists()
