@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection, models
 from psycopg.types.json import Jsonb
 
-from paging.ingest_sql import concrete_field, quoted_column, sql_once
+from paging.ingest_sql import concrete_field, quoted, quoted_column, sql_once
 
 # Up to this many rows: one INSERT; more: COPY.
 INSERT_MAX_ROWS = 50
@@ -40,8 +40,6 @@ def tuples_insert(
         return
     if connection.vendor == "postgresql":
         json_at = [i for i, c in enumerate(columns) if c in json_columns]
-        table = connection.ops.quote_name(model._meta.db_table)
-        names = ", ".join(connection.ops.quote_name(c) for c in columns)
         if len(rows) <= INSERT_MAX_ROWS:
             arrays: list[list[Any]] = [[] for _ in columns]
             for row in rows:
@@ -50,7 +48,8 @@ def tuples_insert(
             with connection.cursor() as cursor:
                 cursor.execute(sql_once(_unnest_insert_sql, model, tuple(columns)), arrays)
             return
-        sql = f"COPY {table} ({names}) FROM STDIN"  # noqa: S608 - names from model meta
+        names = ", ".join(quoted(c) for c in columns)
+        sql = f"COPY {quoted(model._meta.db_table)} ({names}) FROM STDIN"  # noqa: S608 - names from model meta
         started = time.monotonic()
         # COPY bypasses Django's cursor wrapper: its errors are made Django's here too.
         with (
@@ -79,10 +78,9 @@ def tuples_insert(
 
 def _unnest_insert_sql(model: type[models.Model], columns: tuple[str, ...]) -> str:
     """``INSERT … SELECT * FROM unnest(%s::type[], …)``: one array parameter per column."""
-    quote = connection.ops.quote_name
     fields = [concrete_field(model, c) for c in columns]
     names = ", ".join(quoted_column(f) for f in fields)
     # Without a length (varchar(32) -> varchar): an explicit cast would cut a long
     # value short, where the column's own assignment refuses it as VALUES and COPY do.
     arrays = ", ".join(f"%s::{_LENGTH.sub('', str(f.db_type(connection)))}[]" for f in fields)
-    return f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608 - names from model meta
+    return f"INSERT INTO {quoted(model._meta.db_table)} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608 - names from model meta

@@ -47,10 +47,11 @@ class RateDecision:
     allowed: bool
     retry_after: int = 0  # whole seconds until a request would be accepted (refused only)
     # Read by the statement that took the slot: whether the integration still has the
-    # token it was looked up by, and its ``rules_version`` (the ingest's confirmation,
-    # ``paging/ingest.py``, without a statement of its own). None: no statement ran.
+    # token it was looked up by, and then its ``rules_version`` (the ingest's
+    # confirmation, ``paging/ingest.py``, without a statement of its own). None: no
+    # statement ran (no limit), or the token is gone.
     token_current: bool | None = None
-    rules_version: int = 0
+    rules_version: int | None = None
 
 
 def _greatest() -> str:
@@ -123,8 +124,9 @@ def inbound_rate_take(*, integration: Integration) -> RateDecision:
         )
         taken = cursor.fetchone()
         if taken is not None:
-            current = taken[1] is not None
-            return RateDecision(allowed=True, token_current=current, rules_version=taken[1] or 0)
+            return RateDecision(
+                allowed=True, token_current=taken[1] is not None, rules_version=taken[1]
+            )
         cursor.execute(sql_once(_refused_sql), [moment, integration.pk])
         row = cursor.fetchone()
     tat = float(row[0]) if row else now

@@ -142,7 +142,7 @@ def _admit(integration: Integration) -> int | None:
             ],
             retry_after=decision.retry_after,
         )
-    return decision.rules_version if decision.token_current else None
+    return decision.rules_version
 
 
 def _ingest(
