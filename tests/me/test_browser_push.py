@@ -44,13 +44,15 @@ function subscription() {
 }
 """
 
+# The notifications shown, or null while there are none: waited for and read in one
+# call (a second read could miss a notification headless Chromium has already closed).
 NOTIFICATIONS = """async () => {
   const registration = await navigator.serviceWorker.getRegistration("/static/webpush/");
   const shown = await registration.getNotifications();
-  return shown.map((n) => ({
+  return shown.length ? shown.map((n) => ({
     title: n.title, body: n.body, tag: n.tag, data: n.data,
     actions: n.actions.map((a) => [a.action, a.title]),
-  }));
+  })) : null;
 }"""
 
 
@@ -131,12 +133,7 @@ def test_page_me_on_this_device(live_server, live_cast, push_service, vapid_pair
                 "data": json.dumps(push.payload),
             },
         )
-        page.wait_for_function(
-            "navigator.serviceWorker.getRegistration('/static/webpush/')"
-            ".then(r => r.getNotifications()).then(n => n.length > 0)",
-            polling=100,
-        )
-        [shown] = page.evaluate(NOTIFICATIONS)
+        [shown] = page.wait_for_function(NOTIFICATIONS, polling=100).json_value()
         assert shown["title"] == f"[HIGH] #{incident.pk} DB down"
         assert shown["tag"] == f"incident-{incident.pk}"
         assert shown["actions"] == [["acknowledge", "Acknowledge"]]
